@@ -1,0 +1,295 @@
+//! Wiring: probes → monitor → sinks, with systemd around them.
+//!
+//! Shutdown order (STYLE 7): the probe tasks stop; the report queue then
+//! closes and the monitor drains and returns its state machine; the sink
+//! queues close, the sinks write what they hold and save the state; then exit.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::Utc;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::cli::RunArgs;
+use crate::config::Config;
+use crate::monitor::persist::{self, Persisted};
+use crate::monitor::{self, diagnose, Check, Diagnosis, Machine, Rules, Status, Thresholds};
+use crate::probe::schedule::Timing;
+use crate::probe::{Plan, ProbeResult, Prober};
+use crate::sink::recorder::{self, Record};
+use crate::sink::connection;
+use crate::systemd::{self, LevelHandle};
+
+/// Queue length between the monitor and each sink.
+const SINK_QUEUE: usize = 256;
+
+/// Runs the daemon until `shutdown` is cancelled. `config_path` is re-read on SIGHUP.
+pub async fn run(
+    mut config: Config,
+    config_path: Option<PathBuf>,
+    args: RunArgs,
+    shutdown: CancellationToken,
+    level: LevelHandle,
+) -> anyhow::Result<()> {
+    let persisted = load_state(&config);
+    let mut machine = Machine::new(rules(&config), persisted.machine.clone());
+    if let Some(o) = &machine.state().outage {
+        tracing::warn!(outage_cause = %o.cause, "resuming the open outage that started at {} ({})", crate::sink::rfc3339_local(o.start), o.cause);
+    }
+
+    let (conn_tx, conn_rx) = mpsc::channel(SINK_QUEUE);
+    let (rec_tx, rec_rx) = mpsc::channel(SINK_QUEUE);
+    let log_dir = config.monitor.log_dir.clone();
+    let paths = recorder::Paths {
+        log_dir: config.monitor.log_dir.clone(),
+        state_dir: config.monitor.state_dir.clone(),
+    };
+    let sinks = [
+        tokio::task::spawn_blocking(move || connection::run(&log_dir, conn_rx)),
+        tokio::task::spawn_blocking(move || recorder::run(paths, persisted, rec_rx)),
+    ];
+    let (status_tx, status_rx) = watch::channel(Status::default());
+    let reporter = tokio::spawn(report_status(status_rx, config.monitor.interval + config.monitor.timeout));
+    let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+
+    let mut first = true;
+    'generations: loop {
+        let generation = Generation::start(&config, machine, args.sim_fail, &conn_tx, &rec_tx, &status_tx)?;
+        if first {
+            tracing::info!(
+                probes = generation.probes,
+                "monitoring: {} probes every {}, log_dir {}, state_dir {}",
+                generation.probes,
+                humantime::format_duration(config.monitor.interval),
+                config.monitor.log_dir.display(),
+                config.monitor.state_dir.display()
+            );
+            systemd::ready(&status_tx.borrow().summary(Utc::now()));
+            first = false;
+        } else {
+            systemd::ready(&status_tx.borrow().summary(Utc::now()));
+        }
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => {
+                    systemd::stopping();
+                    tracing::info!("stopping: probes first, then the monitor, then the logs");
+                    machine = generation.stop().await;
+                    break 'generations;
+                }
+                _ = hup.recv() => {
+                    systemd::reloading();
+                    match reload(&config, config_path.as_deref()) {
+                        Ok(new) => {
+                            machine = generation.stop().await;
+                            machine.set_rules(rules(&new));
+                            level.modify(|f| *f = systemd::filter(new.monitor.log_level.as_deref())).ok();
+                            config = new;
+                            continue 'generations;
+                        }
+                        Err(e) => {
+                            let line = format!("{e:#}").replace('\n', "; ");
+                            tracing::error!("reload failed, still running the previous config: {line}");
+                            systemd::ready(&format!("reload failed: {line}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    drop((conn_tx, rec_tx, status_tx));
+    for s in sinks {
+        s.await.context("a log writer panicked")?;
+    }
+    reporter.abort();
+    if let Some(o) = &machine.state().outage {
+        tracing::info!("stopped; the open outage ({}) is saved and resumes at the next start", o.cause);
+    } else {
+        tracing::info!("stopped");
+    }
+    Ok(())
+}
+
+fn rules(config: &Config) -> Rules {
+    Rules {
+        down_after: config.monitor.down_after.get(),
+        up_after: config.monitor.up_after.get(),
+        interval: config.monitor.interval,
+    }
+}
+
+fn thresholds(config: &Config) -> Thresholds {
+    Thresholds {
+        loss_pct: f64::from(config.monitor.degraded_loss_pct),
+        rtt: config.monitor.degraded_rtt,
+    }
+}
+
+/// The saved state; a corrupt file is moved aside (never silently dropped) and a fresh start made.
+fn load_state(config: &Config) -> Persisted {
+    let dir = &config.monitor.state_dir;
+    match persist::load(dir) {
+        Ok(p) => p,
+        Err(e) => {
+            let path = dir.join(persist::STATE_FILE);
+            let aside = path.with_extension(format!("json.bad-{}", Utc::now().format("%Y%m%dT%H%M%S")));
+            let moved = std::fs::rename(&path, &aside).is_ok();
+            tracing::error!("{e}; starting without it{}", if moved { format!(" (kept as {})", aside.display()) } else { String::new() });
+            Persisted::default()
+        }
+    }
+}
+
+/// Validates the file again; only a valid config replaces the running one.
+fn reload(current: &Config, path: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    let new = Config::load(path)?;
+    if new.monitor.log_dir != current.monitor.log_dir || new.monitor.state_dir != current.monitor.state_dir {
+        tracing::warn!("log_dir and state_dir changes take effect at the next restart");
+    }
+    let mut new = new;
+    new.monitor.log_dir = current.monitor.log_dir.clone();
+    new.monitor.state_dir = current.monitor.state_dir.clone();
+    if new == *current {
+        tracing::info!("reloaded {}: no changes", new.source);
+    } else {
+        tracing::info!("reloaded {}: new config applied", new.source);
+    }
+    Ok(new)
+}
+
+/// The probe tasks and the monitor task of one config.
+struct Generation {
+    token: CancellationToken,
+    tracker: TaskTracker,
+    monitor: JoinHandle<Machine>,
+    probes: usize,
+}
+
+impl Generation {
+    fn start(
+        config: &Config,
+        machine: Machine,
+        sim_fail: f64,
+        conn: &mpsc::Sender<(chrono::DateTime<Utc>, Diagnosis)>,
+        rec: &mpsc::Sender<Record>,
+        status: &watch::Sender<Status>,
+    ) -> anyhow::Result<Generation> {
+        let plan = Arc::new(Plan::from_config(config));
+        let prober = Prober::new(config.monitor.timeout)?;
+        prober.check_icmp(&plan)?;
+        log_proxies(config);
+        let timing = Timing::new(Instant::now(), config.monitor.interval, config.monitor.timeout, plan.probes.len());
+        let (tx, rx) = mpsc::channel(plan.probes.len().max(16) * 2);
+        let token = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        crate::probe::spawn_all(&plan, &prober, timing, &tx, &tracker, &token);
+        tracker.close();
+        drop(tx);
+        let settings = monitor::Settings {
+            plan: Arc::clone(&plan),
+            timing,
+            thresholds: thresholds(config),
+            sim_fail,
+        };
+        let outputs = monitor::Outputs {
+            connection: conn.clone(),
+            recorder: rec.clone(),
+            status: status.clone(),
+        };
+        let monitor = tokio::spawn(async move {
+            let mut machine = machine;
+            monitor::run(settings, &mut machine, rx, outputs).await;
+            machine
+        });
+        Ok(Generation {
+            token,
+            tracker,
+            monitor,
+            probes: plan.probes.len(),
+        })
+    }
+
+    /// Stops the probes, lets the monitor drain, and returns its machine.
+    async fn stop(self) -> Machine {
+        self.token.cancel();
+        self.tracker.wait().await;
+        self.monitor.await.expect("the monitor task does not panic")
+    }
+}
+
+fn log_proxies(config: &Config) {
+    for h in &config.http {
+        match crate::probe::proxy_in_use(&h.url) {
+            Some(var) => tracing::info!("http check {} goes through the proxy in {var}", h.name),
+            None => tracing::debug!("http check {} goes direct", h.name),
+        }
+    }
+}
+
+/// Keeps systemd's STATUS= current, and pings the watchdog only while checks keep
+/// completing: if the pipeline stalls, the pings stop and systemd restarts us.
+async fn report_status(mut rx: watch::Receiver<Status>, stale_after: Duration) {
+    let period = systemd::watchdog_period().map(|p| p / 2);
+    let mut ticker = tokio::time::interval(period.unwrap_or(Duration::from_secs(3600)));
+    let mut last_check = Instant::now();
+    let mut checks = 0;
+    // A check takes up to interval + timeout; allow two of them plus slack.
+    let stale_after = stale_after * 2 + Duration::from_secs(1);
+    loop {
+        tokio::select! {
+            changed = rx.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let st = rx.borrow_and_update().clone();
+                if st.checks != checks {
+                    checks = st.checks;
+                    last_check = Instant::now();
+                }
+                systemd::status(&st.summary(Utc::now()));
+            }
+            _ = ticker.tick(), if period.is_some() => {
+                if last_check.elapsed() <= stale_after {
+                    systemd::watchdog();
+                } else {
+                    tracing::error!("no check completed for {}s; withholding the watchdog ping", last_check.elapsed().as_secs());
+                }
+            }
+        }
+    }
+}
+
+/// `once`: every probe once, concurrently, then the diagnosis.
+pub async fn once(config: &Config) -> anyhow::Result<(Plan, Vec<ProbeResult>, Diagnosis)> {
+    let plan = Plan::from_config(config);
+    let prober = Prober::new(config.monitor.timeout)?;
+    prober.check_icmp(&plan)?;
+    let at = Utc::now();
+    let mut set = tokio::task::JoinSet::new();
+    for (i, p) in plan.probes.iter().enumerate() {
+        let prober = Arc::clone(&prober);
+        let spec = p.spec.clone();
+        let timeout = config.monitor.timeout;
+        set.spawn(async move { (i, prober.run(&spec, timeout).await) });
+    }
+    let mut results = vec![None; plan.probes.len()];
+    while let Some(joined) = set.join_next().await {
+        let (i, r) = joined.context("a probe task panicked")?;
+        results[i] = Some(r);
+    }
+    let results: Vec<ProbeResult> = results.into_iter().map(|r| r.expect("every probe reported")).collect();
+    let check = Check {
+        at,
+        results: results.clone(),
+        simulated: false,
+    };
+    let d = diagnose(&plan, &check, &thresholds(config));
+    Ok((plan, results, d))
+}

@@ -1,0 +1,52 @@
+//! The command line (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Watches an internet connection, tells where it broke, logs every outage to CSV.
+#[derive(Debug, Parser)]
+#[command(name = "connectivity-monitor", version, about, long_about = None)]
+pub struct Cli {
+    /// Config file [default: /etc/connectivity-monitor/config.toml, else the built-in default]
+    #[arg(short, long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to do; `run` when not given.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon in the foreground (the default).
+    Run(RunArgs),
+    /// Validate the config and print the effective config; exit 0 if valid, 1 if not.
+    CheckConfig,
+    /// Run every probe once, print each result and the diagnosis.
+    ///
+    /// Exit status: 0 OK, 2 DEGRADED, 3 an outage verdict (LAN_DOWN, ISP_DOWN,
+    /// WAN_DOWN, DNS_FAIL, HTTP_FAIL), 1 an error of the monitor itself.
+    Once {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Options of `run`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RunArgs {
+    /// Fail this share of checks on purpose (0.0 to 1.0); such checks are marked simulated.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    pub sim_fail: f64,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not between 0.0 and 1.0"))
+    }
+}

@@ -1,0 +1,243 @@
+//! Configuration: loading, validation into real types, the built-in default,
+//! and the effective config printed with secrets redacted.
+//!
+//! Two layers (STYLE 9): `raw` mirrors the file and rejects unknown keys;
+//! `validate` turns it into [`Config`], whose fields are typed values.
+
+mod error;
+mod raw;
+mod validate;
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::{NonZeroU16, NonZeroU32};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+use url::Url;
+
+pub use error::{ConfigError, Location, Problem};
+
+/// Where the daemon looks for its config when no `-c` is given.
+pub const DEFAULT_PATH: &str = "/etc/connectivity-monitor/config.toml";
+
+/// The validated configuration the daemon runs on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    /// Where this config came from.
+    #[serde(skip)]
+    pub source: Source,
+    /// `[monitor]`
+    pub monitor: MonitorConfig,
+    /// `[gateway]`
+    pub gateway: GatewayConfig,
+    /// `[isp]`
+    pub isp: IspConfig,
+    /// `[[target]]`: internet targets reached by IP.
+    #[serde(rename = "target")]
+    pub targets: Vec<TargetConfig>,
+    /// `[dns]`, if DNS is checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsConfig>,
+    /// `[[http]]`
+    pub http: Vec<HttpConfig>,
+}
+
+/// Where a config came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A file on disk.
+    File(PathBuf),
+    /// The built-in default, used when the default path does not exist.
+    BuiltIn,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::File(p) => write!(f, "{}", p.display()),
+            Source::BuiltIn => f.write_str("built-in default"),
+        }
+    }
+}
+
+/// `[monitor]`: timing, thresholds and where files go.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonitorConfig {
+    /// Time between checks.
+    #[serde(serialize_with = "ser_duration")]
+    pub interval: Duration,
+    /// Bound on every single probe attempt.
+    #[serde(serialize_with = "ser_duration")]
+    pub timeout: Duration,
+    /// Consecutive failing checks before an outage starts.
+    pub down_after: NonZeroU32,
+    /// Consecutive good checks before an outage ends.
+    pub up_after: NonZeroU32,
+    /// Echo requests per ICMP probe per check.
+    pub pings: NonZeroU32,
+    /// Loss (percent) at or above which a reachable internet is DEGRADED.
+    pub degraded_loss_pct: u8,
+    /// Median internet RTT at or above which the connection is DEGRADED.
+    #[serde(serialize_with = "ser_duration")]
+    pub degraded_rtt: Duration,
+    /// Folder of the CSV logs.
+    pub log_dir: PathBuf,
+    /// Folder of the persisted monitor state.
+    pub state_dir: PathBuf,
+    /// Log level when `RUST_LOG` is not set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+}
+
+/// `[gateway]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GatewayConfig {
+    /// The gateway's address, or `auto` for the default route's.
+    pub address: GatewayAddress,
+    /// How the gateway is probed.
+    pub probes: Vec<ProbeKind>,
+}
+
+/// The gateway address: fixed, or read from the default route at every check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewayAddress {
+    /// Read from the default route each check; no default route is a LAN failure.
+    Auto,
+    /// A fixed address.
+    Ip(IpAddr),
+}
+
+impl Serialize for GatewayAddress {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            GatewayAddress::Auto => s.serialize_str("auto"),
+            GatewayAddress::Ip(ip) => s.collect_str(ip),
+        }
+    }
+}
+
+/// `[isp]`: hops between the gateway and the internet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct IspConfig {
+    /// The ISP's routers to probe; empty when not configured.
+    pub hops: Vec<IpAddr>,
+    /// How each hop is probed.
+    pub probes: Vec<ProbeKind>,
+}
+
+/// One internet target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetConfig {
+    /// Its name in logs.
+    pub name: TargetName,
+    /// Its address; targets are reached by IP, never by name.
+    pub address: IpAddr,
+    /// How it is probed.
+    pub probes: Vec<ProbeKind>,
+}
+
+/// A target's name as given in the config.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct TargetName(pub String);
+
+impl std::fmt::Display for TargetName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `[dns]`: servers asked directly, and the names asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DnsConfig {
+    /// Servers, each with its port (53 unless given).
+    #[serde(serialize_with = "ser_dns_servers")]
+    pub servers: Vec<SocketAddr>,
+    /// Names to resolve (A records).
+    pub names: Vec<String>,
+}
+
+/// One `[[http]]` check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HttpConfig {
+    /// Its name in logs.
+    pub name: String,
+    /// The URL fetched with GET.
+    pub url: Url,
+    /// Statuses that count as up.
+    pub expect_status: Vec<u16>,
+}
+
+/// How a host is probed: ICMP echo or a TCP connect to a port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProbeKind {
+    /// ICMP echo, `pings` requests per check.
+    Icmp,
+    /// TCP connect to this port.
+    Tcp(NonZeroU16),
+}
+
+impl std::fmt::Display for ProbeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProbeKind::Icmp => f.write_str("icmp"),
+            ProbeKind::Tcp(port) => write!(f, "tcp:{port}"),
+        }
+    }
+}
+
+impl Serialize for ProbeKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_duration(*d))
+}
+
+fn ser_dns_servers<S: Serializer>(servers: &[SocketAddr], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(servers.iter().map(|a| {
+        if a.port() == 53 {
+            a.ip().to_string()
+        } else {
+            a.to_string()
+        }
+    }))
+}
+
+impl Config {
+    /// Loads `explicit` if given, else [`DEFAULT_PATH`] if it exists, else the built-in default.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        let path = match explicit {
+            Some(p) => p,
+            None if Path::new(DEFAULT_PATH).exists() => Path::new(DEFAULT_PATH),
+            None => return Ok(Config::built_in()),
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Parses and validates `text`, naming `path` in every error.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        validate::parse(path, text)
+    }
+
+    /// The built-in default: gateway from the default route, three public resolvers
+    /// as ICMP, TCP/443 and DNS targets, and one HTTPS check.
+    pub fn built_in() -> Config {
+        validate::built_in()
+    }
+
+    /// The effective config as TOML, secrets redacted (there are none yet in these sections).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot render config: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,85 @@
+//! The config file as written: serde structs that reject unknown keys.
+//!
+//! Values that need checking are kept as `Spanned` strings so that the
+//! validation in `validate.rs` can point at the exact line of a bad value.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A string value together with where it stood in the file.
+pub type SpannedStr = Spanned<String>;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub monitor: RawMonitor,
+    #[serde(default)]
+    pub gateway: RawGateway,
+    pub isp: Option<RawIsp>,
+    #[serde(default)]
+    pub target: Vec<RawTarget>,
+    pub dns: Option<RawDns>,
+    #[serde(default)]
+    pub http: Vec<RawHttp>,
+}
+
+/// `[monitor]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMonitor {
+    pub interval: Option<SpannedStr>,
+    pub timeout: Option<SpannedStr>,
+    pub down_after: Option<Spanned<i64>>,
+    pub up_after: Option<Spanned<i64>>,
+    pub pings: Option<Spanned<i64>>,
+    pub degraded_loss_pct: Option<Spanned<i64>>,
+    pub degraded_rtt: Option<SpannedStr>,
+    pub log_dir: Option<String>,
+    pub state_dir: Option<String>,
+    pub log_level: Option<SpannedStr>,
+}
+
+/// `[gateway]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGateway {
+    pub address: Option<SpannedStr>,
+    pub probes: Option<Vec<SpannedStr>>,
+}
+
+/// `[isp]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIsp {
+    #[serde(default)]
+    pub hops: Vec<SpannedStr>,
+    pub probes: Option<Vec<SpannedStr>>,
+}
+
+/// One `[[target]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    pub name: SpannedStr,
+    pub address: SpannedStr,
+    pub probes: Option<Vec<SpannedStr>>,
+}
+
+/// `[dns]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDns {
+    pub servers: Vec<SpannedStr>,
+    pub names: Vec<SpannedStr>,
+}
+
+/// One `[[http]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    pub name: SpannedStr,
+    pub url: SpannedStr,
+    pub expect_status: Option<Vec<Spanned<i64>>>,
+}

@@ -1,0 +1,464 @@
+//! From raw file structs to a typed [`Config`], collecting every broken rule.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::num::{NonZeroU16, NonZeroU32};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+use url::Url;
+
+use super::error::{ConfigError, Location, Problem};
+use super::raw::{RawConfig, RawDns, RawHttp, RawIsp, RawTarget, SpannedStr};
+use super::*;
+
+const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+
+/// Parses TOML and validates it.
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let de = toml::Deserializer::new(text);
+    let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        let location = inner
+            .span()
+            .map(|s| Location::of_offset(text, s.start))
+            .unwrap_or_default();
+        ConfigError::Parse {
+            path: path.to_owned(),
+            location,
+            key: if key == "." { "(top level)".into() } else { key },
+            message: inner.message().trim().to_owned(),
+        }
+    })?;
+    let mut v = Validator {
+        text,
+        problems: Vec::new(),
+    };
+    let config = v.config(raw, Source::File(path.to_owned()));
+    if v.problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError::Invalid {
+            path: path.to_owned(),
+            problems: v.problems,
+        })
+    }
+}
+
+/// The built-in default described in DESIGN.md.
+pub fn built_in() -> Config {
+    let resolvers: [(&str, IpAddr); 3] = [
+        ("cloudflare", IpAddr::from([1, 1, 1, 1])),
+        ("google", IpAddr::from([8, 8, 8, 8])),
+        ("quad9", IpAddr::from([9, 9, 9, 9])),
+    ];
+    let https = ProbeKind::Tcp(NonZeroU16::new(443).expect("443 is not zero"));
+    Config {
+        source: Source::BuiltIn,
+        monitor: default_monitor(None, None),
+        gateway: GatewayConfig {
+            address: GatewayAddress::Auto,
+            probes: vec![ProbeKind::Icmp],
+        },
+        isp: IspConfig::default(),
+        targets: resolvers
+            .iter()
+            .map(|(name, address)| TargetConfig {
+                name: TargetName((*name).to_owned()),
+                address: *address,
+                probes: vec![ProbeKind::Icmp, https],
+            })
+            .collect(),
+        dns: Some(DnsConfig {
+            servers: resolvers
+                .iter()
+                .map(|(_, ip)| SocketAddr::new(*ip, 53))
+                .collect(),
+            names: vec!["example.com".into()],
+        }),
+        http: vec![HttpConfig {
+            name: "example".into(),
+            url: Url::parse("https://example.com/").expect("static URL parses"),
+            expect_status: vec![200],
+        }],
+    }
+}
+
+fn default_monitor(log_dir: Option<PathBuf>, state_dir: Option<PathBuf>) -> MonitorConfig {
+    MonitorConfig {
+        interval: Duration::from_secs(10),
+        timeout: Duration::from_secs(5),
+        down_after: NonZeroU32::new(2).expect("2 is not zero"),
+        up_after: NonZeroU32::new(2).expect("2 is not zero"),
+        pings: NonZeroU32::new(3).expect("3 is not zero"),
+        degraded_loss_pct: 20,
+        degraded_rtt: Duration::from_millis(300),
+        log_dir: log_dir.unwrap_or_else(|| systemd_dir("LOGS_DIRECTORY", "./logs")),
+        state_dir: state_dir.unwrap_or_else(|| systemd_dir("STATE_DIRECTORY", "./state")),
+        log_level: None,
+    }
+}
+
+/// The first folder systemd gave in `var` (a colon-separated list), else `fallback`.
+fn systemd_dir(var: &str, fallback: &str) -> PathBuf {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.split(':').next().filter(|s| !s.is_empty()).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(fallback))
+}
+
+struct Validator<'a> {
+    text: &'a str,
+    problems: Vec<Problem>,
+}
+
+impl Validator<'_> {
+    fn problem(&mut self, at: Option<std::ops::Range<usize>>, key: &str, value: &str, rule: &str) {
+        self.problems.push(Problem {
+            location: at
+                .map(|r| Location::of_offset(self.text, r.start))
+                .unwrap_or_default(),
+            key: key.to_owned(),
+            value: value.to_owned(),
+            rule: rule.to_owned(),
+        });
+    }
+
+    fn config(&mut self, raw: RawConfig, source: Source) -> Config {
+        let monitor = self.monitor(raw.monitor);
+        let gateway = GatewayConfig {
+            address: match raw.gateway.address {
+                None => GatewayAddress::Auto,
+                Some(a) if a.get_ref() == "auto" => GatewayAddress::Auto,
+                Some(a) => self
+                    .ip(&a, "gateway.address", "must be \"auto\" or an IP address")
+                    .map_or(GatewayAddress::Auto, GatewayAddress::Ip),
+            },
+            probes: self.probes(raw.gateway.probes, "gateway.probes"),
+        };
+        let isp = raw.isp.map(|i| self.isp(i)).unwrap_or_default();
+        let targets = self.targets(raw.target);
+        let dns = raw.dns.map(|d| self.dns(d));
+        let http = self.http(raw.http);
+        Config {
+            source,
+            monitor,
+            gateway,
+            isp,
+            targets,
+            dns,
+            http,
+        }
+    }
+
+    fn monitor(&mut self, m: super::raw::RawMonitor) -> MonitorConfig {
+        let mut out = default_monitor(
+            m.log_dir.map(PathBuf::from),
+            m.state_dir.map(PathBuf::from),
+        );
+        let min_interval = Duration::from_millis(100);
+        if let Some(d) = self.duration(m.interval.as_ref(), "monitor.interval") {
+            if d < min_interval {
+                self.problem(
+                    m.interval.as_ref().map(Spanned::span),
+                    "monitor.interval",
+                    &quoted(m.interval.as_ref()),
+                    "must be at least 100ms",
+                );
+            } else {
+                out.interval = d;
+            }
+        }
+        if let Some(d) = self.duration(m.timeout.as_ref(), "monitor.timeout") {
+            if d.is_zero() {
+                self.problem(
+                    m.timeout.as_ref().map(Spanned::span),
+                    "monitor.timeout",
+                    &quoted(m.timeout.as_ref()),
+                    "must be greater than zero",
+                );
+            } else {
+                out.timeout = d;
+            }
+        }
+        if out.timeout > out.interval {
+            let (span, key, value) = match &m.timeout {
+                Some(t) => (Some(t.span()), "monitor.timeout", quoted(Some(t))),
+                None => (
+                    m.interval.as_ref().map(Spanned::span),
+                    "monitor.interval",
+                    quoted(m.interval.as_ref()),
+                ),
+            };
+            let rule = format!(
+                "monitor.timeout ({}) must not exceed monitor.interval ({})",
+                humantime::format_duration(out.timeout),
+                humantime::format_duration(out.interval)
+            );
+            self.problem(span, key, &value, &rule);
+        }
+        if let Some(n) = self.count(m.down_after.as_ref(), "monitor.down_after", 1000) {
+            out.down_after = n;
+        }
+        if let Some(n) = self.count(m.up_after.as_ref(), "monitor.up_after", 1000) {
+            out.up_after = n;
+        }
+        if let Some(n) = self.count(m.pings.as_ref(), "monitor.pings", 100) {
+            out.pings = n;
+        }
+        if let Some(p) = &m.degraded_loss_pct {
+            match u8::try_from(*p.get_ref()) {
+                Ok(v @ 1..=100) => out.degraded_loss_pct = v,
+                _ => self.problem(
+                    Some(p.span()),
+                    "monitor.degraded_loss_pct",
+                    &p.get_ref().to_string(),
+                    "must be a whole percentage from 1 to 100",
+                ),
+            }
+        }
+        if let Some(d) = self.duration(m.degraded_rtt.as_ref(), "monitor.degraded_rtt") {
+            out.degraded_rtt = d;
+        }
+        if let Some(level) = m.log_level {
+            let l = level.get_ref().to_ascii_lowercase();
+            if LOG_LEVELS.contains(&l.as_str()) {
+                out.log_level = Some(l);
+            } else {
+                self.problem(
+                    Some(level.span()),
+                    "monitor.log_level",
+                    &quoted(Some(&level)),
+                    "must be one of error, warn, info, debug, trace",
+                );
+            }
+        }
+        out
+    }
+
+    fn duration(&mut self, v: Option<&SpannedStr>, key: &str) -> Option<Duration> {
+        let v = v?;
+        match humantime::parse_duration(v.get_ref()) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.problem(
+                    Some(v.span()),
+                    key,
+                    &quoted(Some(v)),
+                    &format!("must be a duration such as \"10s\" or \"2m\" ({e})"),
+                );
+                None
+            }
+        }
+    }
+
+    fn count(&mut self, v: Option<&Spanned<i64>>, key: &str, max: u32) -> Option<NonZeroU32> {
+        let v = v?;
+        match u32::try_from(*v.get_ref()).ok().and_then(NonZeroU32::new) {
+            Some(n) if n.get() <= max => Some(n),
+            _ => {
+                let rule = format!("must be a whole number from 1 to {max}");
+                self.problem(Some(v.span()), key, &v.get_ref().to_string(), &rule);
+                None
+            }
+        }
+    }
+
+    fn ip(&mut self, v: &SpannedStr, key: &str, rule: &str) -> Option<IpAddr> {
+        match v.get_ref().parse() {
+            Ok(ip) => Some(ip),
+            Err(_) => {
+                self.problem(Some(v.span()), key, &quoted(Some(v)), rule);
+                None
+            }
+        }
+    }
+
+    fn probes(&mut self, v: Option<Vec<SpannedStr>>, key: &str) -> Vec<ProbeKind> {
+        let Some(list) = v else {
+            return vec![ProbeKind::Icmp];
+        };
+        if list.is_empty() {
+            self.problem(None, key, "[]", "must list at least one probe");
+        }
+        let mut out = Vec::new();
+        for p in list {
+            let s = p.get_ref().trim();
+            let kind = if s == "icmp" {
+                Some(ProbeKind::Icmp)
+            } else {
+                s.strip_prefix("tcp:")
+                    .and_then(|port| port.parse::<NonZeroU16>().ok())
+                    .map(ProbeKind::Tcp)
+            };
+            match kind {
+                Some(k) if !out.contains(&k) => out.push(k),
+                Some(_) => self.problem(Some(p.span()), key, &quoted(Some(&p)), "is listed twice"),
+                None => self.problem(
+                    Some(p.span()),
+                    key,
+                    &quoted(Some(&p)),
+                    "must be \"icmp\" or \"tcp:PORT\" with PORT from 1 to 65535",
+                ),
+            }
+        }
+        out
+    }
+
+    fn isp(&mut self, raw: RawIsp) -> IspConfig {
+        let hops = raw
+            .hops
+            .iter()
+            .filter_map(|h| self.ip(h, "isp.hops", "must be an IP address"))
+            .collect();
+        IspConfig {
+            hops,
+            probes: self.probes(raw.probes, "isp.probes"),
+        }
+    }
+
+    fn targets(&mut self, raw: Vec<RawTarget>) -> Vec<TargetConfig> {
+        if raw.is_empty() {
+            self.problem(
+                None,
+                "target",
+                "(none)",
+                "at least one [[target]] is needed to tell whether the internet is reachable",
+            );
+        }
+        let mut names = HashSet::new();
+        let mut out = Vec::new();
+        for (i, t) in raw.into_iter().enumerate() {
+            let name = t.name.get_ref().trim().to_owned();
+            if name.is_empty() {
+                let key = format!("target[{i}].name");
+                self.problem(Some(t.name.span()), &key, "\"\"", "must not be empty");
+            } else if !names.insert(name.clone()) {
+                let key = format!("target[{i}].name");
+                self.problem(
+                    Some(t.name.span()),
+                    &key,
+                    &quoted(Some(&t.name)),
+                    "is used by another [[target]]; names must be unique",
+                );
+            }
+            let address = self.ip(
+                &t.address,
+                &format!("target[{i}].address"),
+                "must be an IP address (targets are reached by IP, not by name)",
+            );
+            let probes = self.probes(t.probes, &format!("target[{i}].probes"));
+            if let Some(address) = address {
+                out.push(TargetConfig {
+                    name: TargetName(name),
+                    address,
+                    probes,
+                });
+            }
+        }
+        out
+    }
+
+    fn dns(&mut self, raw: RawDns) -> DnsConfig {
+        if raw.servers.is_empty() {
+            self.problem(None, "dns.servers", "[]", "must list at least one server");
+        }
+        if raw.names.is_empty() {
+            self.problem(None, "dns.names", "[]", "must list at least one name");
+        }
+        let servers = raw
+            .servers
+            .iter()
+            .filter_map(|s| {
+                let text = s.get_ref().trim();
+                let parsed = text
+                    .parse::<SocketAddr>()
+                    .ok()
+                    .or_else(|| text.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, 53)));
+                if parsed.is_none() {
+                    self.problem(
+                        Some(s.span()),
+                        "dns.servers",
+                        &quoted(Some(s)),
+                        "must be an IP address, or IP:PORT ([IPv6]:PORT)",
+                    );
+                }
+                parsed
+            })
+            .collect();
+        let names = raw
+            .names
+            .iter()
+            .filter_map(|n| {
+                let ok = hickory_proto::rr::Name::from_ascii(n.get_ref()).is_ok()
+                    && !n.get_ref().trim().is_empty();
+                if !ok {
+                    self.problem(
+                        Some(n.span()),
+                        "dns.names",
+                        &quoted(Some(n)),
+                        "must be a valid DNS name",
+                    );
+                }
+                ok.then(|| n.get_ref().trim().to_owned())
+            })
+            .collect();
+        DnsConfig { servers, names }
+    }
+
+    fn http(&mut self, raw: Vec<RawHttp>) -> Vec<HttpConfig> {
+        let mut out = Vec::new();
+        for (i, h) in raw.into_iter().enumerate() {
+            let url = match Url::parse(h.url.get_ref()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
+                Ok(_) => {
+                    self.problem(
+                        Some(h.url.span()),
+                        &format!("http[{i}].url"),
+                        &quoted(Some(&h.url)),
+                        "must be an http:// or https:// URL",
+                    );
+                    None
+                }
+                Err(e) => {
+                    self.problem(
+                        Some(h.url.span()),
+                        &format!("http[{i}].url"),
+                        &quoted(Some(&h.url)),
+                        &format!("must be a URL ({e})"),
+                    );
+                    None
+                }
+            };
+            let mut expect_status = Vec::new();
+            for s in h.expect_status.unwrap_or_default() {
+                match u16::try_from(*s.get_ref()) {
+                    Ok(code @ 100..=599) => expect_status.push(code),
+                    _ => self.problem(
+                        Some(s.span()),
+                        &format!("http[{i}].expect_status"),
+                        &s.get_ref().to_string(),
+                        "must be an HTTP status from 100 to 599",
+                    ),
+                }
+            }
+            if expect_status.is_empty() {
+                expect_status.push(200);
+            }
+            if let Some(url) = url {
+                out.push(HttpConfig {
+                    name: h.name.get_ref().trim().to_owned(),
+                    url,
+                    expect_status,
+                });
+            }
+        }
+        out
+    }
+}
+
+fn quoted(v: Option<&SpannedStr>) -> String {
+    v.map_or_else(|| "(default)".to_owned(), |s| format!("{:?}", s.get_ref()))
+}

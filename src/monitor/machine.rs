@@ -1,0 +1,317 @@
+//! The outage state machine: pure, `observe(diagnosis, now) -> events`.
+//!
+//! No clock, no I/O, no tokio (STYLE 4), so that every rule about when an
+//! outage starts and ends is tested as plain data (see `tests/scenarios/`).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::diagnose::{Diagnosis, Layer, Verdict};
+
+/// The hysteresis rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// Consecutive failing checks before an outage starts.
+    pub down_after: u32,
+    /// Consecutive good checks before it ends.
+    pub up_after: u32,
+    /// Time between checks; a silence of more than 3 of these is a monitoring gap.
+    pub interval: Duration,
+}
+
+/// A span the monitor did not observe (stopped, crashed, suspended).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gap {
+    /// When the missed check was due.
+    pub from: DateTime<Utc>,
+    /// When checks resumed.
+    pub to: DateTime<Utc>,
+}
+
+impl Gap {
+    /// Its length.
+    pub fn length(&self) -> Duration {
+        (self.to - self.from).to_std().unwrap_or_default()
+    }
+}
+
+/// A change of an open outage's cause to a lower layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CauseChange {
+    /// When it was seen.
+    pub at: DateTime<Utc>,
+    /// The cause before.
+    pub from: Layer,
+    /// The cause after.
+    pub to: Layer,
+}
+
+/// Consecutive failing checks not yet long enough to be an outage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Streak {
+    /// The first failing check.
+    pub since: DateTime<Utc>,
+    /// How many in a row.
+    pub count: u32,
+    /// The lowest layer seen.
+    pub lowest: Layer,
+    /// The detail of the check that showed it.
+    pub detail: String,
+    /// Whether any of the checks was simulated.
+    pub simulated: bool,
+}
+
+/// Consecutive good checks during an outage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoodStreak {
+    /// The first good check: the outage's end if the streak lasts.
+    pub since: DateTime<Utc>,
+    /// How many in a row.
+    pub count: u32,
+}
+
+/// An outage that has started and not yet ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenOutage {
+    /// The first failing check.
+    pub start: DateTime<Utc>,
+    /// The lowest layer seen so far.
+    pub cause: Layer,
+    /// Where the path broke, from the check that set the cause.
+    pub detail: String,
+    /// Every change of cause.
+    pub cause_changes: Vec<CauseChange>,
+    /// Spans not observed; not counted as outage time.
+    pub gaps: Vec<Gap>,
+    /// Good checks so far, if the last check was good.
+    pub good: Option<GoodStreak>,
+    /// Whether any of its checks was simulated.
+    pub simulated: bool,
+}
+
+/// A finished outage, as recorded in `outage_log.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutageRecord {
+    /// The first failing check.
+    pub start: DateTime<Utc>,
+    /// The first of the good checks that ended it.
+    pub end: DateTime<Utc>,
+    /// The lowest layer seen.
+    pub cause: Layer,
+    /// Observed outage time: end − start, less monitoring gaps.
+    pub observed: Duration,
+    /// Where the path broke.
+    pub detail: String,
+    /// Every change of cause.
+    pub cause_changes: Vec<CauseChange>,
+    /// Spans not observed.
+    pub gaps: Vec<Gap>,
+    /// Whether any of its checks was simulated.
+    pub simulated: bool,
+}
+
+/// What the machine tells the rest of the daemon.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The verdict differs from the previous check's.
+    VerdictChanged {
+        /// The check's time.
+        at: DateTime<Utc>,
+        /// The previous verdict, if any.
+        from: Option<Verdict>,
+        /// The new verdict.
+        to: Verdict,
+    },
+    /// An outage has started (after `down_after` failing checks).
+    OutageStarted {
+        /// Its recorded start: the first failing check.
+        start: DateTime<Utc>,
+        /// The lowest layer seen so far.
+        cause: Layer,
+        /// Where the path broke.
+        detail: String,
+    },
+    /// An open outage's cause moved to a lower layer.
+    CauseChanged {
+        /// The outage's start.
+        start: DateTime<Utc>,
+        /// The change.
+        change: CauseChange,
+    },
+    /// An outage has ended (after `up_after` good checks).
+    OutageEnded(OutageRecord),
+    /// Checks resumed after a span not observed.
+    Gap(Gap),
+}
+
+/// The machine's whole state; persisted so that a restart resumes an open outage.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MachineState {
+    /// The previous check's time.
+    pub last_check: Option<DateTime<Utc>>,
+    /// The previous check's verdict.
+    pub last_verdict: Option<Verdict>,
+    /// Failing checks not yet an outage.
+    pub streak: Option<Streak>,
+    /// The open outage.
+    pub outage: Option<OpenOutage>,
+}
+
+impl MachineState {
+    /// Whether anything would be lost if this state were forgotten.
+    pub fn is_quiet(&self) -> bool {
+        self.streak.is_none() && self.outage.is_none()
+    }
+}
+
+/// The state machine.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    rules: Rules,
+    state: MachineState,
+}
+
+impl Machine {
+    /// A machine resuming from `state` (use `Default` for a fresh start).
+    pub fn new(rules: Rules, state: MachineState) -> Machine {
+        Machine { rules, state }
+    }
+
+    /// Its state, for persisting.
+    pub fn state(&self) -> &MachineState {
+        &self.state
+    }
+
+    /// Replaces the rules (on reload); the state is kept.
+    pub fn set_rules(&mut self, rules: Rules) {
+        self.rules = rules;
+    }
+
+    /// Feeds one check's diagnosis, taken at `now`.
+    pub fn observe(&mut self, d: &Diagnosis, now: DateTime<Utc>) -> Vec<Event> {
+        let mut events = Vec::new();
+        self.note_gap(now, &mut events);
+        self.state.last_check = Some(now);
+        if self.state.last_verdict != Some(d.verdict) {
+            events.push(Event::VerdictChanged {
+                at: now,
+                from: self.state.last_verdict,
+                to: d.verdict,
+            });
+            self.state.last_verdict = Some(d.verdict);
+        }
+        match (d.verdict.layer(), self.state.outage.is_some()) {
+            (Some(layer), false) => self.failing_without_outage(layer, d, now, &mut events),
+            (Some(layer), true) => self.failing_in_outage(layer, d, now, &mut events),
+            (None, false) => self.state.streak = None,
+            (None, true) => self.good_in_outage(now, &mut events),
+        }
+        events
+    }
+
+    /// A silence of more than 3 intervals since the last check is a gap: it breaks
+    /// any streak, and an open outage notes it so it is not counted as outage time.
+    fn note_gap(&mut self, now: DateTime<Utc>, events: &mut Vec<Event>) {
+        let Some(last) = self.state.last_check else {
+            return;
+        };
+        let interval = chrono::Duration::from_std(self.rules.interval).unwrap_or_default();
+        if now - last <= interval * 3 {
+            return;
+        }
+        let gap = Gap {
+            from: last + interval,
+            to: now,
+        };
+        events.push(Event::Gap(gap));
+        self.state.streak = None;
+        if let Some(o) = &mut self.state.outage {
+            o.gaps.push(gap);
+            o.good = None;
+        }
+    }
+
+    fn failing_without_outage(&mut self, layer: Layer, d: &Diagnosis, now: DateTime<Utc>, events: &mut Vec<Event>) {
+        let streak = self.state.streak.get_or_insert_with(|| Streak {
+            since: now,
+            count: 0,
+            lowest: layer,
+            detail: d.detail.clone(),
+            simulated: false,
+        });
+        streak.count += 1;
+        streak.simulated |= d.simulated;
+        if layer < streak.lowest {
+            streak.lowest = layer;
+            streak.detail = d.detail.clone();
+        }
+        if streak.count < self.rules.down_after {
+            return;
+        }
+        let streak = self.state.streak.take().expect("streak was just set");
+        events.push(Event::OutageStarted {
+            start: streak.since,
+            cause: streak.lowest,
+            detail: streak.detail.clone(),
+        });
+        self.state.outage = Some(OpenOutage {
+            start: streak.since,
+            cause: streak.lowest,
+            detail: streak.detail,
+            cause_changes: Vec::new(),
+            gaps: Vec::new(),
+            good: None,
+            simulated: streak.simulated,
+        });
+    }
+
+    fn failing_in_outage(&mut self, layer: Layer, d: &Diagnosis, now: DateTime<Utc>, events: &mut Vec<Event>) {
+        let o = self.state.outage.as_mut().expect("caller checked");
+        o.good = None;
+        o.simulated |= d.simulated;
+        if layer < o.cause {
+            let change = CauseChange {
+                at: now,
+                from: o.cause,
+                to: layer,
+            };
+            o.cause = layer;
+            o.detail = d.detail.clone();
+            o.cause_changes.push(change);
+            events.push(Event::CauseChanged {
+                start: o.start,
+                change,
+            });
+        }
+    }
+
+    fn good_in_outage(&mut self, now: DateTime<Utc>, events: &mut Vec<Event>) {
+        let o = self.state.outage.as_mut().expect("caller checked");
+        let good = o.good.get_or_insert(GoodStreak { since: now, count: 0 });
+        good.count += 1;
+        if good.count < self.rules.up_after {
+            return;
+        }
+        let end = good.since;
+        let o = self.state.outage.take().expect("caller checked");
+        let unobserved: Duration = o
+            .gaps
+            .iter()
+            .filter(|g| g.to <= end)
+            .map(Gap::length)
+            .sum();
+        let span = (end - o.start).to_std().unwrap_or_default();
+        events.push(Event::OutageEnded(OutageRecord {
+            start: o.start,
+            end,
+            cause: o.cause,
+            observed: span.saturating_sub(unobserved),
+            detail: o.detail,
+            cause_changes: o.cause_changes,
+            gaps: o.gaps,
+            simulated: o.simulated,
+        }));
+    }
+}

@@ -1,0 +1,101 @@
+//! The persisted state: the machine's state plus outage rows not yet written,
+//! saved atomically (write, fsync, rename, fsync folder).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::machine::{MachineState, OutageRecord};
+
+/// File name inside `state_dir`.
+pub const STATE_FILE: &str = "state.json";
+
+/// Everything that must survive a restart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Persisted {
+    /// Format version, for future changes.
+    pub version: u32,
+    /// The outage machine.
+    pub machine: MachineState,
+    /// Finished outages whose CSV row could not be written yet.
+    pub unwritten: Vec<OutageRecord>,
+}
+
+impl Default for Persisted {
+    fn default() -> Persisted {
+        Persisted {
+            version: 1,
+            machine: MachineState::default(),
+            unwritten: Vec::new(),
+        }
+    }
+}
+
+/// Errors reading or writing the state file.
+#[derive(Debug, thiserror::Error)]
+pub enum PersistError {
+    /// An I/O error on `path`.
+    #[error("state file {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file exists but is not valid state.
+    #[error("state file {} is not valid: {source}", path.display())]
+    Corrupt {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+}
+
+/// Loads the state in `dir`; a missing file is a fresh start.
+pub fn load(dir: &Path) -> Result<Persisted, PersistError> {
+    let path = dir.join(STATE_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| PersistError::Corrupt { path, source }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Persisted::default()),
+        Err(source) => Err(PersistError::Io { path, source }),
+    }
+}
+
+/// Saves `state` in `dir` atomically, creating the folder if needed.
+pub fn save(dir: &Path, state: &Persisted) -> Result<(), PersistError> {
+    let path = dir.join(STATE_FILE);
+    let io = |source| PersistError::Io {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let tmp = dir.join(format!(".{STATE_FILE}.tmp"));
+    let bytes = serde_json::to_vec_pretty(state).expect("state serialises");
+    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    f.write_all(&bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, &path).map_err(io)?;
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_is_fresh_start_and_round_trip_is_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(load(dir.path()).unwrap(), Persisted::default());
+        let mut p = Persisted::default();
+        p.machine.last_check = chrono::DateTime::from_timestamp(1_700_000_000, 0);
+        save(dir.path(), &p).unwrap();
+        assert_eq!(load(dir.path()).unwrap(), p);
+    }
+
+    #[test]
+    fn corrupt_file_is_an_error_naming_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(STATE_FILE), b"{not json").unwrap();
+        let e = load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("state.json is not valid"), "{e}");
+    }
+}

@@ -1,0 +1,70 @@
+//! DNS probe: one A query sent straight to a server over UDP, not through the
+//! system resolver, so that each server's answer is seen as it is.
+//!
+//! hickory-proto builds and parses the messages; only the socket is ours.
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::str::FromStr;
+
+use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{Name, RecordType};
+use tokio::net::UdpSocket;
+use tokio::time::Instant;
+
+use super::tcp::io_failure;
+use super::{Failure, Outcome, Rtt};
+
+/// Asks `server` for `name`'s A records. The caller bounds the time.
+pub async fn query(server: SocketAddr, name: &str) -> Outcome {
+    match try_query(server, name).await {
+        Ok(outcome) => outcome,
+        Err(e) => Outcome::Down(io_failure(&e)),
+    }
+}
+
+async fn try_query(server: SocketAddr, name: &str) -> std::io::Result<Outcome> {
+    let fqdn = match Name::from_str(name) {
+        Ok(mut n) => {
+            n.set_fqdn(true);
+            n
+        }
+        Err(e) => return Ok(Outcome::Down(Failure::DnsOther(e.to_string()))),
+    };
+    let id: u16 = fastrand::u16(..);
+    let mut msg = Message::new();
+    msg.set_id(id)
+        .set_message_type(MessageType::Query)
+        .set_op_code(OpCode::Query)
+        .set_recursion_desired(true)
+        .add_query(Query::query(fqdn, RecordType::A));
+    let bytes = msg
+        .to_vec()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let local: SocketAddr = if server.is_ipv4() {
+        (Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let sock = UdpSocket::bind(local).await?;
+    sock.connect(server).await?;
+    let start = Instant::now();
+    sock.send(&bytes).await?;
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = sock.recv(&mut buf).await?;
+        let Ok(reply) = Message::from_vec(&buf[..n]) else {
+            continue; // not a DNS message; keep waiting for ours
+        };
+        if reply.id() != id || reply.message_type() != MessageType::Response {
+            continue;
+        }
+        let rtt = Rtt(start.elapsed());
+        return Ok(match reply.response_code() {
+            ResponseCode::NoError => Outcome::Up { rtt },
+            ResponseCode::ServFail => Outcome::Down(Failure::DnsServFail),
+            ResponseCode::NXDomain => Outcome::Down(Failure::DnsNxDomain),
+            ResponseCode::Refused => Outcome::Down(Failure::DnsRefused),
+            other => Outcome::Down(Failure::DnsOther(other.to_string())),
+        });
+    }
+}

@@ -1,0 +1,113 @@
+//! `outage_log.csv` and the persisted state, written in order by one task.
+//!
+//! A finished outage's row is written (and fsynced) before the state that no
+//! longer holds the outage is saved. A row that cannot be written stays in the
+//! saved state and is retried, across restarts too.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+use super::{outage_row, CsvFile, OUTAGE_HEADER};
+use crate::monitor::persist::{self, Persisted};
+use crate::monitor::{MachineState, OutageRecord};
+
+/// File name inside `log_dir`.
+pub const FILE: &str = "outage_log.csv";
+/// While nothing is at stake, the state is saved at most this often (saves SD cards).
+const QUIET_SAVE_EVERY: Duration = Duration::from_secs(300);
+
+/// A message for the recorder.
+#[derive(Debug)]
+pub enum Record {
+    /// An outage ended: write its row.
+    Ended(OutageRecord),
+    /// The machine's state after a check.
+    State(MachineState),
+}
+
+/// Where the recorder writes.
+pub struct Paths {
+    /// `log_dir`
+    pub log_dir: PathBuf,
+    /// `state_dir`
+    pub state_dir: PathBuf,
+}
+
+/// Runs until the queue closes; then writes what it can and saves the state.
+///
+/// A blocking loop, run with `spawn_blocking` (see `connection::run`). Rows
+/// not yet written are retried with every message, that is every interval.
+pub fn run(paths: Paths, initial: Persisted, mut rx: mpsc::Receiver<Record>) {
+    let mut rec = Recorder::new(paths, initial);
+    rec.write_rows();
+    while let Some(msg) = rx.blocking_recv() {
+        match msg {
+            Record::Ended(o) => {
+                rec.state.unwritten.push(o);
+                rec.write_rows();
+                rec.save(true);
+            }
+            Record::State(m) => {
+                rec.state.machine = m;
+                rec.write_rows();
+                rec.save(false);
+            }
+        }
+    }
+    rec.write_rows();
+    rec.save(true);
+}
+
+struct Recorder {
+    paths: Paths,
+    csv: CsvFile,
+    state: Persisted,
+    saved: Option<(Instant, Persisted)>,
+}
+
+impl Recorder {
+    fn new(paths: Paths, state: Persisted) -> Recorder {
+        let csv = CsvFile::new(paths.log_dir.join(FILE), OUTAGE_HEADER, true, usize::MAX);
+        Recorder {
+            paths,
+            csv,
+            state,
+            saved: None,
+        }
+    }
+
+    /// Writes every unwritten row in one write; if that fails they all stay unwritten.
+    fn write_rows(&mut self) {
+        if self.state.unwritten.is_empty() {
+            return;
+        }
+        let rows: Vec<Vec<String>> = self.state.unwritten.iter().map(outage_row).collect();
+        if self.csv.write_now(&rows) {
+            self.state.unwritten.clear();
+        }
+    }
+
+    /// Saves the state if it changed; `now` forces it past the quiet throttle.
+    fn save(&mut self, now: bool) {
+        if let Some((at, last)) = &self.saved {
+            if *last == self.state {
+                return;
+            }
+            let quiet = self.state.machine.is_quiet()
+                && last.machine.is_quiet()
+                && self.state.unwritten.is_empty()
+                && last.unwritten.is_empty();
+            if quiet && !now && at.elapsed() < QUIET_SAVE_EVERY {
+                return;
+            }
+        }
+        match persist::save(&self.paths.state_dir, &self.state) {
+            Ok(()) => self.saved = Some((Instant::now(), self.state.clone())),
+            Err(e) => tracing::error!("{e}; an open outage would not survive a restart until this is fixed"),
+        }
+    }
+}

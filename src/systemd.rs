@@ -1,0 +1,98 @@
+//! systemd glue: sd_notify messages, the health-gated watchdog, and logging to
+//! journald (with structured fields) or to stderr.
+
+use std::io::IsTerminal;
+use std::os::unix::fs::MetadataExt;
+use std::time::Duration;
+
+use sd_notify::NotifyState;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{reload, EnvFilter, Layer, Registry};
+
+/// Changes the log level of the running daemon (used on reload).
+pub type LevelHandle = reload::Handle<EnvFilter, Registry>;
+
+/// Whether stderr is connected to the journal (`JOURNAL_STREAM` names it).
+pub fn stderr_is_journal() -> bool {
+    let Ok(stream) = std::env::var("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Some((dev, ino)) = stream.split_once(':') else {
+        return false;
+    };
+    let Ok(meta) = std::fs::metadata("/proc/self/fd/2") else {
+        return false;
+    };
+    dev.parse() == Ok(meta.dev()) && ino.parse() == Ok(meta.ino())
+}
+
+/// The filter: `RUST_LOG` if set, else `level` from the config, else `info`.
+pub fn filter(level: Option<&str>) -> EnvFilter {
+    EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(level.unwrap_or("info")))
+}
+
+/// Starts logging: to journald with structured fields when started by systemd,
+/// else readable lines on stderr.
+pub fn init_logging(level: Option<&str>) -> LevelHandle {
+    let (filter, handle) = reload::Layer::new(filter(level));
+    let journald = stderr_is_journal()
+        .then(|| tracing_journald::layer().ok())
+        .flatten()
+        .map(|l| l.with_field_prefix(None).with_syslog_identifier("connectivity-monitor".into()));
+    let fmt = journald.is_none().then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_target(false)
+            .boxed()
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(journald)
+        .with(fmt)
+        .init();
+    handle
+}
+
+/// Sends `states` to the service manager; a no-op when not run by systemd.
+fn notify(states: &[NotifyState]) {
+    if let Err(e) = sd_notify::notify(false, states) {
+        tracing::debug!("sd_notify failed: {e}");
+    }
+}
+
+/// `READY=1` with a status line.
+pub fn ready(status: &str) {
+    notify(&[NotifyState::Ready, NotifyState::Status(status)]);
+}
+
+/// `STATUS=…`
+pub fn status(status: &str) {
+    notify(&[NotifyState::Status(status)]);
+}
+
+/// `STOPPING=1`
+pub fn stopping() {
+    notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
+}
+
+/// `RELOADING=1` with `MONOTONIC_USEC`, as systemd 253+ requires.
+pub fn reloading() {
+    match NotifyState::monotonic_usec_now() {
+        Ok(now) => notify(&[NotifyState::Reloading, now]),
+        Err(_) => notify(&[NotifyState::Reloading]),
+    }
+}
+
+/// `WATCHDOG=1`
+pub fn watchdog() {
+    notify(&[NotifyState::Watchdog]);
+}
+
+/// The watchdog period systemd asked for, if any.
+pub fn watchdog_period() -> Option<Duration> {
+    let mut usec = 0;
+    sd_notify::watchdog_enabled(false, &mut usec).then(|| Duration::from_micros(usec))
+}
