@@ -23,8 +23,8 @@ use crate::monitor::persist::{self, Persisted};
 use crate::monitor::{self, diagnose, Check, Diagnosis, Machine, Rules, Status, Thresholds};
 use crate::probe::schedule::Timing;
 use crate::probe::{Plan, ProbeResult, Prober};
-use crate::sink::recorder::{self, Record};
 use crate::sink::connection;
+use crate::sink::recorder::{self, Record};
 use crate::systemd::{self, LevelHandle};
 
 /// Queue length between the monitor and each sink.
@@ -56,12 +56,22 @@ pub async fn run(
         tokio::task::spawn_blocking(move || recorder::run(paths, persisted, rec_rx)),
     ];
     let (status_tx, status_rx) = watch::channel(Status::default());
-    let reporter = tokio::spawn(report_status(status_rx, config.monitor.interval + config.monitor.timeout));
+    let reporter = tokio::spawn(report_status(
+        status_rx,
+        config.monitor.interval + config.monitor.timeout,
+    ));
     let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
 
     let mut first = true;
     'generations: loop {
-        let generation = Generation::start(&config, machine, args.sim_fail, &conn_tx, &rec_tx, &status_tx)?;
+        let generation = Generation::start(
+            &config,
+            machine,
+            args.sim_fail,
+            &conn_tx,
+            &rec_tx,
+            &status_tx,
+        )?;
         if first {
             tracing::info!(
                 probes = generation.probes,
@@ -110,7 +120,10 @@ pub async fn run(
     }
     reporter.abort();
     if let Some(o) = &machine.state().outage {
-        tracing::info!("stopped; the open outage ({}) is saved and resumes at the next start", o.cause);
+        tracing::info!(
+            "stopped; the open outage ({}) is saved and resumes at the next start",
+            o.cause
+        );
     } else {
         tracing::info!("stopped");
     }
@@ -139,9 +152,17 @@ fn load_state(config: &Config) -> Persisted {
         Ok(p) => p,
         Err(e) => {
             let path = dir.join(persist::STATE_FILE);
-            let aside = path.with_extension(format!("json.bad-{}", Utc::now().format("%Y%m%dT%H%M%S")));
+            let aside =
+                path.with_extension(format!("json.bad-{}", Utc::now().format("%Y%m%dT%H%M%S")));
             let moved = std::fs::rename(&path, &aside).is_ok();
-            tracing::error!("{e}; starting without it{}", if moved { format!(" (kept as {})", aside.display()) } else { String::new() });
+            tracing::error!(
+                "{e}; starting without it{}",
+                if moved {
+                    format!(" (kept as {})", aside.display())
+                } else {
+                    String::new()
+                }
+            );
             Persisted::default()
         }
     }
@@ -150,7 +171,9 @@ fn load_state(config: &Config) -> Persisted {
 /// Validates the file again; only a valid config replaces the running one.
 fn reload(current: &Config, path: Option<&std::path::Path>) -> anyhow::Result<Config> {
     let new = Config::load(path)?;
-    if new.monitor.log_dir != current.monitor.log_dir || new.monitor.state_dir != current.monitor.state_dir {
+    if new.monitor.log_dir != current.monitor.log_dir
+        || new.monitor.state_dir != current.monitor.state_dir
+    {
         tracing::warn!("log_dir and state_dir changes take effect at the next restart");
     }
     let mut new = new;
@@ -185,7 +208,12 @@ impl Generation {
         let prober = Prober::new(config.monitor.timeout)?;
         prober.check_icmp(&plan)?;
         log_proxies(config);
-        let timing = Timing::new(Instant::now(), config.monitor.interval, config.monitor.timeout, plan.probes.len());
+        let timing = Timing::new(
+            Instant::now(),
+            config.monitor.interval,
+            config.monitor.timeout,
+            plan.probes.len(),
+        );
         let (tx, rx) = mpsc::channel(plan.probes.len().max(16) * 2);
         let token = CancellationToken::new();
         let tracker = TaskTracker::new();
@@ -284,7 +312,10 @@ pub async fn once(config: &Config) -> anyhow::Result<(Plan, Vec<ProbeResult>, Di
         let (i, r) = joined.context("a probe task panicked")?;
         results[i] = Some(r);
     }
-    let results: Vec<ProbeResult> = results.into_iter().map(|r| r.expect("every probe reported")).collect();
+    let results: Vec<ProbeResult> = results
+        .into_iter()
+        .map(|r| r.expect("every probe reported"))
+        .collect();
     let check = Check {
         at,
         results: results.clone(),

@@ -97,7 +97,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
 /// Cancels `token` on SIGTERM or SIGINT.
 async fn stop_on_signal(token: CancellationToken) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         tracing::error!("cannot listen for SIGTERM/SIGINT");
         return;
     };
@@ -119,13 +122,21 @@ fn print_once(plan: &probe::Plan, results: &[probe::ProbeResult], d: &monitor::D
             .icmp
             .map(|s| format!(" [{}/{} replies]", s.received, s.sent))
             .unwrap_or_default();
-        println!("{:<40} {:<8} {what}{loss}", format!("{}{addr}", p.role), p.spec.kind());
+        println!(
+            "{:<40} {:<8} {what}{loss}",
+            format!("{}{addr}", p.role),
+            p.spec.kind()
+        );
     }
     println!("verdict: {}", d.verdict);
     println!("detail: {}", d.detail);
 }
 
-fn once_json(plan: &probe::Plan, results: &[probe::ProbeResult], d: &monitor::Diagnosis) -> serde_json::Value {
+fn once_json(
+    plan: &probe::Plan,
+    results: &[probe::ProbeResult],
+    d: &monitor::Diagnosis,
+) -> serde_json::Value {
     let probes: Vec<serde_json::Value> = plan
         .probes
         .iter()

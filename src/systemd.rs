@@ -29,8 +29,7 @@ pub fn stderr_is_journal() -> bool {
 
 /// The filter: `RUST_LOG` if set, else `level` from the config, else `info`.
 pub fn filter(level: Option<&str>) -> EnvFilter {
-    EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(level.unwrap_or("info")))
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level.unwrap_or("info")))
 }
 
 /// Starts logging: to journald with structured fields when started by systemd,
@@ -40,7 +39,10 @@ pub fn init_logging(level: Option<&str>) -> LevelHandle {
     let journald = stderr_is_journal()
         .then(|| tracing_journald::layer().ok())
         .flatten()
-        .map(|l| l.with_field_prefix(None).with_syslog_identifier("connectivity-monitor".into()));
+        .map(|l| {
+            l.with_field_prefix(None)
+                .with_syslog_identifier("connectivity-monitor".into())
+        });
     let fmt = journald.is_none().then(|| {
         tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)

@@ -32,6 +32,7 @@ pub struct Config {
     /// `[gateway]`
     pub gateway: GatewayConfig,
     /// `[isp]`
+    #[serde(skip_serializing_if = "IspConfig::is_empty")]
     pub isp: IspConfig,
     /// `[[target]]`: internet targets reached by IP.
     #[serde(rename = "target")]
@@ -118,12 +119,28 @@ impl Serialize for GatewayAddress {
 }
 
 /// `[isp]`: hops between the gateway and the internet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IspConfig {
     /// The ISP's routers to probe; empty when not configured.
     pub hops: Vec<IpAddr>,
     /// How each hop is probed.
     pub probes: Vec<ProbeKind>,
+}
+
+impl IspConfig {
+    /// No hops configured.
+    pub fn is_empty(&self) -> bool {
+        self.hops.is_empty()
+    }
+}
+
+impl Default for IspConfig {
+    fn default() -> IspConfig {
+        IspConfig {
+            hops: Vec::new(),
+            probes: vec![ProbeKind::Icmp],
+        }
+    }
 }
 
 /// One internet target.

@@ -19,7 +19,11 @@ const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let de = toml::Deserializer::new(text);
     let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
-        let key = e.path().to_string();
+        // Spanned values add a private segment to the path; it is not a key of the file.
+        let key = e
+            .path()
+            .to_string()
+            .replace(".$__serde_spanned_private_value", "");
         let inner = e.into_inner();
         let location = inner
             .span()
@@ -28,7 +32,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         ConfigError::Parse {
             path: path.to_owned(),
             location,
-            key: if key == "." { "(top level)".into() } else { key },
+            key: if key == "." {
+                "(top level)".into()
+            } else {
+                key
+            },
             message: inner.message().trim().to_owned(),
         }
     })?;
@@ -105,7 +113,12 @@ fn default_monitor(log_dir: Option<PathBuf>, state_dir: Option<PathBuf>) -> Moni
 fn systemd_dir(var: &str, fallback: &str) -> PathBuf {
     std::env::var(var)
         .ok()
-        .and_then(|v| v.split(':').next().filter(|s| !s.is_empty()).map(PathBuf::from))
+        .and_then(|v| {
+            v.split(':')
+                .next()
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+        })
         .unwrap_or_else(|| PathBuf::from(fallback))
 }
 
@@ -154,10 +167,7 @@ impl Validator<'_> {
     }
 
     fn monitor(&mut self, m: super::raw::RawMonitor) -> MonitorConfig {
-        let mut out = default_monitor(
-            m.log_dir.map(PathBuf::from),
-            m.state_dir.map(PathBuf::from),
-        );
+        let mut out = default_monitor(m.log_dir.map(PathBuf::from), m.state_dir.map(PathBuf::from));
         let min_interval = Duration::from_millis(100);
         if let Some(d) = self.duration(m.interval.as_ref(), "monitor.interval") {
             if d < min_interval {
@@ -373,10 +383,11 @@ impl Validator<'_> {
             .iter()
             .filter_map(|s| {
                 let text = s.get_ref().trim();
-                let parsed = text
-                    .parse::<SocketAddr>()
-                    .ok()
-                    .or_else(|| text.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, 53)));
+                let parsed = text.parse::<SocketAddr>().ok().or_else(|| {
+                    text.parse::<IpAddr>()
+                        .ok()
+                        .map(|ip| SocketAddr::new(ip, 53))
+                });
                 if parsed.is_none() {
                     self.problem(
                         Some(s.span()),

@@ -48,7 +48,10 @@ impl Assembler {
             received: 0,
         });
         partial.started_at = partial.started_at.min(report.started_at);
-        if partial.results[report.index].replace(report.result).is_none() {
+        if partial.results[report.index]
+            .replace(report.result)
+            .is_none()
+        {
             partial.received += 1;
         }
         if partial.received < n {
@@ -126,7 +129,10 @@ mod tests {
         assert!(a.expire(base, deadline).is_empty());
         let checks = a.expire(base + Duration::from_secs(6), deadline);
         assert_eq!(checks.len(), 1);
-        assert_eq!(checks[0].results[1].outcome, Outcome::Down(Failure::Timeout));
+        assert_eq!(
+            checks[0].results[1].outcome,
+            Outcome::Down(Failure::Timeout)
+        );
         // A late report for a closed round is dropped, not counted in a new one.
         assert!(a.add(report(1, 0)).is_none());
         assert!(a.oldest().is_none());

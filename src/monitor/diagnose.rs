@@ -220,11 +220,14 @@ pub fn diagnose(plan: &Plan, check: &Check, t: &Thresholds) -> Diagnosis {
             Role::Target(name) => {
                 targets.add(name.to_string(), r);
                 match (&probe.spec, &r.icmp) {
-                    (Spec::Icmp { .. }, Some(s)) => {
+                    // Loss measures the line, so a target that is wholly silent
+                    // (its own fault, reported in the detail) does not count.
+                    (Spec::Icmp { .. }, Some(s)) if s.received > 0 => {
                         sent += s.sent;
                         received += s.received;
                         icmp_rtts.extend(r.outcome.rtt());
                     }
+                    (Spec::Icmp { .. }, _) => {}
                     _ => other_rtts.extend(r.outcome.rtt()),
                 }
             }
@@ -249,7 +252,9 @@ pub fn diagnose(plan: &Plan, check: &Check, t: &Thresholds) -> Diagnosis {
             Verdict::DnsFail
         } else if http_ok == Some(false) {
             Verdict::HttpFail
-        } else if loss_pct.is_some_and(|l| l >= t.loss_pct) || median_rtt.is_some_and(|r| r.0 >= t.rtt) {
+        } else if loss_pct.is_some_and(|l| l >= t.loss_pct)
+            || median_rtt.is_some_and(|r| r.0 >= t.rtt)
+        {
             Verdict::Degraded
         } else {
             Verdict::Ok
@@ -275,7 +280,10 @@ pub fn diagnose(plan: &Plan, check: &Check, t: &Thresholds) -> Diagnosis {
         if *up {
             parts.push(format!("hop {name} answers"));
         } else {
-            let why = failure.as_ref().map(|f| format!(" ({f})")).unwrap_or_default();
+            let why = failure
+                .as_ref()
+                .map(|f| format!(" ({f})"))
+                .unwrap_or_default();
             parts.push(format!("hop {name} silent{why}"));
         }
     }
@@ -286,7 +294,11 @@ pub fn diagnose(plan: &Plan, check: &Check, t: &Thresholds) -> Diagnosis {
     parts.push(targets_part);
     if let Some(ok) = dns_ok {
         if ok {
-            parts.push(format!("dns {}/{} servers", dns.up_strict(), dns.members.len()));
+            parts.push(format!(
+                "dns {}/{} servers",
+                dns.up_strict(),
+                dns.members.len()
+            ));
         } else {
             parts.push(format!("dns failing: {}", dns.why_down()));
         }

@@ -233,7 +233,13 @@ impl Machine {
         }
     }
 
-    fn failing_without_outage(&mut self, layer: Layer, d: &Diagnosis, now: DateTime<Utc>, events: &mut Vec<Event>) {
+    fn failing_without_outage(
+        &mut self,
+        layer: Layer,
+        d: &Diagnosis,
+        now: DateTime<Utc>,
+        events: &mut Vec<Event>,
+    ) {
         let streak = self.state.streak.get_or_insert_with(|| Streak {
             since: now,
             count: 0,
@@ -267,7 +273,13 @@ impl Machine {
         });
     }
 
-    fn failing_in_outage(&mut self, layer: Layer, d: &Diagnosis, now: DateTime<Utc>, events: &mut Vec<Event>) {
+    fn failing_in_outage(
+        &mut self,
+        layer: Layer,
+        d: &Diagnosis,
+        now: DateTime<Utc>,
+        events: &mut Vec<Event>,
+    ) {
         let o = self.state.outage.as_mut().expect("caller checked");
         o.good = None;
         o.simulated |= d.simulated;
@@ -289,19 +301,17 @@ impl Machine {
 
     fn good_in_outage(&mut self, now: DateTime<Utc>, events: &mut Vec<Event>) {
         let o = self.state.outage.as_mut().expect("caller checked");
-        let good = o.good.get_or_insert(GoodStreak { since: now, count: 0 });
+        let good = o.good.get_or_insert(GoodStreak {
+            since: now,
+            count: 0,
+        });
         good.count += 1;
         if good.count < self.rules.up_after {
             return;
         }
         let end = good.since;
         let o = self.state.outage.take().expect("caller checked");
-        let unobserved: Duration = o
-            .gaps
-            .iter()
-            .filter(|g| g.to <= end)
-            .map(Gap::length)
-            .sum();
+        let unobserved: Duration = o.gaps.iter().filter(|g| g.to <= end).map(Gap::length).sum();
         let span = (end - o.start).to_std().unwrap_or_default();
         events.push(Event::OutageEnded(OutageRecord {
             start: o.start,

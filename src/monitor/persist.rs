@@ -53,7 +53,9 @@ pub enum PersistError {
 pub fn load(dir: &Path) -> Result<Persisted, PersistError> {
     let path = dir.join(STATE_FILE);
     match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| PersistError::Corrupt { path, source }),
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes).map_err(|source| PersistError::Corrupt { path, source })
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Persisted::default()),
         Err(source) => Err(PersistError::Io { path, source }),
     }
@@ -73,7 +75,9 @@ pub fn save(dir: &Path, state: &Persisted) -> Result<(), PersistError> {
     f.write_all(&bytes).map_err(io)?;
     f.sync_all().map_err(io)?;
     std::fs::rename(&tmp, &path).map_err(io)?;
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io)?;
     Ok(())
 }
 

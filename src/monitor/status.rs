@@ -52,7 +52,11 @@ impl Status {
         }
         s.push_str(&format!(" · {}/{} targets", self.targets.0, self.targets.1));
         if let Some((end, cause, length)) = self.last_outage {
-            s.push_str(&format!(" · last outage {} ago ({cause}, {})", ago(end), short(length)));
+            s.push_str(&format!(
+                " · last outage {} ago ({cause}, {})",
+                ago(end),
+                short(length)
+            ));
         }
         s
     }

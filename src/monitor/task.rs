@@ -35,12 +35,22 @@ pub struct Outputs {
 }
 
 /// Runs until every probe task has stopped (the report queue closes), then returns.
-pub async fn run(settings: Settings, machine: &mut Machine, mut reports: mpsc::Receiver<ProbeReport>, out: Outputs) {
+pub async fn run(
+    settings: Settings,
+    machine: &mut Machine,
+    mut reports: mpsc::Receiver<ProbeReport>,
+    out: Outputs,
+) {
     let mut assembler = Assembler::new(settings.plan.probes.len());
     // Announce the resumed state, so the first save is not the only record of it.
-    let _ = out.recorder.send(Record::State(machine.state().clone())).await;
+    let _ = out
+        .recorder
+        .send(Record::State(machine.state().clone()))
+        .await;
     loop {
-        let deadline = assembler.oldest().map(|r| settings.timing.round_deadline(r));
+        let deadline = assembler
+            .oldest()
+            .map(|r| settings.timing.round_deadline(r));
         let checks = tokio::select! {
             report = reports.recv() => match report {
                 Some(r) => assembler.add(r).into_iter().collect(),
@@ -83,10 +93,12 @@ async fn handle(s: &Settings, machine: &mut Machine, mut check: Check, out: &Out
         log_event(e);
         match e {
             Event::OutageStarted { start, cause, .. } => {
-                out.status.send_modify(|st| st.outage = Some((*start, *cause)));
+                out.status
+                    .send_modify(|st| st.outage = Some((*start, *cause)));
             }
             Event::CauseChanged { start, change } => {
-                out.status.send_modify(|st| st.outage = Some((*start, change.to)));
+                out.status
+                    .send_modify(|st| st.outage = Some((*start, change.to)));
             }
             Event::OutageEnded(o) => {
                 out.status.send_modify(|st| {
@@ -99,7 +111,10 @@ async fn handle(s: &Settings, machine: &mut Machine, mut check: Check, out: &Out
         }
     }
     let _ = out.connection.send((check.at, d)).await;
-    let _ = out.recorder.send(Record::State(machine.state().clone())).await;
+    let _ = out
+        .recorder
+        .send(Record::State(machine.state().clone()))
+        .await;
 }
 
 fn log_event(e: &Event) {
@@ -109,7 +124,11 @@ fn log_event(e: &Event) {
             let from = from.map_or_else(|| "start".to_owned(), |v| v.to_string());
             tracing::info!(verdict = %to, "verdict {from} → {to}");
         }
-        Event::OutageStarted { start, cause, detail } => {
+        Event::OutageStarted {
+            start,
+            cause,
+            detail,
+        } => {
             tracing::warn!(outage_cause = %cause, verdict = %cause.verdict(), "outage started at {} ({cause}): {detail}", local_hms(*start));
         }
         Event::CauseChanged { change, .. } => {

@@ -51,7 +51,13 @@ impl Icmp {
     }
 
     /// Sends `count` echoes to `addr` and summarises the replies.
-    pub async fn probe(&self, addr: IpAddr, scope: u32, count: u32, timeout: Duration) -> ProbeResult {
+    pub async fn probe(
+        &self,
+        addr: IpAddr,
+        scope: u32,
+        count: u32,
+        timeout: Duration,
+    ) -> ProbeResult {
         let client = match self.client(addr.is_ipv6()) {
             Ok(c) => c,
             Err(e) => return with_addr(Outcome::Down(Failure::Io(e)), None, addr),

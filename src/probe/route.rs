@@ -90,7 +90,8 @@ pub fn parse_v6(text: &str) -> Option<(Ipv6Addr, String)> {
 mod tests {
     use super::*;
 
-    const ROUTE: &str = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
+    const ROUTE: &str =
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
 eth0\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\t0\t0\t0
 wlan0\t00000000\t0102A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0
 eth0\t0001A8C0\t00000000\t0001\t0\t0\t600\t00FFFFFF\t0\t0\t0
@@ -103,7 +104,12 @@ eth0\t0001A8C0\t00000000\t0001\t0\t0\t600\t00FFFFFF\t0\t0\t0
 
     #[test]
     fn no_default_route_is_none() {
-        let only_lan = ROUTE.lines().take(1).chain(ROUTE.lines().skip(3)).collect::<Vec<_>>().join("\n");
+        let only_lan = ROUTE
+            .lines()
+            .take(1)
+            .chain(ROUTE.lines().skip(3))
+            .collect::<Vec<_>>()
+            .join("\n");
         assert_eq!(parse_v4(&only_lan), None);
     }
 

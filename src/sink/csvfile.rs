@@ -27,7 +27,12 @@ pub struct CsvFile {
 
 impl CsvFile {
     /// A file at `path` with `header`.
-    pub fn new(path: PathBuf, header: &'static [&'static str], durable: bool, max_pending: usize) -> CsvFile {
+    pub fn new(
+        path: PathBuf,
+        header: &'static [&'static str],
+        durable: bool,
+        max_pending: usize,
+    ) -> CsvFile {
         CsvFile {
             path,
             header,
@@ -132,7 +137,11 @@ impl CsvFile {
                 tracing::warn!(file = %self.path.display(), moved_to = %aside.display(), "log file had another header; renamed aside");
             }
         }
-        let mut file = OpenOptions::new().create(true).append(true).read(true).open(&self.path)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(&self.path)?;
         let len = file.metadata()?.len();
         if len == 0 {
             file.write_all(format!("{header_line}\n").as_bytes())?;

@@ -94,7 +94,8 @@ pub fn outage_row(r: &OutageRecord) -> Vec<String> {
 
 /// One `connection_log.csv` row.
 pub fn connection_row(at: DateTime<Utc>, d: &Diagnosis) -> Vec<String> {
-    let ms = |r: Option<crate::probe::Rtt>| r.map(|r| format!("{:.3}", r.as_ms())).unwrap_or_default();
+    let ms =
+        |r: Option<crate::probe::Rtt>| r.map(|r| format!("{:.3}", r.as_ms())).unwrap_or_default();
     let flag = |b: Option<bool>| b.map(|b| b.to_string()).unwrap_or_default();
     vec![
         rfc3339_local(at),

@@ -107,7 +107,9 @@ impl Recorder {
         }
         match persist::save(&self.paths.state_dir, &self.state) {
             Ok(()) => self.saved = Some((Instant::now(), self.state.clone())),
-            Err(e) => tracing::error!("{e}; an open outage would not survive a restart until this is fixed"),
+            Err(e) => tracing::error!(
+                "{e}; an open outage would not survive a restart until this is fixed"
+            ),
         }
     }
 }

@@ -1,0 +1,198 @@
+//! Config tests: every error names file, place, key, value and rule, exactly.
+
+use std::path::Path;
+
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(Path::new("/etc/cm.toml"), text)
+}
+
+fn err(text: &str) -> String {
+    parse(text)
+        .expect_err("config should be rejected")
+        .to_string()
+}
+
+const MINIMAL: &str = "[[target]]\nname = \"a\"\naddress = \"192.0.2.1\"\n";
+
+#[test]
+fn example_config_parses_and_is_complete() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+    let text = std::fs::read_to_string(&path).expect("config.example.toml exists");
+    let c = Config::parse(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!c.targets.is_empty());
+    assert!(!c.isp.hops.is_empty(), "the example shows ISP hops");
+    assert!(c.dns.is_some() && !c.http.is_empty());
+    // Every key of the effective config appears in the example, so none is undocumented.
+    for key in [
+        "interval",
+        "timeout",
+        "down_after",
+        "up_after",
+        "pings",
+        "degraded_loss_pct",
+        "degraded_rtt",
+        "log_dir",
+        "state_dir",
+        "log_level",
+        "address",
+        "probes",
+        "hops",
+        "servers",
+        "names",
+        "url",
+        "expect_status",
+    ] {
+        assert!(
+            text.contains(&format!("{key} =")),
+            "config.example.toml does not document {key}"
+        );
+    }
+}
+
+#[test]
+fn minimal_config_gets_documented_defaults() {
+    let c = parse(MINIMAL).unwrap();
+    assert_eq!(c.monitor.interval, Duration::from_secs(10));
+    assert_eq!(c.monitor.timeout, Duration::from_secs(5));
+    assert_eq!(c.monitor.down_after.get(), 2);
+    assert_eq!(c.monitor.pings.get(), 3);
+    assert_eq!(c.gateway.address, GatewayAddress::Auto);
+    assert_eq!(c.targets[0].probes, vec![ProbeKind::Icmp]);
+}
+
+#[test]
+fn unknown_key_is_an_error_with_its_path_and_line() {
+    let e = err("[monitor]\ninterval = \"10s\"\nintervall = \"5s\"\n");
+    assert!(
+        e.starts_with("/etc/cm.toml:3:1: monitor.intervall: unknown field `intervall`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn toml_syntax_error_names_line() {
+    let e = err("[monitor\n");
+    assert!(e.starts_with("/etc/cm.toml:1:"), "{e}");
+}
+
+#[test]
+fn wrong_type_names_key() {
+    let e = err("[monitor]\ndown_after = \"two\"\n");
+    assert!(
+        e.starts_with("/etc/cm.toml:2:14: monitor.down_after: invalid type"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_duration_names_file_line_key_value_and_rule() {
+    let e = err(&format!("{MINIMAL}[monitor]\ninterval = \"10 parsecs\"\n"));
+    assert_eq!(
+        e,
+        "/etc/cm.toml:5:12: monitor.interval = \"10 parsecs\": must be a duration such as \"10s\" or \"2m\" (unknown time unit \"parsecs\", supported units: ns, us/µs, ms, sec, min, hours, days, weeks, months, years (and few variations))"
+    );
+}
+
+#[test]
+fn timeout_longer_than_interval_is_rejected() {
+    let e = err(&format!(
+        "{MINIMAL}[monitor]\ninterval = \"2s\"\ntimeout = \"3s\"\n"
+    ));
+    assert_eq!(e, "/etc/cm.toml:6:11: monitor.timeout = \"3s\": monitor.timeout (3s) must not exceed monitor.interval (2s)");
+}
+
+#[test]
+fn zero_count_is_rejected() {
+    let e = err(&format!("{MINIMAL}[monitor]\ndown_after = 0\n"));
+    assert_eq!(
+        e,
+        "/etc/cm.toml:5:14: monitor.down_after = 0: must be a whole number from 1 to 1000"
+    );
+}
+
+#[test]
+fn target_by_name_is_rejected() {
+    let e = err("[[target]]\nname = \"a\"\naddress = \"one.one.one.one\"\n");
+    assert_eq!(
+        e,
+        "/etc/cm.toml:3:11: target[0].address = \"one.one.one.one\": must be an IP address (targets are reached by IP, not by name)"
+    );
+}
+
+#[test]
+fn bad_probe_kind_is_rejected() {
+    let e = err(&format!("{MINIMAL}probes = [\"icmp\", \"tcp:0\"]\n"));
+    assert_eq!(e, "/etc/cm.toml:4:19: target[0].probes = \"tcp:0\": must be \"icmp\" or \"tcp:PORT\" with PORT from 1 to 65535");
+}
+
+#[test]
+fn no_targets_is_rejected() {
+    let e = err("[monitor]\ninterval = \"10s\"\n");
+    assert_eq!(
+        e,
+        "/etc/cm.toml:(default): target = (none): at least one [[target]] is needed to tell whether the internet is reachable"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_not_just_the_first() {
+    let e = err(&format!(
+        "{MINIMAL}[monitor]\npings = 0\ndegraded_loss_pct = 101\n[gateway]\naddress = \"router\"\n"
+    ));
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines.len(), 3, "{e}");
+    assert!(lines[0].contains("monitor.pings = 0"));
+    assert!(lines[1].contains("monitor.degraded_loss_pct = 101"));
+    assert!(lines[2].starts_with("/etc/cm.toml:8:11: gateway.address = \"router\""));
+}
+
+#[test]
+fn dns_server_with_port_and_http_url_rules() {
+    let c = parse(&format!(
+        "{MINIMAL}[dns]\nservers = [\"127.0.0.1:5353\", \"9.9.9.9\"]\nnames = [\"example.com\"]\n"
+    ))
+    .unwrap();
+    let servers = &c.dns.unwrap().servers;
+    assert_eq!(servers[0].port(), 5353);
+    assert_eq!(servers[1].port(), 53);
+    let e = err(&format!(
+        "{MINIMAL}[[http]]\nname = \"x\"\nurl = \"ftp://example.com/\"\n"
+    ));
+    assert_eq!(e, "/etc/cm.toml:6:7: http[0].url = \"ftp://example.com/\": must be an http:// or https:// URL");
+}
+
+#[test]
+fn missing_file_error_names_it() {
+    let e = Config::load(Some(Path::new("/nonexistent/cm.toml"))).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "cannot read config file /nonexistent/cm.toml"
+    );
+}
+
+#[test]
+fn built_in_default_matches_design() {
+    let c = Config::built_in();
+    assert_eq!(c.source, Source::BuiltIn);
+    assert_eq!(c.gateway.address, GatewayAddress::Auto);
+    assert_eq!(c.targets.len(), 3);
+    assert!(c.targets.iter().all(|t| t.probes.len() == 2));
+    assert_eq!(c.dns.as_ref().unwrap().servers.len(), 3);
+    assert_eq!(c.http.len(), 1);
+    assert_eq!(c.http[0].url.scheme(), "https");
+}
+
+#[test]
+fn effective_config_round_trips() {
+    let c = Config::built_in();
+    let again = parse(&c.to_toml()).unwrap_or_else(|e| panic!("{e}\n{}", c.to_toml()));
+    assert_eq!(
+        Config {
+            source: Source::BuiltIn,
+            ..again
+        },
+        c
+    );
+}

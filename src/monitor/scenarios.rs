@@ -1,0 +1,413 @@
+//! Table-driven scenarios (STYLE 12): each `tests/scenarios/*.toml` holds a
+//! timeline of probe outcomes and the events expected from it. They run
+//! through the real `diagnose` and `Machine`, so the verdict rules and the
+//! hysteresis are tested together, as plain data.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use proptest::prelude::*;
+use serde::Deserialize;
+
+use super::diagnose::{diagnose, Check, Diagnosis, Thresholds, Verdict};
+use super::machine::{Event, Machine, MachineState, Rules};
+use crate::config::TargetName;
+use crate::probe::{Failure, Host, IcmpStats, Outcome, Plan, Probe, ProbeResult, Role, Rtt, Spec};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Scenario {
+    description: String,
+    #[serde(default)]
+    rules: RulesSpec,
+    #[serde(default)]
+    plan: PlanSpec,
+    check: Vec<CheckSpec>,
+    #[serde(default)]
+    event: Vec<EventSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RulesSpec {
+    down_after: u32,
+    up_after: u32,
+    interval_s: i64,
+    degraded_loss_pct: f64,
+    degraded_rtt_ms: u64,
+}
+
+impl Default for RulesSpec {
+    fn default() -> Self {
+        RulesSpec {
+            down_after: 2,
+            up_after: 2,
+            interval_s: 10,
+            degraded_loss_pct: 20.0,
+            degraded_rtt_ms: 300,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct PlanSpec {
+    hops: usize,
+    targets: usize,
+    dns: bool,
+    http: bool,
+}
+
+impl Default for PlanSpec {
+    fn default() -> Self {
+        PlanSpec {
+            hops: 1,
+            targets: 3,
+            dns: true,
+            http: true,
+        }
+    }
+}
+
+/// One or more identical checks. Host states: "up", "down", "noroute".
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckSpec {
+    #[serde(default = "one")]
+    repeat: u32,
+    /// Seconds since the previous check, if not one interval.
+    after_s: Option<i64>,
+    #[serde(default = "up")]
+    gateway: String,
+    #[serde(default = "up")]
+    hops: String,
+    /// How many targets answer; all when absent.
+    targets_up: Option<usize>,
+    #[serde(default = "up")]
+    dns: String,
+    #[serde(default = "up")]
+    http: String,
+    #[serde(default)]
+    loss_pct: u32,
+    #[serde(default = "ten")]
+    rtt_ms: u64,
+    /// The verdict every one of these checks must get.
+    expect: Option<Verdict>,
+}
+
+fn one() -> u32 {
+    1
+}
+fn up() -> String {
+    "up".into()
+}
+fn ten() -> u64 {
+    10
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+enum EventSpec {
+    Started {
+        at: i64,
+        cause: Verdict,
+    },
+    CauseChanged {
+        at: i64,
+        from: Verdict,
+        to: Verdict,
+    },
+    Ended {
+        start: i64,
+        end: i64,
+        cause: Verdict,
+        duration: u64,
+    },
+    Gap {
+        from: i64,
+        to: i64,
+    },
+}
+
+fn t(s: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_700_000_000 + s, 0).expect("valid time")
+}
+
+fn secs(at: DateTime<Utc>) -> i64 {
+    at.timestamp() - 1_700_000_000
+}
+
+fn plan(spec: &PlanSpec) -> Plan {
+    let icmp = |ip: IpAddr| Spec::Icmp {
+        host: Host::Ip(ip),
+        count: 3,
+    };
+    let mut probes = vec![Probe {
+        role: Role::Gateway,
+        spec: Spec::Icmp {
+            host: Host::DefaultGateway,
+            count: 3,
+        },
+    }];
+    for i in 0..spec.hops {
+        let ip = IpAddr::from([100, 64, 0, i as u8 + 1]);
+        probes.push(Probe {
+            role: Role::Hop(ip),
+            spec: icmp(ip),
+        });
+    }
+    for i in 0..spec.targets {
+        let ip = IpAddr::from([198, 51, 100, i as u8 + 1]);
+        probes.push(Probe {
+            role: Role::Target(TargetName(format!("t{i}"))),
+            spec: icmp(ip),
+        });
+    }
+    if spec.dns {
+        let server = SocketAddr::from(([198, 51, 100, 53], 53));
+        probes.push(Probe {
+            role: Role::Dns {
+                server,
+                name: "example.com".into(),
+            },
+            spec: Spec::Dns {
+                server,
+                name: "example.com".into(),
+            },
+        });
+    }
+    if spec.http {
+        probes.push(Probe {
+            role: Role::Http("web".into()),
+            spec: Spec::Http {
+                url: "http://198.51.100.80/".parse().expect("url"),
+                expect_status: vec![200],
+            },
+        });
+    }
+    Plan { probes }
+}
+
+fn result(state: &str, c: &CheckSpec, icmp: bool) -> ProbeResult {
+    let rtt = Rtt(Duration::from_millis(c.rtt_ms));
+    let outcome = match state {
+        "up" => Outcome::Up { rtt },
+        "down" => Outcome::Down(Failure::Timeout),
+        "noroute" => Outcome::Down(Failure::NoRoute),
+        "refused" => Outcome::Down(Failure::Refused),
+        other => panic!("unknown host state {other:?}"),
+    };
+    let stats = icmp.then(|| {
+        let up = matches!(outcome, Outcome::Up { .. });
+        let received = if up { 100 - c.loss_pct } else { 0 };
+        IcmpStats {
+            sent: 100,
+            received,
+            min: up.then_some(rtt),
+            avg: up.then_some(rtt),
+            max: up.then_some(rtt),
+            mdev: up.then_some(Rtt(Duration::ZERO)),
+        }
+    });
+    ProbeResult {
+        outcome,
+        icmp: stats,
+        addr: None,
+    }
+}
+
+fn results(plan: &Plan, c: &CheckSpec) -> Vec<ProbeResult> {
+    let mut target_index = 0;
+    plan.probes
+        .iter()
+        .map(|p| match &p.role {
+            Role::Gateway => result(&c.gateway, c, true),
+            Role::Hop(_) => result(&c.hops, c, true),
+            Role::Target(_) => {
+                let up = c.targets_up.is_none_or(|n| target_index < n);
+                target_index += 1;
+                result(if up { "up" } else { "down" }, c, true)
+            }
+            Role::Dns { .. } => result(&c.dns, c, false),
+            Role::Http(_) => result(&c.http, c, false),
+        })
+        .collect()
+}
+
+fn event_spec(e: &Event) -> Option<EventSpec> {
+    Some(match e {
+        Event::VerdictChanged { .. } => return None,
+        Event::OutageStarted { start, cause, .. } => EventSpec::Started {
+            at: secs(*start),
+            cause: cause.verdict(),
+        },
+        Event::CauseChanged { change, .. } => EventSpec::CauseChanged {
+            at: secs(change.at),
+            from: change.from.verdict(),
+            to: change.to.verdict(),
+        },
+        Event::OutageEnded(o) => EventSpec::Ended {
+            start: secs(o.start),
+            end: secs(o.end),
+            cause: o.cause.verdict(),
+            duration: o.observed.as_secs(),
+        },
+        Event::Gap(g) => EventSpec::Gap {
+            from: secs(g.from),
+            to: secs(g.to),
+        },
+    })
+}
+
+fn run_scenario(path: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let s: Scenario = toml::from_str(&text).map_err(|e| format!("bad scenario file: {e}"))?;
+    let plan = plan(&s.plan);
+    let thresholds = Thresholds {
+        loss_pct: s.rules.degraded_loss_pct,
+        rtt: Duration::from_millis(s.rules.degraded_rtt_ms),
+    };
+    let mut machine = Machine::new(
+        Rules {
+            down_after: s.rules.down_after,
+            up_after: s.rules.up_after,
+            interval: Duration::from_secs(s.rules.interval_s as u64),
+        },
+        MachineState::default(),
+    );
+    let mut now: Option<i64> = None;
+    let mut events = Vec::new();
+    for c in &s.check {
+        for i in 0..c.repeat {
+            let step = if i == 0 {
+                c.after_s.unwrap_or(s.rules.interval_s)
+            } else {
+                s.rules.interval_s
+            };
+            let at = now.map_or(0, |n| n + step);
+            now = Some(at);
+            let check = Check {
+                at: t(at),
+                results: results(&plan, c),
+                simulated: false,
+            };
+            let d: Diagnosis = diagnose(&plan, &check, &thresholds);
+            if let Some(want) = c.expect {
+                if d.verdict != want {
+                    return Err(format!(
+                        "check at {at}s: verdict {} but expected {want} ({})",
+                        d.verdict, d.detail
+                    ));
+                }
+            }
+            events.extend(machine.observe(&d, t(at)).iter().filter_map(event_spec));
+        }
+    }
+    if events != s.event {
+        return Err(format!(
+            "{}\n  expected events: {:?}\n  got events:      {:?}",
+            s.description, s.event, events
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn every_scenario_file_gives_its_expected_events() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/scenarios exists")
+        .map(|e| e.expect("readable").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 15,
+        "expected the scenario set, found {}",
+        files.len()
+    );
+    let failures: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            run_scenario(f)
+                .err()
+                .map(|e| format!("{}: {e}", f.display()))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} scenario(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn diag(verdict: Verdict) -> Diagnosis {
+    Diagnosis {
+        verdict,
+        gateway_rtt: None,
+        isp_rtt: None,
+        targets_up: 0,
+        targets_total: 0,
+        dns_ok: None,
+        http_ok: None,
+        loss_pct: None,
+        median_rtt: None,
+        detail: String::new(),
+        simulated: false,
+    }
+}
+
+fn any_verdict() -> impl Strategy<Value = Verdict> {
+    prop_oneof![
+        3 => Just(Verdict::Ok),
+        1 => Just(Verdict::Degraded),
+        1 => Just(Verdict::DnsFail),
+        1 => Just(Verdict::HttpFail),
+        1 => Just(Verdict::WanDown),
+        1 => Just(Verdict::IspDown),
+        1 => Just(Verdict::LanDown),
+    ]
+}
+
+proptest! {
+    /// Every outage that starts ends exactly once, never before it started,
+    /// outages never overlap, and observed time never exceeds end − start.
+    #[test]
+    fn outages_start_and_end_exactly_once(
+        steps in proptest::collection::vec((any_verdict(), 1i64..60), 1..200),
+        down_after in 1u32..4,
+        up_after in 1u32..4,
+    ) {
+        let mut m = Machine::new(Rules { down_after, up_after, interval: Duration::from_secs(10) }, MachineState::default());
+        let mut now = 0;
+        let mut open: Option<DateTime<Utc>> = None;
+        let mut last_end: Option<DateTime<Utc>> = None;
+        for (v, step) in steps {
+            now += step;
+            for e in m.observe(&diag(v), t(now)) {
+                match e {
+                    Event::OutageStarted { start, .. } => {
+                        prop_assert!(open.is_none(), "started twice");
+                        prop_assert!(start <= t(now));
+                        if let Some(end) = last_end {
+                            prop_assert!(start >= end, "overlaps the previous outage");
+                        }
+                        open = Some(start);
+                    }
+                    Event::OutageEnded(o) => {
+                        prop_assert_eq!(Some(o.start), open, "ended an outage that was not open");
+                        prop_assert!(o.end >= o.start);
+                        prop_assert!(o.observed <= (o.end - o.start).to_std().unwrap());
+                        open = None;
+                        last_end = Some(o.end);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        prop_assert_eq!(open.is_some(), m.state().outage.is_some());
+    }
+}
