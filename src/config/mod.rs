@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde::{Serialize, Serializer};
 use url::Url;
 
-pub use error::{ConfigError, Location, Problem};
+pub use error::ConfigError;
 
 /// Where the daemon looks for its config when no `-c` is given.
 pub const DEFAULT_PATH: &str = "/etc/connectivity-monitor/config.toml";

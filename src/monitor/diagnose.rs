@@ -351,7 +351,7 @@ fn median(mut v: Vec<Rtt>) -> Option<Rtt> {
     if v.is_empty() {
         return None;
     }
-    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v.sort_by_key(|r| r.0);
     let mid = v.len() / 2;
     Some(if v.len() % 2 == 1 {
         v[mid]

@@ -15,8 +15,8 @@ use super::tcp::io_failure;
 use super::{Failure, Outcome, Rtt};
 
 /// Asks `server` for `name`'s A records. The caller bounds the time.
-pub async fn query(server: SocketAddr, name: &str) -> Outcome {
-    match try_query(server, name).await {
+pub async fn query(server: SocketAddr, name: std::sync::Arc<String>) -> Outcome {
+    match try_query(server, &name).await {
         Ok(outcome) => outcome,
         Err(e) => Outcome::Down(io_failure(&e)),
     }

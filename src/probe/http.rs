@@ -3,6 +3,7 @@
 //! reqwest honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY itself; [`proxy_in_use`]
 //! only reports which applies, so the log can say so.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -23,9 +24,9 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client, ProbeSetupError> {
 }
 
 /// GETs `url`; up when the status is one of `expect`. The caller bounds the time.
-pub async fn get(client: &reqwest::Client, url: &Url, expect: &[u16]) -> Outcome {
+pub async fn get(client: reqwest::Client, url: Arc<Url>, expect: Arc<Vec<u16>>) -> Outcome {
     let start = Instant::now();
-    match client.get(url.clone()).send().await {
+    match client.get(url.as_str()).send().await {
         Ok(resp) => {
             let status = resp.status().as_u16();
             if expect.contains(&status) {

@@ -66,10 +66,15 @@ impl Icmp {
         let mut last_failure = Failure::Timeout;
         let mut sent = 0;
         let start = tokio::time::Instant::now();
+        // Unanswered echoes must give up before the probe's own bound does,
+        // or the answered ones would be lost with them.
+        let deadline = timeout.mul_f64(0.9);
         let mut pending = tokio::task::JoinSet::new();
+        // All echoes go out in the first half of the time, so each has time to come back.
+        let spacing = ECHO_SPACING.min(deadline / (2 * count.max(1)));
         for i in 0..count {
-            let offset = ECHO_SPACING * i;
-            let remaining = timeout.saturating_sub(offset);
+            let offset = spacing * i;
+            let remaining = deadline.saturating_sub(offset);
             if remaining.is_zero() {
                 break;
             }

@@ -22,9 +22,24 @@ use crate::config::{Config, GatewayAddress, ProbeKind, TargetName};
 pub use http::proxy_in_use;
 pub use schedule::{spawn_all, ProbeReport};
 
-/// A round-trip time.
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+/// A round-trip time; serialised as milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Rtt(pub Duration);
+
+impl Serialize for Rtt {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(self.as_ms())
+    }
+}
+
+impl<'de> Deserialize<'de> for Rtt {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Rtt, D::Error> {
+        let ms = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(ms / 1000.0)
+            .map(Rtt)
+            .map_err(serde::de::Error::custom)
+    }
+}
 
 impl Rtt {
     /// Milliseconds with fractions, as written to the CSV.
@@ -35,7 +50,12 @@ impl Rtt {
 
 impl fmt::Display for Rtt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:.1} ms", self.as_ms())
+        let ms = self.as_ms();
+        if ms < 1.0 {
+            write!(f, "{ms:.3} ms")
+        } else {
+            write!(f, "{ms:.1} ms")
+        }
     }
 }
 
@@ -363,13 +383,28 @@ impl Prober {
                     let Some((addr, scope)) = resolve(*host) else {
                         return ProbeResult::new(Outcome::Down(Failure::NoRoute));
                     };
-                    let mut r = ProbeResult::new(tcp::connect(addr, scope, *port).await);
+                    let port = *port;
+                    let mut r = ProbeResult::new(
+                        hedged(timeout, move || tcp::connect(addr, scope, port)).await,
+                    );
                     r.addr = Some(addr);
                     r
                 }
-                Spec::Dns { server, name } => ProbeResult::new(dns::query(*server, name).await),
+                Spec::Dns { server, name } => {
+                    let (server, name) = (*server, Arc::new(name.clone()));
+                    ProbeResult::new(
+                        hedged(timeout, move || dns::query(server, Arc::clone(&name))).await,
+                    )
+                }
                 Spec::Http { url, expect_status } => {
-                    ProbeResult::new(http::get(&self.http, url, expect_status).await)
+                    let client = self.http.clone();
+                    let (url, expect) = (Arc::new(url.clone()), Arc::new(expect_status.clone()));
+                    ProbeResult::new(
+                        hedged(timeout, move || {
+                            http::get(client.clone(), Arc::clone(&url), Arc::clone(&expect))
+                        })
+                        .await,
+                    )
                 }
             }
         };
@@ -378,6 +413,64 @@ impl Prober {
             Ok(r) => r,
             Err(_) => ProbeResult::new(Outcome::Down(Failure::Timeout)),
         }
+    }
+}
+
+/// Attempts per probe at most: a new one starts every `timeout / HEDGES` while none has answered.
+const HEDGES: u32 = 4;
+
+/// Runs `attempt` and, while no answer has come, starts another every
+/// `timeout / HEDGES`; the first answer wins and the rest are dropped.
+///
+/// One lost packet (a SYN, a DNS query) must not fail a check whose timeout
+/// leaves room to try again: TCP itself would retry a SYN only after 1 s.
+/// On a healthy line the first attempt answers and no other is sent.
+async fn hedged<F, Fut>(timeout: Duration, attempt: F) -> Outcome
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Outcome> + Send + 'static,
+{
+    let spacing = timeout / HEDGES;
+    let mut set = tokio::task::JoinSet::new();
+    let mut last;
+    let mut next = tokio::time::Instant::now();
+    let mut started = 0;
+    loop {
+        if started < HEDGES && tokio::time::Instant::now() >= next {
+            set.spawn(attempt());
+            started += 1;
+            next += spacing;
+        }
+        tokio::select! {
+            Some(joined) = set.join_next() => {
+                match joined {
+                    Ok(o) if is_answer(&o) => return o,
+                    Ok(o) => last = o,
+                    Err(e) => last = Outcome::Down(Failure::Io(e.to_string())),
+                }
+                if set.is_empty() && started == HEDGES {
+                    return last;
+                }
+            }
+            _ = tokio::time::sleep_until(next), if started < HEDGES => {}
+        }
+    }
+}
+
+/// An outcome that another attempt would not change: a good answer, or one
+/// the far end gave on purpose (a refusal, a DNS error code, an HTTP status).
+fn is_answer(o: &Outcome) -> bool {
+    match o {
+        Outcome::Up { .. } => true,
+        Outcome::Down(f) => matches!(
+            f,
+            Failure::Refused
+                | Failure::DnsServFail
+                | Failure::DnsNxDomain
+                | Failure::DnsRefused
+                | Failure::DnsOther(_)
+                | Failure::HttpStatus(_)
+        ),
     }
 }
 

@@ -106,7 +106,19 @@ impl Recorder {
             }
         }
         match persist::save(&self.paths.state_dir, &self.state) {
-            Ok(()) => self.saved = Some((Instant::now(), self.state.clone())),
+            Ok(()) => {
+                let m = &self.state.machine;
+                let what = match (&m.outage, &m.streak) {
+                    (Some(_), _) => "outage open",
+                    (None, Some(_)) => "failing streak",
+                    (None, None) => "quiet",
+                };
+                tracing::debug!(
+                    "state saved: {what}, {} unwritten rows",
+                    self.state.unwritten.len()
+                );
+                self.saved = Some((Instant::now(), self.state.clone()));
+            }
             Err(e) => tracing::error!(
                 "{e}; an open outage would not survive a restart until this is fixed"
             ),

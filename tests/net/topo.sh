@@ -80,11 +80,12 @@ cut|restore)
   fi
   ;;
 loss)
-  # loss PCT P: drop PCT% of packets forwarded by the ISP router (nftables numgen; no netem here).
+  # loss PCT P: the ISP router drops PCT% of the packets it forwards toward the home
+  # (nftables numgen; this kernel has no netem). One direction, so ping sees PCT% loss.
   pct=$1; P=$2
   ip netns exec "$P-isp" nft -f - <<NFT
 table inet cmloss {
-  chain fwd { type filter hook forward priority 0; policy accept; numgen random mod 100 < $pct drop; }
+  chain lossy { type filter hook forward priority 0; policy accept; iifname up0 numgen random mod 100 < $pct drop; }
 }
 NFT
   ;;

@@ -1,0 +1,372 @@
+//! Test world: a simulated home network in namespaces (tests/net/topo.sh),
+//! real servers in its "internet", and the real binary inside its LAN.
+//!
+//! Waiting is done on events (a line a process prints), never on sleeps.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_connectivity-monitor");
+
+fn topo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/net/topo.sh")
+}
+
+/// A process whose merged stdout and stderr lines can be awaited.
+pub struct Proc {
+    pub name: String,
+    child: Child,
+    rx: mpsc::Receiver<String>,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Proc {
+    /// Runs `cmd` inside namespace `ns`, stderr merged into stdout.
+    pub fn spawn_in(ns: &str, name: &str, cmd: &str, env: &[(&str, &str)]) -> Proc {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns, "sh", "-c", &format!("exec {cmd} 2>&1")]);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let mut child = c
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let out = child.stdout.take().expect("piped");
+        let (tx, rx) = mpsc::channel();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen2 = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                seen2.lock().unwrap().push(line.clone());
+                let _ = tx.send(line);
+            }
+        });
+        Proc {
+            name: name.to_owned(),
+            child,
+            rx,
+            seen,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for a line containing `pattern`, printed after the last one awaited.
+    pub fn wait_for(&self, pattern: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(line) if line.contains(pattern) => return line,
+                Ok(_) => {}
+                Err(_) => panic!(
+                    "{} did not print {pattern:?} within {timeout:?}; its output:\n{}",
+                    self.name,
+                    self.output()
+                ),
+            }
+        }
+    }
+
+    /// Waits for `n` more lines containing `pattern`.
+    pub fn wait_for_n(&self, pattern: &str, n: usize, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        for _ in 0..n {
+            self.wait_for(pattern, deadline.saturating_duration_since(Instant::now()));
+        }
+    }
+
+    /// Everything printed so far.
+    pub fn output(&self) -> String {
+        self.seen.lock().unwrap().join("\n")
+    }
+
+    fn signal(&self, sig: &str) {
+        let _ = Command::new("kill")
+            .args([sig, &self.pid().to_string()])
+            .status();
+    }
+
+    /// SIGTERM, then waits for the exit.
+    pub fn stop(mut self) -> (ExitStatus, String) {
+        self.signal("-TERM");
+        let status = self.child.wait().expect("wait");
+        // Let the reader thread drain the pipe.
+        while self.rx.recv_timeout(Duration::from_secs(2)).is_ok() {}
+        (status, self.output())
+    }
+
+    /// SIGKILL: a crash, no clean-up.
+    pub fn kill9(mut self) {
+        self.signal("-KILL");
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Whether this process can build namespaces; in CI (`CI` set) it must.
+pub fn netns_available() -> bool {
+    let probe = format!(
+        "cmprobe{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    );
+    let ok = Command::new("ip")
+        .args(["netns", "add", &probe])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        let _ = Command::new("ip").args(["netns", "del", &probe]).status();
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("CI is set but network namespaces cannot be created (need root and iproute2): this test must run in CI");
+    }
+    eprintln!("SKIPPED: cannot create network namespaces here (need root); CI runs this test");
+    false
+}
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// The simulated network with its servers.
+pub struct Net {
+    pub prefix: String,
+    pub dir: tempfile::TempDir,
+    pub dns: Option<Proc>,
+    pub http: Option<Proc>,
+    tcp: Option<Proc>,
+}
+
+impl Net {
+    /// Builds the network and starts DNS, HTTP and TCP servers; `None` (skip) outside CI without root.
+    pub fn up() -> Option<Net> {
+        if !netns_available() {
+            return None;
+        }
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let prefix = format!(
+            "c{}{}",
+            std::process::id() % 100_000,
+            (b'a' + n as u8) as char
+        );
+        run(Command::new("bash").arg(topo()).args(["up", &prefix]));
+        let mut net = Net {
+            prefix,
+            dir: tempfile::tempdir().expect("tempdir"),
+            dns: None,
+            http: None,
+            tcp: None,
+        };
+        net.start_dns();
+        net.start_http();
+        let tcp = Proc::spawn_in(
+            &net.ns("net"),
+            "tcp listener",
+            "python3 -u -c 'import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind((\"0.0.0.0\",443))\ns.listen(128)\nprint(\"ready\")\nwhile True:\n c,_=s.accept(); c.close()'",
+            &[],
+        );
+        tcp.wait_for("ready", Duration::from_secs(10));
+        net.tcp = Some(tcp);
+        Some(net)
+    }
+
+    pub fn ns(&self, which: &str) -> String {
+        format!("{}-{which}", self.prefix)
+    }
+
+    pub fn start_dns(&mut self) {
+        let p = Proc::spawn_in(
+            &self.ns("net"),
+            "dnsmasq",
+            "dnsmasq --keep-in-foreground --log-facility=- --no-resolv --no-hosts --conf-file=/dev/null \
+             --listen-address=198.51.100.53 --bind-interfaces --address=/example.test/198.51.100.80 \
+             --pid-file= --user=root",
+            &[],
+        );
+        p.wait_for("started", Duration::from_secs(10));
+        self.dns = Some(p);
+    }
+
+    pub fn stop_dns(&mut self) {
+        if let Some(p) = self.dns.take() {
+            p.stop();
+        }
+    }
+
+    pub fn start_http(&mut self) {
+        let p = Proc::spawn_in(
+            &self.ns("net"),
+            "http server",
+            "python3 -u -m http.server --bind 198.51.100.80 80",
+            &[],
+        );
+        p.wait_for("Serving HTTP", Duration::from_secs(10));
+        self.http = Some(p);
+    }
+
+    pub fn stop_http(&mut self) {
+        if let Some(p) = self.http.take() {
+            p.stop();
+        }
+    }
+
+    /// Cuts `lan`, `access` (gateway–ISP) or `upstream` (ISP–internet).
+    pub fn cut(&self, link: &str) {
+        run(Command::new("bash")
+            .arg(topo())
+            .args(["cut", link, &self.prefix]));
+    }
+
+    pub fn restore(&self, link: &str) {
+        run(Command::new("bash")
+            .arg(topo())
+            .args(["restore", link, &self.prefix]));
+    }
+
+    /// Drops `pct`% of the packets the ISP forwards.
+    pub fn loss(&self, pct: u32) {
+        run(Command::new("bash")
+            .arg(topo())
+            .args(["loss", &pct.to_string(), &self.prefix]));
+    }
+
+    pub fn log_dir(&self) -> PathBuf {
+        self.dir.path().join("logs")
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// A config for this network, 1 s checks; `extra` is appended.
+    pub fn config(&self, extra: &str) -> PathBuf {
+        let text = format!(
+            r#"[monitor]
+interval = "1s"
+timeout = "500ms"
+down_after = 2
+up_after = 2
+log_dir = "{}"
+state_dir = "{}"
+
+[gateway]
+address = "auto"
+
+[isp]
+hops = ["10.0.2.2"]
+
+[[target]]
+name = "one"
+address = "198.51.100.1"
+probes = ["icmp", "tcp:443"]
+
+[[target]]
+name = "two"
+address = "198.51.100.2"
+probes = ["icmp"]
+
+[[target]]
+name = "three"
+address = "198.51.100.3"
+probes = ["tcp:443"]
+
+[dns]
+servers = ["198.51.100.53"]
+names = ["example.test"]
+
+[[http]]
+name = "web"
+url = "http://198.51.100.80/"
+{extra}"#,
+            self.log_dir().display(),
+            self.state_dir().display()
+        );
+        let path = self.dir.path().join("config.toml");
+        std::fs::write(&path, text).expect("write config");
+        path
+    }
+
+    /// Starts the daemon in the monitor's namespace, logging checks at debug level.
+    pub fn daemon(&self, config: &Path, args: &str) -> Proc {
+        Proc::spawn_in(
+            &self.ns("mon"),
+            "daemon",
+            &format!("{BIN} run -c {} {args}", config.display()),
+            &[("RUST_LOG", "connectivity_monitor=debug")],
+        )
+    }
+
+    /// Runs `once` in the monitor's namespace.
+    pub fn once(&self, config: &Path, json: bool) -> (i32, String) {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.ns("mon"), BIN, "once", "-c"])
+            .arg(config)
+            .args(json.then_some("--json"))
+            .output()
+            .expect("run once");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    }
+
+    /// The data rows of `outage_log.csv` (none if the file does not exist).
+    pub fn outage_rows(&self) -> Vec<csv::StringRecord> {
+        read_rows(&self.log_dir().join("outage_log.csv"))
+    }
+
+    pub fn connection_rows(&self) -> Vec<csv::StringRecord> {
+        read_rows(&self.log_dir().join("connection_log.csv"))
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for p in [self.dns.take(), self.http.take(), self.tcp.take()]
+            .into_iter()
+            .flatten()
+        {
+            drop(p);
+        }
+        let _ = Command::new("bash")
+            .arg(topo())
+            .args(["down", &self.prefix])
+            .status();
+    }
+}
+
+pub fn read_rows(path: &Path) -> Vec<csv::StringRecord> {
+    match csv::Reader::from_path(path) {
+        Ok(mut r) => r.records().map(|r| r.expect("valid csv row")).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn run(c: &mut Command) {
+    let out = c.output().expect("spawn");
+    assert!(
+        out.status.success(),
+        "{c:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,269 @@
+//! The real binary in a simulated home network: each outage kind is caused for
+//! real (links cut, servers stopped, packets dropped) and the rows it writes are read.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use common::Net;
+
+const STEP: Duration = Duration::from_secs(15);
+const INTERVAL: i64 = 1;
+
+fn parse(t: &str) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(t).unwrap_or_else(|e| panic!("{t:?}: {e}"))
+}
+
+/// |recorded - actual| is within one interval; +1 s because the CSV keeps whole seconds.
+fn assert_near(what: &str, recorded: &str, actual: DateTime<Utc>) {
+    let diff = (parse(recorded).with_timezone(&Utc) - actual)
+        .num_milliseconds()
+        .abs();
+    assert!(
+        diff <= (INTERVAL + 1) * 1000,
+        "{what} {recorded} is {diff} ms away from the real event at {actual}"
+    );
+}
+
+/// Causes an outage with `cut`, ends it with `restore`, and checks the one row written.
+fn outage(cause: &str, cut: impl FnOnce(&mut Net), restore: impl FnOnce(&mut Net)) {
+    let Some(mut net) = Net::up() else { return };
+    let cfg = net.config("");
+    let d = net.daemon(&cfg, "");
+    d.wait_for("verdict start → OK", STEP);
+    let cut_at = Utc::now();
+    cut(&mut net);
+    let started = d.wait_for("outage started", STEP);
+    assert!(started.contains(cause), "expected {cause}: {started}");
+    let restored_at = Utc::now();
+    restore(&mut net);
+    d.wait_for("outage ended", STEP);
+    let (status, log) = d.stop();
+    assert!(status.success(), "daemon exit {status}: {log}");
+
+    let rows = net.outage_rows();
+    assert_eq!(rows.len(), 1, "exactly one outage row: {rows:?}\n{log}");
+    let r = &rows[0];
+    assert_eq!(&r[4], cause, "cause column: {r:?}");
+    assert_near("started_at", &r[5], cut_at);
+    assert_near("ended_at", &r[6], restored_at);
+    let duration: i64 = r[3].parse().expect("duration_seconds is a number");
+    let span = (parse(&r[6]) - parse(&r[5])).num_seconds();
+    assert!(
+        (duration - span).abs() <= 1,
+        "duration {duration} vs span {span}"
+    );
+    // The local-time columns agree with the RFC 3339 ones.
+    assert_eq!(&r[0], &r[5][..10]);
+    assert_eq!(&r[1], &r[5][11..19]);
+    assert_eq!(&r[2], &r[6][11..19]);
+}
+
+#[test]
+fn lan_cut_is_lan_down() {
+    outage("LAN_DOWN", |n| n.cut("lan"), |n| n.restore("lan"));
+}
+
+#[test]
+fn gateway_to_isp_cut_is_isp_down() {
+    outage("ISP_DOWN", |n| n.cut("access"), |n| n.restore("access"));
+}
+
+#[test]
+fn isp_to_internet_cut_is_wan_down() {
+    outage("WAN_DOWN", |n| n.cut("upstream"), |n| n.restore("upstream"));
+}
+
+#[test]
+fn dns_server_stopped_is_dns_fail() {
+    outage("DNS_FAIL", Net::stop_dns, Net::start_dns);
+}
+
+#[test]
+fn http_server_stopped_is_http_fail() {
+    outage("HTTP_FAIL", Net::stop_http, Net::start_http);
+}
+
+#[test]
+fn all_ok_writes_no_outage_and_a_row_per_check() {
+    let Some(net) = Net::up() else { return };
+    let d = net.daemon(&net.config(""), "");
+    d.wait_for_n("check:", 8, STEP);
+    let (status, log) = d.stop();
+    assert!(status.success());
+    assert!(!log.contains("outage started"), "{log}");
+    assert!(net.outage_rows().is_empty());
+    let rows = net.connection_rows();
+    assert!(rows.len() >= 8, "{} rows", rows.len());
+    for r in &rows {
+        assert_eq!(&r[1], "OK", "{r:?}");
+        assert_eq!(
+            (&r[4], &r[5]),
+            ("3", "3"),
+            "targets_up, targets_total: {r:?}"
+        );
+        assert!(
+            !r[2].is_empty() && !r[3].is_empty(),
+            "gateway and ISP RTTs: {r:?}"
+        );
+        assert_eq!((&r[6], &r[7]), ("true", "true"));
+    }
+}
+
+#[test]
+fn twenty_percent_loss_for_thirty_checks_is_no_outage() {
+    let Some(net) = Net::up() else { return };
+    let d = net.daemon(&net.config(""), "");
+    d.wait_for("verdict start → OK", STEP);
+    net.loss(20);
+    d.wait_for_n("check:", 30, Duration::from_secs(60));
+    let (status, log) = d.stop();
+    assert!(status.success());
+    assert!(!log.contains("outage started"), "{log}");
+    assert!(net.outage_rows().is_empty());
+    let lossy = net
+        .connection_rows()
+        .iter()
+        .filter(|r| r[8].parse::<f64>().is_ok_and(|l| l > 0.0))
+        .count();
+    assert!(
+        lossy > 0,
+        "the loss rule dropped nothing: the test did not test"
+    );
+}
+
+#[test]
+fn kill_9_mid_outage_then_restart_gives_one_row_with_the_original_start() {
+    let Some(net) = Net::up() else { return };
+    let cfg = net.config("");
+    let d = net.daemon(&cfg, "");
+    d.wait_for("verdict start → OK", STEP);
+    let cut_at = Utc::now();
+    net.cut("upstream");
+    d.wait_for("outage started", STEP);
+    d.wait_for("state saved: outage open", STEP);
+    d.kill9();
+
+    let d = net.daemon(&cfg, "");
+    d.wait_for("resuming the open outage", STEP);
+    d.wait_for("check:", STEP);
+    let restored_at = Utc::now();
+    net.restore("upstream");
+    d.wait_for("outage ended", STEP);
+    let (status, log) = d.stop();
+    assert!(status.success(), "{log}");
+    let rows = net.outage_rows();
+    assert_eq!(rows.len(), 1, "one row, not two: {rows:?}");
+    assert_eq!(&rows[0][4], "WAN_DOWN");
+    assert_near("started_at", &rows[0][5], cut_at);
+    assert_near("ended_at", &rows[0][6], restored_at);
+    assert!(
+        !rows[0][7].contains("monitoring gap"),
+        "a quick restart is no gap: {:?}",
+        &rows[0][7]
+    );
+}
+
+#[test]
+fn daemon_down_for_longer_than_three_intervals_is_a_gap_not_outage_time() {
+    let Some(net) = Net::up() else { return };
+    let cfg = net.config("");
+    let d = net.daemon(&cfg, "");
+    d.wait_for("verdict start → OK", STEP);
+    net.cut("upstream");
+    d.wait_for("outage started", STEP);
+    d.wait_for("state saved: outage open", STEP);
+    d.kill9();
+    // The scenario itself: the monitor is not running for 5 intervals.
+    std::thread::sleep(Duration::from_secs(5));
+    let d = net.daemon(&cfg, "");
+    d.wait_for("monitoring gap", STEP);
+    d.wait_for("check:", STEP);
+    net.restore("upstream");
+    d.wait_for("outage ended", STEP);
+    d.stop();
+    let rows = net.outage_rows();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let r = &rows[0];
+    assert!(r[7].contains("monitoring gap"), "detail: {:?}", &r[7]);
+    let duration: i64 = r[3].parse().unwrap();
+    let span = (parse(&r[6]) - parse(&r[5])).num_seconds();
+    assert!(
+        duration + 3 <= span,
+        "the gap is not counted: duration {duration}, span {span}"
+    );
+}
+
+#[test]
+fn once_reports_ok_then_dns_fail_with_exit_codes() {
+    let Some(mut net) = Net::up() else { return };
+    let cfg = net.config("");
+    let (code, out) = net.once(&cfg, false);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("verdict: OK"), "{out}");
+    assert!(
+        out.contains("gateway (10.0.1.1)"),
+        "gateway auto found the route: {out}"
+    );
+    net.stop_dns();
+    let (code, out) = net.once(&cfg, true);
+    assert_eq!(code, 3, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["verdict"], "DNS_FAIL");
+    let dns = v["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "dns")
+        .unwrap();
+    assert_eq!(dns["up"], false);
+}
+
+#[test]
+fn sim_fail_marks_outages_simulated() {
+    let Some(net) = Net::up() else { return };
+    let d = net.daemon(&net.config(""), "--sim-fail 1.0");
+    d.wait_for("outage started", STEP);
+    let (status, _) = d.stop();
+    assert!(status.success());
+    // Still open at stop: saved, not written as a row.
+    assert!(net.outage_rows().is_empty());
+    let state = std::fs::read_to_string(net.state_dir().join("state.json")).unwrap();
+    assert!(state.contains("\"simulated\": true"), "{state}");
+    assert!(net
+        .connection_rows()
+        .iter()
+        .all(|r| r[9].contains("simulated")));
+}
+
+#[test]
+fn icmp_stats_survive_a_lost_echo() {
+    // Regression: one unanswered echo made the whole ICMP probe hit its outer
+    // bound, which threw away the replies that did come and their loss figure.
+    let Some(net) = Net::up() else { return };
+    net.loss(20);
+    let cfg = net.config("");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("interval = \"1s\"", "interval = \"1s\"\npings = 30");
+    std::fs::write(&cfg, text).unwrap();
+    let (_, out) = net.once(&cfg, true);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let one = v["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["role"] == "target one" && p["kind"] == "icmp")
+        .expect("target one icmp");
+    let (sent, received) = (
+        one["icmp"]["sent"].as_u64().unwrap(),
+        one["icmp"]["received"].as_u64().unwrap(),
+    );
+    assert_eq!(sent, 30, "{one}");
+    assert!(
+        received > 0 && received < sent,
+        "20% loss should lose some of 30 echoes, not all: {one}"
+    );
+    assert_eq!(one["up"], true);
+}
