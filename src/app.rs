@@ -12,19 +12,16 @@ use anyhow::Context;
 use chrono::Utc;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::cli::RunArgs;
 use crate::config::Config;
 use crate::monitor::persist::{self, Persisted};
 use crate::monitor::{self, diagnose, Check, Diagnosis, Machine, Rules, Status, Thresholds};
-use crate::probe::schedule::Timing;
-use crate::probe::{Plan, ProbeResult, Prober};
+use crate::probe::{Plan, ProbeResult, ProbeTasks, Prober, Timing};
 use crate::sink::connection;
-use crate::sink::recorder::{self, Record};
+use crate::sink::recorder;
 use crate::systemd::{self, LevelHandle};
 
 /// Queue length between the monitor and each sink.
@@ -39,7 +36,7 @@ pub async fn run(
     level: LevelHandle,
 ) -> anyhow::Result<()> {
     let persisted = load_state(&config);
-    let mut machine = Machine::new(rules(&config), persisted.machine.clone());
+    let machine = Machine::new(rules(&config), persisted.machine.clone());
     if let Some(o) = &machine.state().outage {
         tracing::warn!(outage_cause = %o.cause, "resuming the open outage that started at {} ({})", crate::sink::rfc3339_local(o.start), o.cause);
     }
@@ -62,59 +59,74 @@ pub async fn run(
     ));
     let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
 
-    let mut first = true;
-    'generations: loop {
-        let generation = Generation::start(
-            &config,
-            machine,
-            args.sim_fail,
-            &conn_tx,
-            &rec_tx,
-            &status_tx,
-        )?;
-        if first {
-            tracing::info!(
-                probes = generation.probes,
-                "monitoring: {} probes every {}, log_dir {}, state_dir {}",
-                generation.probes,
-                humantime::format_duration(config.monitor.interval),
-                config.monitor.log_dir.display(),
-                config.monitor.state_dir.display()
-            );
-            systemd::ready(&status_tx.borrow().summary(Utc::now()));
-            first = false;
-        } else {
-            systemd::ready(&status_tx.borrow().summary(Utc::now()));
-        }
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => {
-                    systemd::stopping();
-                    tracing::info!("stopping: probes first, then the monitor, then the logs");
-                    machine = generation.stop().await;
-                    break 'generations;
-                }
-                _ = hup.recv() => {
-                    systemd::reloading();
-                    match reload(&config, config_path.as_deref()) {
-                        Ok(new) => {
-                            machine = generation.stop().await;
-                            machine.set_rules(rules(&new));
-                            level.modify(|f| *f = systemd::filter(new.monitor.log_level.as_deref())).ok();
-                            config = new;
-                            continue 'generations;
-                        }
-                        Err(e) => {
-                            let line = format!("{e:#}").replace('\n', "; ");
-                            tracing::error!("reload failed, still running the previous config: {line}");
-                            systemd::ready(&format!("reload failed: {line}"));
-                        }
+    let plan = Arc::new(Plan::from_config(&config));
+    let prober = Prober::new()?;
+    prober.check_icmp(&plan)?;
+    log_proxies(&config);
+    let (report_tx, report_rx) = mpsc::channel(plan.probes.len().max(16) * 2);
+    let mut tasks = ProbeTasks::start(
+        &plan,
+        Arc::clone(&prober),
+        timing(&config, &plan),
+        report_tx,
+    );
+    let (update_tx, update_rx) = mpsc::channel(4);
+    let outputs = monitor::Outputs {
+        connection: conn_tx,
+        recorder: rec_tx,
+        status: status_tx.clone(),
+    };
+    let monitor = tokio::spawn(monitor::run(
+        settings(&config, plan, &tasks, args.sim_fail),
+        machine,
+        report_rx,
+        update_rx,
+        outputs,
+    ));
+    tracing::info!(
+        "monitoring: {} probes every {}, log_dir {}, state_dir {}",
+        tasks.ids().len(),
+        humantime::format_duration(config.monitor.interval),
+        config.monitor.log_dir.display(),
+        config.monitor.state_dir.display()
+    );
+    systemd::ready(&status_tx.borrow().summary(Utc::now()));
+
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = hup.recv() => {
+                systemd::reloading();
+                match reload(&config, config_path.as_deref(), &prober) {
+                    Ok((new, plan)) => {
+                        let (kept, started, stopped) = tasks.apply(&plan, timing(&new, &plan));
+                        tracing::info!(
+                            "reloaded {}: {}; probes: {kept} kept, {started} started, {stopped} stopped",
+                            new.source,
+                            config_diff(&config, &new)
+                        );
+                        let _ = update_tx.send(settings(&new, plan, &tasks, args.sim_fail)).await;
+                        level.modify(|f| *f = systemd::filter(new.monitor.log_level.as_deref())).ok();
+                        log_proxies(&new);
+                        config = new;
+                        status_tx.send_modify(|st| st.reload_error = None);
+                    }
+                    Err(e) => {
+                        let line = format!("{e:#}").replace('\n', "; ");
+                        tracing::error!("reload failed, still running the previous config: {line}");
+                        status_tx.send_modify(|st| st.reload_error = Some(line));
                     }
                 }
+                systemd::ready(&status_tx.borrow().summary(Utc::now()));
             }
         }
     }
-    drop((conn_tx, rec_tx, status_tx));
+
+    systemd::stopping();
+    tracing::info!("stopping: probes first, then the monitor, then the logs");
+    tasks.stop().await;
+    drop(update_tx);
+    let machine = monitor.await.context("the monitor task panicked")?;
     for s in sinks {
         s.await.context("a log writer panicked")?;
     }
@@ -128,6 +140,53 @@ pub async fn run(
         tracing::info!("stopped");
     }
     Ok(())
+}
+
+fn timing(config: &Config, plan: &Plan) -> Timing {
+    Timing::new(
+        Instant::now(),
+        config.monitor.interval,
+        config.monitor.timeout,
+        plan.probes.len(),
+    )
+}
+
+fn settings(
+    config: &Config,
+    plan: Arc<Plan>,
+    tasks: &ProbeTasks,
+    sim_fail: f64,
+) -> monitor::Settings {
+    monitor::Settings {
+        plan,
+        ids: tasks.ids(),
+        timing: tasks.timing(),
+        thresholds: thresholds(config),
+        rules: rules(config),
+        sim_fail,
+    }
+}
+
+/// Which sections differ, e.g. `changed monitor, target` or `no changes`.
+fn config_diff(old: &Config, new: &Config) -> String {
+    let sections = [
+        ("monitor", old.monitor != new.monitor),
+        ("gateway", old.gateway != new.gateway),
+        ("isp", old.isp != new.isp),
+        ("target", old.targets != new.targets),
+        ("dns", old.dns != new.dns),
+        ("http", old.http != new.http),
+    ];
+    let changed: Vec<&str> = sections
+        .iter()
+        .filter(|(_, c)| *c)
+        .map(|(n, _)| *n)
+        .collect();
+    if changed.is_empty() {
+        "no changes".into()
+    } else {
+        format!("changed {}", changed.join(", "))
+    }
 }
 
 fn rules(config: &Config) -> Rules {
@@ -168,88 +227,24 @@ fn load_state(config: &Config) -> Persisted {
     }
 }
 
-/// Validates the file again; only a valid config replaces the running one.
-fn reload(current: &Config, path: Option<&std::path::Path>) -> anyhow::Result<Config> {
-    let new = Config::load(path)?;
+/// Validates the file again and opens what its probes need; only a config
+/// that passes both replaces the running one.
+fn reload(
+    current: &Config,
+    path: Option<&std::path::Path>,
+    prober: &Prober,
+) -> anyhow::Result<(Config, Arc<Plan>)> {
+    let mut new = Config::load(path)?;
     if new.monitor.log_dir != current.monitor.log_dir
         || new.monitor.state_dir != current.monitor.state_dir
     {
         tracing::warn!("log_dir and state_dir changes take effect at the next restart");
+        new.monitor.log_dir = current.monitor.log_dir.clone();
+        new.monitor.state_dir = current.monitor.state_dir.clone();
     }
-    let mut new = new;
-    new.monitor.log_dir = current.monitor.log_dir.clone();
-    new.monitor.state_dir = current.monitor.state_dir.clone();
-    if new == *current {
-        tracing::info!("reloaded {}: no changes", new.source);
-    } else {
-        tracing::info!("reloaded {}: new config applied", new.source);
-    }
-    Ok(new)
-}
-
-/// The probe tasks and the monitor task of one config.
-struct Generation {
-    token: CancellationToken,
-    tracker: TaskTracker,
-    monitor: JoinHandle<Machine>,
-    probes: usize,
-}
-
-impl Generation {
-    fn start(
-        config: &Config,
-        machine: Machine,
-        sim_fail: f64,
-        conn: &mpsc::Sender<(chrono::DateTime<Utc>, Diagnosis)>,
-        rec: &mpsc::Sender<Record>,
-        status: &watch::Sender<Status>,
-    ) -> anyhow::Result<Generation> {
-        let plan = Arc::new(Plan::from_config(config));
-        let prober = Prober::new(config.monitor.timeout)?;
-        prober.check_icmp(&plan)?;
-        log_proxies(config);
-        let timing = Timing::new(
-            Instant::now(),
-            config.monitor.interval,
-            config.monitor.timeout,
-            plan.probes.len(),
-        );
-        let (tx, rx) = mpsc::channel(plan.probes.len().max(16) * 2);
-        let token = CancellationToken::new();
-        let tracker = TaskTracker::new();
-        crate::probe::spawn_all(&plan, &prober, timing, &tx, &tracker, &token);
-        tracker.close();
-        drop(tx);
-        let settings = monitor::Settings {
-            plan: Arc::clone(&plan),
-            timing,
-            thresholds: thresholds(config),
-            sim_fail,
-        };
-        let outputs = monitor::Outputs {
-            connection: conn.clone(),
-            recorder: rec.clone(),
-            status: status.clone(),
-        };
-        let monitor = tokio::spawn(async move {
-            let mut machine = machine;
-            monitor::run(settings, &mut machine, rx, outputs).await;
-            machine
-        });
-        Ok(Generation {
-            token,
-            tracker,
-            monitor,
-            probes: plan.probes.len(),
-        })
-    }
-
-    /// Stops the probes, lets the monitor drain, and returns its machine.
-    async fn stop(self) -> Machine {
-        self.token.cancel();
-        self.tracker.wait().await;
-        self.monitor.await.expect("the monitor task does not panic")
-    }
+    let plan = Arc::new(Plan::from_config(&new));
+    prober.check_icmp(&plan)?;
+    Ok((new, plan))
 }
 
 fn log_proxies(config: &Config) {
@@ -297,7 +292,7 @@ async fn report_status(mut rx: watch::Receiver<Status>, stale_after: Duration) {
 /// `once`: every probe once, concurrently, then the diagnosis.
 pub async fn once(config: &Config) -> anyhow::Result<(Plan, Vec<ProbeResult>, Diagnosis)> {
     let plan = Plan::from_config(config);
-    let prober = Prober::new(config.monitor.timeout)?;
+    let prober = Prober::new()?;
     prober.check_icmp(&plan)?;
     let at = Utc::now();
     let mut set = tokio::task::JoinSet::new();

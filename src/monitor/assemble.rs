@@ -20,6 +20,8 @@ struct Partial {
 
 /// Rounds in progress.
 pub struct Assembler {
+    /// Task id of each probe of the plan, in plan order.
+    ids: Vec<u64>,
     probes: usize,
     rounds: BTreeMap<u64, Partial>,
     /// Rounds at or below this are done; late reports for them are dropped.
@@ -27,10 +29,11 @@ pub struct Assembler {
 }
 
 impl Assembler {
-    /// An assembler for a plan of `probes` probes.
-    pub fn new(probes: usize) -> Assembler {
+    /// An assembler for a plan whose probes' tasks have these ids.
+    pub fn new(ids: Vec<u64>) -> Assembler {
         Assembler {
-            probes,
+            probes: ids.len(),
+            ids,
             rounds: BTreeMap::new(),
             done_through: None,
         }
@@ -38,7 +41,9 @@ impl Assembler {
 
     /// Adds a report; returns the round's check if it is now complete.
     pub fn add(&mut self, report: ProbeReport) -> Option<Check> {
-        if self.done_through.is_some_and(|d| report.round <= d) || report.index >= self.probes {
+        // Reports from a task stopped by a reload are not part of this plan.
+        let index = self.ids.iter().position(|id| *id == report.id)?;
+        if self.done_through.is_some_and(|d| report.round <= d) {
             return None;
         }
         let n = self.probes;
@@ -48,10 +53,7 @@ impl Assembler {
             received: 0,
         });
         partial.started_at = partial.started_at.min(report.started_at);
-        if partial.results[report.index]
-            .replace(report.result)
-            .is_none()
-        {
+        if partial.results[index].replace(report.result).is_none() {
             partial.received += 1;
         }
         if partial.received < n {
@@ -100,9 +102,9 @@ mod tests {
     use crate::probe::Rtt;
     use std::time::Duration;
 
-    fn report(index: usize, round: u64) -> ProbeReport {
+    fn report(id: u64, round: u64) -> ProbeReport {
         ProbeReport {
-            index,
+            id,
             round,
             started_at: DateTime::from_timestamp(1_700_000_000 + round as i64 * 10, 0).unwrap(),
             result: ProbeResult::new(Outcome::Up {
@@ -113,7 +115,7 @@ mod tests {
 
     #[test]
     fn round_completes_when_every_probe_reported() {
-        let mut a = Assembler::new(2);
+        let mut a = Assembler::new(vec![0, 1]);
         assert!(a.add(report(0, 0)).is_none());
         let check = a.add(report(1, 0)).expect("complete");
         assert_eq!(check.results.len(), 2);
@@ -122,7 +124,7 @@ mod tests {
 
     #[test]
     fn missing_probe_counts_as_timeout_at_deadline() {
-        let mut a = Assembler::new(2);
+        let mut a = Assembler::new(vec![0, 1]);
         let base = Instant::now();
         assert!(a.add(report(0, 0)).is_none());
         let deadline = |r: u64| base + Duration::from_secs(r * 10 + 5);
@@ -136,5 +138,13 @@ mod tests {
         // A late report for a closed round is dropped, not counted in a new one.
         assert!(a.add(report(1, 0)).is_none());
         assert!(a.oldest().is_none());
+    }
+
+    #[test]
+    fn reports_from_tasks_outside_the_plan_are_ignored() {
+        let mut a = Assembler::new(vec![7]);
+        assert!(a.add(report(3, 0)).is_none());
+        assert!(a.oldest().is_none());
+        assert!(a.add(report(7, 0)).is_some());
     }
 }

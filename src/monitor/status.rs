@@ -24,6 +24,8 @@ pub struct Status {
     pub outage: Option<(DateTime<Utc>, Layer)>,
     /// The last finished outage: end, cause, observed duration.
     pub last_outage: Option<(DateTime<Utc>, Layer, Duration)>,
+    /// Why the last reload failed; shown until a reload succeeds.
+    pub reload_error: Option<String>,
 }
 
 impl Status {
@@ -38,6 +40,13 @@ impl Status {
 
     /// One line, e.g. `OK · gw 0.6 ms · 3/3 targets · last outage 2h ago (WAN_DOWN, 4m)`.
     pub fn summary(&self, now: DateTime<Utc>) -> String {
+        match &self.reload_error {
+            Some(e) => format!("reload failed: {e} | {}", self.health(now)),
+            None => self.health(now),
+        }
+    }
+
+    fn health(&self, now: DateTime<Utc>) -> String {
         let ago = |t: DateTime<Utc>| short((now - t).to_std().unwrap_or_default());
         if let Some((start, cause)) = self.outage {
             let local = start.with_timezone(&chrono::Local).format("%H:%M:%S");

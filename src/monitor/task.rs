@@ -1,25 +1,29 @@
 //! The monitor task: reports in, checks assembled, diagnosed, observed, and
 //! events out to the sinks and the live status.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::{diagnose, Assembler, Check, Diagnosis, Event, Machine, Status, Thresholds};
-use crate::probe::schedule::Timing;
-use crate::probe::{Failure, Outcome, Plan, ProbeReport, ProbeResult};
+use super::{diagnose, Assembler, Check, Diagnosis, Event, Machine, Rules, Status, Thresholds};
+use crate::probe::{Failure, Outcome, Plan, ProbeReport, ProbeResult, Timing};
 use crate::sink::recorder::Record;
 
-/// What the monitor task needs to know.
+/// What the monitor task needs to know; replaced whole on reload.
 pub struct Settings {
-    /// The probes, in the order their results arrive.
+    /// The probes, in plan order.
     pub plan: Arc<Plan>,
+    /// The task id of each probe, in plan order.
+    pub ids: Vec<u64>,
     /// Round timing, for deadlines.
     pub timing: Timing,
     /// DEGRADED thresholds.
     pub thresholds: Thresholds,
+    /// Hysteresis.
+    pub rules: Rules,
     /// Share of checks failed on purpose (`--sim-fail`).
     pub sim_fail: f64,
 }
@@ -34,14 +38,18 @@ pub struct Outputs {
     pub status: watch::Sender<Status>,
 }
 
-/// Runs until every probe task has stopped (the report queue closes), then returns.
+/// Runs until every probe task has stopped (the report queue closes), then
+/// returns the machine. New settings may arrive on `updates` (reload); the
+/// machine and its open outage carry on through them.
 pub async fn run(
-    settings: Settings,
-    machine: &mut Machine,
+    mut settings: Settings,
+    mut machine: Machine,
     mut reports: mpsc::Receiver<ProbeReport>,
+    mut updates: mpsc::Receiver<Settings>,
     out: Outputs,
-) {
-    let mut assembler = Assembler::new(settings.plan.probes.len());
+) -> Machine {
+    let mut assembler = Assembler::new(settings.ids.clone());
+    let mut answered: HashMap<u64, bool> = HashMap::new();
     // Announce the resumed state, so the first save is not the only record of it.
     let _ = out
         .recorder
@@ -59,12 +67,21 @@ pub async fn run(
             _ = sleep_until(deadline), if deadline.is_some() => {
                 assembler.expire(Instant::now(), |r| settings.timing.round_deadline(r))
             }
+            Some(new) = updates.recv() => {
+                // Rounds in progress were for the old plan; the next round starts clean.
+                assembler = Assembler::new(new.ids.clone());
+                answered.retain(|id, _| new.ids.contains(id));
+                machine.set_rules(new.rules);
+                settings = new;
+                Vec::new()
+            }
         };
         for check in checks {
-            handle(&settings, machine, check, &out).await;
+            handle(&settings, &mut machine, &mut answered, check, &out).await;
         }
     }
     tracing::debug!("monitor stopped: every probe task has ended");
+    machine
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -73,18 +90,20 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-async fn handle(s: &Settings, machine: &mut Machine, mut check: Check, out: &Outputs) {
+async fn handle(
+    s: &Settings,
+    machine: &mut Machine,
+    answered: &mut HashMap<u64, bool>,
+    mut check: Check,
+    out: &Outputs,
+) {
     if s.sim_fail > 0.0 && fastrand::f64() < s.sim_fail {
         check.simulated = true;
         for r in &mut check.results {
             *r = ProbeResult::new(Outcome::Down(Failure::Simulated));
         }
     }
-    for (probe, r) in s.plan.probes.iter().zip(&check.results) {
-        if let Outcome::Down(f) = &r.outcome {
-            tracing::debug!(probe = %probe.spec.kind(), target = %probe.role, failure = %f, "probe failed");
-        }
-    }
+    log_probe_changes(s, answered, &check);
     let d = diagnose(&s.plan, &check, &s.thresholds);
     let events = machine.observe(&d, check.at);
     tracing::debug!(verdict = %d.verdict, "check: {}", d.detail);
@@ -117,8 +136,27 @@ async fn handle(s: &Settings, machine: &mut Machine, mut check: Check, out: &Out
         .await;
 }
 
+/// Logs each probe that stopped or started answering (and, at first sight, each
+/// that does not answer), with `TARGET` and `PROBE` fields for the journal.
+fn log_probe_changes(s: &Settings, answered: &mut HashMap<u64, bool>, check: &Check) {
+    for ((probe, id), r) in s.plan.probes.iter().zip(&s.ids).zip(&check.results) {
+        let now = r.outcome.answered();
+        let before = answered.insert(*id, now);
+        let addr = r.addr.map(|a| format!(" ({a})")).unwrap_or_default();
+        match (before, now, &r.outcome) {
+            (Some(true) | None, false, Outcome::Down(f)) => {
+                tracing::info!(target = %probe.role, probe = %probe.spec.kind(), failure = %f, "{}{addr} {}: no answer ({f})", probe.role, probe.spec.kind());
+            }
+            (Some(false), true, _) => {
+                tracing::info!(target = %probe.role, probe = %probe.spec.kind(), "{}{addr} {}: answers again", probe.role, probe.spec.kind());
+            }
+            _ => {}
+        }
+    }
+}
+
 fn log_event(e: &Event) {
-    use crate::sink::{local_hms, outage_detail};
+    use crate::sink::{local_hms, outage_detail, seconds};
     match e {
         Event::VerdictChanged { from, to, .. } => {
             let from = from.map_or_else(|| "start".to_owned(), |v| v.to_string());
@@ -137,9 +175,9 @@ fn log_event(e: &Event) {
         Event::OutageEnded(o) => {
             tracing::warn!(
                 outage_cause = %o.cause,
-                duration_seconds = crate::sink::seconds(o.observed),
+                duration_seconds = seconds(o.observed),
                 "outage ended: {} {}–{} ({}s): {}",
-                o.cause, local_hms(o.start), local_hms(o.end), crate::sink::seconds(o.observed), outage_detail(o)
+                o.cause, local_hms(o.start), local_hms(o.end), seconds(o.observed), outage_detail(o)
             );
         }
         Event::Gap(g) => {

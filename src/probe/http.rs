@@ -4,7 +4,6 @@
 //! only reports which applies, so the log can say so.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::time::Instant;
 use url::Url;
@@ -12,11 +11,11 @@ use url::Url;
 use super::{Failure, Outcome, ProbeSetupError, Rtt};
 
 /// The shared client: no redirects followed (a redirect is an answer), no cookies.
-pub fn client(timeout: Duration) -> Result<reqwest::Client, ProbeSetupError> {
+/// Its attempts are bounded by the probe's timeout, not by the client.
+pub fn client() -> Result<reqwest::Client, ProbeSetupError> {
     // Installing twice is harmless: the second call just reports the first provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
-        .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("connectivity-monitor/", env!("CARGO_PKG_VERSION")))
         .build()

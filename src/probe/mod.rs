@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, GatewayAddress, ProbeKind, TargetName};
 
 pub use http::proxy_in_use;
-pub use schedule::{spawn_all, ProbeReport};
+pub use schedule::{ProbeReport, ProbeTasks, Timing};
 
 /// A round-trip time; serialised as milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
@@ -351,10 +351,10 @@ pub struct Prober {
 
 impl Prober {
     /// Builds the shared HTTP client; ICMP sockets open on first use.
-    pub fn new(timeout: Duration) -> Result<Arc<Prober>, ProbeSetupError> {
+    pub fn new() -> Result<Arc<Prober>, ProbeSetupError> {
         Ok(Arc::new(Prober {
             icmp: icmp::Icmp::new(),
-            http: http::client(timeout)?,
+            http: http::client()?,
         }))
     }
 

@@ -18,8 +18,8 @@ use super::{Plan, Probe, ProbeResult, Prober};
 /// One probe's result for one round, sent to the monitor.
 #[derive(Debug, Clone)]
 pub struct ProbeReport {
-    /// Index of the probe in the plan.
-    pub index: usize,
+    /// The task's id; stable while the task runs, even across reloads.
+    pub id: u64,
     /// Check round, counted in intervals from the epoch.
     pub round: u64,
     /// Wall-clock time the attempt started.
@@ -79,31 +79,112 @@ impl Timing {
     }
 }
 
-/// Spawns one task per probe of `plan` on `tracker`; they stop when `token` is cancelled.
-pub fn spawn_all(
-    plan: &Plan,
-    prober: &Arc<Prober>,
+/// The running probe tasks. A reload keeps every task whose probe and timing
+/// are unchanged, stops the ones no longer wanted and starts the new ones.
+pub struct ProbeTasks {
+    prober: Arc<Prober>,
     timing: Timing,
-    tx: &mpsc::Sender<ProbeReport>,
-    tracker: &TaskTracker,
-    token: &CancellationToken,
-) {
-    let n = plan.probes.len();
-    for (index, probe) in plan.probes.iter().enumerate() {
-        tracker.spawn(run_probe(
-            index,
-            probe.clone(),
-            Arc::clone(prober),
+    running: Vec<Running>,
+    tracker: TaskTracker,
+    tx: mpsc::Sender<ProbeReport>,
+    next_id: u64,
+}
+
+struct Running {
+    probe: Probe,
+    id: u64,
+    token: CancellationToken,
+}
+
+impl ProbeTasks {
+    /// Starts a task for every probe of `plan`; reports go to `tx`.
+    pub fn start(
+        plan: &Plan,
+        prober: Arc<Prober>,
+        timing: Timing,
+        tx: mpsc::Sender<ProbeReport>,
+    ) -> ProbeTasks {
+        let mut tasks = ProbeTasks {
+            prober,
             timing,
-            timing.offset(index, n),
-            tx.clone(),
-            token.clone(),
-        ));
+            running: Vec::new(),
+            tracker: TaskTracker::new(),
+            tx,
+            next_id: 0,
+        };
+        tasks.apply(plan, timing);
+        tasks
+    }
+
+    /// The timing the tasks run on.
+    pub fn timing(&self) -> Timing {
+        self.timing
+    }
+
+    /// The task ids of `plan`'s probes, in plan order.
+    pub fn ids(&self) -> Vec<u64> {
+        self.running.iter().map(|r| r.id).collect()
+    }
+
+    /// Makes the running tasks match `plan` and `timing`; returns (kept, started, stopped).
+    pub fn apply(&mut self, plan: &Plan, timing: Timing) -> (usize, usize, usize) {
+        let retime =
+            timing.interval != self.timing.interval || timing.timeout != self.timing.timeout;
+        if retime {
+            self.timing = timing;
+        } else {
+            self.timing.spread = timing.spread;
+        }
+        let mut old = std::mem::take(&mut self.running);
+        let n = plan.probes.len();
+        let (mut kept, mut started) = (0, 0);
+        for (index, probe) in plan.probes.iter().enumerate() {
+            let reuse = (!retime)
+                .then(|| old.iter().position(|r| r.probe == *probe))
+                .flatten();
+            if let Some(i) = reuse {
+                self.running.push(old.swap_remove(i));
+                kept += 1;
+                continue;
+            }
+            let id = self.next_id;
+            self.next_id += 1;
+            let token = CancellationToken::new();
+            self.tracker.spawn(run_probe(
+                id,
+                probe.clone(),
+                Arc::clone(&self.prober),
+                self.timing,
+                self.timing.offset(index, n),
+                self.tx.clone(),
+                token.clone(),
+            ));
+            self.running.push(Running {
+                probe: probe.clone(),
+                id,
+                token,
+            });
+            started += 1;
+        }
+        for r in &old {
+            r.token.cancel();
+        }
+        (kept, started, old.len())
+    }
+
+    /// Stops every task and waits for them; the report queue then closes.
+    pub async fn stop(self) {
+        for r in &self.running {
+            r.token.cancel();
+        }
+        drop(self.tx);
+        self.tracker.close();
+        self.tracker.wait().await;
     }
 }
 
 async fn run_probe(
-    index: usize,
+    id: u64,
     probe: Probe,
     prober: Arc<Prober>,
     timing: Timing,
@@ -128,7 +209,7 @@ async fn run_probe(
         };
         tracing::trace!(probe = %probe.role, kind = %probe.spec.kind(), round, ?result.outcome, "probe done");
         let report = ProbeReport {
-            index,
+            id,
             round,
             started_at,
             result,
