@@ -3,6 +3,7 @@
 #   ./deploy.sh            build, install, enable and start
 #   ./deploy.sh --dry-run  print each step without doing it
 #   ./deploy.sh --uninstall  remove binary and unit; keep config and logs
+#   ./deploy.sh --binary PATH  install PATH instead of building (e.g. a CI artifact)
 set -euo pipefail
 
 BIN=/usr/local/bin/connectivity-monitor
@@ -13,13 +14,16 @@ SYSCTL=/etc/sysctl.d/60-connectivity-monitor.conf
 here=$(cd "$(dirname "$0")" && pwd)
 dry=0
 mode=install
-for a in "$@"; do
-  case $a in
+binary=
+while [ $# -gt 0 ]; do
+  case $1 in
     --dry-run) dry=1 ;;
     --uninstall) mode=uninstall ;;
-    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
-    *) echo "deploy.sh: unknown option $a (see --help)" >&2; exit 2 ;;
+    --binary) binary=${2:?--binary needs a path}; shift ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    *) echo "deploy.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
+  shift
 done
 
 step() { # step DESCRIPTION -- COMMAND...
@@ -42,20 +46,23 @@ if [ $mode = uninstall ]; then
   exit 0
 fi
 
-step "build the release binary" -- cargo build --release --locked --manifest-path "$here/Cargo.toml"
-step "install $BIN" -- install -m 0755 "$here/target/release/connectivity-monitor" "$BIN"
+if [ -z "$binary" ]; then
+  step "build the release binary" -- cargo build --release --locked --manifest-path "$here/Cargo.toml"
+  binary=$here/target/release/connectivity-monitor
+fi
+step "install $BIN" -- install -m 0755 "$binary" "$BIN"
 step "install $UNIT" -- install -m 0644 "$here/packaging/connectivity-monitor.service" "$UNIT"
 step "install $SYSCTL (unprivileged ping)" -- install -m 0644 "$here/packaging/sysctl.d/60-connectivity-monitor.conf" "$SYSCTL"
-step "apply it" -- sysctl -q -p "$SYSCTL"
+step "apply it" -- sysctl -q -p "$SYSCTL" || echo "    warning: could not apply $SYSCTL now; ICMP may need CAP_NET_RAW until reboot" >&2
 if [ -e "$CONF" ]; then
   echo "==> keep the existing $CONF"
 else
   step "install the example config as $CONF" -- install -D -m 0644 "$here/config.example.toml" "$CONF"
 fi
-step "validate $CONF" -- "$BIN" check-config -c "$CONF" >/dev/null || {
+if ! step "validate $CONF" -- "$BIN" check-config -c "$CONF" >/dev/null; then
   echo "deploy.sh: $CONF is invalid (see above); fix it, then run deploy.sh again. Not starting." >&2
   exit 1
-}
+fi
 step "reload systemd" -- systemctl daemon-reload
 step "enable and start the service" -- systemctl enable --now connectivity-monitor.service
 [ $dry = 1 ] || systemctl is-active --quiet connectivity-monitor.service && echo "connectivity-monitor is running: journalctl -u connectivity-monitor -f"

@@ -267,3 +267,35 @@ fn icmp_stats_survive_a_lost_echo() {
     );
     assert_eq!(one["up"], true);
 }
+
+#[test]
+fn reload_that_restarts_probes_causes_no_false_verdict() {
+    // Regression: probe tasks started by a reload began at round 0 of the old
+    // epoch while kept tasks were at round N; the half-filled round became a
+    // check full of timeouts and a false ISP_DOWN.
+    let Some(net) = Net::up() else { return };
+    let cfg = net.config("");
+    let d = net.daemon(&cfg, "");
+    d.wait_for("verdict start → OK", STEP);
+    let original = std::fs::read_to_string(&cfg).unwrap();
+    for pings in [5, 4, 2] {
+        let text = original.replace(
+            "down_after = 2",
+            &format!("down_after = 2\npings = {pings}"),
+        );
+        std::fs::write(&cfg, text).unwrap();
+        d.signal("-HUP");
+        let line = d.wait_for("reloaded", STEP);
+        assert!(
+            line.contains("changed monitor") && line.contains("kept") && line.contains("started"),
+            "{line}"
+        );
+        d.wait_for_n("check:", 3, STEP);
+    }
+    let (status, log) = d.stop();
+    assert!(status.success());
+    assert!(
+        !log.contains("verdict OK →"),
+        "no verdict change after reloads:\n{log}"
+    );
+}

@@ -68,8 +68,9 @@ pub async fn run(
                 assembler.expire(Instant::now(), |r| settings.timing.round_deadline(r))
             }
             Some(new) = updates.recv() => {
-                // Rounds in progress were for the old plan; the next round starts clean.
+                // The round in progress was for the old plan; the next round starts clean.
                 assembler = Assembler::new(new.ids.clone());
+                assembler.skip_through(new.timing.round_at(Instant::now()));
                 answered.retain(|id, _| new.ids.contains(id));
                 machine.set_rules(new.rules);
                 settings = new;

@@ -73,6 +73,12 @@ impl Timing {
         self.epoch + self.interval.mul_f64(round as f64)
     }
 
+    /// The round in progress at `now` (rounds not yet begun count as 0).
+    pub fn round_at(&self, now: Instant) -> u64 {
+        (now.saturating_duration_since(self.epoch).as_secs_f64() / self.interval.as_secs_f64())
+            as u64
+    }
+
     /// By this time every probe of `round` has reported, unless a task is wedged.
     pub fn round_deadline(&self, round: u64) -> Instant {
         self.round_start(round) + self.spread + self.timeout + Duration::from_millis(250)
@@ -192,7 +198,12 @@ async fn run_probe(
     tx: mpsc::Sender<ProbeReport>,
     token: CancellationToken,
 ) {
-    let first = timing.epoch + offset;
+    // A task started by a reload joins at the next round boundary, in step
+    // with the tasks already running, never in a round that has begun.
+    let base = timing.epoch + offset;
+    let behind = Instant::now().saturating_duration_since(base).as_secs_f64();
+    let start_round = (behind / timing.interval.as_secs_f64()).ceil();
+    let first = base + timing.interval.mul_f64(start_round);
     let mut ticker = tokio::time::interval_at(first, timing.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     loop {
@@ -200,7 +211,7 @@ async fn run_probe(
             _ = token.cancelled() => return,
             t = ticker.tick() => t,
         };
-        let since = tick.saturating_duration_since(first).as_secs_f64();
+        let since = tick.saturating_duration_since(base).as_secs_f64();
         let round = (since / timing.interval.as_secs_f64()).round() as u64;
         let started_at = Utc::now();
         let result = tokio::select! {

@@ -91,7 +91,7 @@ impl Proc {
         self.seen.lock().unwrap().join("\n")
     }
 
-    fn signal(&self, sig: &str) {
+    pub fn signal(&self, sig: &str) {
         let _ = Command::new("kill")
             .args([sig, &self.pid().to_string()])
             .status();
@@ -257,16 +257,28 @@ impl Net {
         self.dir.path().join("state")
     }
 
-    /// A config for this network, 1 s checks; `extra` is appended.
+    /// A config for this network, 1 s checks, logs and state in the test's folder; `extra` is appended.
     pub fn config(&self, extra: &str) -> PathBuf {
-        let text = format!(
-            r#"[monitor]
+        let dirs = format!(
+            "log_dir = \"{}\"\nstate_dir = \"{}\"\n",
+            self.log_dir().display(),
+            self.state_dir().display()
+        );
+        let path = self.dir.path().join("config.toml");
+        std::fs::write(&path, config_text(&dirs, extra)).expect("write config");
+        path
+    }
+}
+
+/// A config for the test network; `monitor_extra` goes into `[monitor]`, `extra` at the end.
+pub fn config_text(monitor_extra: &str, extra: &str) -> String {
+    format!(
+        r#"[monitor]
 interval = "1s"
 timeout = "500ms"
 down_after = 2
 up_after = 2
-log_dir = "{}"
-state_dir = "{}"
+{monitor_extra}
 
 [gateway]
 address = "auto"
@@ -296,15 +308,11 @@ names = ["example.test"]
 [[http]]
 name = "web"
 url = "http://198.51.100.80/"
-{extra}"#,
-            self.log_dir().display(),
-            self.state_dir().display()
-        );
-        let path = self.dir.path().join("config.toml");
-        std::fs::write(&path, text).expect("write config");
-        path
-    }
+{extra}"#
+    )
+}
 
+impl Net {
     /// Starts the daemon in the monitor's namespace, logging checks at debug level.
     pub fn daemon(&self, config: &Path, args: &str) -> Proc {
         Proc::spawn_in(
@@ -369,4 +377,122 @@ fn run(c: &mut Command) {
         "{c:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A systemd container (tests/net/nspawn.sh) inside the monitor's namespace.
+pub struct Container {
+    pub name: String,
+    pub pid1: String,
+}
+
+impl Container {
+    /// Boots one; `None` (skip) where systemd-nspawn is missing outside CI.
+    pub fn start(net: &Net, name: &str) -> Option<Container> {
+        if Command::new("systemd-nspawn")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            if std::env::var_os("CI").is_some() {
+                panic!(
+                    "CI is set but systemd-nspawn is missing (apt-get install systemd-container)"
+                );
+            }
+            eprintln!("SKIPPED: systemd-nspawn is not installed");
+            return None;
+        }
+        let name = format!("{}{name}", net.prefix);
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/net/nspawn.sh");
+        let out = Command::new("bash")
+            .arg(script)
+            .args(["start", &name, &net.ns("mon")])
+            .output()
+            .expect("nspawn.sh");
+        assert!(
+            out.status.success(),
+            "container did not boot: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pid1 = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        Some(Container { name, pid1 })
+    }
+
+    /// Runs a shell script inside; returns (exit code, stdout + stderr).
+    pub fn sh(&self, script: &str) -> (i32, String) {
+        let out = Command::new("nsenter")
+            .args(["-t", &self.pid1, "-a", "sh", "-c", script])
+            .output()
+            .expect("nsenter");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    }
+
+    /// Runs a script that must succeed; returns its output.
+    pub fn ok(&self, script: &str) -> String {
+        let (code, out) = self.sh(script);
+        assert_eq!(code, 0, "in container: {script}\n{out}");
+        out
+    }
+
+    /// Writes `content` to `path` inside.
+    pub fn write(&self, path: &str, content: &str) {
+        use std::io::Write;
+        let mut child = Command::new("nsenter")
+            .args([
+                "-t",
+                &self.pid1,
+                "-a",
+                "sh",
+                "-c",
+                &format!("mkdir -p \"$(dirname {path})\" && cat > {path}"),
+            ])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("nsenter");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(content.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+
+    /// A property of a unit, from `systemctl show`.
+    pub fn prop(&self, unit: &str, prop: &str) -> String {
+        self.ok(&format!("systemctl show -P {prop} {unit}"))
+            .trim()
+            .to_owned()
+    }
+
+    /// Polls `check` (bounded) until it holds: waiting on the container's own state.
+    pub fn wait_until(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut check: impl FnMut(&Container) -> bool,
+    ) {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if check(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let (_, journal) = self.sh("journalctl -u connectivity-monitor --no-pager -n 60");
+        panic!("{what}: not within {timeout:?}; journal:\n{journal}");
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/net/nspawn.sh");
+        let _ = Command::new("bash")
+            .arg(script)
+            .args(["stop", &self.name])
+            .status();
+    }
 }

@@ -1,0 +1,231 @@
+//! The daemon under a real systemd (PID 1 of a systemd-nspawn container) in the
+//! simulated network: start, status, journal, reload, watchdog, stop, deploy.sh.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{config_text, Container, Net, BIN};
+
+const UNIT: &str = "connectivity-monitor";
+const WAIT: Duration = Duration::from_secs(20);
+
+fn repo(path: &str) -> String {
+    format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Installs the built binary, the shipped unit (watchdog shortened by a drop-in) and a test config.
+fn install(c: &Container, config: &str) {
+    c.ok(&format!(
+        "install -m 0755 {BIN} /usr/local/bin/connectivity-monitor"
+    ));
+    c.ok(&format!(
+        "install -m 0644 {} /etc/systemd/system/{UNIT}.service",
+        repo("packaging/connectivity-monitor.service")
+    ));
+    c.write(
+        &format!("/etc/systemd/system/{UNIT}.service.d/test.conf"),
+        "[Service]\nWatchdogSec=3s\nRestartSec=1s\nEnvironment=RUST_LOG=connectivity_monitor=info\n",
+    );
+    c.write("/etc/connectivity-monitor/config.toml", config);
+    c.ok("systemctl daemon-reload");
+}
+
+fn journal(c: &Container) -> String {
+    c.sh(&format!("journalctl -u {UNIT} --no-pager -o cat")).1
+}
+
+#[test]
+fn service_lifecycle_under_systemd() {
+    let Some(net) = Net::up() else { return };
+    let Some(c) = Container::start(&net, "s") else {
+        return;
+    };
+    install(&c, &config_text("", ""));
+
+    // start returns only after READY=1, which carries the first STATUS line.
+    c.ok(&format!("systemctl start {UNIT}"));
+    assert_eq!(c.prop(UNIT, "ActiveState"), "active");
+    assert!(
+        !c.prop(UNIT, "StatusText").is_empty(),
+        "READY came with a status"
+    );
+    c.wait_until("STATUS shows the first check", WAIT, |c| {
+        c.prop(UNIT, "StatusText").starts_with("OK · gw ")
+    });
+    let status = c.sh(&format!("systemctl status {UNIT} --no-pager")).1;
+    assert!(status.contains("Status: \"OK · gw "), "{status}");
+    let user = c.prop(UNIT, "MainPID");
+    let owner = c.ok(&format!("stat -c %U /proc/{user}"));
+    assert_ne!(owner.trim(), "root", "DynamicUser: not running as root");
+
+    // Journal: structured fields, no prefix.
+    c.wait_until("VERDICT field in the journal", WAIT, |c| {
+        c.sh(&format!("journalctl -u {UNIT} -o json --no-pager"))
+            .1
+            .contains("\"VERDICT\":\"OK\"")
+    });
+
+    // A cut while running: an outage row after the link is restored, with structured fields.
+    net.cut("upstream");
+    c.wait_until("outage started", WAIT, |c| {
+        journal(c).contains("outage started")
+    });
+    let json = c.sh(&format!("journalctl -u {UNIT} -o json --no-pager")).1;
+    assert!(
+        json.contains("\"OUTAGE_CAUSE\":\"WAN_DOWN\""),
+        "OUTAGE_CAUSE field"
+    );
+    assert!(json.contains("\"PROBE\":\"icmp\""), "PROBE field");
+    assert!(
+        json.contains("\"TARGET\":[\"connectivity_monitor::monitor::task\",\"target one\"]"),
+        "TARGET field (beside the module path tracing puts there): {}",
+        json.lines().find(|l| l.contains("no answer")).unwrap_or("")
+    );
+    net.restore("upstream");
+    c.wait_until("outage row written", WAIT, |c| {
+        c.sh("cat /var/log/connectivity-monitor/outage_log.csv")
+            .1
+            .contains(",WAN_DOWN,")
+    });
+
+    // Reload with a valid change: applied, still active.
+    c.write(
+        "/etc/connectivity-monitor/config.toml",
+        &config_text("pings = 5", ""),
+    );
+    c.ok(&format!("systemctl reload {UNIT}"));
+    c.wait_until("reload applied", WAIT, |c| {
+        journal(c).contains("reloaded /etc/connectivity-monitor/config.toml: changed monitor")
+    });
+    // Reload with a broken file: keeps running, STATUS says so.
+    c.write(
+        "/etc/connectivity-monitor/config.toml",
+        "[monitor]\ndown_after = 0\n",
+    );
+    c.ok(&format!("systemctl reload {UNIT}"));
+    c.wait_until("reload failed in STATUS", WAIT, |c| {
+        c.prop(UNIT, "StatusText").starts_with("reload failed: ")
+    });
+    assert_eq!(c.prop(UNIT, "ActiveState"), "active");
+    assert!(journal(&c).contains("monitor.down_after = 0: must be a whole number from 1 to 1000"));
+    c.write(
+        "/etc/connectivity-monitor/config.toml",
+        &config_text("", ""),
+    );
+    c.ok(&format!("systemctl reload {UNIT}"));
+    c.wait_until("good reload clears the failure", WAIT, |c| {
+        c.prop(UNIT, "StatusText").starts_with("OK")
+    });
+
+    // A wedged process: the watchdog pings stop and systemd restarts it.
+    let pid = c.prop(UNIT, "MainPID");
+    c.ok(&format!("kill -STOP {pid}"));
+    c.wait_until("watchdog restart", Duration::from_secs(30), |c| {
+        c.prop(UNIT, "NRestarts") == "1"
+    });
+    c.wait_until("active again", WAIT, |c| {
+        c.prop(UNIT, "ActiveState") == "active" && c.prop(UNIT, "MainPID") != pid
+    });
+    assert!(
+        journal(&c).contains("Watchdog timeout")
+            || c.sh("journalctl --no-pager").1.contains("Watchdog timeout")
+    );
+
+    // Stop during an outage: clean exit, the open outage saved, not closed.
+    net.cut("upstream");
+    c.wait_until("second outage", WAIT, |c| {
+        journal(c).matches("outage started").count() >= 2
+    });
+    c.ok(&format!("systemctl stop {UNIT}"));
+    assert_eq!(c.prop(UNIT, "Result"), "success");
+    assert_eq!(c.prop(UNIT, "ExecMainStatus"), "0");
+    let state = c.ok("cat /var/lib/connectivity-monitor/state.json");
+    assert!(
+        state.contains("\"cause\": \"Wan\""),
+        "open outage persisted: {state}\n{}",
+        journal(&c)
+    );
+    let rows = c.ok("cat /var/log/connectivity-monitor/outage_log.csv");
+    assert_eq!(
+        rows.lines().count(),
+        2,
+        "header + the first outage only: {rows}"
+    );
+    net.restore("upstream");
+}
+
+#[test]
+fn deploy_script_installs_starts_and_uninstalls() {
+    let Some(net) = Net::up() else { return };
+    let Some(c) = Container::start(&net, "d") else {
+        return;
+    };
+    let deploy = repo("deploy.sh");
+
+    let dry = c.ok(&format!("{deploy} --dry-run --binary {BIN}"));
+    assert!(dry.contains("(dry run) install -m 0755"), "{dry}");
+    assert_eq!(
+        c.sh("test -e /usr/local/bin/connectivity-monitor").0,
+        1,
+        "dry run installs nothing"
+    );
+
+    // A user's config is never overwritten.
+    c.write(
+        "/etc/connectivity-monitor/config.toml",
+        &config_text("", ""),
+    );
+    let out = c.ok(&format!("{deploy} --binary {BIN}"));
+    assert!(
+        out.contains("keep the existing /etc/connectivity-monitor/config.toml"),
+        "{out}"
+    );
+    assert_eq!(
+        c.ok(&format!("systemctl is-active {UNIT}")).trim(),
+        "active"
+    );
+    assert!(c
+        .ok("cat /etc/connectivity-monitor/config.toml")
+        .contains("198.51.100.1"));
+    // Idempotent.
+    c.ok(&format!("{deploy} --binary {BIN}"));
+    assert_eq!(
+        c.ok(&format!("systemctl is-active {UNIT}")).trim(),
+        "active"
+    );
+
+    let out = c.ok(&format!("{deploy} --uninstall"));
+    assert!(out.contains("kept:"), "{out}");
+    assert_eq!(c.sh("test -e /usr/local/bin/connectivity-monitor").0, 1);
+    assert_eq!(
+        c.sh(&format!("test -e /etc/systemd/system/{UNIT}.service"))
+            .0,
+        1
+    );
+    assert_eq!(
+        c.sh("test -e /etc/connectivity-monitor/config.toml").0,
+        0,
+        "config kept"
+    );
+}
+
+#[test]
+fn deploy_refuses_an_invalid_config() {
+    let Some(net) = Net::up() else { return };
+    let Some(c) = Container::start(&net, "i") else {
+        return;
+    };
+    c.write(
+        "/etc/connectivity-monitor/config.toml",
+        "[monitor]\nbogus = 1\n",
+    );
+    let (code, out) = c.sh(&format!("{} --binary {BIN}", repo("deploy.sh")));
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("is invalid"), "{out}");
+    assert!(out.contains("monitor.bogus"), "the reason is shown: {out}");
+    assert_ne!(
+        c.sh(&format!("systemctl is-active {UNIT}")).1.trim(),
+        "active"
+    );
+}
