@@ -51,7 +51,9 @@ if [ -z "$binary" ]; then
   binary=$here/target/release/connectivity-monitor
 fi
 step "install $BIN" -- install -m 0755 "$binary" "$BIN"
-step "install $UNIT" -- install -m 0644 "$here/packaging/connectivity-monitor.service" "$UNIT"
+# The shipped unit names the Debian package's /usr/bin; this install lives in /usr/local/bin.
+install_unit() { sed "s|/usr/bin/connectivity-monitor|$BIN|" "$here/packaging/connectivity-monitor.service" > "$UNIT" && chmod 0644 "$UNIT"; }
+step "install $UNIT" -- install_unit
 step "install $SYSCTL (unprivileged ping)" -- install -m 0644 "$here/packaging/sysctl.d/60-connectivity-monitor.conf" "$SYSCTL"
 step "apply it" -- sysctl -q -p "$SYSCTL" || echo "    warning: could not apply $SYSCTL now; ICMP may need CAP_NET_RAW until reboot" >&2
 if [ -e "$CONF" ]; then

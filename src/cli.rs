@@ -1,4 +1,5 @@
-//! The command line (clap derive).
+// The command line (clap derive). Also included by build.rs for the man page
+// and shell completions, so it uses nothing but clap.
 
 use std::path::PathBuf;
 

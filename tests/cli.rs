@@ -80,3 +80,65 @@ fn version_and_sim_fail_range() {
     assert_eq!(code, 2, "clap usage error");
     assert!(err.contains("1.5 is not between 0.0 and 1.0"), "{err}");
 }
+
+const TARGET: &str = "[[target]]\nname = \"a\"\naddress = \"192.0.2.1\"\n";
+
+fn check(config: &str, env: &[(&str, &std::path::Path)]) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, format!("{TARGET}{config}")).unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["check-config", "-c", path.to_str().unwrap()])
+        .env_remove("CREDENTIALS_DIRECTORY");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn secrets_are_redacted_in_the_effective_config() {
+    let (code, out, err) = check(
+        "[notify.telegram]\nbot_token = \"123456:SECRET-TOKEN\"\nchat_id = 42\n\
+         [notify.teams]\nwebhook_url = \"https://example.invalid/hook/SECRET-HOOK\"\n\
+         [notify.email]\nserver = \"smtp.example.com\"\npassword = \"SECRET-PASS\"\nfrom = \"m@example.com\"\nto = [\"a@example.com\"]\n",
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("SECRET"), "a secret leaked:\n{out}");
+    assert_eq!(out.matches("\"(redacted)\"").count(), 3, "{out}");
+    assert!(out.contains("chat_id = \"42\""), "{out}");
+    assert!(out.contains("port = 587"), "STARTTLS default port: {out}");
+}
+
+#[test]
+fn secret_from_a_systemd_credential() {
+    let creds = tempfile::tempdir().unwrap();
+    std::fs::write(creds.path().join("telegram-token"), "123:FROM-CREDENTIAL\n").unwrap();
+    let cfg = "[notify.telegram]\nbot_token_file = \"telegram-token\"\nchat_id = \"@home\"\n";
+    let (code, out, err) = check(cfg, &[("CREDENTIALS_DIRECTORY", creds.path())]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("FROM-CREDENTIAL"), "{out}");
+    // Without $CREDENTIALS_DIRECTORY the name cannot be found, and the error says how to fix it.
+    let (code, _, err) = check(cfg, &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains(":5:18: notify.telegram.bot_token_file = \"telegram-token\": is a credential name, but $CREDENTIALS_DIRECTORY is not set (add LoadCredential=telegram-token:"), "{err}");
+}
+
+#[test]
+fn secret_given_twice_or_not_at_all_is_an_error() {
+    let (code, _, err) = check(
+        "[notify.telegram]\nbot_token = \"x\"\nbot_token_file = \"/etc/token\"\nchat_id = 1\n",
+        &[],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("notify.telegram.bot_token_file = \"/etc/token\": give notify.telegram.bot_token or notify.telegram.bot_token_file, not both"), "{err}");
+    let (code, _, err) = check("[notify.teams]\nformat = \"workflows\"\n", &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("notify.teams.webhook_url = (none): is required: give notify.teams.webhook_url or notify.teams.webhook_url_file"), "{err}");
+}

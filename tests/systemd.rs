@@ -20,7 +20,7 @@ fn install(c: &Container, config: &str) {
         "install -m 0755 {BIN} /usr/local/bin/connectivity-monitor"
     ));
     c.ok(&format!(
-        "install -m 0644 {} /etc/systemd/system/{UNIT}.service",
+        "sed 's|/usr/bin/connectivity-monitor|/usr/local/bin/connectivity-monitor|' {} > /etc/systemd/system/{UNIT}.service",
         repo("packaging/connectivity-monitor.service")
     ));
     c.write(

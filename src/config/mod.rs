@@ -6,6 +6,7 @@
 
 mod error;
 mod raw;
+mod secret;
 mod validate;
 
 use std::net::{IpAddr, SocketAddr};
@@ -17,6 +18,7 @@ use serde::{Serialize, Serializer};
 use url::Url;
 
 pub use error::ConfigError;
+pub use secret::Secret;
 
 /// Where the daemon looks for its config when no `-c` is given.
 pub const DEFAULT_PATH: &str = "/etc/connectivity-monitor/config.toml";
@@ -42,6 +44,9 @@ pub struct Config {
     pub dns: Option<DnsConfig>,
     /// `[[http]]`
     pub http: Vec<HttpConfig>,
+    /// `[notify.*]`: the channels; secrets are redacted when shown.
+    #[serde(skip_serializing_if = "NotifyConfig::is_empty")]
+    pub notify: NotifyConfig,
 }
 
 /// Where a config came from.
@@ -184,6 +189,120 @@ pub struct HttpConfig {
     pub url: Url,
     /// Statuses that count as up.
     pub expect_status: Vec<u16>,
+}
+
+/// `[notify]`: the configured channels.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct NotifyConfig {
+    /// `[notify.email]`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailConfig>,
+    /// `[notify.teams]`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub teams: Option<TeamsConfig>,
+    /// `[notify.telegram]`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub telegram: Option<TelegramConfig>,
+}
+
+impl NotifyConfig {
+    /// No channel configured.
+    pub fn is_empty(&self) -> bool {
+        self.email.is_none() && self.teams.is_none() && self.telegram.is_none()
+    }
+}
+
+/// The lowest severity a channel is told about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The condition has lasted `warn_after`.
+    Warning,
+    /// The condition has lasted `critical_after`.
+    Critical,
+}
+
+/// How SMTP is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// Plain connection upgraded with STARTTLS (port 587).
+    Starttls,
+    /// TLS from the start (port 465).
+    Tls,
+    /// No TLS (a local relay only).
+    None,
+}
+
+// The channel settings are read by the notifiers (issue #4); until those
+// land, check-config shows them and nothing else reads them.
+/// `[notify.email]`
+#[allow(dead_code)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EmailConfig {
+    /// Off without removing the settings.
+    pub enabled: bool,
+    /// SMTP server host name.
+    pub server: String,
+    /// SMTP port; 587 for STARTTLS, 465 for TLS, 25 for none unless given.
+    pub port: u16,
+    /// How the connection is secured.
+    pub tls: TlsMode,
+    /// Login name, if the server wants one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Login password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// Sender address.
+    pub from: String,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// A private CA to trust for the server's certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_ca_file: Option<PathBuf>,
+    /// The lowest severity sent.
+    pub min_severity: Severity,
+}
+
+/// `[notify.teams]`
+#[allow(dead_code)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TeamsConfig {
+    /// Off without removing the settings.
+    pub enabled: bool,
+    /// The incoming webhook URL; it is a secret (anyone with it can post).
+    pub webhook_url: Secret,
+    /// `workflows` (Adaptive Card for Power Automate) or `messagecard` (legacy).
+    pub format: TeamsFormat,
+    /// The lowest severity sent.
+    pub min_severity: Severity,
+}
+
+/// The Teams payload format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TeamsFormat {
+    /// Adaptive Card in the Power Automate Workflows envelope.
+    Workflows,
+    /// The legacy Office 365 connector MessageCard.
+    Messagecard,
+}
+
+/// `[notify.telegram]`
+#[allow(dead_code)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TelegramConfig {
+    /// Off without removing the settings.
+    pub enabled: bool,
+    /// The bot token.
+    pub bot_token: Secret,
+    /// The chat: a number, or `@channelname`.
+    pub chat_id: String,
+    /// The Bot API base URL.
+    pub api_base: Url,
+    /// The lowest severity sent.
+    pub min_severity: Severity,
 }
 
 /// How a host is probed: ICMP echo or a TCP connect to a port.

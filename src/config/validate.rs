@@ -10,7 +10,11 @@ use toml::Spanned;
 use url::Url;
 
 use super::error::{ConfigError, Location, Problem};
-use super::raw::{RawConfig, RawDns, RawHttp, RawIsp, RawTarget, SpannedStr};
+use super::raw::{
+    RawConfig, RawDns, RawEmail, RawHttp, RawIsp, RawNotify, RawTarget, RawTeams, RawTelegram,
+    SpannedStr,
+};
+use super::secret;
 use super::*;
 
 const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
@@ -91,6 +95,7 @@ pub fn built_in() -> Config {
             url: Url::parse("https://example.com/").expect("static URL parses"),
             expect_status: vec![200],
         }],
+        notify: NotifyConfig::default(),
     }
 }
 
@@ -155,6 +160,7 @@ impl Validator<'_> {
         let targets = self.targets(raw.target);
         let dns = raw.dns.map(|d| self.dns(d));
         let http = self.http(raw.http);
+        let notify = raw.notify.map(|n| self.notify(n)).unwrap_or_default();
         Config {
             source,
             monitor,
@@ -163,7 +169,241 @@ impl Validator<'_> {
             targets,
             dns,
             http,
+            notify,
         }
+    }
+
+    fn notify(&mut self, raw: RawNotify) -> NotifyConfig {
+        NotifyConfig {
+            email: raw.email.and_then(|e| self.email(e)),
+            teams: raw.teams.and_then(|t| self.teams(t)),
+            telegram: raw.telegram.and_then(|t| self.telegram(t)),
+        }
+    }
+
+    /// A secret given as `key` or as `key_file` (a path, or a systemd credential name).
+    fn secret(
+        &mut self,
+        key: &str,
+        inline: Option<SpannedStr>,
+        file: Option<SpannedStr>,
+        required: bool,
+    ) -> Option<Secret> {
+        match (inline, file) {
+            (Some(v), Some(f)) => {
+                self.problem(
+                    Some(f.span()),
+                    &format!("{key}_file"),
+                    &quoted(Some(&f)),
+                    &format!("give {key} or {key}_file, not both"),
+                );
+                let _ = v;
+                None
+            }
+            (Some(v), None) => Some(secret::inline(v.get_ref())),
+            (None, Some(f)) => {
+                let found = secret::secret_path(f.get_ref()).and_then(|p| secret::read_secret(&p));
+                match found {
+                    Ok(s) => Some(s),
+                    Err(rule) => {
+                        self.problem(
+                            Some(f.span()),
+                            &format!("{key}_file"),
+                            &quoted(Some(&f)),
+                            &rule,
+                        );
+                        None
+                    }
+                }
+            }
+            (None, None) => {
+                if required {
+                    self.problem(
+                        None,
+                        key,
+                        "(none)",
+                        &format!("is required: give {key} or {key}_file"),
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    fn severity(&mut self, v: Option<SpannedStr>, key: &str) -> Severity {
+        match v.as_ref().map(|s| s.get_ref().as_str()) {
+            None | Some("warning") => Severity::Warning,
+            Some("critical") => Severity::Critical,
+            Some(_) => {
+                self.problem(
+                    v.as_ref().map(Spanned::span),
+                    key,
+                    &quoted(v.as_ref()),
+                    "must be \"warning\" or \"critical\"",
+                );
+                Severity::Warning
+            }
+        }
+    }
+
+    fn email(&mut self, e: RawEmail) -> Option<EmailConfig> {
+        let tls = match e.tls.as_ref().map(|t| t.get_ref().as_str()) {
+            None | Some("starttls") => TlsMode::Starttls,
+            Some("tls") => TlsMode::Tls,
+            Some("none") => TlsMode::None,
+            Some(_) => {
+                self.problem(
+                    e.tls.as_ref().map(Spanned::span),
+                    "notify.email.tls",
+                    &quoted(e.tls.as_ref()),
+                    "must be \"starttls\", \"tls\" or \"none\"",
+                );
+                TlsMode::Starttls
+            }
+        };
+        let default_port = match tls {
+            TlsMode::Starttls => 587,
+            TlsMode::Tls => 465,
+            TlsMode::None => 25,
+        };
+        let port = match &e.port {
+            None => default_port,
+            Some(p) => match u16::try_from(*p.get_ref()) {
+                Ok(port) if port > 0 => port,
+                _ => {
+                    self.problem(
+                        Some(p.span()),
+                        "notify.email.port",
+                        &p.get_ref().to_string(),
+                        "must be a port from 1 to 65535",
+                    );
+                    default_port
+                }
+            },
+        };
+        let mut address = |v: &SpannedStr, key: &str| {
+            let a = v.get_ref().trim();
+            let ok = a
+                .split_once('@')
+                .is_some_and(|(l, d)| !l.is_empty() && (d.contains('.') || d == "localhost"));
+            if !ok {
+                self.problem(
+                    Some(v.span()),
+                    key,
+                    &quoted(Some(v)),
+                    "must be an email address",
+                );
+            }
+            a.to_owned()
+        };
+        let from = address(&e.from, "notify.email.from");
+        let to: Vec<String> = e.to.iter().map(|t| address(t, "notify.email.to")).collect();
+        if to.is_empty() {
+            self.problem(
+                None,
+                "notify.email.to",
+                "[]",
+                "must list at least one recipient",
+            );
+        }
+        let password = self.secret("notify.email.password", e.password, e.password_file, false);
+        let min_severity = self.severity(e.min_severity, "notify.email.min_severity");
+        Some(EmailConfig {
+            enabled: e.enabled.unwrap_or(true),
+            server: e.server.get_ref().trim().to_owned(),
+            port,
+            tls,
+            username: e.username,
+            password,
+            from,
+            to,
+            tls_ca_file: e.tls_ca_file.map(PathBuf::from),
+            min_severity,
+        })
+    }
+
+    fn teams(&mut self, t: RawTeams) -> Option<TeamsConfig> {
+        let format = match t.format.as_ref().map(|f| f.get_ref().as_str()) {
+            None | Some("workflows") => TeamsFormat::Workflows,
+            Some("messagecard") => TeamsFormat::Messagecard,
+            Some(_) => {
+                self.problem(
+                    t.format.as_ref().map(Spanned::span),
+                    "notify.teams.format",
+                    &quoted(t.format.as_ref()),
+                    "must be \"workflows\" or \"messagecard\"",
+                );
+                TeamsFormat::Workflows
+            }
+        };
+        // The URL is checked but never echoed: it is the secret.
+        let span = t.webhook_url.as_ref().map(Spanned::span);
+        let webhook_url = self.secret(
+            "notify.teams.webhook_url",
+            t.webhook_url,
+            t.webhook_url_file,
+            true,
+        )?;
+        if !Url::parse(webhook_url.expose()).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+            self.problem(
+                span,
+                "notify.teams.webhook_url",
+                "(redacted)",
+                "must be an http:// or https:// URL",
+            );
+        }
+        let min_severity = self.severity(t.min_severity, "notify.teams.min_severity");
+        Some(TeamsConfig {
+            enabled: t.enabled.unwrap_or(true),
+            webhook_url,
+            format,
+            min_severity,
+        })
+    }
+
+    fn telegram(&mut self, t: RawTelegram) -> Option<TelegramConfig> {
+        let chat_id = match t.chat_id.get_ref() {
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::String(s) if !s.trim().is_empty() => s.trim().to_owned(),
+            other => {
+                self.problem(
+                    Some(t.chat_id.span()),
+                    "notify.telegram.chat_id",
+                    &other.to_string(),
+                    "must be a chat number or \"@channelname\"",
+                );
+                String::new()
+            }
+        };
+        let api_base = match &t.api_base {
+            None => Url::parse("https://api.telegram.org").expect("static URL parses"),
+            Some(b) => match Url::parse(b.get_ref()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+                _ => {
+                    self.problem(
+                        Some(b.span()),
+                        "notify.telegram.api_base",
+                        &quoted(Some(b)),
+                        "must be an http:// or https:// URL",
+                    );
+                    Url::parse("https://api.telegram.org").expect("static URL parses")
+                }
+            },
+        };
+        let bot_token = self.secret(
+            "notify.telegram.bot_token",
+            t.bot_token,
+            t.bot_token_file,
+            true,
+        )?;
+        let min_severity = self.severity(t.min_severity, "notify.telegram.min_severity");
+        Some(TelegramConfig {
+            enabled: t.enabled.unwrap_or(true),
+            bot_token,
+            chat_id,
+            api_base,
+            min_severity,
+        })
     }
 
     fn monitor(&mut self, m: super::raw::RawMonitor) -> MonitorConfig {
