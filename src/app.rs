@@ -43,14 +43,16 @@ pub async fn run(
 
     let (conn_tx, conn_rx) = mpsc::channel(SINK_QUEUE);
     let (rec_tx, rec_rx) = mpsc::channel(SINK_QUEUE);
-    let log_dir = config.monitor.log_dir.clone();
-    let paths = recorder::Paths {
-        log_dir: config.monitor.log_dir.clone(),
-        state_dir: config.monitor.state_dir.clone(),
-    };
+    // Both logs are opened before READY=1; a log_dir that cannot be written is
+    // reported now, and monitoring goes on with rows kept for retry.
+    let conn_file = connection::open(&config.monitor.log_dir);
+    let outage_file = recorder::open(&config.monitor.log_dir);
+    let state_dir = config.monitor.state_dir.clone();
     let sinks = [
-        tokio::task::spawn_blocking(move || connection::run(&log_dir, conn_rx)),
-        tokio::task::spawn_blocking(move || recorder::run(paths, persisted, rec_rx)),
+        tokio::task::spawn_blocking(move || connection::run(conn_file, conn_rx)),
+        tokio::task::spawn_blocking(move || {
+            recorder::run(state_dir, outage_file, persisted, rec_rx)
+        }),
     ];
     let (status_tx, status_rx) = watch::channel(Status::default());
     let reporter = tokio::spawn(report_status(

@@ -1,4 +1,5 @@
-//! The default gateway, read from the kernel's routing tables in /proc.
+//! The default gateway, read from the kernel's routing tables in /proc/self/net
+//! (not /proc/net, which `ProcSubset=pid` hides).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -13,7 +14,7 @@ pub struct Gateway {
 
 /// The default gateway: IPv4 preferred, then IPv6; `None` when there is no default route.
 pub fn default_gateway() -> Option<Gateway> {
-    let v4 = std::fs::read_to_string("/proc/net/route")
+    let v4 = std::fs::read_to_string("/proc/self/net/route")
         .ok()
         .and_then(|t| parse_v4(&t));
     v4.map(|addr| Gateway {
@@ -21,7 +22,7 @@ pub fn default_gateway() -> Option<Gateway> {
         scope_id: 0,
     })
     .or_else(|| {
-        let t = std::fs::read_to_string("/proc/net/ipv6_route").ok()?;
+        let t = std::fs::read_to_string("/proc/self/net/ipv6_route").ok()?;
         let (addr, iface) = parse_v6(&t)?;
         let scope_id = if addr.is_unicast_link_local() {
             std::fs::read_to_string(format!("/sys/class/net/{iface}/ifindex"))

@@ -118,7 +118,7 @@ impl ProbeTasks {
             tx,
             next_id: 0,
         };
-        tasks.apply(plan, timing);
+        tasks.spawn_missing(plan, Vec::new(), 0);
         tasks
     }
 
@@ -141,7 +141,25 @@ impl ProbeTasks {
         } else {
             self.timing.spread = timing.spread;
         }
-        let mut old = std::mem::take(&mut self.running);
+        let old = std::mem::take(&mut self.running);
+        // New tasks join at the next round: the monitor skips the one in progress.
+        let first_round = if retime {
+            0
+        } else {
+            self.timing.round_at(Instant::now()) + 1
+        };
+        self.spawn_missing(plan, old, first_round)
+    }
+
+    /// Keeps the tasks of `old` that `plan` still has, starts the others at
+    /// `first_round`, stops the rest; returns (kept, started, stopped).
+    fn spawn_missing(
+        &mut self,
+        plan: &Plan,
+        mut old: Vec<Running>,
+        first_round: u64,
+    ) -> (usize, usize, usize) {
+        let retime = first_round == 0;
         let n = plan.probes.len();
         let (mut kept, mut started) = (0, 0);
         for (index, probe) in plan.probes.iter().enumerate() {
@@ -161,7 +179,7 @@ impl ProbeTasks {
                 probe.clone(),
                 Arc::clone(&self.prober),
                 self.timing,
-                self.timing.offset(index, n),
+                (self.timing.offset(index, n), first_round),
                 self.tx.clone(),
                 token.clone(),
             ));
@@ -194,16 +212,14 @@ async fn run_probe(
     probe: Probe,
     prober: Arc<Prober>,
     timing: Timing,
-    offset: Duration,
+    (offset, first_round): (Duration, u64),
     tx: mpsc::Sender<ProbeReport>,
     token: CancellationToken,
 ) {
-    // A task started by a reload joins at the next round boundary, in step
-    // with the tasks already running, never in a round that has begun.
+    // Rounds count from the shared epoch, so a task started by a reload is in
+    // step with the tasks already running.
     let base = timing.epoch + offset;
-    let behind = Instant::now().saturating_duration_since(base).as_secs_f64();
-    let start_round = (behind / timing.interval.as_secs_f64()).ceil();
-    let first = base + timing.interval.mul_f64(start_round);
+    let first = base + timing.interval.mul_f64(first_round as f64);
     let mut ticker = tokio::time::interval_at(first, timing.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     loop {

@@ -53,6 +53,11 @@ impl CsvFile {
         self.pending.len()
     }
 
+    /// Creates the file (with its header) if needed, so problems show at start.
+    pub fn open(&mut self) -> bool {
+        self.write_now(&[])
+    }
+
     /// Queues `row` and tries to write everything queued.
     pub fn push(&mut self, row: Vec<String>) {
         if self.pending.len() >= self.max_pending {

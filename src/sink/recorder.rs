@@ -29,20 +29,19 @@ pub enum Record {
     State(MachineState),
 }
 
-/// Where the recorder writes.
-pub struct Paths {
-    /// `log_dir`
-    pub log_dir: PathBuf,
-    /// `state_dir`
-    pub state_dir: PathBuf,
+/// `outage_log.csv` in `log_dir`, opened (created with its header) now.
+pub fn open(log_dir: &std::path::Path) -> CsvFile {
+    let mut csv = CsvFile::new(log_dir.join(FILE), OUTAGE_HEADER, true, usize::MAX);
+    csv.open();
+    csv
 }
 
 /// Runs until the queue closes; then writes what it can and saves the state.
 ///
 /// A blocking loop, run with `spawn_blocking` (see `connection::run`). Rows
 /// not yet written are retried with every message, that is every interval.
-pub fn run(paths: Paths, initial: Persisted, mut rx: mpsc::Receiver<Record>) {
-    let mut rec = Recorder::new(paths, initial);
+pub fn run(state_dir: PathBuf, csv: CsvFile, initial: Persisted, mut rx: mpsc::Receiver<Record>) {
+    let mut rec = Recorder::new(state_dir, csv, initial);
     rec.write_rows();
     while let Some(msg) = rx.blocking_recv() {
         match msg {
@@ -63,17 +62,16 @@ pub fn run(paths: Paths, initial: Persisted, mut rx: mpsc::Receiver<Record>) {
 }
 
 struct Recorder {
-    paths: Paths,
+    state_dir: PathBuf,
     csv: CsvFile,
     state: Persisted,
     saved: Option<(Instant, Persisted)>,
 }
 
 impl Recorder {
-    fn new(paths: Paths, state: Persisted) -> Recorder {
-        let csv = CsvFile::new(paths.log_dir.join(FILE), OUTAGE_HEADER, true, usize::MAX);
+    fn new(state_dir: PathBuf, csv: CsvFile, state: Persisted) -> Recorder {
         Recorder {
-            paths,
+            state_dir,
             csv,
             state,
             saved: None,
@@ -105,7 +103,7 @@ impl Recorder {
                 return;
             }
         }
-        match persist::save(&self.paths.state_dir, &self.state) {
+        match persist::save(&self.state_dir, &self.state) {
             Ok(()) => {
                 let m = &self.state.machine;
                 let what = match (&m.outage, &m.streak) {
