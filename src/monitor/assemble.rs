@@ -4,7 +4,7 @@
 //! when a probe that has not reported counts as timed out. So one wedged
 //! probe task can never hold back the verdict.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
@@ -20,8 +20,8 @@ struct Partial {
 
 /// Rounds in progress.
 pub struct Assembler {
-    /// Task id of each probe of the plan, in plan order.
-    ids: Vec<u64>,
+    /// Plan index of each probe task, by task id.
+    index: HashMap<u64, usize>,
     probes: usize,
     rounds: BTreeMap<u64, Partial>,
     /// Rounds at or below this are done; late reports for them are dropped.
@@ -33,7 +33,7 @@ impl Assembler {
     pub fn new(ids: Vec<u64>) -> Assembler {
         Assembler {
             probes: ids.len(),
-            ids,
+            index: ids.iter().enumerate().map(|(i, id)| (*id, i)).collect(),
             rounds: BTreeMap::new(),
             done_through: None,
         }
@@ -49,7 +49,7 @@ impl Assembler {
     /// Adds a report; returns the round's check if it is now complete.
     pub fn add(&mut self, report: ProbeReport) -> Option<Check> {
         // Reports from a task stopped by a reload are not part of this plan.
-        let index = self.ids.iter().position(|id| *id == report.id)?;
+        let index = *self.index.get(&report.id)?;
         if self.done_through.is_some_and(|d| report.round <= d) {
             return None;
         }

@@ -157,7 +157,8 @@ impl Group {
             Outcome::Down(f) => Some(f.clone()),
             Outcome::Up { .. } => None,
         };
-        match self.members.iter_mut().find(|m| m.0 == name) {
+        // The plan lists each host's probes together, so only the last member can match.
+        match self.members.last_mut().filter(|m| m.0 == name) {
             Some(m) => {
                 m.1 |= answered;
                 m.2 = min_rtt(m.2, rtt);

@@ -157,7 +157,7 @@ fn log_probe_changes(s: &Settings, answered: &mut HashMap<u64, bool>, check: &Ch
 }
 
 fn log_event(e: &Event) {
-    use crate::sink::{local_hms, outage_detail, seconds};
+    use crate::sink::{local_hms, local_hms_ms, outage_detail, seconds};
     match e {
         Event::VerdictChanged { from, to, .. } => {
             let from = from.map_or_else(|| "start".to_owned(), |v| v.to_string());
@@ -168,7 +168,7 @@ fn log_event(e: &Event) {
             cause,
             detail,
         } => {
-            tracing::warn!(outage_cause = %cause, verdict = %cause.verdict(), "outage started at {} ({cause}): {detail}", local_hms(*start));
+            tracing::warn!(outage_cause = %cause, verdict = %cause.verdict(), "outage started at {} ({cause}): {detail}", local_hms_ms(*start));
         }
         Event::CauseChanged { change, .. } => {
             tracing::warn!(outage_cause = %change.to, "outage cause changed {} → {}", change.from, change.to);
@@ -178,7 +178,7 @@ fn log_event(e: &Event) {
                 outage_cause = %o.cause,
                 duration_seconds = seconds(o.observed),
                 "outage ended: {} {}–{} ({}s): {}",
-                o.cause, local_hms(o.start), local_hms(o.end), seconds(o.observed), outage_detail(o)
+                o.cause, local_hms_ms(o.start), local_hms_ms(o.end), seconds(o.observed), outage_detail(o)
             );
         }
         Event::Gap(g) => {

@@ -52,6 +52,11 @@ pub fn local_hms(t: DateTime<Utc>) -> String {
     t.with_timezone(&Local).format("%H:%M:%S").to_string()
 }
 
+/// `HH:MM:SS.mmm` in local time, for log lines that benchmarks time.
+pub fn local_hms_ms(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local).format("%H:%M:%S%.3f").to_string()
+}
+
 /// The `detail` column of an outage row: where it broke, cause changes, gaps, simulation.
 pub fn outage_detail(r: &OutageRecord) -> String {
     let mut parts = vec![r.detail.clone()];

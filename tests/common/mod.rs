@@ -403,9 +403,12 @@ impl Container {
         }
         let name = format!("{}{name}", net.prefix);
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/net/nspawn.sh");
+        // The repository (scripts, unit, config) and the built binary, at their own paths.
+        let bin_dir = Path::new(BIN).parent().expect("binary has a folder");
         let out = Command::new("bash")
             .arg(script)
-            .args(["start", &name, &net.ns("mon")])
+            .args(["start", &name, &net.ns("mon"), env!("CARGO_MANIFEST_DIR")])
+            .arg(bin_dir)
             .output()
             .expect("nspawn.sh");
         assert!(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throw-away systemd container over an overlay of the host root, for tests.
-#   nspawn.sh start NAME NETNS   boot systemd (basic.target) inside network namespace NETNS; prints its PID 1
+#   nspawn.sh start NAME NETNS [DIR...]  boot systemd (basic.target) inside network namespace
+#                                NETNS, with each DIR bound read-only at its own path; prints its PID 1
 #   nspawn.sh stop NAME          halt it and remove its mount and cgroups
 # Never starts systemd any other way: nspawn is first moved into its own cgroup,
 # so no host process changes cgroup.
@@ -10,13 +11,16 @@ run=/run/cm-nspawn/$name
 
 case $cmd in
 start)
-  netns=$3
+  netns=$3; shift 3
+  binds=()
+  # The container has its own /tmp; anything the test needs is bound explicitly.
+  for d in "$@"; do binds+=("--bind-ro=$d"); done
   mkdir -p "$run/root"
   mount --bind / "$run/root"                       # non-recursive: nspawn refuses -D /
   for h in systemd unified; do mkdir -p "/sys/fs/cgroup/$h/$name"; done
   sh -c "for h in systemd unified; do echo \$\$ > /sys/fs/cgroup/\$h/$name/cgroup.procs; done
          exec systemd-nspawn -q -D '$run/root' --volatile=overlay --register=no --keep-unit \
-              -M '$name' --network-namespace-path=/run/netns/$netns -b -- --unit=basic.target" \
+              -M '$name' --network-namespace-path=/run/netns/$netns ${binds[*]} -b -- --unit=basic.target" \
     > "$run/console.log" 2>&1 < /dev/null &
   echo $! > "$run/nspawn.pid"
   # Wait for PID 1, then for basic.target: bounded, polling the container's own state.

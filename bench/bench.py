@@ -1,0 +1,503 @@
+#!/usr/bin/env python3
+"""Benchmark driver for bench/run.sh: connectivity-monitor next to fping and
+blackbox_exporter on one simulated network, all in one run.
+
+Every program runs inside network namespaces built by tests/net/topo.sh; no
+probe leaves this machine. Figures are reported against their goals, and the
+per-probe figures as ratios to the peers measured in the same run.
+
+  bench.py                 the whole benchmark (what run.sh calls)
+  bench.py scrape N PORT   (helper) drive blackbox_exporter at N probes/s
+  bench.py startup BIN CFG (helper) process start to READY=1, run inside a namespace
+"""
+import asyncio
+import datetime
+import json
+import os
+import pathlib
+import queue
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BIN = ROOT / "target/release/connectivity-monitor"
+TOPO = ROOT / "tests/net/topo.sh"
+# The issue's figures; the environment may shrink them for a quick trial run.
+WINDOW = int(os.environ.get("BENCH_WINDOW", 60))  # seconds each program runs with many targets
+N_TARGETS = int(os.environ.get("BENCH_TARGETS", 1000))
+IDLE_SECONDS = int(os.environ.get("BENCH_IDLE", 300))
+CUTS = int(os.environ.get("BENCH_CUTS", 20))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def sh(*args, check=True, **kw):
+    return subprocess.run([str(a) for a in args], check=check, capture_output=True, text=True, **kw)
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ---------------------------------------------------------------- the network
+
+class Topo:
+    """A namespace network from tests/net/topo.sh, with servers in its internet."""
+
+    def __init__(self, prefix):
+        self.p = prefix
+        self.procs = []
+        sh("bash", TOPO, "up", prefix)
+
+    def ns(self, which):
+        return f"{self.p}-{which}"
+
+    def spawn(self, which, *cmd, **kw):
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns(which), *map(str, cmd)], **kw)
+        self.procs.append(p)
+        return p
+
+    def servers(self, dns_addrs, extra_lo=()):
+        for a in extra_lo:
+            sh("ip", "-n", self.ns("net"), "addr", "add", f"{a}/32", "dev", "lo")
+        self.spawn("net", "dnsmasq", "--keep-in-foreground", "--log-facility=/dev/null", "--no-resolv",
+                   "--no-hosts", "--conf-file=/dev/null", f"--listen-address={','.join(dns_addrs)}",
+                   "--bind-interfaces", "--address=/example.com/198.51.100.80",
+                   "--address=/example.test/198.51.100.80", "--pid-file=", "--user=root",
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.spawn("net", "python3", "-m", "http.server", "--bind", "198.51.100.80", "80",
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.spawn("net", "python3", "-c",
+                   "import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+                   "s.bind(('0.0.0.0',443))\ns.listen(128)\nwhile True:\n c,_=s.accept(); c.close()",
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)  # a benchmark, not a test: servers get a moment to bind
+
+    def cut(self, link):
+        sh("bash", TOPO, "cut", link, self.p)
+
+    def restore(self, link):
+        sh("bash", TOPO, "restore", link, self.p)
+
+    def down(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        sh("bash", TOPO, "down", self.p, check=False)
+
+
+def target_addrs(n):
+    out, i = [], 0
+    while len(out) < n:
+        i += 1
+        hi, lo = divmod(i, 256)
+        if lo in (0, 255):
+            continue
+        out.append(f"198.18.{hi}.{lo}")
+    return out
+
+
+def cpu_seconds(pid):
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def status_kib(pid, key):
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def echo_counter(topo):
+    out = sh("ip", "netns", "exec", topo.ns("net"), "nft", "-j", "list", "counter", "inet", "bench", "echoreq").stdout
+    for obj in json.loads(out)["nftables"]:
+        if "counter" in obj:
+            return obj["counter"]["packets"]
+    raise RuntimeError("no counter")
+
+
+# ------------------------------------------------------ workload 1: 1000 targets
+
+def config_many(tmp, addrs):
+    lines = ["[monitor]", 'interval = "1s"', 'timeout = "500ms"', "pings = 1", 'log_level = "warn"',
+             f'log_dir = "{tmp}/logs"', f'state_dir = "{tmp}/state"', ""]
+    for i, a in enumerate(addrs):
+        lines += ["[[target]]", f'name = "t{i}"', f'address = "{a}"', 'probes = ["icmp"]', ""]
+    path = pathlib.Path(tmp) / "many.toml"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def measure(topo, proc, warmup=3):
+    """CPU, probes that reached the internet and peak RSS of `proc` over WINDOW seconds."""
+    time.sleep(warmup)
+    if proc.poll() is not None:
+        raise RuntimeError(f"process exited early: {proc.args}")
+    sh("ip", "netns", "exec", topo.ns("net"), "nft", "reset", "counter", "inet", "bench", "echoreq")
+    c0, t0 = cpu_seconds(proc.pid), time.monotonic()
+    time.sleep(WINDOW)
+    c1, t1 = cpu_seconds(proc.pid), time.monotonic()
+    probes = echo_counter(topo)
+    hwm = status_kib(proc.pid, "VmHWM")
+    return {"cpu_s": c1 - c0, "seconds": t1 - t0, "probes": probes, "peak_rss_kib": hwm,
+            "cpu_per_1000": (c1 - c0) / max(probes, 1) * 1000}
+
+
+def workload_many(tmp):
+    topo = Topo(f"bm{os.getpid() % 1000}")
+    try:
+        addrs = target_addrs(N_TARGETS)
+        batch = "".join(f"addr add {a}/32 dev lo\n" for a in addrs)
+        subprocess.run(["ip", "-n", topo.ns("net"), "-batch", "-"], input=batch, text=True, check=True)
+        sh("ip", "netns", "exec", topo.ns("net"), "nft", "-f", "-", input="""
+table inet bench {
+  counter echoreq {}
+  chain in { type filter hook input priority 0; policy accept;
+    ip daddr 198.18.0.0/15 icmp type echo-request counter name "echoreq"; }
+}""")
+        targets_file = pathlib.Path(tmp) / "targets.txt"
+        targets_file.write_text("\n".join(addrs) + "\n")
+        results = {}
+
+        log(f"many targets: connectivity-monitor, {N_TARGETS} targets, {WINDOW}s")
+        cfg = config_many(tmp, addrs)
+        p = topo.spawn("mon", BIN, "run", "-c", cfg, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        results["connectivity-monitor"] = measure(topo, p)
+        p.terminate(); p.wait()
+
+        log(f"many targets: fping -l -p 1000, {WINDOW}s")
+        p = topo.spawn("mon", "fping", "-l", "-p", "1000", "-i", "1", "-q", "-f", targets_file,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        results["fping"] = measure(topo, p)
+        p.terminate(); p.wait()
+
+        log(f"many targets: blackbox_exporter icmp module, scraped at {N_TARGETS}/s, {WINDOW}s")
+        bb = pathlib.Path(tmp) / "blackbox.yml"
+        bb.write_text("modules:\n  icmp:\n    prober: icmp\n    timeout: 1s\n    icmp:\n      preferred_ip_protocol: ip4\n")
+        p = topo.spawn("mon", "prometheus-blackbox-exporter", f"--config.file={bb}",
+                       "--web.listen-address=127.0.0.1:9115", "--log.level=warn",
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+        scraper = topo.spawn("mon", sys.executable, __file__, "scrape", targets_file, "9115",
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        results["blackbox_exporter"] = measure(topo, p)
+        scraper.send_signal(signal.SIGINT)
+        scraped = scraper.communicate()[0].strip()
+        results["blackbox_exporter"]["scraper"] = scraped
+        p.terminate(); p.wait()
+        return results
+    finally:
+        topo.down()
+
+
+async def scrape(targets, port):
+    """Asks blackbox_exporter to probe every target once a second over keep-alive connections."""
+    workers = 64
+    ok = fail = 0
+
+    async def worker(mine):
+        nonlocal ok, fail
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        next_at = time.monotonic()
+        while True:
+            for t in mine:
+                writer.write(f"GET /probe?module=icmp&target={t} HTTP/1.1\r\nHost: bb\r\n\r\n".encode())
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(re.search(rb"Content-Length: (\d+)", head, re.I).group(1))
+                body = await reader.readexactly(length)
+                if b"probe_success 1" in body:
+                    ok += 1
+                else:
+                    fail += 1
+            next_at += 1.0
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+    for _ in range(50):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            await asyncio.sleep(0.1)
+    tasks = [asyncio.create_task(worker(targets[i::workers])) for i in range(workers)]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        print(f"ok={ok} fail={fail}", flush=True)
+
+
+# ------------------------------------- workloads 2-4: idle, RTT, detection, start-up
+
+def config_example(tmp, name):
+    """config.example.toml's probe set, pointed at this network's hosts."""
+    text = (ROOT / "config.example.toml").read_text()
+    text = text.replace('"100.64.0.1"', '"10.0.2.2"')
+    text = text.replace('url = "https://example.com/"', 'url = "http://198.51.100.80/"')
+    text = re.sub(r'^log_dir = .*$', f'log_dir = "{tmp}/{name}/logs"', text, flags=re.M)
+    text = re.sub(r'^state_dir = .*$', f'state_dir = "{tmp}/{name}/state"', text, flags=re.M)
+    path = pathlib.Path(tmp) / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def workload_idle(tmp, topo, out):
+    """Idle footprint over IDLE_SECONDS, and the gateway RTT it reports against ping's."""
+    cfg = config_example(tmp, "idle")
+    p = topo.spawn("mon", BIN, "run", "-c", cfg, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pinger = topo.spawn("mon", "ping", "-n", "-i", "1", "-c", str(IDLE_SECONDS), "10.0.1.1",
+                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(2)
+    c0, t0 = cpu_seconds(p.pid), time.monotonic()
+    rss = []
+    while time.monotonic() - t0 < IDLE_SECONDS:
+        time.sleep(10)
+        rss.append(status_kib(p.pid, "VmRSS"))
+    c1, t1 = cpu_seconds(p.pid), time.monotonic()
+    hwm = status_kib(p.pid, "VmHWM")
+    p.terminate(); p.wait()
+    ping_out = pinger.communicate()[0]
+    ping_rtts = [float(m) for m in re.findall(r"time=([\d.]+) ms", ping_out)]
+    rows = (pathlib.Path(tmp) / "idle/logs/connection_log.csv").read_text().splitlines()[1:]
+    daemon_rtts = [float(r.split(",")[2]) for r in rows if r.split(",")[2]]
+    out.update({
+        "idle_cpu_pct": (c1 - c0) / (t1 - t0) * 100,
+        "idle_rss_kib_max": max(rss), "idle_rss_kib_mean": statistics.mean(rss), "idle_hwm_kib": hwm,
+        "rtt_daemon_median_ms": statistics.median(daemon_rtts), "rtt_ping_median_ms": statistics.median(ping_rtts),
+        "rtt_samples": (len(daemon_rtts), len(ping_rtts)),
+    })
+
+
+def tod(hms):
+    h, m, s = hms.split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def wall_tod(t):
+    d = datetime.datetime.fromtimestamp(t)
+    return d.hour * 3600 + d.minute * 60 + d.second + d.microsecond / 1e6
+
+
+def workload_detection(tmp, topo):
+    """Cut the WAN CUTS times at random phases; time detection and the recorded start/end."""
+    cfg = pathlib.Path(tmp) / "detect.toml"
+    cfg.write_text(f"""[monitor]
+interval = "1s"
+timeout = "500ms"
+down_after = 2
+up_after = 2
+log_dir = "{tmp}/detect/logs"
+state_dir = "{tmp}/detect/state"
+[isp]
+hops = ["10.0.2.2"]
+[[target]]
+name = "one"
+address = "198.51.100.1"
+probes = ["icmp", "tcp:443"]
+[[target]]
+name = "two"
+address = "198.51.100.2"
+probes = ["icmp"]
+[[target]]
+name = "three"
+address = "198.51.100.3"
+probes = ["tcp:443"]
+""")
+    p = topo.spawn("mon", BIN, "run", "-c", cfg, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put((time.monotonic(), l)) for l in p.stderr], daemon=True).start()
+
+    def wait_for(text, timeout=15):
+        end = time.monotonic() + timeout
+        while True:
+            at, line = lines.get(timeout=max(0.01, end - time.monotonic()))
+            if text in line:
+                return at, line
+
+    wait_for("verdict start")
+    det, end_det, start_err, end_err = [], [], [], []
+    for i in range(CUTS):
+        time.sleep(random.uniform(1.0, 2.0))  # a random phase against the 1 s checks
+        t_cut, w_cut = time.monotonic(), time.time()
+        topo.cut("upstream")
+        at, line = wait_for("outage started at")
+        det.append(at - t_cut)
+        start = tod(re.search(r"outage started at (\d\d:\d\d:\d\d\.\d+)", line).group(1))
+        start_err.append(start - wall_tod(w_cut))
+        time.sleep(random.uniform(1.0, 2.0))
+        t_res, w_res = time.monotonic(), time.time()
+        topo.restore("upstream")
+        at, line = wait_for("outage ended")
+        end_det.append(at - t_res)
+        m = re.search(r"(\d\d:\d\d:\d\d\.\d+)–(\d\d:\d\d:\d\d\.\d+)", line)
+        end_err.append(tod(m.group(2)) - wall_tod(w_res))
+        log(f"cut {i + 1}/{CUTS}: detected in {det[-1]:.2f}s, start error {start_err[-1]:+.2f}s, end error {end_err[-1]:+.2f}s")
+    p.terminate(); p.wait()
+    return {"detect_s": det, "end_detect_s": end_det, "start_err_s": start_err, "end_err_s": end_err}
+
+
+def startup(bin_path, cfg, runs=10):
+    """(helper, run inside the namespace) process start to READY=1, `runs` times."""
+    times = []
+    for i in range(runs):
+        d = tempfile.mkdtemp()
+        sock_path = os.path.join(d, "notify")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind(sock_path)
+        s.settimeout(10)
+        env = dict(os.environ, NOTIFY_SOCKET=sock_path)
+        t0 = time.monotonic()
+        p = subprocess.Popen([bin_path, "run", "-c", cfg], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while True:
+            msg = s.recv(4096).decode()
+            if "READY=1" in msg:
+                times.append(time.monotonic() - t0)
+                break
+        p.terminate(); p.wait()
+        s.close()
+    print(json.dumps(times))
+
+
+# ------------------------------------------------------------------- reporting
+
+def main():
+    if os.geteuid() != 0:
+        sys.exit("bench: needs root (network namespaces)")
+    started = time.time()
+    tmp = tempfile.mkdtemp(prefix="cm-bench-")
+    results = {}
+    # Idle (5 min) runs in its own network beside the other workloads; it is
+    # measured per process, so their load does not count against it.
+    quiet = Topo(f"bq{os.getpid() % 1000}")
+    quiet.servers(["1.1.1.1", "9.9.9.9", "198.51.100.53"], extra_lo=["1.1.1.1", "8.8.8.8", "9.9.9.9"])
+    idle = {}
+    idle_thread = threading.Thread(target=workload_idle, args=(tmp, quiet, idle))
+    try:
+        log(f"idle footprint: example config for {IDLE_SECONDS}s, in the background")
+        idle_thread.start()
+        many = workload_many(tmp)
+        log("detection latency")
+        det_topo = Topo(f"bd{os.getpid() % 1000}")
+        det_topo.servers(["198.51.100.53"])
+        try:
+            detection = workload_detection(tmp, det_topo)
+        finally:
+            det_topo.down()
+        idle_thread.join()
+        log("start-up to READY=1")
+        cfg = config_example(tmp, "startup")
+        out = sh("ip", "netns", "exec", quiet.ns("mon"), sys.executable, __file__, "startup", BIN, cfg).stdout
+        startups = json.loads(out)
+    finally:
+        quiet.down()
+    report(many, idle, detection, startups, time.time() - started)
+
+
+def report(many, idle, det, startups, elapsed):
+    cm, fp, bb = many["connectivity-monitor"], many["fping"], many["blackbox_exporter"]
+    mib = lambda kib: kib / 1024
+    ratio_fp = cm["cpu_per_1000"] / fp["cpu_per_1000"]
+    ratio_bb_cpu = cm["cpu_per_1000"] / bb["cpu_per_1000"]
+    ratio_bb_rss = cm["peak_rss_kib"] / bb["peak_rss_kib"]
+    med_det = statistics.median(det["detect_s"])
+    max_start_err = max(abs(e) for e in det["start_err_s"])
+    max_end_err = max(abs(e) for e in det["end_err_s"])
+    rtt_diff = abs(idle["rtt_daemon_median_ms"] - idle["rtt_ping_median_ms"])
+    startup_med = statistics.median(startups) * 1000
+
+    figures = [
+        ("cpu_per_probe_ratio_vs_fping", ratio_fp, "x", "<=1.0", ratio_fp <= 1.0),
+        ("peak_rss_1000_targets", mib(cm["peak_rss_kib"]), "MiB", "<=15", mib(cm["peak_rss_kib"]) <= 15),
+        ("peak_rss_ratio_vs_blackbox", ratio_bb_rss, "x", "<=0.5", ratio_bb_rss <= 0.5),
+        ("idle_rss", mib(idle["idle_rss_kib_max"]), "MiB", "<=8", mib(idle["idle_rss_kib_max"]) <= 8),
+        ("idle_cpu", idle["idle_cpu_pct"], "%", "report", True),
+        ("median_detection_latency", med_det, "s", "<=2.5", med_det <= 2.5),
+        ("max_recorded_start_error", max_start_err, "s", "<=1.0", max_start_err <= 1.0),
+        ("max_recorded_end_error", max_end_err, "s", "<=1.0", max_end_err <= 1.0),
+        ("rtt_difference_from_ping", rtt_diff, "ms", "<=0.3", rtt_diff <= 0.3),
+        ("startup_to_ready", startup_med, "ms", "<=50", startup_med <= 50),
+    ]
+    nproc = os.cpu_count()
+    mem = pathlib.Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+    fmt = lambda v: f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
+    md = [
+        "# Benchmarks",
+        "",
+        f"Run on {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} with `sudo bench/run.sh` "
+        f"({elapsed / 60:.1f} min), machine: {nproc} cores, {int(mem) // 1024} MiB memory, "
+        f"kernel {os.uname().release}. All programs ran in network namespaces of this machine "
+        "(tests/net/topo.sh); these machines are shared and noisy, so the ratios between "
+        "programs measured in the same run mean more than absolute times.",
+        "",
+        "## Goals",
+        "",
+        "| figure | value | goal | met |",
+        "|---|---|---|---|",
+    ]
+    for name, value, unit, goal, met in figures:
+        md.append(f"| {name} | {fmt(value)} {unit} | {goal} | {'yes' if met else 'no'} |")
+    md += [
+        "",
+        f"## Many targets: {N_TARGETS} ICMP targets, once a second, {WINDOW} s each",
+        "",
+        "Probes counted by an nftables counter on the echo requests reaching the targets.",
+        "",
+        "| program | CPU s | probes | CPU s per 1,000 probes | peak RSS MiB |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in many.items():
+        md.append(f"| {name} | {r['cpu_s']:.2f} | {r['probes']} | {r['cpu_per_1000']:.4f} | {mib(r['peak_rss_kib']):.1f} |")
+    md += [
+        "",
+        f"Ratios (connectivity-monitor / peer): CPU per probe {ratio_fp:.2f}× fping, "
+        f"{ratio_bb_cpu:.2f}× blackbox_exporter; peak RSS {ratio_bb_rss:.2f}× blackbox_exporter, "
+        f"{cm['peak_rss_kib'] / fp['peak_rss_kib']:.2f}× fping. blackbox scraper: {bb.get('scraper', '')}.",
+        "",
+        f"## Idle: config.example.toml's probes, {IDLE_SECONDS} s",
+        "",
+        f"CPU {idle['idle_cpu_pct']:.3f}%, RSS max {mib(idle['idle_rss_kib_max']):.2f} MiB "
+        f"(mean {mib(idle['idle_rss_kib_mean']):.2f}, VmHWM {mib(idle['idle_hwm_kib']):.2f}). "
+        "The HTTPS check points at a plain HTTP server in the namespace (no TLS cost).",
+        "",
+        f"RTT to the gateway: daemon median {idle['rtt_daemon_median_ms']:.3f} ms, ping median "
+        f"{idle['rtt_ping_median_ms']:.3f} ms (samples {idle['rtt_samples'][0]} and {idle['rtt_samples'][1]}).",
+        "",
+        f"## Detection: interval 1 s, down_after 2, timeout 500 ms, {CUTS} WAN cuts at random phases",
+        "",
+        "| | min | median | max |",
+        "|---|---|---|---|",
+    ]
+    for label, key in [("cut → outage-start event (s)", "detect_s"), ("restore → outage-end event (s)", "end_detect_s"),
+                       ("recorded start − true cut (s)", "start_err_s"), ("recorded end − true restore (s)", "end_err_s")]:
+        v = det[key]
+        md.append(f"| {label} | {min(v):+.3f} | {statistics.median(v):+.3f} | {max(v):+.3f} |")
+    md += [
+        "",
+        f"Start-up to READY=1 over {len(startups)} starts: median {startup_med:.1f} ms, "
+        f"min {min(startups) * 1000:.1f}, max {max(startups) * 1000:.1f}.",
+        "",
+    ]
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(md))
+    print("\n".join(md))
+    for name, value, unit, goal, met in figures:
+        print(f"figure={name} value={value:.4f} unit={unit} goal={goal} met={'yes' if met else 'no'}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "scrape":
+        targets = pathlib.Path(sys.argv[2]).read_text().split()
+        try:
+            asyncio.run(scrape(targets, int(sys.argv[3])))
+        except KeyboardInterrupt:
+            pass
+    elif len(sys.argv) > 1 and sys.argv[1] == "startup":
+        startup(sys.argv[2], sys.argv[3])
+    else:
+        main()
