@@ -288,28 +288,9 @@ def wall_tod(t):
 def workload_detection(tmp, topo):
     """Cut the WAN CUTS times at random phases; time detection and the recorded start/end."""
     cfg = pathlib.Path(tmp) / "detect.toml"
-    cfg.write_text(f"""[monitor]
-interval = "1s"
-timeout = "500ms"
-down_after = 2
-up_after = 2
-log_dir = "{tmp}/detect/logs"
-state_dir = "{tmp}/detect/state"
-[isp]
-hops = ["10.0.2.2"]
-[[target]]
-name = "one"
-address = "198.51.100.1"
-probes = ["icmp", "tcp:443"]
-[[target]]
-name = "two"
-address = "198.51.100.2"
-probes = ["icmp"]
-[[target]]
-name = "three"
-address = "198.51.100.3"
-probes = ["tcp:443"]
-""")
+    template = (ROOT / "tests/net/config.toml").read_text()
+    dirs = f'log_dir = "{tmp}/detect/logs"\nstate_dir = "{tmp}/detect/state"\n'
+    cfg.write_text(template.replace("[monitor]\n", "[monitor]\n" + dirs, 1))
     p = topo.spawn("mon", BIN, "run", "-c", cfg, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put((time.monotonic(), l)) for l in p.stderr], daemon=True).start()

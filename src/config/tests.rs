@@ -196,3 +196,16 @@ fn effective_config_round_trips() {
         c
     );
 }
+
+#[test]
+fn word_choices_list_every_allowed_word() {
+    let e = err(&format!("{MINIMAL}[notify.email]\nserver = \"s\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]\ntls = \"ssl\"\n"));
+    assert_eq!(
+        e,
+        "/etc/cm.toml:8:7: notify.email.tls = \"ssl\": must be \"starttls\", \"tls\" or \"none\""
+    );
+    let e = err(&format!(
+        "{MINIMAL}[notify.teams]\nwebhook_url = \"https://x.invalid/\"\nmin_severity = \"info\"\n"
+    ));
+    assert_eq!(e, "/etc/cm.toml:6:16: notify.teams.min_severity = \"info\": must be \"warning\" or \"critical\"");
+}

@@ -230,37 +230,45 @@ impl Validator<'_> {
         }
     }
 
-    fn severity(&mut self, v: Option<SpannedStr>, key: &str) -> Severity {
-        match v.as_ref().map(|s| s.get_ref().as_str()) {
-            None | Some("warning") => Severity::Warning,
-            Some("critical") => Severity::Critical,
-            Some(_) => {
-                self.problem(
-                    v.as_ref().map(Spanned::span),
-                    key,
-                    &quoted(v.as_ref()),
-                    "must be \"warning\" or \"critical\"",
-                );
-                Severity::Warning
-            }
+    /// One of a fixed set of words; absent is the first.
+    fn choice<T: Copy>(&mut self, v: Option<&SpannedStr>, key: &str, options: &[(&str, T)]) -> T {
+        let Some(given) = v else {
+            return options[0].1;
+        };
+        if let Some((_, t)) = options.iter().find(|(w, _)| *w == given.get_ref().as_str()) {
+            return *t;
         }
+        let words: Vec<String> = options.iter().map(|(w, _)| format!("\"{w}\"")).collect();
+        let rule = match words.split_last() {
+            Some((last, [])) => format!("must be {last}"),
+            Some((last, rest)) => format!("must be {} or {last}", rest.join(", ")),
+            None => "has no valid value".into(),
+        };
+        self.problem(Some(given.span()), key, &quoted(Some(given)), &rule);
+        options[0].1
+    }
+
+    fn severity(&mut self, v: Option<SpannedStr>, key: &str) -> Severity {
+        self.choice(
+            v.as_ref(),
+            key,
+            &[
+                ("warning", Severity::Warning),
+                ("critical", Severity::Critical),
+            ],
+        )
     }
 
     fn email(&mut self, e: RawEmail) -> Option<EmailConfig> {
-        let tls = match e.tls.as_ref().map(|t| t.get_ref().as_str()) {
-            None | Some("starttls") => TlsMode::Starttls,
-            Some("tls") => TlsMode::Tls,
-            Some("none") => TlsMode::None,
-            Some(_) => {
-                self.problem(
-                    e.tls.as_ref().map(Spanned::span),
-                    "notify.email.tls",
-                    &quoted(e.tls.as_ref()),
-                    "must be \"starttls\", \"tls\" or \"none\"",
-                );
-                TlsMode::Starttls
-            }
-        };
+        let tls = self.choice(
+            e.tls.as_ref(),
+            "notify.email.tls",
+            &[
+                ("starttls", TlsMode::Starttls),
+                ("tls", TlsMode::Tls),
+                ("none", TlsMode::None),
+            ],
+        );
         let default_port = match tls {
             TlsMode::Starttls => 587,
             TlsMode::Tls => 465,
@@ -323,19 +331,14 @@ impl Validator<'_> {
     }
 
     fn teams(&mut self, t: RawTeams) -> Option<TeamsConfig> {
-        let format = match t.format.as_ref().map(|f| f.get_ref().as_str()) {
-            None | Some("workflows") => TeamsFormat::Workflows,
-            Some("messagecard") => TeamsFormat::Messagecard,
-            Some(_) => {
-                self.problem(
-                    t.format.as_ref().map(Spanned::span),
-                    "notify.teams.format",
-                    &quoted(t.format.as_ref()),
-                    "must be \"workflows\" or \"messagecard\"",
-                );
-                TeamsFormat::Workflows
-            }
-        };
+        let format = self.choice(
+            t.format.as_ref(),
+            "notify.teams.format",
+            &[
+                ("workflows", TeamsFormat::Workflows),
+                ("messagecard", TeamsFormat::Messagecard),
+            ],
+        );
         // The URL is checked but never echoed: it is the secret.
         let span = t.webhook_url.as_ref().map(Spanned::span);
         let webhook_url = self.secret(

@@ -270,46 +270,13 @@ impl Net {
     }
 }
 
-/// A config for the test network; `monitor_extra` goes into `[monitor]`, `extra` at the end.
+/// The config for the test network (tests/net/config.toml); `monitor_extra`
+/// goes into `[monitor]`, `extra` at the end.
 pub fn config_text(monitor_extra: &str, extra: &str) -> String {
-    format!(
-        r#"[monitor]
-interval = "1s"
-timeout = "500ms"
-down_after = 2
-up_after = 2
-{monitor_extra}
-
-[gateway]
-address = "auto"
-
-[isp]
-hops = ["10.0.2.2"]
-
-[[target]]
-name = "one"
-address = "198.51.100.1"
-probes = ["icmp", "tcp:443"]
-
-[[target]]
-name = "two"
-address = "198.51.100.2"
-probes = ["icmp"]
-
-[[target]]
-name = "three"
-address = "198.51.100.3"
-probes = ["tcp:443"]
-
-[dns]
-servers = ["198.51.100.53"]
-names = ["example.test"]
-
-[[http]]
-name = "web"
-url = "http://198.51.100.80/"
-{extra}"#
-    )
+    let template = include_str!("../net/config.toml");
+    let with_monitor =
+        template.replacen("[monitor]\n", &format!("[monitor]\n{monitor_extra}\n"), 1);
+    format!("{with_monitor}{extra}")
 }
 
 impl Net {
