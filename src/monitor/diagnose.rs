@@ -1,5 +1,6 @@
 //! One verdict per check, by the rules in DESIGN.md.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -144,13 +145,14 @@ pub struct Diagnosis {
 }
 
 #[derive(Default)]
-struct Group {
-    /// (name, answered, rtt, first failure)
-    members: Vec<(String, bool, Option<Rtt>, Option<Failure>)>,
+struct Group<'a> {
+    /// (name, answered, rtt, first failure); names borrow from the plan, since
+    /// with many targets this runs for every probe of every check.
+    members: Vec<(Cow<'a, str>, bool, Option<Rtt>, Option<Failure>)>,
 }
 
-impl Group {
-    fn add(&mut self, name: String, r: &ProbeResult) {
+impl<'a> Group<'a> {
+    fn add(&mut self, name: Cow<'a, str>, r: &ProbeResult) {
         let answered = r.outcome.answered();
         let rtt = r.outcome.rtt();
         let failure = match &r.outcome {
@@ -186,7 +188,7 @@ impl Group {
             .filter(|m| !m.1)
             .map(|m| match &m.3 {
                 Some(f) => format!("{} {f}", m.0),
-                None => m.0.clone(),
+                None => m.0.to_string(),
             })
             .collect();
         down.join(", ")
@@ -215,11 +217,11 @@ pub fn diagnose(plan: &Plan, check: &Check, t: &Thresholds) -> Diagnosis {
         match &probe.role {
             Role::Gateway => {
                 gateway_addr = gateway_addr.or(r.addr);
-                gateway.add("gateway".into(), r);
+                gateway.add(Cow::Borrowed("gateway"), r);
             }
-            Role::Hop(ip) => hops.add(ip.to_string(), r),
+            Role::Hop(ip) => hops.add(Cow::Owned(ip.to_string()), r),
             Role::Target(name) => {
-                targets.add(name.to_string(), r);
+                targets.add(Cow::Borrowed(&name.0), r);
                 match (&probe.spec, &r.icmp) {
                     // Loss measures the line, so a target that is wholly silent
                     // (its own fault, reported in the detail) does not count.
@@ -232,8 +234,8 @@ pub fn diagnose(plan: &Plan, check: &Check, t: &Thresholds) -> Diagnosis {
                     _ => other_rtts.extend(r.outcome.rtt()),
                 }
             }
-            Role::Dns { server, .. } => dns.add(server.to_string(), r),
-            Role::Http(name) => http.add(name.clone(), r),
+            Role::Dns { server, .. } => dns.add(Cow::Owned(server.to_string()), r),
+            Role::Http(name) => http.add(Cow::Borrowed(name), r),
         }
     }
     let internet_up = targets.up() > 0;
@@ -334,7 +336,7 @@ pub fn diagnose(plan: &Plan, check: &Check, t: &Thresholds) -> Diagnosis {
     }
 }
 
-impl Group {
+impl Group<'_> {
     /// Members with a good answer (a refusal is not a working DNS or HTTP service).
     fn up_strict(&self) -> usize {
         self.members.iter().filter(|m| m.2.is_some()).count()

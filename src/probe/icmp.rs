@@ -69,6 +69,17 @@ impl Icmp {
         // Unanswered echoes must give up before the probe's own bound does,
         // or the answered ones would be lost with them.
         let deadline = timeout.mul_f64(0.9);
+        if count == 1 {
+            // The common case with many targets: no extra task for a single echo.
+            let mut p = client.pinger(addr, self.ident).await;
+            p.scope_id(scope).timeout(deadline);
+            let seq = PingSequence(self.seq.fetch_add(1, Ordering::Relaxed));
+            match p.ping(seq, &PAYLOAD).await {
+                Ok((_, rtt)) => rtts.push(rtt),
+                Err(e) => last_failure = failure(e),
+            }
+            return summarise(1, &rtts, last_failure, addr);
+        }
         let mut pending = tokio::task::JoinSet::new();
         // All echoes go out in the first half of the time, so each has time to come back.
         let spacing = ECHO_SPACING.min(deadline / (2 * count.max(1)));
@@ -94,13 +105,17 @@ impl Icmp {
                 Err(e) => last_failure = Failure::Io(e.to_string()),
             }
         }
-        let stats = stats(sent, &rtts);
-        let outcome = match stats.avg {
-            Some(rtt) => Outcome::Up { rtt },
-            None => Outcome::Down(last_failure),
-        };
-        with_addr(outcome, Some(stats), addr)
+        summarise(sent, &rtts, last_failure, addr)
     }
+}
+
+fn summarise(sent: u32, rtts: &[Duration], last_failure: Failure, addr: IpAddr) -> ProbeResult {
+    let stats = stats(sent, rtts);
+    let outcome = match stats.avg {
+        Some(rtt) => Outcome::Up { rtt },
+        None => Outcome::Down(last_failure),
+    };
+    with_addr(outcome, Some(stats), addr)
 }
 
 fn with_addr(outcome: Outcome, icmp: Option<IcmpStats>, addr: IpAddr) -> ProbeResult {
