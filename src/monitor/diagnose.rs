@@ -144,11 +144,21 @@ pub struct Diagnosis {
     pub simulated: bool,
 }
 
+/// One host (or service) of a group, over all its probes in this check.
+struct Member<'a> {
+    /// Borrowed from the plan: with many targets this runs for every probe of every check.
+    name: Cow<'a, str>,
+    /// Any probe answered.
+    answered: bool,
+    /// Best RTT of a good answer.
+    rtt: Option<Rtt>,
+    /// The first failure seen.
+    failure: Option<Failure>,
+}
+
 #[derive(Default)]
 struct Group<'a> {
-    /// (name, answered, rtt, first failure); names borrow from the plan, since
-    /// with many targets this runs for every probe of every check.
-    members: Vec<(Cow<'a, str>, bool, Option<Rtt>, Option<Failure>)>,
+    members: Vec<Member<'a>>,
 }
 
 impl<'a> Group<'a> {
@@ -160,35 +170,40 @@ impl<'a> Group<'a> {
             Outcome::Up { .. } => None,
         };
         // The plan lists each host's probes together, so only the last member can match.
-        match self.members.last_mut().filter(|m| m.0 == name) {
+        match self.members.last_mut().filter(|m| m.name == name) {
             Some(m) => {
-                m.1 |= answered;
-                m.2 = min_rtt(m.2, rtt);
-                if m.3.is_none() {
-                    m.3 = failure;
+                m.answered |= answered;
+                m.rtt = min_rtt(m.rtt, rtt);
+                if m.failure.is_none() {
+                    m.failure = failure;
                 }
             }
-            None => self.members.push((name, answered, rtt, failure)),
+            None => self.members.push(Member {
+                name,
+                answered,
+                rtt,
+                failure,
+            }),
         }
     }
     fn up(&self) -> usize {
-        self.members.iter().filter(|m| m.1).count()
+        self.members.iter().filter(|m| m.answered).count()
     }
     fn best_rtt(&self) -> Option<Rtt> {
-        self.members.iter().fold(None, |acc, m| min_rtt(acc, m.2))
+        self.members.iter().fold(None, |acc, m| min_rtt(acc, m.rtt))
     }
     fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
-    /// "a, b: timeout" style reason for the members that did not answer.
+    /// "a timeout, b refused" for the members that did not answer.
     fn why_down(&self) -> String {
         let down: Vec<String> = self
             .members
             .iter()
-            .filter(|m| !m.1)
-            .map(|m| match &m.3 {
-                Some(f) => format!("{} {f}", m.0),
-                None => m.0.to_string(),
+            .filter(|m| !m.answered)
+            .map(|m| match &m.failure {
+                Some(f) => format!("{} {f}", m.name),
+                None => m.name.to_string(),
             })
             .collect();
         down.join(", ")
@@ -279,11 +294,13 @@ pub fn diagnose(plan: &Plan, check: &Check, t: &Thresholds) -> Diagnosis {
     } else {
         parts.push(format!("{gw_name} silent ({})", first_failure(&gateway)));
     }
-    for (name, up, _, failure) in &hops.members {
-        if *up {
+    for hop in &hops.members {
+        let name = &hop.name;
+        if hop.answered {
             parts.push(format!("hop {name} answers"));
         } else {
-            let why = failure
+            let why = hop
+                .failure
                 .as_ref()
                 .map(|f| format!(" ({f})"))
                 .unwrap_or_default();
@@ -339,14 +356,14 @@ pub fn diagnose(plan: &Plan, check: &Check, t: &Thresholds) -> Diagnosis {
 impl Group<'_> {
     /// Members with a good answer (a refusal is not a working DNS or HTTP service).
     fn up_strict(&self) -> usize {
-        self.members.iter().filter(|m| m.2.is_some()).count()
+        self.members.iter().filter(|m| m.rtt.is_some()).count()
     }
 }
 
 fn first_failure(g: &Group) -> String {
     g.members
         .iter()
-        .find_map(|m| m.3.as_ref().map(ToString::to_string))
+        .find_map(|m| m.failure.as_ref().map(ToString::to_string))
         .unwrap_or_else(|| "no answer".into())
 }
 
