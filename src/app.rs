@@ -37,6 +37,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let persisted = load_state(&config);
     let machine = Machine::new(rules(&config), persisted.machine.clone());
+    let alerting = persisted.alerting.clone();
     if let Some(o) = &machine.state().outage {
         tracing::warn!(outage_cause = %o.cause, "resuming the open outage that started at {} ({})", crate::sink::rfc3339_local(o.start), o.cause);
     }
@@ -80,7 +81,7 @@ pub async fn run(
     };
     let monitor = tokio::spawn(monitor::run(
         settings(&config, plan, &tasks, args.sim_fail),
-        machine,
+        (machine, alerting),
         report_rx,
         update_rx,
         outputs,
@@ -166,6 +167,7 @@ fn settings(
         thresholds: thresholds(config),
         rules: rules(config),
         sim_fail,
+        policy: (&config.alerts).into(),
     }
 }
 
@@ -178,6 +180,8 @@ fn config_diff(old: &Config, new: &Config) -> String {
         ("target", old.targets != new.targets),
         ("dns", old.dns != new.dns),
         ("http", old.http != new.http),
+        ("alerts", old.alerts != new.alerts),
+        ("notify", old.notify != new.notify),
     ];
     let changed: Vec<&str> = sections
         .iter()

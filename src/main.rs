@@ -3,6 +3,7 @@
 //! in CSV files a person can hand to their ISP.
 //!
 //! Map of the crate, one job per module:
+//! - [`alert`]: the alert policy: warning, critical, reminders, recovery, maintenance.
 //! - [`cli`]: the command line.
 //! - [`config`]: the TOML config, validated into typed values; the built-in default.
 //! - [`probe`]: ICMP, TCP, DNS and HTTP probes, each an independent task per interval.
@@ -12,6 +13,7 @@
 //! - [`systemd`]: sd_notify, the health-gated watchdog, journald logging.
 //! - [`app`]: the wiring of all of the above, reload and ordered shutdown.
 
+mod alert;
 mod app;
 mod cli;
 mod config;

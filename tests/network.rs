@@ -58,6 +58,14 @@ fn outage(cause: &str, cut: impl FnOnce(&mut Net), restore: impl FnOnce(&mut Net
     assert_eq!(&r[0], &r[5][..10]);
     assert_eq!(&r[1], &r[5][11..19]);
     assert_eq!(&r[2], &r[6][11..19]);
+    // One alert and its recovery, in the journal channel (warn_after defaults to 0s).
+    assert_eq!(log.matches("alert WARNING: ").count(), 1, "{log}");
+    assert_eq!(
+        log.matches(&format!("alert RECOVERED (was WARNING): {cause}"))
+            .count(),
+        1,
+        "{log}"
+    );
 }
 
 #[test]
@@ -303,5 +311,39 @@ fn reload_that_restarts_probes_causes_no_false_verdict() {
     assert!(
         !log.contains("verdict OK →"),
         "no verdict change after reloads:\n{log}"
+    );
+}
+
+#[test]
+fn outage_in_a_maintenance_window_is_recorded_and_marked_but_not_alerted() {
+    let Some(net) = Net::up() else { return };
+    let now = chrono::Local::now();
+    let window = format!(
+        "[[alerts.maintenance]]\nfrom = \"{}\"\nto = \"{}\"\n",
+        (now - chrono::Duration::minutes(5)).format("%H:%M"),
+        (now + chrono::Duration::minutes(30)).format("%H:%M")
+    );
+    let d = net.daemon(&net.config(&window), "");
+    d.wait_for("verdict start → OK", STEP);
+    net.cut("upstream");
+    d.wait_for("outage started", STEP);
+    net.restore("upstream");
+    d.wait_for("outage ended", STEP);
+    let (status, log) = d.stop();
+    assert!(status.success());
+    assert!(
+        !log.contains("alert WARNING"),
+        "held back in the window:\n{log}"
+    );
+    assert!(
+        !log.contains("alert RECOVERED"),
+        "no alert, so no recovery:\n{log}"
+    );
+    let rows = net.outage_rows();
+    assert_eq!(rows.len(), 1);
+    assert!(
+        rows[0][7].contains("during a maintenance window"),
+        "{:?}",
+        &rows[0][7]
     );
 }

@@ -44,6 +44,8 @@ pub struct Config {
     pub dns: Option<DnsConfig>,
     /// `[[http]]`
     pub http: Vec<HttpConfig>,
+    /// `[alerts]`: when conditions become alerts.
+    pub alerts: AlertsConfig,
     /// `[notify.*]`: the channels; secrets are redacted when shown.
     #[serde(skip_serializing_if = "NotifyConfig::is_empty")]
     pub notify: NotifyConfig,
@@ -189,6 +191,33 @@ pub struct HttpConfig {
     pub url: Url,
     /// Statuses that count as up.
     pub expect_status: Vec<u16>,
+}
+
+/// `[alerts]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlertsConfig {
+    /// WARNING once a condition has lasted this long.
+    #[serde(serialize_with = "ser_duration")]
+    pub warn_after: Duration,
+    /// CRITICAL once it has lasted this long.
+    #[serde(serialize_with = "ser_duration")]
+    pub critical_after: Duration,
+    /// Reminder interval while it lasts; zero is never.
+    #[serde(serialize_with = "ser_duration")]
+    pub repeat_every: Duration,
+    /// Windows in which alerts are held back (outages are still recorded).
+    pub maintenance: Vec<crate::alert::Window>,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> AlertsConfig {
+        AlertsConfig {
+            warn_after: Duration::ZERO,
+            critical_after: Duration::from_secs(120),
+            repeat_every: Duration::from_secs(1800),
+            maintenance: Vec::new(),
+        }
+    }
 }
 
 /// `[notify]`: the configured channels.

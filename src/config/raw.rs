@@ -23,6 +23,7 @@ pub struct RawConfig {
     pub dns: Option<RawDns>,
     #[serde(default)]
     pub http: Vec<RawHttp>,
+    pub alerts: Option<RawAlerts>,
     pub notify: Option<RawNotify>,
 }
 
@@ -132,4 +133,24 @@ pub struct RawTelegram {
     pub chat_id: Spanned<toml::Value>,
     pub api_base: Option<SpannedStr>,
     pub min_severity: Option<SpannedStr>,
+}
+
+/// `[alerts]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerts {
+    pub warn_after: Option<SpannedStr>,
+    pub critical_after: Option<SpannedStr>,
+    pub repeat_every: Option<SpannedStr>,
+    #[serde(default)]
+    pub maintenance: Vec<RawWindow>,
+}
+
+/// One `[[alerts.maintenance]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWindow {
+    pub from: SpannedStr,
+    pub to: SpannedStr,
+    pub days: Option<Vec<SpannedStr>>,
 }

@@ -209,3 +209,29 @@ fn word_choices_list_every_allowed_word() {
     ));
     assert_eq!(e, "/etc/cm.toml:6:16: notify.teams.min_severity = \"info\": must be \"warning\" or \"critical\"");
 }
+
+#[test]
+fn alerts_and_maintenance_windows() {
+    let c = parse(&format!(
+        "{MINIMAL}[alerts]\ncritical_after = \"5m\"\n[[alerts.maintenance]]\nfrom = \"23:30\"\nto = \"00:15\"\ndays = [\"sat\", \"sun\"]\n"
+    ))
+    .unwrap();
+    assert_eq!(c.alerts.critical_after, Duration::from_secs(300));
+    assert_eq!(c.alerts.warn_after, Duration::ZERO);
+    assert_eq!(c.alerts.maintenance.len(), 1);
+    assert_eq!(c.alerts.maintenance[0].days.len(), 2);
+    let e = err(&format!(
+        "{MINIMAL}[[alerts.maintenance]]\nfrom = \"3am\"\nto = \"03:30\"\ndays = [\"funday\"]\n"
+    ));
+    assert_eq!(
+        e.lines().collect::<Vec<_>>(),
+        vec![
+            "/etc/cm.toml:5:8: alerts.maintenance[0].from = \"3am\": must be a local time of day as HH:MM",
+            "/etc/cm.toml:7:9: alerts.maintenance[0].days = \"funday\": must be a weekday: mon, tue, wed, thu, fri, sat or sun",
+        ]
+    );
+    let e = err(&format!(
+        "{MINIMAL}[alerts]\nwarn_after = \"5m\"\ncritical_after = \"1m\"\n"
+    ));
+    assert_eq!(e, "/etc/cm.toml:6:18: alerts.critical_after = \"1m\": alerts.critical_after (1m) must not be shorter than alerts.warn_after (5m)");
+}

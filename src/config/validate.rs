@@ -11,8 +11,8 @@ use url::Url;
 
 use super::error::{ConfigError, Location, Problem};
 use super::raw::{
-    RawConfig, RawDns, RawEmail, RawHttp, RawIsp, RawNotify, RawTarget, RawTeams, RawTelegram,
-    SpannedStr,
+    RawAlerts, RawConfig, RawDns, RawEmail, RawHttp, RawIsp, RawNotify, RawTarget, RawTeams,
+    RawTelegram, SpannedStr,
 };
 use super::secret;
 use super::*;
@@ -95,6 +95,7 @@ pub fn built_in() -> Config {
             url: Url::parse("https://example.com/").expect("static URL parses"),
             expect_status: vec![200],
         }],
+        alerts: AlertsConfig::default(),
         notify: NotifyConfig::default(),
     }
 }
@@ -160,6 +161,7 @@ impl Validator<'_> {
         let targets = self.targets(raw.target);
         let dns = raw.dns.map(|d| self.dns(d));
         let http = self.http(raw.http);
+        let alerts = self.alerts(raw.alerts.unwrap_or_default());
         let notify = raw.notify.map(|n| self.notify(n)).unwrap_or_default();
         Config {
             source,
@@ -169,8 +171,84 @@ impl Validator<'_> {
             targets,
             dns,
             http,
+            alerts,
             notify,
         }
+    }
+
+    fn alerts(&mut self, raw: RawAlerts) -> AlertsConfig {
+        let mut out = AlertsConfig::default();
+        if let Some(d) = self.duration(raw.warn_after.as_ref(), "alerts.warn_after") {
+            out.warn_after = d;
+        }
+        if let Some(d) = self.duration(raw.critical_after.as_ref(), "alerts.critical_after") {
+            out.critical_after = d;
+        }
+        if let Some(d) = self.duration(raw.repeat_every.as_ref(), "alerts.repeat_every") {
+            out.repeat_every = d;
+        }
+        if out.critical_after < out.warn_after {
+            let at = raw.critical_after.as_ref().or(raw.warn_after.as_ref());
+            let rule = format!(
+                "alerts.critical_after ({}) must not be shorter than alerts.warn_after ({})",
+                humantime::format_duration(out.critical_after),
+                humantime::format_duration(out.warn_after)
+            );
+            self.problem(
+                at.map(Spanned::span),
+                "alerts.critical_after",
+                &quoted(raw.critical_after.as_ref()),
+                &rule,
+            );
+        }
+        for (i, w) in raw.maintenance.into_iter().enumerate() {
+            let key = |k: &str| format!("alerts.maintenance[{i}].{k}");
+            let from = self.time_of_day(&w.from, &key("from"));
+            let to = self.time_of_day(&w.to, &key("to"));
+            let days = w
+                .days
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|d| {
+                    let day = d.get_ref().parse::<chrono::Weekday>().ok();
+                    if day.is_none() {
+                        self.problem(
+                            Some(d.span()),
+                            &key("days"),
+                            &quoted(Some(d)),
+                            "must be a weekday: mon, tue, wed, thu, fri, sat or sun",
+                        );
+                    }
+                    day
+                })
+                .collect();
+            if let (Some(from), Some(to)) = (from, to) {
+                if from == to {
+                    self.problem(
+                        Some(w.to.span()),
+                        &key("to"),
+                        &quoted(Some(&w.to)),
+                        "must differ from `from` (a window may cross midnight)",
+                    );
+                }
+                out.maintenance
+                    .push(crate::alert::Window { from, to, days });
+            }
+        }
+        out
+    }
+
+    fn time_of_day(&mut self, v: &SpannedStr, key: &str) -> Option<chrono::NaiveTime> {
+        let t = chrono::NaiveTime::parse_from_str(v.get_ref(), "%H:%M").ok();
+        if t.is_none() {
+            self.problem(
+                Some(v.span()),
+                key,
+                &quoted(Some(v)),
+                "must be a local time of day as HH:MM",
+            );
+        }
+        t
     }
 
     fn notify(&mut self, raw: RawNotify) -> NotifyConfig {

@@ -9,7 +9,7 @@ mod status;
 mod task;
 
 pub use assemble::Assembler;
-pub use diagnose::{diagnose, Check, Diagnosis, Thresholds, Verdict};
+pub use diagnose::{diagnose, Check, Diagnosis, Layer, Thresholds, Verdict};
 pub use machine::{Event, Machine, MachineState, OutageRecord, Rules};
 pub use status::Status;
 pub use task::{run, Outputs, Settings};

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::machine::{MachineState, OutageRecord};
+use crate::alert::Alerting;
 
 /// File name inside `state_dir`.
 pub const STATE_FILE: &str = "state.json";
@@ -20,6 +21,9 @@ pub struct Persisted {
     pub machine: MachineState,
     /// Finished outages whose CSV row could not be written yet.
     pub unwritten: Vec<OutageRecord>,
+    /// The open outage's alerting progress, so a restart pairs its recovery.
+    #[serde(default)]
+    pub alerting: Option<Alerting>,
 }
 
 impl Default for Persisted {
@@ -28,6 +32,7 @@ impl Default for Persisted {
             version: 1,
             machine: MachineState::default(),
             unwritten: Vec::new(),
+            alerting: None,
         }
     }
 }

@@ -3,14 +3,18 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::{diagnose, Assembler, Check, Diagnosis, Event, Machine, Rules, Status, Thresholds};
+use crate::alert::{self, Alerting, Decision, Kind, Level, Policy};
+use crate::monitor::Layer;
 use crate::probe::{Failure, Outcome, Plan, ProbeReport, ProbeResult, Timing};
 use crate::sink::recorder::Record;
+use crate::sink::{local_hms, local_hms_ms, outage_detail, seconds};
 
 /// What the monitor task needs to know; replaced whole on reload.
 pub struct Settings {
@@ -26,6 +30,8 @@ pub struct Settings {
     pub rules: Rules,
     /// Share of checks failed on purpose (`--sim-fail`).
     pub sim_fail: f64,
+    /// When an outage becomes an alert.
+    pub policy: Policy,
 }
 
 /// Where the monitor task sends what it learns.
@@ -43,7 +49,7 @@ pub struct Outputs {
 /// machine and its open outage carry on through them.
 pub async fn run(
     mut settings: Settings,
-    mut machine: Machine,
+    (mut machine, mut alerting): (Machine, Option<Alerting>),
     mut reports: mpsc::Receiver<ProbeReport>,
     mut updates: mpsc::Receiver<Settings>,
     out: Outputs,
@@ -53,7 +59,7 @@ pub async fn run(
     // Announce the resumed state, so the first save is not the only record of it.
     let _ = out
         .recorder
-        .send(Record::State(machine.state().clone()))
+        .send(Record::State(machine.state().clone(), alerting.clone()))
         .await;
     loop {
         let deadline = assembler
@@ -78,7 +84,15 @@ pub async fn run(
             }
         };
         for check in checks {
-            handle(&settings, &mut machine, &mut answered, check, &out).await;
+            handle(
+                &settings,
+                &mut machine,
+                &mut alerting,
+                &mut answered,
+                check,
+                &out,
+            )
+            .await;
         }
     }
     tracing::debug!("monitor stopped: every probe task has ended");
@@ -94,6 +108,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 async fn handle(
     s: &Settings,
     machine: &mut Machine,
+    alerting: &mut Option<Alerting>,
     answered: &mut HashMap<u64, bool>,
     mut check: Check,
     out: &Outputs,
@@ -125,16 +140,56 @@ async fn handle(
                     st.outage = None;
                     st.last_outage = Some((o.end, o.cause, o.observed));
                 });
-                let _ = out.recorder.send(Record::Ended(o.clone())).await;
+                let mut o = o.clone();
+                if let Some(a) = alerting.take() {
+                    if a.in_window {
+                        o.detail
+                            .push_str("; during a maintenance window (alerts held back)");
+                    }
+                    if let Some(d) = s.policy.end(&a, o.end) {
+                        log_alert(&d, o.cause, o.start, &outage_detail(&o));
+                    }
+                }
+                let _ = out.recorder.send(Record::Ended(o)).await;
             }
             Event::VerdictChanged { .. } | Event::Gap(_) => {}
+        }
+    }
+    // An open outage is an alertable condition (also one resumed after a restart).
+    if let Some(o) = &machine.state().outage {
+        let a = alerting.get_or_insert_with(|| Alerting::new(o.start));
+        if let Some(dec) = s.policy.tick(a, check.at, alert::local(check.at)) {
+            log_alert(&dec, o.cause, o.start, &o.detail);
         }
     }
     let _ = out.connection.send((check.at, d)).await;
     let _ = out
         .recorder
-        .send(Record::State(machine.state().clone()))
+        .send(Record::State(machine.state().clone(), alerting.clone()))
         .await;
+}
+
+/// The journal is the first channel: every alert decision is logged with an `ALERT` field.
+fn log_alert(d: &Decision, cause: Layer, start: DateTime<Utc>, detail: &str) {
+    let lasted = humantime::format_duration(Duration::from_secs(d.lasted.as_secs()));
+    match d.kind {
+        Kind::Alert(level) => {
+            tracing::warn!(alert = level_name(level), outage_cause = %cause, "alert {}: {cause} since {} ({lasted}): {detail}", level_name(level), local_hms(start));
+        }
+        Kind::Reminder(level) => {
+            tracing::warn!(alert = level_name(level), outage_cause = %cause, "alert {} reminder: {cause} still down for {lasted}", level_name(level));
+        }
+        Kind::Recovered(level) => {
+            tracing::info!(alert = "RECOVERED", outage_cause = %cause, "alert RECOVERED (was {}): {cause} for {lasted}: {detail}", level_name(level));
+        }
+    }
+}
+
+fn level_name(l: Level) -> &'static str {
+    match l {
+        Level::Warning => "WARNING",
+        Level::Critical => "CRITICAL",
+    }
 }
 
 /// Logs each probe that stopped or started answering (and, at first sight, each
@@ -157,7 +212,6 @@ fn log_probe_changes(s: &Settings, answered: &mut HashMap<u64, bool>, check: &Ch
 }
 
 fn log_event(e: &Event) {
-    use crate::sink::{local_hms, local_hms_ms, outage_detail, seconds};
     match e {
         Event::VerdictChanged { from, to, .. } => {
             let from = from.map_or_else(|| "start".to_owned(), |v| v.to_string());

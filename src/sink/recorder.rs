@@ -12,6 +12,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 use super::{outage_row, CsvFile, OUTAGE_HEADER};
+use crate::alert::Alerting;
 use crate::monitor::persist::{self, Persisted};
 use crate::monitor::{MachineState, OutageRecord};
 
@@ -25,8 +26,8 @@ const QUIET_SAVE_EVERY: Duration = Duration::from_secs(300);
 pub enum Record {
     /// An outage ended: write its row.
     Ended(OutageRecord),
-    /// The machine's state after a check.
-    State(MachineState),
+    /// The machine's state and the open outage's alerting after a check.
+    State(MachineState, Option<Alerting>),
 }
 
 /// `outage_log.csv` in `log_dir`, opened (created with its header) now.
@@ -50,8 +51,9 @@ pub fn run(state_dir: PathBuf, csv: CsvFile, initial: Persisted, mut rx: mpsc::R
                 rec.write_rows();
                 rec.save(true);
             }
-            Record::State(m) => {
+            Record::State(m, alerting) => {
                 rec.state.machine = m;
+                rec.state.alerting = alerting;
                 rec.write_rows();
                 rec.save(false);
             }

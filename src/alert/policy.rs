@@ -1,0 +1,332 @@
+//! The alert policy: when a condition (an internet outage, a silent log)
+//! becomes a WARNING, a CRITICAL, a reminder, and a RECOVERED message.
+//!
+//! Pure logic with the clock passed in, like the outage machine, so every rule
+//! is tested as plain data.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike, NaiveTime, Utc, Weekday};
+use serde::{Deserialize, Serialize};
+
+/// How bad a message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Level {
+    /// The condition has lasted `warn_after`.
+    Warning,
+    /// The condition has lasted `critical_after`.
+    Critical,
+}
+
+/// What a message says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Kind {
+    /// First alert at this level.
+    Alert(Level),
+    /// Still going, at this level.
+    Reminder(Level),
+    /// It ended; the highest level that was raised.
+    Recovered(Level),
+}
+
+/// A maintenance window in local time; may cross midnight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    /// Start, local time of day.
+    pub from: NaiveTime,
+    /// End, local time of day; before `from` means the next day.
+    pub to: NaiveTime,
+    /// Days the window starts on; empty is every day.
+    pub days: Vec<Weekday>,
+}
+
+impl Window {
+    /// Whether local time `t` (a weekday and time of day) falls inside.
+    pub fn contains(&self, day: Weekday, t: NaiveTime) -> bool {
+        let starts_on = |d: Weekday| self.days.is_empty() || self.days.contains(&d);
+        if self.from <= self.to {
+            starts_on(day) && t >= self.from && t < self.to
+        } else {
+            // Crosses midnight: the evening part belongs to today, the morning part to yesterday.
+            (starts_on(day) && t >= self.from) || (starts_on(day.pred()) && t < self.to)
+        }
+    }
+}
+
+/// The policy's settings (`[alerts]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// WARNING once a condition is this old.
+    pub warn_after: Duration,
+    /// CRITICAL once it is this old.
+    pub critical_after: Duration,
+    /// Reminder interval; zero is never.
+    pub repeat_every: Duration,
+    /// Windows in which alerts are held back.
+    pub maintenance: Vec<Window>,
+}
+
+/// One alertable condition's progress; persisted with the outage it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alerting {
+    /// When the condition began.
+    pub since: DateTime<Utc>,
+    /// The highest level raised so far.
+    pub raised: Option<Level>,
+    /// When the last alert or reminder was raised.
+    pub last: Option<DateTime<Utc>>,
+    /// Whether an alert was held back by a maintenance window.
+    pub held: bool,
+    /// Whether any of it fell in a maintenance window (marked in the outage row).
+    #[serde(default)]
+    pub in_window: bool,
+}
+
+impl Alerting {
+    /// A condition that began at `since`, nothing raised yet.
+    pub fn new(since: DateTime<Utc>) -> Alerting {
+        Alerting {
+            since,
+            raised: None,
+            last: None,
+            held: false,
+            in_window: false,
+        }
+    }
+}
+
+/// What the policy decides at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// The message to send.
+    pub kind: Kind,
+    /// How long the condition has lasted.
+    pub lasted: Duration,
+}
+
+impl Policy {
+    /// Whether `local` (weekday, time of day) is inside a maintenance window.
+    pub fn in_maintenance(&self, day: Weekday, t: NaiveTime) -> bool {
+        self.maintenance.iter().any(|w| w.contains(day, t))
+    }
+
+    /// What to send now for a condition that is still going.
+    /// `local` is `now` in local time, for the maintenance windows.
+    pub fn tick(
+        &self,
+        a: &mut Alerting,
+        now: DateTime<Utc>,
+        local: (Weekday, NaiveTime),
+    ) -> Option<Decision> {
+        let in_window = self.in_maintenance(local.0, local.1);
+        a.in_window |= in_window;
+        let lasted = (now - a.since).to_std().unwrap_or_default();
+        let due = if lasted >= self.critical_after {
+            Some(Level::Critical)
+        } else if lasted >= self.warn_after {
+            Some(Level::Warning)
+        } else {
+            None
+        }?;
+        if in_window {
+            a.held |= a.raised.is_none_or(|r| due > r);
+            return None;
+        }
+        a.held = false;
+        let kind = match a.raised {
+            Some(r) if due > r => Kind::Alert(due),
+            None => Kind::Alert(due),
+            Some(r) => {
+                let last = a.last.unwrap_or(a.since);
+                let since_last = (now - last).to_std().unwrap_or_default();
+                if self.repeat_every.is_zero() || since_last < self.repeat_every {
+                    return None;
+                }
+                Kind::Reminder(r)
+            }
+        };
+        if let Kind::Alert(level) = kind {
+            a.raised = Some(level);
+        }
+        a.last = Some(now);
+        Some(Decision { kind, lasted })
+    }
+
+    /// What to send when the condition ends at `end`: a recovery if and only if
+    /// an alert was raised, whatever the maintenance windows say, so that every
+    /// alert is paired.
+    pub fn end(&self, a: &Alerting, end: DateTime<Utc>) -> Option<Decision> {
+        let lasted = (end - a.since).to_std().unwrap_or_default();
+        a.raised.map(|level| Decision {
+            kind: Kind::Recovered(level),
+            lasted,
+        })
+    }
+}
+
+/// `now` as (weekday, time of day) in local time.
+pub fn local(now: DateTime<Utc>) -> (Weekday, NaiveTime) {
+    let l = now.with_timezone(&chrono::Local);
+    (l.weekday(), l.time())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap()
+    }
+    fn hm(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).unwrap()
+    }
+    const DAY: (Weekday, NaiveTime) = (Weekday::Mon, NaiveTime::MIN);
+
+    fn policy() -> Policy {
+        Policy {
+            warn_after: Duration::from_secs(0),
+            critical_after: Duration::from_secs(120),
+            repeat_every: Duration::from_secs(1800),
+            maintenance: Vec::new(),
+        }
+    }
+
+    fn fresh() -> Alerting {
+        Alerting::new(t(0))
+    }
+
+    /// Ticks every 10 s from `from` to `to` at local time `local`; returns the kinds with their second.
+    fn run(
+        p: &Policy,
+        a: &mut Alerting,
+        from: i64,
+        to: i64,
+        local: (Weekday, NaiveTime),
+    ) -> Vec<(i64, Kind)> {
+        (from..=to)
+            .step_by(10)
+            .filter_map(|s| p.tick(a, t(s), local).map(|d| (s, d.kind)))
+            .collect()
+    }
+
+    #[test]
+    fn warn_then_critical_then_reminders_then_recovery() {
+        let p = policy();
+        let mut a = fresh();
+        let sent = run(&p, &mut a, 0, 3800, DAY);
+        assert_eq!(
+            sent,
+            vec![
+                (0, Kind::Alert(Level::Warning)),
+                (120, Kind::Alert(Level::Critical)),
+                (1920, Kind::Reminder(Level::Critical)),
+                (3720, Kind::Reminder(Level::Critical)),
+            ]
+        );
+        let d = p.end(&a, t(3805)).unwrap();
+        assert_eq!(d.kind, Kind::Recovered(Level::Critical));
+        assert_eq!(d.lasted, Duration::from_secs(3805));
+    }
+
+    #[test]
+    fn short_condition_under_warn_after_sends_nothing_and_no_recovery() {
+        let p = Policy {
+            warn_after: Duration::from_secs(60),
+            ..policy()
+        };
+        let mut a = fresh();
+        assert!(run(&p, &mut a, 0, 50, DAY).is_empty());
+        assert_eq!(p.end(&a, t(55)), None);
+    }
+
+    #[test]
+    fn no_reminders_when_repeat_every_is_zero() {
+        let p = Policy {
+            repeat_every: Duration::ZERO,
+            ..policy()
+        };
+        let mut a = fresh();
+        assert_eq!(run(&p, &mut a, 0, 10_000, DAY).len(), 2);
+    }
+
+    fn window() -> Window {
+        Window {
+            from: hm(3, 0),
+            to: hm(3, 30),
+            days: vec![Weekday::Sun],
+        }
+    }
+
+    #[test]
+    fn window_days_and_midnight_crossing() {
+        let w = window();
+        assert!(w.contains(Weekday::Sun, hm(3, 10)));
+        assert!(!w.contains(Weekday::Mon, hm(3, 10)));
+        assert!(
+            !w.contains(Weekday::Sun, hm(3, 30)),
+            "the end is not inside"
+        );
+        let night = Window {
+            from: hm(23, 0),
+            to: hm(1, 0),
+            days: vec![Weekday::Sat],
+        };
+        assert!(night.contains(Weekday::Sat, hm(23, 30)));
+        assert!(
+            night.contains(Weekday::Sun, hm(0, 30)),
+            "the morning after a Saturday start"
+        );
+        assert!(
+            !night.contains(Weekday::Sat, hm(0, 30)),
+            "Friday's night did not start a window"
+        );
+    }
+
+    #[test]
+    fn condition_inside_a_window_alerts_when_the_window_ends() {
+        let p = Policy {
+            maintenance: vec![window()],
+            ..policy()
+        };
+        let mut a = fresh();
+        let inside = (Weekday::Sun, hm(3, 10));
+        assert!(run(&p, &mut a, 0, 300, inside).is_empty());
+        assert!(a.held, "held back, not forgotten");
+        let after = (Weekday::Sun, hm(3, 31));
+        let sent = run(&p, &mut a, 310, 310, after);
+        assert_eq!(sent, vec![(310, Kind::Alert(Level::Critical))]);
+        assert_eq!(
+            p.end(&a, t(400)).unwrap().kind,
+            Kind::Recovered(Level::Critical)
+        );
+    }
+
+    #[test]
+    fn condition_begun_and_ended_inside_a_window_sends_nothing() {
+        let p = Policy {
+            maintenance: vec![window()],
+            ..policy()
+        };
+        let mut a = fresh();
+        assert!(run(&p, &mut a, 0, 600, (Weekday::Sun, hm(3, 5))).is_empty());
+        assert_eq!(p.end(&a, t(610)), None);
+    }
+
+    #[test]
+    fn alert_before_a_window_is_recovered_even_if_it_ends_inside() {
+        let p = Policy {
+            maintenance: vec![window()],
+            ..policy()
+        };
+        let mut a = fresh();
+        let sent = run(&p, &mut a, 0, 0, (Weekday::Sun, hm(2, 59)));
+        assert_eq!(sent, vec![(0, Kind::Alert(Level::Warning))]);
+        // Inside the window: the escalation to CRITICAL is held back ...
+        assert!(run(&p, &mut a, 10, 600, (Weekday::Sun, hm(3, 1))).is_empty());
+        // ... and the recovery still pairs with the WARNING that was sent.
+        assert_eq!(
+            p.end(&a, t(610)).unwrap().kind,
+            Kind::Recovered(Level::Warning)
+        );
+    }
+}
