@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::alert::{Channel, Message, Notifier, NotifyLog, Outbox};
 use crate::cli::RunArgs;
 use crate::config::Config;
 use crate::monitor::persist::{self, Persisted};
@@ -73,6 +74,27 @@ pub async fn run(
         timing(&config, &plan),
         report_tx,
     );
+    let outbox = Arc::new(Outbox::new(&config.monitor.state_dir));
+    let notify_log = NotifyLog::new(&config.monitor.log_dir);
+    let http = crate::probe::http_client()?;
+    let start_notifier = |c: &Config| {
+        let channels = Channel::all(&c.notify);
+        if !channels.is_empty() {
+            let names: Vec<&str> = channels.iter().map(Channel::name).collect();
+            tracing::info!(
+                "notifications go to the journal and to {}",
+                names.join(", ")
+            );
+        }
+        Arc::new(Notifier::start(
+            channels,
+            Arc::clone(&outbox),
+            notify_log.clone(),
+            http.clone(),
+            c.notify.max_age,
+        ))
+    };
+    let mut notifier = start_notifier(&config);
     let (update_tx, update_rx) = mpsc::channel(4);
     let outputs = monitor::Outputs {
         connection: conn_tx,
@@ -80,7 +102,7 @@ pub async fn run(
         status: status_tx.clone(),
     };
     let monitor = tokio::spawn(monitor::run(
-        settings(&config, plan, &tasks, args.sim_fail),
+        settings(&config, plan, &tasks, args.sim_fail, &notifier),
         (machine, alerting),
         report_rx,
         update_rx,
@@ -108,7 +130,11 @@ pub async fn run(
                             new.source,
                             config_diff(&config, &new)
                         );
-                        let _ = update_tx.send(settings(&new, plan, &tasks, args.sim_fail)).await;
+                        if new.notify != config.notify {
+                            notifier.stop().await;
+                            notifier = start_notifier(&new);
+                        }
+                        let _ = update_tx.send(settings(&new, plan, &tasks, args.sim_fail, &notifier)).await;
                         level.modify(|f| *f = systemd::filter(new.monitor.log_level.as_deref())).ok();
                         log_proxies(&new);
                         config = new;
@@ -130,6 +156,7 @@ pub async fn run(
     tasks.stop().await;
     drop(update_tx);
     let machine = monitor.await.context("the monitor task panicked")?;
+    notifier.stop().await;
     for s in sinks {
         s.await.context("a log writer panicked")?;
     }
@@ -159,6 +186,7 @@ fn settings(
     plan: Arc<Plan>,
     tasks: &ProbeTasks,
     sim_fail: f64,
+    notifier: &Arc<Notifier>,
 ) -> monitor::Settings {
     monitor::Settings {
         plan,
@@ -168,6 +196,7 @@ fn settings(
         rules: rules(config),
         sim_fail,
         policy: (&config.alerts).into(),
+        notifier: Arc::clone(notifier),
     }
 }
 
@@ -324,4 +353,38 @@ pub async fn once(config: &Config) -> anyhow::Result<(Plan, Vec<ProbeResult>, Di
     };
     let d = diagnose(&plan, &check, &thresholds(config));
     Ok((plan, results, d))
+}
+
+/// `notify-test`: one clearly labelled message through each channel (or the
+/// one named), straight away, not through the outbox. Returns (channel, result).
+pub async fn notify_test(
+    config: &Config,
+    only: Option<&str>,
+) -> anyhow::Result<Vec<(&'static str, Result<(), String>)>> {
+    let http = crate::probe::http_client()?;
+    let channels: Vec<Channel> = Channel::all(&config.notify)
+        .into_iter()
+        .filter(|c| only.is_none_or(|n| n == c.name()))
+        .collect();
+    if channels.is_empty() {
+        anyhow::bail!(match only {
+            Some(n) => format!("no enabled channel named {n:?} in {}", config.source),
+            None => format!("no notification channel is configured in {}", config.source),
+        });
+    }
+    let msg = Message::test(Utc::now());
+    let log = NotifyLog::new(&config.monitor.log_dir);
+    let mut out = Vec::new();
+    for c in channels {
+        let r = c.send(&http, &msg).await.map_err(|e| e.text);
+        let what = if r.is_ok() { "ok" } else { "failed" };
+        log.attempt(
+            c.name(),
+            &msg,
+            r.as_ref().map(|_| ()).map_err(String::as_str),
+            what,
+        );
+        out.push((c.name(), r));
+    }
+    Ok(out)
 }

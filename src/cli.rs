@@ -33,6 +33,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Send a test message through each configured channel and say what worked.
+    ///
+    /// Exit status: 0 if every channel took it, 1 otherwise.
+    NotifyTest {
+        /// Only this channel: teams or telegram.
+        #[arg(long, value_name = "NAME")]
+        channel: Option<String>,
+    },
 }
 
 /// Options of `run`.

@@ -75,6 +75,25 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 _ => 3,
             }))
         }
+        Command::NotifyTest { channel } => {
+            let config = Config::load(path)?;
+            let results = runtime()?.block_on(app::notify_test(&config, channel.as_deref()))?;
+            let mut ok = true;
+            for (name, r) in &results {
+                match r {
+                    Ok(()) => println!("{name}: ok"),
+                    Err(e) => {
+                        ok = false;
+                        println!("{name}: FAILED: {e}");
+                    }
+                }
+            }
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         Command::Run(args) => {
             let config = Config::load(path)?;
             let level = systemd::init_logging(config.monitor.log_level.as_deref());

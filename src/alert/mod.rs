@@ -1,11 +1,19 @@
 //! Alerting: the policy that turns a lasting condition into WARNING, CRITICAL,
 //! reminder and RECOVERED messages, and the messages themselves.
 //!
-//! Today the messages go to the log (journal); the email, Teams and Telegram
-//! channels with their durable outbox build on this (issue #4).
+//! Every decision is logged (the journal is always a channel) and, through the
+//! durable [`Outbox`], sent to each configured channel by its own task.
 
+mod channel;
+mod deliver;
+mod message;
+mod outbox;
 mod policy;
 
+pub use channel::Channel;
+pub use deliver::{Notifier, NotifyLog};
+pub use message::Message;
+pub use outbox::Outbox;
 pub use policy::{local, Alerting, Decision, Kind, Level, Policy, Window};
 
 use crate::config::AlertsConfig;

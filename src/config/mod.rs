@@ -221,8 +221,11 @@ impl Default for AlertsConfig {
 }
 
 /// `[notify]`: the configured channels.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NotifyConfig {
+    /// An undelivered notification older than this is given up, loudly.
+    #[serde(serialize_with = "ser_duration")]
+    pub max_age: Duration,
     /// `[notify.email]`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<EmailConfig>,
@@ -232,6 +235,17 @@ pub struct NotifyConfig {
     /// `[notify.telegram]`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub telegram: Option<TelegramConfig>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> NotifyConfig {
+        NotifyConfig {
+            max_age: Duration::from_secs(7 * 24 * 3600),
+            email: None,
+            teams: None,
+            telegram: None,
+        }
+    }
 }
 
 impl NotifyConfig {
@@ -263,8 +277,8 @@ pub enum TlsMode {
     None,
 }
 
-// The channel settings are read by the notifiers (issue #4); until those
-// land, check-config shows them and nothing else reads them.
+// Email sending is not built yet: check-config shows these settings and
+// nothing else reads them.
 /// `[notify.email]`
 #[allow(dead_code)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -295,7 +309,6 @@ pub struct EmailConfig {
 }
 
 /// `[notify.teams]`
-#[allow(dead_code)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TeamsConfig {
     /// Off without removing the settings.
@@ -319,7 +332,6 @@ pub enum TeamsFormat {
 }
 
 /// `[notify.telegram]`
-#[allow(dead_code)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TelegramConfig {
     /// Off without removing the settings.

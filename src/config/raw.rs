@@ -90,6 +90,7 @@ pub struct RawHttp {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawNotify {
+    pub max_age: Option<SpannedStr>,
     pub email: Option<RawEmail>,
     pub teams: Option<RawTeams>,
     pub telegram: Option<RawTelegram>,

@@ -252,7 +252,11 @@ impl Validator<'_> {
     }
 
     fn notify(&mut self, raw: RawNotify) -> NotifyConfig {
+        let max_age = self
+            .duration(raw.max_age.as_ref(), "notify.max_age")
+            .unwrap_or(NotifyConfig::default().max_age);
         NotifyConfig {
+            max_age,
             email: raw.email.and_then(|e| self.email(e)),
             teams: raw.teams.and_then(|t| self.teams(t)),
             telegram: raw.telegram.and_then(|t| self.telegram(t)),

@@ -68,22 +68,23 @@ pub fn load(dir: &Path) -> Result<Persisted, PersistError> {
 
 /// Saves `state` in `dir` atomically, creating the folder if needed.
 pub fn save(dir: &Path, state: &Persisted) -> Result<(), PersistError> {
-    let path = dir.join(STATE_FILE);
-    let io = |source| PersistError::Io {
-        path: path.clone(),
-        source,
-    };
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let tmp = dir.join(format!(".{STATE_FILE}.tmp"));
     let bytes = serde_json::to_vec_pretty(state).expect("state serialises");
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(&bytes).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, &path).map_err(io)?;
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io)?;
-    Ok(())
+    write_atomic(dir, STATE_FILE, &bytes).map_err(|source| PersistError::Io {
+        path: dir.join(STATE_FILE),
+        source,
+    })
+}
+
+/// Writes `dir/name` so that it is either the old file or the whole new one,
+/// even across a crash: write a temporary file, fsync, rename, fsync the folder.
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, dir.join(name))?;
+    std::fs::File::open(dir).and_then(|d| d.sync_all())
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::{diagnose, Assembler, Check, Diagnosis, Event, Machine, Rules, Status, Thresholds};
-use crate::alert::{self, Alerting, Decision, Kind, Level, Policy};
+use crate::alert::{self, Alerting, Decision, Kind, Level, Message, Notifier, Policy};
 use crate::monitor::Layer;
 use crate::probe::{Failure, Outcome, Plan, ProbeReport, ProbeResult, Timing};
 use crate::sink::recorder::Record;
@@ -32,6 +32,8 @@ pub struct Settings {
     pub sim_fail: f64,
     /// When an outage becomes an alert.
     pub policy: Policy,
+    /// Where alerts go besides the journal.
+    pub notifier: Arc<Notifier>,
 }
 
 /// Where the monitor task sends what it learns.
@@ -147,7 +149,7 @@ async fn handle(
                             .push_str("; during a maintenance window (alerts held back)");
                     }
                     if let Some(d) = s.policy.end(&a, o.end) {
-                        log_alert(&d, o.cause, o.start, &outage_detail(&o));
+                        alert(s, &d, o.cause, o.start, check.at, &outage_detail(&o));
                     }
                 }
                 let _ = out.recorder.send(Record::Ended(o)).await;
@@ -159,7 +161,7 @@ async fn handle(
     if let Some(o) = &machine.state().outage {
         let a = alerting.get_or_insert_with(|| Alerting::new(o.start));
         if let Some(dec) = s.policy.tick(a, check.at, alert::local(check.at)) {
-            log_alert(&dec, o.cause, o.start, &o.detail);
+            alert(s, &dec, o.cause, o.start, check.at, &o.detail);
         }
     }
     let _ = out.connection.send((check.at, d)).await;
@@ -167,6 +169,27 @@ async fn handle(
         .recorder
         .send(Record::State(machine.state().clone(), alerting.clone()))
         .await;
+}
+
+/// Logs a decision and hands it to the notifier's outbox.
+fn alert(
+    s: &Settings,
+    d: &Decision,
+    cause: Layer,
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+    detail: &str,
+) {
+    log_alert(d, cause, start, detail);
+    let msg = Message::from_decision(
+        d.kind,
+        cause.verdict().as_str(),
+        start,
+        d.lasted,
+        now,
+        detail,
+    );
+    s.notifier.notify(&msg);
 }
 
 /// The journal is the first channel: every alert decision is logged with an `ALERT` field.

@@ -31,6 +31,10 @@ impl Proc {
     pub fn spawn_in(ns: &str, name: &str, cmd: &str, env: &[(&str, &str)]) -> Proc {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", ns, "sh", "-c", &format!("exec {cmd} 2>&1")]);
+        Self::spawn(c, name, env)
+    }
+
+    fn spawn(mut c: Command, name: &str, env: &[(&str, &str)]) -> Proc {
         for (k, v) in env {
             c.env(k, v);
         }
@@ -55,6 +59,13 @@ impl Proc {
             rx,
             seen,
         }
+    }
+
+    /// Runs `cmd` in this process's own namespace (loopback-only configs).
+    pub fn spawn_in_current(name: &str, cmd: &str, env: &[(&str, &str)]) -> Proc {
+        let mut c = Command::new("sh");
+        c.args(["-c", &format!("exec {cmd} 2>&1")]);
+        Self::spawn(c, name, env)
     }
 
     pub fn pid(&self) -> u32 {
@@ -464,5 +475,120 @@ impl Drop for Container {
             .arg(script)
             .args(["stop", &self.name])
             .status();
+    }
+}
+
+/// One request a [`WebServer`] received.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub path: String,
+    pub body: String,
+    pub at: Instant,
+}
+
+/// A real HTTP server on 127.0.0.1:0 standing in for Teams or Telegram: it
+/// records every request and answers with queued responses (then 200 `{"ok":true}`).
+pub struct WebServer {
+    pub url: String,
+    requests: Arc<Mutex<Vec<Request>>>,
+    responses: Arc<Mutex<std::collections::VecDeque<(u16, String)>>>,
+}
+
+impl WebServer {
+    pub fn start() -> WebServer {
+        Self::start_on(std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
+    }
+
+    pub fn start_on(listener: std::net::TcpListener) -> WebServer {
+        use std::io::{Read, Write};
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let responses: Arc<Mutex<std::collections::VecDeque<(u16, String)>>> = Arc::default();
+        let (req, resp) = (Arc::clone(&requests), Arc::clone(&responses));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut s) = stream else { continue };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let (head_end, length) = loop {
+                    let n = s.read(&mut chunk).unwrap_or(0);
+                    if n == 0 {
+                        break (None, 0);
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..i]).to_lowercase();
+                        let len = head
+                            .lines()
+                            .find_map(|l| {
+                                l.strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        break (Some(i + 4), len);
+                    }
+                };
+                let Some(start) = head_end else { continue };
+                while buf.len() < start + length {
+                    let n = s.read(&mut chunk).unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let head = String::from_utf8_lossy(&buf[..start]).into_owned();
+                let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+                let body = String::from_utf8_lossy(&buf[start..]).into_owned();
+                req.lock().unwrap().push(Request {
+                    path,
+                    body,
+                    at: Instant::now(),
+                });
+                let (status, text) = resp
+                    .lock()
+                    .unwrap()
+                    .pop_front()
+                    .unwrap_or((200, "{\"ok\":true}".into()));
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                    text.len()
+                );
+            }
+        });
+        WebServer {
+            url,
+            requests,
+            responses,
+        }
+    }
+
+    /// The next answer, instead of 200.
+    pub fn respond(&self, status: u16, body: &str) {
+        self.responses
+            .lock()
+            .unwrap()
+            .push_back((status, body.to_owned()));
+    }
+
+    /// Waits until `n` requests have arrived; returns them all.
+    pub fn wait_requests(&self, n: usize, timeout: Duration) -> Vec<Request> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let got = self.requests.lock().unwrap().clone();
+            if got.len() >= n || Instant::now() > deadline {
+                assert!(
+                    got.len() >= n,
+                    "expected {n} requests, got {}: {got:#?}",
+                    got.len()
+                );
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.lock().unwrap().clone()
     }
 }

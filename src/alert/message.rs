@@ -1,0 +1,260 @@
+//! A notification as it is queued, sent and logged: what happened, in plain words.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Kind, Level};
+use crate::config::Severity;
+
+/// One notification; every channel gets the same one, with the same id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Stable id, shown in every message so duplicates can be recognised.
+    pub id: String,
+    /// When it was queued.
+    pub created: DateTime<Utc>,
+    /// Alert, reminder, recovery, or a test.
+    pub kind: MessageKind,
+    /// The machine this runs on.
+    pub host: String,
+    /// What is wrong, e.g. `WAN_DOWN`.
+    pub condition: String,
+    /// When it began.
+    pub started: DateTime<Utc>,
+    /// When it ended, for a recovery.
+    pub ended: Option<DateTime<Utc>>,
+    /// How long it has lasted, in seconds.
+    pub lasted_secs: u64,
+    /// Where it broke.
+    pub detail: String,
+}
+
+/// What a message says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MessageKind {
+    /// A policy decision.
+    Policy(Kind),
+    /// `notify-test`.
+    Test,
+}
+
+impl Message {
+    /// The message for a policy decision about a condition.
+    pub fn from_decision(
+        kind: Kind,
+        condition: &str,
+        started: DateTime<Utc>,
+        lasted: Duration,
+        now: DateTime<Utc>,
+        detail: &str,
+    ) -> Message {
+        let tag = match kind {
+            Kind::Alert(Level::Warning) => "warning".to_owned(),
+            Kind::Alert(Level::Critical) => "critical".to_owned(),
+            Kind::Reminder(_) => format!("reminder-{}", lasted.as_secs()),
+            Kind::Recovered(_) => "recovered".to_owned(),
+        };
+        Message {
+            id: format!("{}-{}-{tag}", condition.to_lowercase(), started.timestamp()),
+            created: now,
+            kind: MessageKind::Policy(kind),
+            host: hostname(),
+            condition: condition.to_owned(),
+            started,
+            ended: matches!(kind, Kind::Recovered(_))
+                .then(|| started + chrono::Duration::seconds(lasted.as_secs() as i64)),
+            lasted_secs: lasted.as_secs(),
+            detail: detail.to_owned(),
+        }
+    }
+
+    /// A clearly labelled test message.
+    pub fn test(now: DateTime<Utc>) -> Message {
+        Message {
+            id: format!("test-{}", now.timestamp()),
+            created: now,
+            kind: MessageKind::Test,
+            host: hostname(),
+            condition: "TEST".into(),
+            started: now,
+            ended: None,
+            lasted_secs: 0,
+            detail:
+                "This is a test message from connectivity-monitor notify-test. Nothing is wrong."
+                    .into(),
+        }
+    }
+
+    /// Whether a channel with `min` gets it: alerts and reminders at or above
+    /// `min`; a recovery if its alert reached `min` (so recoveries stay paired).
+    pub fn passes(&self, min: Severity) -> bool {
+        let level = match self.kind {
+            MessageKind::Test => return true,
+            MessageKind::Policy(Kind::Alert(l) | Kind::Reminder(l) | Kind::Recovered(l)) => l,
+        };
+        match (level, min) {
+            (_, Severity::Warning) | (Level::Critical, Severity::Critical) => true,
+            (Level::Warning, Severity::Critical) => false,
+        }
+    }
+
+    /// WARNING, CRITICAL, RECOVERED or TEST.
+    pub fn label(&self) -> &'static str {
+        match self.kind {
+            MessageKind::Test => "TEST",
+            MessageKind::Policy(Kind::Alert(Level::Warning) | Kind::Reminder(Level::Warning)) => {
+                "WARNING"
+            }
+            MessageKind::Policy(Kind::Alert(Level::Critical) | Kind::Reminder(Level::Critical)) => {
+                "CRITICAL"
+            }
+            MessageKind::Policy(Kind::Recovered(_)) => "RECOVERED",
+        }
+    }
+
+    /// The one-line summary, e.g. `[connectivity-monitor] WAN_DOWN on pi: 7m29s`.
+    pub fn subject(&self) -> String {
+        let lasted = short(self.lasted_secs);
+        match self.kind {
+            MessageKind::Test => format!("[connectivity-monitor] test message from {}", self.host),
+            MessageKind::Policy(Kind::Recovered(_)) => {
+                format!(
+                    "[connectivity-monitor] RECOVERED: {} on {} after {lasted}",
+                    self.condition, self.host
+                )
+            }
+            MessageKind::Policy(Kind::Reminder(_)) => {
+                format!(
+                    "[connectivity-monitor] {} on {}: still down for {lasted}",
+                    self.condition, self.host
+                )
+            }
+            MessageKind::Policy(Kind::Alert(_)) => {
+                format!(
+                    "[connectivity-monitor] {} {} on {}: {lasted}",
+                    self.label(),
+                    self.condition,
+                    self.host
+                )
+            }
+        }
+    }
+
+    /// The plain-text body: what, when, how long, where it broke, and the id.
+    pub fn text(&self) -> String {
+        let at = |t: DateTime<Utc>| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        };
+        let mut lines = vec![self.subject(), String::new()];
+        match (self.kind, self.ended) {
+            (MessageKind::Test, _) => {}
+            (_, Some(end)) => lines.push(format!(
+                "{} {}–{} ({})",
+                self.condition,
+                at(self.started),
+                end.with_timezone(&chrono::Local).format("%H:%M:%S"),
+                short(self.lasted_secs)
+            )),
+            (_, None) => lines.push(format!(
+                "{} since {} ({})",
+                self.condition,
+                at(self.started),
+                short(self.lasted_secs)
+            )),
+        }
+        lines.push(self.detail.clone());
+        lines.push(String::new());
+        lines.push(format!("host: {} · id: {}", self.host, self.id));
+        lines.join("\n")
+    }
+}
+
+/// `7m29s`-style duration.
+pub fn short(secs: u64) -> String {
+    humantime::format_duration(Duration::from_secs(secs))
+        .to_string()
+        .replace(' ', "")
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "this host".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap()
+    }
+
+    #[test]
+    fn recovery_says_cause_span_duration_and_where() {
+        let m = Message::from_decision(
+            Kind::Recovered(Level::Warning),
+            "WAN_DOWN",
+            t(0),
+            Duration::from_secs(449),
+            t(449),
+            "hop 100.64.0.1 silent",
+        );
+        assert_eq!(m.id, "wan_down-1700000000-recovered");
+        assert!(
+            m.subject().contains("RECOVERED: WAN_DOWN on") && m.subject().ends_with("after 7m29s"),
+            "{}",
+            m.subject()
+        );
+        let text = m.text();
+        assert!(
+            text.contains("hop 100.64.0.1 silent")
+                && text.contains("(7m29s)")
+                && text.contains("id: wan_down-1700000000-recovered"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn min_severity_keeps_recoveries_paired() {
+        let warn = Message::from_decision(
+            Kind::Alert(Level::Warning),
+            "WAN_DOWN",
+            t(0),
+            Duration::ZERO,
+            t(0),
+            "",
+        );
+        let rec_of_warn = Message::from_decision(
+            Kind::Recovered(Level::Warning),
+            "WAN_DOWN",
+            t(0),
+            Duration::ZERO,
+            t(0),
+            "",
+        );
+        let rec_of_crit = Message::from_decision(
+            Kind::Recovered(Level::Critical),
+            "WAN_DOWN",
+            t(0),
+            Duration::ZERO,
+            t(0),
+            "",
+        );
+        assert!(warn.passes(Severity::Warning));
+        assert!(!warn.passes(Severity::Critical));
+        assert!(
+            !rec_of_warn.passes(Severity::Critical),
+            "no recovery for an alert the channel never got"
+        );
+        assert!(rec_of_crit.passes(Severity::Critical));
+        assert!(Message::test(t(0)).passes(Severity::Critical));
+    }
+}

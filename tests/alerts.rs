@@ -1,0 +1,200 @@
+//! Notifications through real HTTP servers on loopback standing in for Teams
+//! and Telegram. The daemon probes loopback only; `--sim-fail 1.0` makes the outage.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::{Proc, WebServer, BIN};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn config(dir: &std::path::Path, telegram: &str, teams: &str) -> std::path::PathBuf {
+    let text = format!(
+        "[monitor]\ninterval = \"300ms\"\ntimeout = \"200ms\"\nlog_dir = \"{0}/logs\"\nstate_dir = \"{0}/state\"\n\
+         [gateway]\naddress = \"127.0.0.1\"\nprobes = [\"tcp:9\"]\n\
+         [[target]]\nname = \"loopback\"\naddress = \"127.0.0.1\"\nprobes = [\"tcp:9\"]\n\
+         [notify.telegram]\nbot_token = \"123456:SECRET-TOKEN\"\nchat_id = 4242\napi_base = \"{telegram}\"\n\
+         [notify.teams]\nwebhook_url = \"{teams}/webhook/SECRET-HOOK\"\n",
+        dir.display()
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The daemon in this namespace: loopback probes only.
+fn daemon(cfg: &std::path::Path) -> Proc {
+    Proc::spawn_in_current(
+        "daemon",
+        &format!("{BIN} run -c {} --sim-fail 1.0", cfg.display()),
+        &[("RUST_LOG", "connectivity_monitor=debug")],
+    )
+}
+
+#[test]
+fn notify_test_sends_labelled_messages_with_the_exact_payloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tg, teams) = (WebServer::start(), WebServer::start());
+    teams.respond(500, "{\"error\":\"webhook is broken\"}");
+    let cfg = config(dir.path(), &tg.url, &teams.url);
+    let out = Command::new(BIN)
+        .args(["notify-test", "-c", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "one channel failed: {stdout}");
+    assert!(stdout.contains("telegram: ok"), "{stdout}");
+    assert!(
+        stdout.contains("teams: FAILED: HTTP 500: {\"error\":\"webhook is broken\"}"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("SECRET"),
+        "no secret in the output: {stdout}"
+    );
+
+    let t = &tg.requests()[0];
+    assert_eq!(t.path, "/bot123456:SECRET-TOKEN/sendMessage");
+    let body: serde_json::Value = serde_json::from_str(&t.body).unwrap();
+    assert_eq!(body["chat_id"], 4242);
+    let text = body["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("[connectivity-monitor] test message from "),
+        "{text}"
+    );
+    assert!(text.contains("Nothing is wrong"), "{text}");
+
+    let w = &teams.requests()[0];
+    assert_eq!(w.path, "/webhook/SECRET-HOOK");
+    let card: serde_json::Value = serde_json::from_str(&w.body).unwrap();
+    assert_eq!(card["type"], "message");
+    let att = &card["attachments"][0];
+    assert_eq!(
+        att["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    assert_eq!(att["content"]["type"], "AdaptiveCard");
+    assert_eq!(
+        att["content"]["$schema"],
+        "http://adaptivecards.io/schemas/adaptive-card.json"
+    );
+    let facts = att["content"]["body"][1]["facts"].as_array().unwrap();
+    assert!(
+        facts
+            .iter()
+            .any(|f| f["title"] == "Severity" && f["value"] == "TEST"),
+        "{facts:?}"
+    );
+
+    let log = std::fs::read_to_string(dir.path().join("logs/notifications.log")).unwrap();
+    assert!(
+        log.contains("channel=telegram") && log.contains("result=ok"),
+        "{log}"
+    );
+    assert!(
+        log.contains("channel=teams") && log.contains("result=failed error=\"HTTP 500"),
+        "{log}"
+    );
+    assert!(!log.contains("SECRET"), "{log}");
+
+    // --channel picks one.
+    let out = Command::new(BIN)
+        .args([
+            "notify-test",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--channel",
+            "telegram",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(tg.requests().len(), 2);
+    assert_eq!(teams.requests().len(), 1);
+}
+
+#[test]
+fn telegram_429_retry_after_is_honoured_and_the_alert_arrives_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tg, teams) = (WebServer::start(), WebServer::start());
+    tg.respond(
+        429,
+        "{\"ok\":false,\"error_code\":429,\"parameters\":{\"retry_after\":1}}",
+    );
+    let d = daemon(&config(dir.path(), &tg.url, &teams.url));
+    d.wait_for("alert WARNING", WAIT);
+    let got = tg.wait_requests(2, WAIT);
+    let (first, second) = (&got[0], &got[1]);
+    assert_eq!(first.body, second.body, "the same message, same id");
+    assert!(
+        second.at - first.at >= Duration::from_millis(950),
+        "waited retry_after: {:?}",
+        second.at - first.at
+    );
+    let text = serde_json::from_str::<serde_json::Value>(&second.body).unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(text.contains("WARNING LAN_DOWN on"), "{text}");
+    assert!(text.contains("id: lan_down-"), "{text}");
+    // Teams got it too, once.
+    assert_eq!(teams.wait_requests(1, WAIT).len(), 1);
+    d.wait_for_n("check:", 5, WAIT);
+    let (status, _) = d.stop();
+    assert!(status.success());
+    assert_eq!(tg.requests().len(), 2, "delivered once after the 429");
+    let log = std::fs::read_to_string(dir.path().join("logs/notifications.log")).unwrap();
+    let tg_lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("channel=telegram"))
+        .collect();
+    assert_eq!(tg_lines.len(), 2, "{log}");
+    assert!(
+        tg_lines[0].contains("result=failed error=\"HTTP 429"),
+        "{log}"
+    );
+    assert!(tg_lines[1].contains("result=ok"), "{log}");
+}
+
+#[test]
+fn undelivered_alert_survives_a_restart_and_is_delivered_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port with nothing listening: the channel is down.
+    let parked = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = parked.local_addr().unwrap();
+    drop(parked);
+    let teams = WebServer::start();
+    let cfg = config(dir.path(), &format!("http://{addr}"), &teams.url);
+    let d = daemon(&cfg);
+    d.wait_for("alert WARNING", WAIT);
+    d.wait_for("not delivered", WAIT);
+    let (status, _) = d.stop();
+    assert!(status.success());
+    let queued: Vec<_> = std::fs::read_dir(dir.path().join("state/outbox/telegram"))
+        .unwrap()
+        .collect();
+    assert_eq!(queued.len(), 1, "the alert is kept on disk");
+
+    let tg =
+        WebServer::start_on(std::net::TcpListener::bind(addr).expect("the port is free again"));
+    let d = daemon(&cfg);
+    d.wait_for("resuming the open outage", WAIT);
+    let got = tg.wait_requests(1, WAIT);
+    d.wait_for_n("check:", 5, WAIT);
+    d.stop();
+    assert_eq!(tg.requests().len(), 1, "delivered exactly once: {got:#?}");
+    assert!(got[0].body.contains("WARNING LAN_DOWN"));
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("state/outbox/telegram"))
+            .unwrap()
+            .count(),
+        0
+    );
+    assert_eq!(
+        teams.requests().len(),
+        1,
+        "teams got it in the first run and not again"
+    );
+}
