@@ -347,3 +347,79 @@ fn outage_in_a_maintenance_window_is_recorded_and_marked_but_not_alerted() {
         &rows[0][7]
     );
 }
+
+#[test]
+fn wan_cut_alert_is_spooled_and_delivered_after_recovery_with_its_recovery() {
+    let Some(net) = Net::up() else { return };
+    let recorder = format!(
+        "python3 -u {}/tests/net/recorder.py 198.51.100.80",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let tg = common::Proc::spawn_in(
+        &net.ns("net"),
+        "telegram stand-in",
+        &format!("{recorder} 8080"),
+        &[],
+    );
+    let teams = common::Proc::spawn_in(
+        &net.ns("net"),
+        "teams stand-in",
+        &format!("{recorder} 8081"),
+        &[],
+    );
+    tg.wait_for("listening", STEP);
+    teams.wait_for("listening", STEP);
+    let cfg = net.config(
+        "[notify.telegram]\nbot_token = \"1:T\"\nchat_id = 7\napi_base = \"http://198.51.100.80:8080\"\n\
+         [notify.teams]\nwebhook_url = \"http://198.51.100.80:8081/hook\"\n",
+    );
+    let d = net.daemon(&cfg, "");
+    d.wait_for("verdict start → OK", STEP);
+    net.cut("upstream");
+    d.wait_for("alert WARNING", STEP);
+    // Spooled on disk while the servers are out of reach.
+    for channel in ["telegram", "teams"] {
+        let queued = std::fs::read_dir(net.state_dir().join("outbox").join(channel))
+            .unwrap()
+            .count();
+        assert_eq!(queued, 1, "{channel} alert in the outbox");
+    }
+    assert!(
+        !tg.output().contains("WAN_DOWN"),
+        "nothing can arrive during the cut"
+    );
+    net.restore("upstream");
+    d.wait_for("outage ended", STEP);
+    // A send attempt in flight at the restore gets through when TCP retries its SYN.
+    let delivery = Duration::from_secs(40);
+    for server in [&tg, &teams] {
+        let warning = server.wait_for("WARNING WAN_DOWN", delivery);
+        let recovered = server.wait_for("RECOVERED: WAN_DOWN", delivery);
+        assert!(
+            !warning.contains("RECOVERED"),
+            "alert first, then its recovery: {warning}"
+        );
+        assert!(recovered.contains("WAN_DOWN"), "{recovered}");
+    }
+    d.wait_for_n("check:", 3, STEP);
+    let (status, log) = d.stop();
+    assert!(status.success());
+    let rows = net.outage_rows();
+    assert_eq!(rows.len(), 1);
+    // Exactly one alert and one recovery per channel.
+    let notify_log = std::fs::read_to_string(net.log_dir().join("notifications.log")).unwrap();
+    for channel in ["telegram", "teams"] {
+        let ok: Vec<&str> = notify_log
+            .lines()
+            .filter(|l| l.contains(&format!("channel={channel} ")) && l.contains("result=ok"))
+            .collect();
+        assert_eq!(ok.len(), 2, "{channel}: {notify_log}\n{log}");
+        assert!(
+            ok[0].contains("kind=WARNING") && ok[1].contains("kind=RECOVERED"),
+            "{ok:?}"
+        );
+    }
+    let tg_out = tg.output();
+    assert_eq!(tg_out.matches("WARNING WAN_DOWN").count(), 1, "{tg_out}");
+    assert_eq!(tg_out.matches("RECOVERED: WAN_DOWN").count(), 1, "{tg_out}");
+}

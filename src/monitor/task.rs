@@ -171,7 +171,7 @@ async fn handle(
         .await;
 }
 
-/// Logs a decision and hands it to the notifier's outbox.
+/// Puts a decision in the outbox (on disk), then logs it.
 fn alert(
     s: &Settings,
     d: &Decision,
@@ -180,7 +180,6 @@ fn alert(
     now: DateTime<Utc>,
     detail: &str,
 ) {
-    log_alert(d, cause, start, detail);
     let msg = Message::from_decision(
         d.kind,
         cause.verdict().as_str(),
@@ -190,6 +189,7 @@ fn alert(
         detail,
     );
     s.notifier.notify(&msg);
+    log_alert(d, cause, start, detail);
 }
 
 /// The journal is the first channel: every alert decision is logged with an `ALERT` field.
