@@ -37,7 +37,7 @@ pub enum Command {
     ///
     /// Exit status: 0 if every channel took it, 1 otherwise.
     NotifyTest {
-        /// Only this channel: teams or telegram.
+        /// Only this channel: email, teams or telegram.
         #[arg(long, value_name = "NAME")]
         channel: Option<String>,
     },

@@ -11,7 +11,9 @@ use serde_json::{json, Value};
 
 use super::message::{Message, MessageKind};
 use super::{Kind, Level};
-use crate::config::{NotifyConfig, Severity, TeamsConfig, TeamsFormat, TelegramConfig};
+use crate::config::{
+    EmailConfig, NotifyConfig, Severity, TeamsConfig, TeamsFormat, TelegramConfig, TlsMode,
+};
 
 /// Bound on one delivery attempt.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -36,6 +38,8 @@ impl SendError {
 
 /// A configured, enabled channel.
 pub enum Channel {
+    /// SMTP, through lettre.
+    Email(EmailConfig),
     /// Microsoft Teams incoming webhook.
     Teams(TeamsConfig),
     /// Telegram Bot API.
@@ -46,6 +50,9 @@ impl Channel {
     /// The enabled channels of `config`.
     pub fn all(config: &NotifyConfig) -> Vec<Channel> {
         let mut out = Vec::new();
+        if let Some(e) = config.email.as_ref().filter(|e| e.enabled) {
+            out.push(Channel::Email(e.clone()));
+        }
         if let Some(t) = config.teams.as_ref().filter(|t| t.enabled) {
             out.push(Channel::Teams(t.clone()));
         }
@@ -58,6 +65,7 @@ impl Channel {
     /// Its name in logs, folders and `--channel`.
     pub fn name(&self) -> &'static str {
         match self {
+            Channel::Email(_) => "email",
             Channel::Teams(_) => "teams",
             Channel::Telegram(_) => "telegram",
         }
@@ -66,6 +74,7 @@ impl Channel {
     /// The lowest severity it gets.
     pub fn min_severity(&self) -> Severity {
         match self {
+            Channel::Email(c) => c.min_severity,
             Channel::Teams(c) => c.min_severity,
             Channel::Telegram(c) => c.min_severity,
         }
@@ -74,6 +83,7 @@ impl Channel {
     /// Sends `msg` once.
     pub async fn send(&self, http: &reqwest::Client, msg: &Message) -> Result<(), SendError> {
         match self {
+            Channel::Email(c) => email(c, msg).await,
             Channel::Teams(c) => post(http, c.webhook_url.expose(), &teams_payload(c.format, msg))
                 .await
                 .map(drop),
@@ -89,6 +99,63 @@ impl Channel {
             }
         }
     }
+}
+
+/// Sends `msg` as a plain-text mail. A connection is made per message: they are rare.
+async fn email(c: &EmailConfig, msg: &Message) -> Result<(), SendError> {
+    use lettre::message::header::ContentType;
+    use lettre::transport::smtp::authentication::Credentials;
+    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+    let fail = |what: &str, e: &dyn std::fmt::Display| SendError::new(format!("{what}: {e}"));
+    let mut tls = TlsParameters::builder(c.server.clone());
+    if let Some(ca) = &c.tls_ca_file {
+        let pem = std::fs::read(ca)
+            .map_err(|e| fail(&format!("cannot read tls_ca_file {}", ca.display()), &e))?;
+        tls = tls.add_root_certificate(
+            Certificate::from_pem(&pem)
+                .map_err(|e| fail("tls_ca_file is not a PEM certificate", &e))?,
+        );
+    }
+    let tls = tls.build_rustls().map_err(|e| fail("TLS setup", &e))?;
+    let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&c.server)
+        .port(c.port)
+        .timeout(Some(SEND_TIMEOUT))
+        .tls(match c.tls {
+            TlsMode::Starttls => Tls::Required(tls),
+            TlsMode::Tls => Tls::Wrapper(tls),
+            TlsMode::None => Tls::None,
+        });
+    if let (Some(user), Some(pass)) = (&c.username, &c.password) {
+        transport = transport.credentials(Credentials::new(user.clone(), pass.expose().to_owned()));
+    }
+    let mut mail = lettre::Message::builder()
+        .from(c.from.parse().map_err(|e| fail("from", &e))?)
+        .subject(msg.subject())
+        .header(ContentType::TEXT_PLAIN);
+    for to in &c.to {
+        mail = mail.to(to.parse().map_err(|e| fail("to", &e))?);
+    }
+    let mail = mail.body(msg.text()).map_err(|e| fail("message", &e))?;
+    transport
+        .build()
+        .send(mail)
+        .await
+        .map(drop)
+        .map_err(|e| SendError::new(smtp_error(&e)))
+}
+
+/// An SMTP error with its causes (DNS, TLS, `535` authentication failures ...).
+fn smtp_error(e: &lettre::transport::smtp::Error) -> String {
+    let mut text = e.to_string();
+    let mut cur = std::error::Error::source(e);
+    while let Some(s) = cur {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        cur = s.source();
+    }
+    text
 }
 
 /// POSTs JSON; a 2xx is delivered, a 429 carries Telegram's `retry_after`.

@@ -277,10 +277,7 @@ pub enum TlsMode {
     None,
 }
 
-// Email sending is not built yet: check-config shows these settings and
-// nothing else reads them.
 /// `[notify.email]`
-#[allow(dead_code)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EmailConfig {
     /// Off without removing the settings.

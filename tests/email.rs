@@ -1,0 +1,195 @@
+//! Email through a real SMTP server (Debian's python3-aiosmtpd) on loopback:
+//! plain, STARTTLS with a test CA and AUTH, a wrong password, a server that is
+//! down and then comes back.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{Proc, BIN};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn have_aiosmtpd() -> bool {
+    let ok = Command::new("/usr/bin/python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok && std::env::var_os("CI").is_some() {
+        panic!("CI is set but python3-aiosmtpd is missing; .ci/run installs it");
+    }
+    if !ok {
+        eprintln!("SKIPPED: python3-aiosmtpd is not installed");
+    }
+    ok
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn smtp(port: u16, args: &str) -> Proc {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/net/smtp.py");
+    let p = Proc::spawn_in_current(
+        "smtp server",
+        &format!("/usr/bin/python3 -u {script} {port} {args}"),
+        &[],
+    );
+    p.wait_for("listening", WAIT);
+    p
+}
+
+/// A test CA and a certificate for `localhost` signed by it, made with openssl.
+fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let sh = |script: &str| {
+        let out = Command::new("sh")
+            .args(["-c", script])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca");
+    sh("openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost");
+    sh("printf 'subjectAltName=DNS:localhost\\nbasicConstraints=CA:FALSE\\n' > ext.cnf && \
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext.cnf");
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
+}
+
+fn config(dir: &Path, email: &str) -> PathBuf {
+    let text = format!(
+        "[monitor]\ninterval = \"300ms\"\ntimeout = \"200ms\"\nlog_dir = \"{0}/logs\"\nstate_dir = \"{0}/state\"\n\
+         [gateway]\naddress = \"127.0.0.1\"\nprobes = [\"tcp:9\"]\n\
+         [[target]]\nname = \"loopback\"\naddress = \"127.0.0.1\"\nprobes = [\"tcp:9\"]\n\
+         [notify.email]\nfrom = \"monitor@example.com\"\nto = [\"me@example.com\", \"you@example.com\"]\n{email}",
+        dir.display()
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn notify_test(cfg: &Path) -> (i32, String) {
+    let out = Command::new(BIN)
+        .args(["notify-test", "-c", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn plain_smtp_delivers_a_readable_test_mail() {
+    if !have_aiosmtpd() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = smtp(port, "plain");
+    let cfg = config(
+        dir.path(),
+        &format!("server = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n"),
+    );
+    let (code, out) = notify_test(&cfg);
+    assert_eq!((code, out.trim()), (0, "email: ok"));
+    let mail = server.wait_for("\"data\"", WAIT);
+    let v: serde_json::Value = serde_json::from_str(&mail).unwrap();
+    assert_eq!(v["from"], "monitor@example.com");
+    assert_eq!(
+        v["to"],
+        serde_json::json!(["me@example.com", "you@example.com"])
+    );
+    let data = v["data"].as_str().unwrap();
+    assert!(
+        data.contains("Subject: [connectivity-monitor] test message from "),
+        "{data}"
+    );
+    assert!(data.contains("Content-Type: text/plain"), "{data}");
+}
+
+#[test]
+fn starttls_with_a_private_ca_and_auth_and_a_wrong_password_reported_clearly() {
+    if !have_aiosmtpd() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = certificates(dir.path());
+    let port = free_port();
+    let server = smtp(
+        port,
+        &format!("starttls {} {}", cert.display(), key.display()),
+    );
+    let base = format!("server = \"localhost\"\nport = {port}\ntls = \"starttls\"\nusername = \"user\"\ntls_ca_file = \"{}\"\n", ca.display());
+    let cfg = config(dir.path(), &format!("{base}password = \"right\"\n"));
+    let (code, out) = notify_test(&cfg);
+    assert_eq!(
+        (code, out.trim()),
+        (0, "email: ok"),
+        "STARTTLS, verified by the test CA, and AUTH"
+    );
+    server.wait_for("\"data\"", WAIT);
+
+    let cfg = config(dir.path(), &format!("{base}password = \"wrong\"\n"));
+    let (code, out) = notify_test(&cfg);
+    assert_eq!(code, 1);
+    assert!(
+        out.starts_with("email: FAILED: ") && out.contains("535"),
+        "the server's 535 is shown: {out}"
+    );
+    assert!(!out.contains("wrong"), "no password in the output: {out}");
+
+    // Without the CA the server's certificate is not trusted.
+    let cfg = config(dir.path(), &format!("server = \"localhost\"\nport = {port}\ntls = \"starttls\"\nusername = \"user\"\npassword = \"right\"\n"));
+    let (code, out) = notify_test(&cfg);
+    assert_eq!(code, 1);
+    assert!(out.to_lowercase().contains("certificate"), "{out}");
+}
+
+#[test]
+fn mail_spooled_while_the_server_is_down_is_delivered_once_when_it_returns() {
+    if !have_aiosmtpd() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = config(
+        dir.path(),
+        &format!("server = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n"),
+    );
+    let d = Proc::spawn_in_current(
+        "daemon",
+        &format!("{BIN} run -c {} --sim-fail 1.0", cfg.display()),
+        &[("RUST_LOG", "connectivity_monitor=debug")],
+    );
+    d.wait_for("alert WARNING", WAIT);
+    d.wait_for("not delivered", WAIT);
+    let server = smtp(port, "plain");
+    let mail = server.wait_for("\"data\"", Duration::from_secs(30));
+    assert!(mail.contains("WARNING LAN_DOWN"), "{mail}");
+    d.wait_for("delivered", WAIT);
+    d.wait_for_n("check:", 5, WAIT);
+    let (status, _) = d.stop();
+    assert!(status.success());
+    assert_eq!(
+        server.output().matches("\"data\"").count(),
+        1,
+        "exactly once: {}",
+        server.output()
+    );
+}
