@@ -14,6 +14,7 @@ use super::{Kind, Level};
 use crate::config::{
     EmailConfig, NotifyConfig, Severity, TeamsConfig, TeamsFormat, TelegramConfig, TlsMode,
 };
+use crate::probe::error_chain;
 
 /// Bound on one delivery attempt.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -143,19 +144,7 @@ async fn email(c: &EmailConfig, msg: &Message) -> Result<(), SendError> {
         .send(mail)
         .await
         .map(drop)
-        .map_err(|e| SendError::new(smtp_error(&e)))
-}
-
-/// An SMTP error with its causes (DNS, TLS, `535` authentication failures ...).
-fn smtp_error(e: &lettre::transport::smtp::Error) -> String {
-    let mut text = e.to_string();
-    let mut cur = std::error::Error::source(e);
-    while let Some(s) = cur {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        cur = s.source();
-    }
-    text
+        .map_err(|e| SendError::new(error_chain(&e)))
 }
 
 /// POSTs JSON; a 2xx is delivered, a 429 carries Telegram's `retry_after`.
@@ -190,15 +179,7 @@ async fn post(http: &reqwest::Client, url: &str, body: &Value) -> Result<Vec<u8>
 
 /// A request error with its cause, and without the URL (it holds the secret).
 fn describe(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut text = e.to_string();
-    let mut cur = std::error::Error::source(&e);
-    while let Some(s) = cur {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        cur = s.source();
-    }
-    text
+    error_chain(&e.without_url())
 }
 
 /// `sendMessage` without a parse mode: plain text needs no escaping.

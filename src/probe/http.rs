@@ -41,12 +41,17 @@ pub async fn get(client: reqwest::Client, url: Arc<Url>, expect: Arc<Vec<u16>>) 
     }
 }
 
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+/// An error with its causes, `a: b: c`, skipping a cause whose text the
+/// message already holds (lettre and hyper repeat their source in their own).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut cur = e.source();
     while let Some(s) = cur {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
         cur = s.source();
     }
     text
@@ -77,5 +82,36 @@ pub fn proxy_in_use(url: &Url) -> Option<&'static str> {
         "http" if get("HTTP_PROXY").is_some() => Some("HTTP_PROXY"),
         _ if get("ALL_PROXY").is_some() => Some("ALL_PROXY"),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error, &'static str);
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.1)
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn error_chain_adds_causes_once() {
+        let inner = || std::io::Error::other("no route");
+        assert_eq!(
+            error_chain(&Outer(inner(), "connect failed")),
+            "connect failed: no route"
+        );
+        assert_eq!(
+            error_chain(&Outer(inner(), "connect failed: no route")),
+            "connect failed: no route"
+        );
     }
 }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, GatewayAddress, ProbeKind, TargetName};
 
-pub use http::{client as http_client, proxy_in_use};
+pub use http::{client as http_client, error_chain, proxy_in_use};
 pub use schedule::{ProbeReport, ProbeTasks, Timing};
 
 /// A round-trip time; serialised as milliseconds.
