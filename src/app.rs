@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::alert::{Channel, Message, Notifier, NotifyLog, Outbox};
+use crate::alert::{logwatch, Channel, Message, Notifier, NotifyLog, Outbox};
 use crate::cli::RunArgs;
 use crate::config::Config;
 use crate::monitor::persist::{self, Persisted};
@@ -95,6 +95,9 @@ pub async fn run(
         ))
     };
     let mut notifier = start_notifier(&config);
+    // Log watches always use the current notifier, across reloads.
+    let (notifier_tx, notifier_rx) = watch::channel(Arc::clone(&notifier));
+    let mut watches = LogWatches::start(&config, &notifier_rx);
     let (update_tx, update_rx) = mpsc::channel(4);
     let outputs = monitor::Outputs {
         connection: conn_tx,
@@ -133,6 +136,11 @@ pub async fn run(
                         if new.notify != config.notify {
                             notifier.stop().await;
                             notifier = start_notifier(&new);
+                            let _ = notifier_tx.send(Arc::clone(&notifier));
+                        }
+                        if new.log_watch != config.log_watch || new.alerts != config.alerts {
+                            watches.stop().await;
+                            watches = LogWatches::start(&new, &notifier_rx);
                         }
                         let _ = update_tx.send(settings(&new, plan, &tasks, args.sim_fail, &notifier)).await;
                         level.modify(|f| *f = systemd::filter(new.monitor.log_level.as_deref())).ok();
@@ -156,6 +164,7 @@ pub async fn run(
     tasks.stop().await;
     drop(update_tx);
     let machine = monitor.await.context("the monitor task panicked")?;
+    watches.stop().await;
     notifier.stop().await;
     for s in sinks {
         s.await.context("a log writer panicked")?;
@@ -200,6 +209,42 @@ fn settings(
     }
 }
 
+/// The running `[[log_watch]]` tasks.
+struct LogWatches {
+    token: CancellationToken,
+    tracker: tokio_util::task::TaskTracker,
+}
+
+impl LogWatches {
+    fn start(config: &Config, notifier: &watch::Receiver<Arc<Notifier>>) -> LogWatches {
+        let token = CancellationToken::new();
+        let tracker = tokio_util::task::TaskTracker::new();
+        let alerts: crate::alert::Policy = (&config.alerts).into();
+        for w in &config.log_watch {
+            tracing::info!(
+                "watching {} for silence ({}: idle after {})",
+                w.path.display(),
+                w.service,
+                humantime::format_duration(w.idle_after)
+            );
+            let policy = logwatch::policy(w, &alerts);
+            tracker.spawn(logwatch::run(
+                w.clone(),
+                policy,
+                notifier.clone(),
+                token.clone(),
+            ));
+        }
+        tracker.close();
+        LogWatches { token, tracker }
+    }
+
+    async fn stop(&self) {
+        self.token.cancel();
+        self.tracker.wait().await;
+    }
+}
+
 /// Which sections differ, e.g. `changed monitor, target` or `no changes`.
 fn config_diff(old: &Config, new: &Config) -> String {
     let sections = [
@@ -211,6 +256,7 @@ fn config_diff(old: &Config, new: &Config) -> String {
         ("http", old.http != new.http),
         ("alerts", old.alerts != new.alerts),
         ("notify", old.notify != new.notify),
+        ("log_watch", old.log_watch != new.log_watch),
     ];
     let changed: Vec<&str> = sections
         .iter()

@@ -198,3 +198,69 @@ fn undelivered_alert_survives_a_restart_and_is_delivered_once() {
         "teams got it in the first run and not again"
     );
 }
+
+#[test]
+fn log_silence_alerts_recovers_and_rotation_is_not_silence() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let tg = WebServer::start();
+    let log_path = dir.path().join("app.log");
+    let append = |line: &str| {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .unwrap();
+        writeln!(f, "{line}").unwrap();
+    };
+    append("started");
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[monitor]\ninterval = \"300ms\"\ntimeout = \"200ms\"\nlog_dir = \"{0}/logs\"\nstate_dir = \"{0}/state\"\n\
+             [gateway]\naddress = \"127.0.0.1\"\nprobes = [\"tcp:9\"]\n\
+             [[target]]\nname = \"loopback\"\naddress = \"127.0.0.1\"\nprobes = [\"tcp:9\"]\n\
+             [notify.telegram]\nbot_token = \"1:T\"\nchat_id = 1\napi_base = \"{1}\"\n\
+             [[log_watch]]\npath = \"{2}\"\nservice = \"app\"\nidle_after = \"1s\"\n",
+            dir.path().display(),
+            tg.url,
+            log_path.display()
+        ),
+    )
+    .unwrap();
+    let d = Proc::spawn_in_current(
+        "daemon",
+        &format!("{BIN} run -c {}", cfg.display()),
+        &[("RUST_LOG", "connectivity_monitor=debug")],
+    );
+    d.wait_for("watching", WAIT);
+    // Silence: one WARNING.
+    let got = tg.wait_requests(1, WAIT);
+    assert!(
+        got[0].body.contains("WARNING LOG_SILENT:app"),
+        "{}",
+        got[0].body
+    );
+    // Traffic again: its recovery.
+    append("request");
+    let got = tg.wait_requests(2, WAIT);
+    assert!(
+        got[1].body.contains("RECOVERED: LOG_SILENT:app"),
+        "{}",
+        got[1].body
+    );
+    // logrotate (rename, new file) while traffic goes on: no alert.
+    std::fs::rename(&log_path, dir.path().join("app.log.1")).unwrap();
+    for i in 0..8 {
+        append(&format!("request {i}"));
+        std::thread::sleep(Duration::from_millis(300)); // the traffic itself, not a wait for the daemon
+    }
+    let (status, log) = d.stop();
+    assert!(status.success());
+    assert_eq!(
+        tg.requests().len(),
+        2,
+        "no false alert across the rotation:\n{log}"
+    );
+}

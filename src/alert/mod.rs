@@ -6,6 +6,7 @@
 
 mod channel;
 mod deliver;
+pub mod logwatch;
 mod message;
 mod outbox;
 mod policy;

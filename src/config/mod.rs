@@ -49,6 +49,32 @@ pub struct Config {
     /// `[notify.*]`: the channels; secrets are redacted when shown.
     #[serde(skip_serializing_if = "NotifyConfig::is_empty")]
     pub notify: NotifyConfig,
+    /// `[[log_watch]]`: files that must keep growing.
+    pub log_watch: Vec<LogWatchConfig>,
+}
+
+/// One `[[log_watch]]`: a log that going quiet means a service gets no traffic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogWatchConfig {
+    /// The file.
+    pub path: PathBuf,
+    /// The service it belongs to, named in alerts.
+    pub service: String,
+    /// No new data for this long: WARNING.
+    #[serde(serialize_with = "ser_duration")]
+    pub idle_after: Duration,
+    /// No new data for this long: CRITICAL; never when absent.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_duration"
+    )]
+    pub critical_after: Option<Duration>,
+    /// Reminder interval; `[alerts] repeat_every` when absent.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_duration"
+    )]
+    pub repeat_every: Option<Duration>,
 }
 
 /// Where a config came from.
@@ -369,6 +395,13 @@ impl Serialize for ProbeKind {
 
 fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&humantime::format_duration(*d))
+}
+
+fn ser_opt_duration<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => ser_duration(d, s),
+        None => s.serialize_none(),
+    }
 }
 
 fn ser_dns_servers<S: Serializer>(servers: &[SocketAddr], s: S) -> Result<S::Ok, S::Error> {

@@ -25,6 +25,8 @@ pub struct RawConfig {
     pub http: Vec<RawHttp>,
     pub alerts: Option<RawAlerts>,
     pub notify: Option<RawNotify>,
+    #[serde(default)]
+    pub log_watch: Vec<RawLogWatch>,
 }
 
 /// `[monitor]`
@@ -154,4 +156,15 @@ pub struct RawWindow {
     pub from: SpannedStr,
     pub to: SpannedStr,
     pub days: Option<Vec<SpannedStr>>,
+}
+
+/// One `[[log_watch]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogWatch {
+    pub path: String,
+    pub service: SpannedStr,
+    pub idle_after: SpannedStr,
+    pub critical_after: Option<SpannedStr>,
+    pub repeat_every: Option<SpannedStr>,
 }

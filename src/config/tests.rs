@@ -235,3 +235,16 @@ fn alerts_and_maintenance_windows() {
     ));
     assert_eq!(e, "/etc/cm.toml:6:18: alerts.critical_after = \"1m\": alerts.critical_after (1m) must not be shorter than alerts.warn_after (5m)");
 }
+
+#[test]
+fn log_watch_rules() {
+    let c = parse(&format!("{MINIMAL}[[log_watch]]\npath = \"/var/log/nginx/access.log\"\nservice = \"nginx\"\nidle_after = \"10m\"\ncritical_after = \"1h\"\n")).unwrap();
+    assert_eq!(c.log_watch[0].idle_after, Duration::from_secs(600));
+    assert_eq!(
+        c.log_watch[0].critical_after,
+        Some(Duration::from_secs(3600))
+    );
+    assert_eq!(c.log_watch[0].repeat_every, None);
+    let e = err(&format!("{MINIMAL}[[log_watch]]\npath = \"/x\"\nservice = \"x\"\nidle_after = \"10m\"\ncritical_after = \"1m\"\n"));
+    assert_eq!(e, "/etc/cm.toml:8:18: log_watch[0].critical_after = \"1m\": must not be shorter than idle_after");
+}

@@ -11,8 +11,8 @@ use url::Url;
 
 use super::error::{ConfigError, Location, Problem};
 use super::raw::{
-    RawAlerts, RawConfig, RawDns, RawEmail, RawHttp, RawIsp, RawNotify, RawTarget, RawTeams,
-    RawTelegram, SpannedStr,
+    RawAlerts, RawConfig, RawDns, RawEmail, RawHttp, RawIsp, RawLogWatch, RawNotify, RawTarget,
+    RawTeams, RawTelegram, SpannedStr,
 };
 use super::secret;
 use super::*;
@@ -97,6 +97,7 @@ pub fn built_in() -> Config {
         }],
         alerts: AlertsConfig::default(),
         notify: NotifyConfig::default(),
+        log_watch: Vec::new(),
     }
 }
 
@@ -163,6 +164,12 @@ impl Validator<'_> {
         let http = self.http(raw.http);
         let alerts = self.alerts(raw.alerts.unwrap_or_default());
         let notify = raw.notify.map(|n| self.notify(n)).unwrap_or_default();
+        let log_watch = raw
+            .log_watch
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, w)| self.log_watch(i, w))
+            .collect();
         Config {
             source,
             monitor,
@@ -173,7 +180,46 @@ impl Validator<'_> {
             http,
             alerts,
             notify,
+            log_watch,
         }
+    }
+
+    fn log_watch(&mut self, i: usize, w: RawLogWatch) -> Option<LogWatchConfig> {
+        let key = |k: &str| format!("log_watch[{i}].{k}");
+        let idle_after = self.duration(Some(&w.idle_after), &key("idle_after"));
+        let critical_after = w
+            .critical_after
+            .as_ref()
+            .and_then(|d| self.duration(Some(d), &key("critical_after")));
+        let repeat_every = w
+            .repeat_every
+            .as_ref()
+            .and_then(|d| self.duration(Some(d), &key("repeat_every")));
+        if idle_after.is_some_and(|d| d.is_zero()) {
+            self.problem(
+                Some(w.idle_after.span()),
+                &key("idle_after"),
+                &quoted(Some(&w.idle_after)),
+                "must be greater than zero",
+            );
+        }
+        if let (Some(idle), Some(crit), Some(c)) = (idle_after, critical_after, &w.critical_after) {
+            if crit < idle {
+                self.problem(
+                    Some(c.span()),
+                    &key("critical_after"),
+                    &quoted(Some(c)),
+                    "must not be shorter than idle_after",
+                );
+            }
+        }
+        Some(LogWatchConfig {
+            path: PathBuf::from(&w.path),
+            service: w.service.get_ref().trim().to_owned(),
+            idle_after: idle_after?,
+            critical_after,
+            repeat_every,
+        })
     }
 
     fn alerts(&mut self, raw: RawAlerts) -> AlertsConfig {

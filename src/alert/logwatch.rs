@@ -1,0 +1,219 @@
+//! The log-silence watch: a log that stops growing means a service is up but
+//! no traffic reaches it. Its silence is an alert condition like an outage,
+//! under the same policy, windows and channels.
+//!
+//! Rotation is not silence: a renamed-and-recreated file (a new inode) or a
+//! truncated one (copytruncate) is followed, and only new data resets the clock.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::{local, Alerting, Decision, Kind, Message, Notifier, Policy};
+use crate::config::LogWatchConfig;
+
+/// A file's identity and size, or nothing when it is missing.
+pub type Snapshot = Option<(u64, u64)>;
+
+/// What one look at the file showed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// New data arrived.
+    Data,
+    /// Nothing new.
+    Quiet,
+    /// The file is gone (first look that finds it missing).
+    Missing,
+    /// The file was replaced or truncated, with nothing in it yet.
+    Rotated,
+}
+
+/// Follows one file across rotations; pure, fed with snapshots.
+#[derive(Debug, Clone)]
+pub struct Tracker {
+    inode: Option<u64>,
+    size: u64,
+    missing: bool,
+    /// When data last arrived.
+    pub last_data: DateTime<Utc>,
+}
+
+impl Tracker {
+    /// Starts from the file as it is; its last data is its modification time if known.
+    pub fn new(snap: Snapshot, last_data: DateTime<Utc>) -> Tracker {
+        Tracker {
+            inode: snap.map(|s| s.0),
+            size: snap.map_or(0, |s| s.1),
+            missing: snap.is_none(),
+            last_data,
+        }
+    }
+
+    /// Notes a new snapshot taken at `now`.
+    pub fn observe(&mut self, snap: Snapshot, now: DateTime<Utc>) -> Seen {
+        let Some((inode, size)) = snap else {
+            let first = !self.missing;
+            self.missing = true;
+            return if first { Seen::Missing } else { Seen::Quiet };
+        };
+        self.missing = false;
+        let replaced = self.inode != Some(inode);
+        let truncated = !replaced && size < self.size;
+        let grew = if replaced || truncated {
+            size > 0
+        } else {
+            size > self.size
+        };
+        self.inode = Some(inode);
+        self.size = size;
+        if grew {
+            self.last_data = now;
+            Seen::Data
+        } else if replaced || truncated {
+            Seen::Rotated
+        } else {
+            Seen::Quiet
+        }
+    }
+}
+
+fn snapshot(path: &Path) -> (Snapshot, Option<DateTime<Utc>>) {
+    match std::fs::metadata(path) {
+        Ok(m) => (
+            Some((m.ino(), m.len())),
+            m.modified().ok().map(DateTime::<Utc>::from),
+        ),
+        Err(_) => (None, None),
+    }
+}
+
+/// The policy of one watch: WARNING at `idle_after`, CRITICAL at `critical_after` if given.
+pub fn policy(w: &LogWatchConfig, alerts: &Policy) -> Policy {
+    Policy {
+        warn_after: w.idle_after,
+        critical_after: w.critical_after.unwrap_or(Duration::MAX),
+        repeat_every: w.repeat_every.unwrap_or(alerts.repeat_every),
+        maintenance: alerts.maintenance.clone(),
+    }
+}
+
+/// Watches `w.path` until `token` is cancelled.
+pub async fn run(
+    w: LogWatchConfig,
+    policy: Policy,
+    notifier: watch::Receiver<Arc<Notifier>>,
+    token: CancellationToken,
+) {
+    let poll = (w.idle_after / 10).clamp(Duration::from_millis(200), Duration::from_secs(5));
+    let (snap, mtime) = snapshot(&w.path);
+    let mut tracker = Tracker::new(snap, mtime.unwrap_or_else(Utc::now));
+    if snap.is_none() {
+        tracing::warn!(service = %w.service, "log watch {}: {} is missing; waiting for it", w.service, w.path.display());
+    }
+    let mut alerting = Alerting::new(tracker.last_data);
+    let condition = format!("LOG_SILENT:{}", w.service);
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = tokio::time::sleep(poll) => {}
+        }
+        let now = Utc::now();
+        match tracker.observe(snapshot(&w.path).0, now) {
+            Seen::Missing => {
+                tracing::warn!(service = %w.service, "log watch {}: {} is missing", w.service, w.path.display())
+            }
+            Seen::Rotated => {
+                tracing::debug!(service = %w.service, "log watch {}: {} rotated", w.service, w.path.display())
+            }
+            Seen::Data => {
+                if let Some(d) = policy.end(&alerting, now) {
+                    send(&notifier, &w, &condition, &alerting, d, now);
+                }
+                alerting = Alerting::new(now);
+            }
+            Seen::Quiet => {}
+        }
+        if let Some(d) = policy.tick(&mut alerting, now, local(now)) {
+            send(&notifier, &w, &condition, &alerting, d, now);
+        }
+    }
+}
+
+fn send(
+    notifier: &watch::Receiver<Arc<Notifier>>,
+    w: &LogWatchConfig,
+    condition: &str,
+    a: &Alerting,
+    d: Decision,
+    now: DateTime<Utc>,
+) {
+    let since = crate::sink::local_hms(a.since);
+    let detail = match d.kind {
+        Kind::Recovered(_) => format!(
+            "{} has new data again (silent since {since})",
+            w.path.display()
+        ),
+        _ => format!("no new data in {} since {since}", w.path.display()),
+    };
+    let msg = Message::from_decision(d.kind, condition, a.since, d.lasted, now, &detail);
+    notifier.borrow().notify(&msg);
+    match d.kind {
+        Kind::Recovered(_) => {
+            tracing::info!(alert = "RECOVERED", service = %w.service, "alert RECOVERED: {condition}: {detail}")
+        }
+        _ => {
+            tracing::warn!(alert = msg.label(), service = %w.service, "alert {}: {condition}: {detail}", msg.label())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap()
+    }
+
+    #[test]
+    fn growth_is_data_and_stillness_is_quiet() {
+        let mut tr = Tracker::new(Some((1, 100)), t(0));
+        assert_eq!(tr.observe(Some((1, 100)), t(1)), Seen::Quiet);
+        assert_eq!(tr.observe(Some((1, 150)), t(2)), Seen::Data);
+        assert_eq!(tr.last_data, t(2));
+    }
+
+    #[test]
+    fn rename_rotation_follows_the_new_file_without_calling_it_data() {
+        let mut tr = Tracker::new(Some((1, 100)), t(0));
+        assert_eq!(tr.observe(Some((2, 0)), t(1)), Seen::Rotated);
+        assert_eq!(tr.last_data, t(0), "an empty new file is not traffic");
+        assert_eq!(tr.observe(Some((2, 40)), t(2)), Seen::Data);
+    }
+
+    #[test]
+    fn copytruncate_is_followed() {
+        let mut tr = Tracker::new(Some((1, 100)), t(0));
+        assert_eq!(tr.observe(Some((1, 0)), t(1)), Seen::Rotated);
+        assert_eq!(
+            tr.observe(Some((1, 10)), t(2)),
+            Seen::Data,
+            "growth after the truncation is data"
+        );
+        // Truncated and already rewritten past nothing in one look: still data.
+        assert_eq!(tr.observe(Some((1, 5)), t(3)), Seen::Data);
+    }
+
+    #[test]
+    fn missing_file_is_reported_once_then_followed_when_it_returns() {
+        let mut tr = Tracker::new(Some((1, 10)), t(0));
+        assert_eq!(tr.observe(None, t(1)), Seen::Missing);
+        assert_eq!(tr.observe(None, t(2)), Seen::Quiet);
+        assert_eq!(tr.observe(Some((3, 7)), t(3)), Seen::Data);
+    }
+}
