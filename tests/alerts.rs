@@ -137,6 +137,7 @@ fn telegram_429_retry_after_is_honoured_and_the_alert_arrives_once() {
         .as_str()
         .unwrap()
         .to_owned();
+    println!("telegram received at {}:\n{}", second.path, second.body);
     assert!(text.contains("WARNING LAN_DOWN on"), "{text}");
     assert!(text.contains("id: lan_down-"), "{text}");
     // Teams got it too, once.
@@ -262,5 +263,72 @@ fn log_silence_alerts_recovers_and_rotation_is_not_silence() {
         tg.requests().len(),
         2,
         "no false alert across the rotation:\n{log}"
+    );
+}
+
+#[test]
+fn a_notification_older_than_max_age_is_given_up_loudly_and_kept_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let parked = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = parked.local_addr().unwrap();
+    drop(parked);
+    let teams = WebServer::start();
+    let cfg = config(dir.path(), &format!("http://{addr}"), &teams.url);
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "[notify.telegram]",
+        "[notify]\nmax_age = \"1s\"\n[notify.telegram]",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let d = daemon(&cfg);
+    d.wait_for("alert WARNING", WAIT);
+    let line = d.wait_for("expired undelivered", WAIT);
+    assert!(
+        line.contains("ERROR") && line.contains("lan_down-"),
+        "{line}"
+    );
+    d.stop();
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("state/outbox/expired"))
+            .unwrap()
+            .count(),
+        1,
+        "kept for a person to see"
+    );
+    let log = std::fs::read_to_string(dir.path().join("logs/notifications.log")).unwrap();
+    assert!(
+        log.contains("channel=telegram") && log.contains("result=expired"),
+        "{log}"
+    );
+}
+
+#[test]
+fn http_channels_go_through_the_proxy_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (proxy, teams) = (WebServer::start(), WebServer::start());
+    let cfg = config(dir.path(), "http://telegram.invalid", &teams.url);
+    let out = Command::new(BIN)
+        .args([
+            "notify-test",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--channel",
+            "telegram",
+        ])
+        .env("HTTP_PROXY", &proxy.url)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A proxied request names the whole URL; the host itself was never resolved.
+    let got = proxy.wait_requests(1, WAIT);
+    assert_eq!(
+        got[0].path,
+        "http://telegram.invalid/bot123456:SECRET-TOKEN/sendMessage"
     );
 }

@@ -367,18 +367,30 @@ fn wan_cut_alert_is_spooled_and_delivered_after_recovery_with_its_recovery() {
         &format!("{recorder} 8081"),
         &[],
     );
+    let smtp_script = format!(
+        "/usr/bin/python3 -u {}/tests/net/smtp.py 2525 plain",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mail = common::Proc::spawn_in(
+        &net.ns("net"),
+        "smtp server",
+        &smtp_script,
+        &[("SMTP_HOST", "198.51.100.80")],
+    );
     tg.wait_for("listening", STEP);
     teams.wait_for("listening", STEP);
+    mail.wait_for("listening", STEP);
     let cfg = net.config(
         "[notify.telegram]\nbot_token = \"1:T\"\nchat_id = 7\napi_base = \"http://198.51.100.80:8080\"\n\
-         [notify.teams]\nwebhook_url = \"http://198.51.100.80:8081/hook\"\n",
+         [notify.teams]\nwebhook_url = \"http://198.51.100.80:8081/hook\"\n\
+         [notify.email]\nserver = \"198.51.100.80\"\nport = 2525\ntls = \"none\"\nfrom = \"m@example.com\"\nto = [\"me@example.com\"]\n",
     );
     let d = net.daemon(&cfg, "");
     d.wait_for("verdict start → OK", STEP);
     net.cut("upstream");
     d.wait_for("alert WARNING", STEP);
     // Spooled on disk while the servers are out of reach.
-    for channel in ["telegram", "teams"] {
+    for channel in ["telegram", "teams", "email"] {
         let queued = std::fs::read_dir(net.state_dir().join("outbox").join(channel))
             .unwrap()
             .count();
@@ -392,23 +404,33 @@ fn wan_cut_alert_is_spooled_and_delivered_after_recovery_with_its_recovery() {
     d.wait_for("outage ended", STEP);
     // A send attempt in flight at the restore gets through when TCP retries its SYN.
     let delivery = Duration::from_secs(40);
-    for server in [&tg, &teams] {
+    let mut recoveries = Vec::new();
+    for server in [&tg, &teams, &mail] {
         let warning = server.wait_for("WARNING WAN_DOWN", delivery);
         let recovered = server.wait_for("RECOVERED: WAN_DOWN", delivery);
         assert!(
             !warning.contains("RECOVERED"),
             "alert first, then its recovery: {warning}"
         );
-        assert!(recovered.contains("WAN_DOWN"), "{recovered}");
+        println!("{} received:\n{warning}\n{recovered}", server.name);
+        recoveries.push(recovered);
     }
     d.wait_for_n("check:", 3, STEP);
     let (status, log) = d.stop();
     assert!(status.success());
     let rows = net.outage_rows();
     assert_eq!(rows.len(), 1);
+    // The recovery says how long, as the outage row does (to a second's rounding).
+    let secs: u64 = rows[0][3].parse().unwrap();
+    for r in &recoveries {
+        let said = [secs.saturating_sub(1), secs, secs + 1]
+            .iter()
+            .any(|s| r.contains(&format!("after {s}s")) || r.contains(&format!("({s}s)")));
+        assert!(said, "recovery duration matches the row's {secs}s: {r}");
+    }
     // Exactly one alert and one recovery per channel.
     let notify_log = std::fs::read_to_string(net.log_dir().join("notifications.log")).unwrap();
-    for channel in ["telegram", "teams"] {
+    for channel in ["telegram", "teams", "email"] {
         let ok: Vec<&str> = notify_log
             .lines()
             .filter(|l| l.contains(&format!("channel={channel} ")) && l.contains("result=ok"))

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """A real SMTP server for tests (Debian's python3-aiosmtpd), printing each mail
 as one JSON line. Usage: smtp.py PORT plain|starttls [CERT KEY]
-With starttls, STARTTLS and AUTH (user / right) are required."""
+With starttls, STARTTLS and AUTH (user / right) are required. SMTP_HOST sets
+the address to listen on (default 127.0.0.1)."""
+import os
 import json
 import ssl
 import sys
@@ -30,7 +32,7 @@ if mode == "starttls":
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(sys.argv[3], sys.argv[4])
     kwargs = dict(tls_context=ctx, require_starttls=True, authenticator=authenticate, auth_required=True)
-controller = Controller(Handler(), hostname="127.0.0.1", port=port, **kwargs)
+controller = Controller(Handler(), hostname=os.environ.get("SMTP_HOST", "127.0.0.1"), port=port, **kwargs)
 controller.start()
 print("listening", flush=True)
 while True:
