@@ -24,6 +24,12 @@ fn config(dir: &std::path::Path, telegram: &str, teams: &str) -> std::path::Path
     path
 }
 
+/// An address where nothing listens: a channel that is down.
+fn closed_port() -> std::net::SocketAddr {
+    let parked = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    parked.local_addr().unwrap()
+}
+
 /// The daemon in this namespace: loopback probes only.
 fn daemon(cfg: &std::path::Path) -> Proc {
     Proc::spawn_in_current(
@@ -163,9 +169,7 @@ fn telegram_429_retry_after_is_honoured_and_the_alert_arrives_once() {
 fn undelivered_alert_survives_a_restart_and_is_delivered_once() {
     let dir = tempfile::tempdir().unwrap();
     // A port with nothing listening: the channel is down.
-    let parked = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = parked.local_addr().unwrap();
-    drop(parked);
+    let addr = closed_port();
     let teams = WebServer::start();
     let cfg = config(dir.path(), &format!("http://{addr}"), &teams.url);
     let d = daemon(&cfg);
@@ -215,21 +219,13 @@ fn log_silence_alerts_recovers_and_rotation_is_not_silence() {
         writeln!(f, "{line}").unwrap();
     };
     append("started");
-    let cfg = dir.path().join("config.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[monitor]\ninterval = \"300ms\"\ntimeout = \"200ms\"\nlog_dir = \"{0}/logs\"\nstate_dir = \"{0}/state\"\n\
-             [gateway]\naddress = \"127.0.0.1\"\nprobes = [\"tcp:9\"]\n\
-             [[target]]\nname = \"loopback\"\naddress = \"127.0.0.1\"\nprobes = [\"tcp:9\"]\n\
-             [notify.telegram]\nbot_token = \"1:T\"\nchat_id = 1\napi_base = \"{1}\"\n\
-             [[log_watch]]\npath = \"{2}\"\nservice = \"app\"\nidle_after = \"1s\"\n",
-            dir.path().display(),
-            tg.url,
-            log_path.display()
-        ),
-    )
-    .unwrap();
+    let cfg = config(dir.path(), &tg.url, &WebServer::start().url);
+    let watch = format!(
+        "[[log_watch]]\npath = \"{}\"\nservice = \"app\"\nidle_after = \"1s\"\n",
+        log_path.display()
+    );
+    let text = std::fs::read_to_string(&cfg).unwrap() + &watch;
+    std::fs::write(&cfg, text).unwrap();
     let d = Proc::spawn_in_current(
         "daemon",
         &format!("{BIN} run -c {}", cfg.display()),
@@ -269,9 +265,7 @@ fn log_silence_alerts_recovers_and_rotation_is_not_silence() {
 #[test]
 fn a_notification_older_than_max_age_is_given_up_loudly_and_kept_aside() {
     let dir = tempfile::tempdir().unwrap();
-    let parked = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = parked.local_addr().unwrap();
-    drop(parked);
+    let addr = closed_port();
     let teams = WebServer::start();
     let cfg = config(dir.path(), &format!("http://{addr}"), &teams.url);
     let text = std::fs::read_to_string(&cfg).unwrap().replace(
