@@ -76,7 +76,7 @@ pub async fn run(
     );
     let outbox = Arc::new(Outbox::new(&config.monitor.state_dir));
     let notify_log = NotifyLog::new(&config.monitor.log_dir);
-    let http = crate::probe::http_client()?;
+    let http = prober.http();
     let start_notifier = |c: &Config| {
         let channels = Channel::all(&c.notify);
         if !channels.is_empty() {

@@ -358,6 +358,12 @@ impl Prober {
         }))
     }
 
+    /// The shared HTTP client, also used by the notification channels: each
+    /// client loads the system's certificates, so one is built, not two.
+    pub fn http(&self) -> reqwest::Client {
+        self.http.clone()
+    }
+
     /// Opens the ICMP sockets `plan` needs now, so a missing permission is a start-up error.
     pub fn check_icmp(&self, plan: &Plan) -> Result<(), ProbeSetupError> {
         for p in &plan.probes {
