@@ -56,11 +56,11 @@ pub async fn run(
             recorder::run(state_dir, outage_file, persisted, rec_rx)
         }),
     ];
-    let (status_tx, status_rx) = watch::channel(Status::default());
-    let reporter = tokio::spawn(report_status(
-        status_rx,
-        config.monitor.interval + config.monitor.timeout,
-    ));
+    let (status_tx, status_rx) = watch::channel(Status {
+        check_span: config.monitor.interval + config.monitor.timeout,
+        ..Status::default()
+    });
+    let reporter = tokio::spawn(report_status(status_rx));
     let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
 
     let plan = Arc::new(Plan::from_config(&config));
@@ -146,7 +146,10 @@ pub async fn run(
                         level.modify(|f| *f = systemd::filter(new.monitor.log_level.as_deref())).ok();
                         log_proxies(&new);
                         config = new;
-                        status_tx.send_modify(|st| st.reload_error = None);
+                        status_tx.send_modify(|st| {
+                            st.reload_error = None;
+                            st.check_span = config.monitor.interval + config.monitor.timeout;
+                        });
                     }
                     Err(e) => {
                         let line = format!("{e:#}").replace('\n', "; ");
@@ -339,13 +342,11 @@ fn log_proxies(config: &Config) {
 
 /// Keeps systemd's STATUS= current, and pings the watchdog only while checks keep
 /// completing: if the pipeline stalls, the pings stop and systemd restarts us.
-async fn report_status(mut rx: watch::Receiver<Status>, stale_after: Duration) {
+async fn report_status(mut rx: watch::Receiver<Status>) {
     let period = systemd::watchdog_period().map(|p| p / 2);
     let mut ticker = tokio::time::interval(period.unwrap_or(Duration::from_secs(3600)));
     let mut last_check = Instant::now();
     let mut checks = 0;
-    // A check takes up to interval + timeout; allow two of them plus slack.
-    let stale_after = stale_after * 2 + Duration::from_secs(1);
     loop {
         tokio::select! {
             changed = rx.changed() => {
@@ -360,7 +361,7 @@ async fn report_status(mut rx: watch::Receiver<Status>, stale_after: Duration) {
                 systemd::status(&st.summary(Utc::now()));
             }
             _ = ticker.tick(), if period.is_some() => {
-                if last_check.elapsed() <= stale_after {
+                if last_check.elapsed() <= rx.borrow().stale_after() {
                     systemd::watchdog();
                 } else {
                     tracing::error!("no check completed for {}s; withholding the watchdog ping", last_check.elapsed().as_secs());

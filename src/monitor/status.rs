@@ -26,6 +26,9 @@ pub struct Status {
     pub last_outage: Option<(DateTime<Utc>, Layer, Duration)>,
     /// Why the last reload failed; shown until a reload succeeds.
     pub reload_error: Option<String>,
+    /// How long one check may take (interval + timeout) under the running
+    /// config; the watchdog judges staleness by it, so it follows reloads.
+    pub check_span: Duration,
 }
 
 impl Status {
@@ -36,6 +39,12 @@ impl Status {
         self.verdict = Some(d.verdict);
         self.gateway_rtt = d.gateway_rtt;
         self.targets = (d.targets_up, d.targets_total);
+    }
+
+    /// With no check completed for this long the pipeline is stalled: two
+    /// checks' worth (interval + timeout each) plus a second of slack.
+    pub fn stale_after(&self) -> Duration {
+        self.check_span * 2 + Duration::from_secs(1)
     }
 
     /// One line, e.g. `OK · gw 0.6 ms · 3/3 targets · last outage 2h ago (WAN_DOWN, 4m)`.
@@ -79,5 +88,23 @@ fn short(d: Duration) -> String {
         60..=3599 => format!("{}m", s / 60),
         3600..=86_399 => format!("{}h", s / 3600),
         _ => format!("{}d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staleness_follows_the_running_check_span() {
+        // Regression: the watchdog kept the start-up span, so a reload to a
+        // longer interval made it withhold pings and systemd restarted the daemon.
+        let mut st = Status {
+            check_span: Duration::from_secs(15),
+            ..Status::default()
+        };
+        assert_eq!(st.stale_after(), Duration::from_secs(31));
+        st.check_span = Duration::from_secs(65);
+        assert_eq!(st.stale_after(), Duration::from_secs(131));
     }
 }
