@@ -6,37 +6,24 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Proc, WebServer, BIN};
+use common::{failing_daemon, loopback_config, Proc, WebServer, BIN};
 
 const WAIT: Duration = Duration::from_secs(20);
 
 fn config(dir: &std::path::Path, telegram: &str, teams: &str) -> std::path::PathBuf {
-    let text = format!(
-        "[monitor]\ninterval = \"300ms\"\ntimeout = \"200ms\"\nlog_dir = \"{0}/logs\"\nstate_dir = \"{0}/state\"\n\
-         [gateway]\naddress = \"127.0.0.1\"\nprobes = [\"tcp:9\"]\n\
-         [[target]]\nname = \"loopback\"\naddress = \"127.0.0.1\"\nprobes = [\"tcp:9\"]\n\
-         [notify.telegram]\nbot_token = \"123456:SECRET-TOKEN\"\nchat_id = 4242\napi_base = \"{telegram}\"\n\
-         [notify.teams]\nwebhook_url = \"{teams}/webhook/SECRET-HOOK\"\n",
-        dir.display()
-    );
-    let path = dir.join("config.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    loopback_config(
+        dir,
+        &format!(
+            "[notify.telegram]\nbot_token = \"123456:SECRET-TOKEN\"\nchat_id = 4242\napi_base = \"{telegram}\"\n\
+             [notify.teams]\nwebhook_url = \"{teams}/webhook/SECRET-HOOK\"\n"
+        ),
+    )
 }
 
 /// An address where nothing listens: a channel that is down.
 fn closed_port() -> std::net::SocketAddr {
     let parked = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     parked.local_addr().unwrap()
-}
-
-/// The daemon in this namespace: loopback probes only.
-fn daemon(cfg: &std::path::Path) -> Proc {
-    Proc::spawn_in_current(
-        "daemon",
-        &format!("{BIN} run -c {} --sim-fail 1.0", cfg.display()),
-        &[("RUST_LOG", "connectivity_monitor=debug")],
-    )
 }
 
 #[test]
@@ -129,7 +116,7 @@ fn telegram_429_retry_after_is_honoured_and_the_alert_arrives_once() {
         429,
         "{\"ok\":false,\"error_code\":429,\"parameters\":{\"retry_after\":1}}",
     );
-    let d = daemon(&config(dir.path(), &tg.url, &teams.url));
+    let d = failing_daemon(&config(dir.path(), &tg.url, &teams.url));
     d.wait_for("alert WARNING", WAIT);
     let got = tg.wait_requests(2, WAIT);
     let (first, second) = (&got[0], &got[1]);
@@ -172,7 +159,7 @@ fn undelivered_alert_survives_a_restart_and_is_delivered_once() {
     let addr = closed_port();
     let teams = WebServer::start();
     let cfg = config(dir.path(), &format!("http://{addr}"), &teams.url);
-    let d = daemon(&cfg);
+    let d = failing_daemon(&cfg);
     d.wait_for("alert WARNING", WAIT);
     d.wait_for("not delivered", WAIT);
     let (status, _) = d.stop();
@@ -184,7 +171,7 @@ fn undelivered_alert_survives_a_restart_and_is_delivered_once() {
 
     let tg =
         WebServer::start_on(std::net::TcpListener::bind(addr).expect("the port is free again"));
-    let d = daemon(&cfg);
+    let d = failing_daemon(&cfg);
     d.wait_for("resuming the open outage", WAIT);
     let got = tg.wait_requests(1, WAIT);
     d.wait_for_n("check:", 5, WAIT);
@@ -273,7 +260,7 @@ fn a_notification_older_than_max_age_is_given_up_loudly_and_kept_aside() {
         "[notify]\nmax_age = \"1s\"\n[notify.telegram]",
     );
     std::fs::write(&cfg, text).unwrap();
-    let d = daemon(&cfg);
+    let d = failing_daemon(&cfg);
     d.wait_for("alert WARNING", WAIT);
     let line = d.wait_for("expired undelivered", WAIT);
     assert!(

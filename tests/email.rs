@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Proc, BIN};
+use common::{failing_daemon, loopback_config, Proc, BIN};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -71,16 +71,10 @@ fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 }
 
 fn config(dir: &Path, email: &str) -> PathBuf {
-    let text = format!(
-        "[monitor]\ninterval = \"300ms\"\ntimeout = \"200ms\"\nlog_dir = \"{0}/logs\"\nstate_dir = \"{0}/state\"\n\
-         [gateway]\naddress = \"127.0.0.1\"\nprobes = [\"tcp:9\"]\n\
-         [[target]]\nname = \"loopback\"\naddress = \"127.0.0.1\"\nprobes = [\"tcp:9\"]\n\
-         [notify.email]\nfrom = \"monitor@example.com\"\nto = [\"me@example.com\", \"you@example.com\"]\n{email}",
-        dir.display()
-    );
-    let path = dir.join("config.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    loopback_config(
+        dir,
+        &format!("[notify.email]\nfrom = \"monitor@example.com\"\nto = [\"me@example.com\", \"you@example.com\"]\n{email}"),
+    )
 }
 
 fn notify_test(cfg: &Path) -> (i32, String) {
@@ -172,11 +166,7 @@ fn mail_spooled_while_the_server_is_down_is_delivered_once_when_it_returns() {
         dir.path(),
         &format!("server = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n"),
     );
-    let d = Proc::spawn_in_current(
-        "daemon",
-        &format!("{BIN} run -c {} --sim-fail 1.0", cfg.display()),
-        &[("RUST_LOG", "connectivity_monitor=debug")],
-    );
+    let d = failing_daemon(&cfg);
     d.wait_for("alert WARNING", WAIT);
     d.wait_for("not delivered", WAIT);
     let server = smtp(port, "plain");

@@ -592,3 +592,27 @@ impl WebServer {
         self.requests.lock().unwrap().clone()
     }
 }
+
+/// A config that probes only loopback (fast checks, logs and state in `dir`),
+/// with `extra` (channels, watches) appended; written to `dir/config.toml`.
+pub fn loopback_config(dir: &Path, extra: &str) -> PathBuf {
+    let text = format!(
+        "[monitor]\ninterval = \"300ms\"\ntimeout = \"200ms\"\nlog_dir = \"{0}/logs\"\nstate_dir = \"{0}/state\"\n\
+         [gateway]\naddress = \"127.0.0.1\"\nprobes = [\"tcp:9\"]\n\
+         [[target]]\nname = \"loopback\"\naddress = \"127.0.0.1\"\nprobes = [\"tcp:9\"]\n{extra}",
+        dir.display()
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// The daemon in this process's namespace on a loopback config, every check
+/// failed on purpose (`--sim-fail 1.0`) so that an outage and its alert follow.
+pub fn failing_daemon(cfg: &Path) -> Proc {
+    Proc::spawn_in_current(
+        "daemon",
+        &format!("{BIN} run -c {} --sim-fail 1.0", cfg.display()),
+        &[("RUST_LOG", "connectivity_monitor=debug")],
+    )
+}
