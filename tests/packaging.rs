@@ -44,7 +44,7 @@ fn private_sh(script: &str) -> (i32, String, String) {
 }
 
 #[test]
-fn unit_security_exposure_is_at_most_2() {
+fn unit_security_exposure_is_at_most_1_3() {
     if !have("systemd-analyze", &["--version"]) {
         return;
     }
@@ -62,7 +62,7 @@ fn unit_security_exposure_is_at_most_2() {
         .and_then(|s| s.split_whitespace().next())
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("cannot read the score from {line:?}"));
-    assert!(score <= 2.0, "exposure {score} > 2.0:\n{out}");
+    assert!(score <= 1.3, "exposure {score} > 1.3:\n{out}");
 }
 
 #[test]
