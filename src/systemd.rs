@@ -93,8 +93,47 @@ pub fn watchdog() {
     notify(&[NotifyState::Watchdog]);
 }
 
-/// The watchdog period systemd asked for, if any.
+/// The watchdog period the service manager asked for, if any.
 pub fn watchdog_period() -> Option<Duration> {
-    let mut usec = 0;
-    sd_notify::watchdog_enabled(false, &mut usec).then(|| Duration::from_micros(usec))
+    watchdog_from(
+        std::env::var("WATCHDOG_USEC").ok().as_deref(),
+        std::env::var("WATCHDOG_PID").ok().as_deref(),
+        std::process::id(),
+    )
+}
+
+/// The rule of libsystemd's `sd_watchdog_enabled`: `WATCHDOG_USEC` is a
+/// positive number of microseconds, and `WATCHDOG_PID`, when set, must name
+/// this process; when it is not set the watchdog is this process's (some
+/// supervisors other than systemd set only `WATCHDOG_USEC`).
+fn watchdog_from(usec: Option<&str>, pid: Option<&str>, me: u32) -> Option<Duration> {
+    let usec: u64 = usec?.trim().parse().ok().filter(|u| *u > 0)?;
+    match pid {
+        Some(p) if p.trim().parse::<u32>().ok() != Some(me) => None,
+        _ => Some(Duration::from_micros(usec)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watchdog_follows_libsystemd_when_the_pid_is_not_given() {
+        let ten = Some(Duration::from_secs(10));
+        assert_eq!(
+            watchdog_from(Some("10000000"), None, 7),
+            ten,
+            "no PID: ours"
+        );
+        assert_eq!(watchdog_from(Some("10000000"), Some("7"), 7), ten);
+        assert_eq!(
+            watchdog_from(Some("10000000"), Some("8"), 7),
+            None,
+            "another's"
+        );
+        assert_eq!(watchdog_from(Some("0"), None, 7), None);
+        assert_eq!(watchdog_from(Some("soon"), None, 7), None);
+        assert_eq!(watchdog_from(None, Some("7"), 7), None);
+    }
 }

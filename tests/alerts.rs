@@ -234,8 +234,10 @@ fn log_silence_alerts_recovers_and_rotation_is_not_silence() {
         "{}",
         got[1].body
     );
-    // logrotate (rename, new file) while traffic goes on: no alert.
+    // logrotate (rename, create a new empty file) while traffic goes on: no alert.
     std::fs::rename(&log_path, dir.path().join("app.log.1")).unwrap();
+    std::fs::File::create(&log_path).unwrap();
+    d.wait_for("rotated", WAIT);
     for i in 0..8 {
         append(&format!("request {i}"));
         std::thread::sleep(Duration::from_millis(300)); // the traffic itself, not a wait for the daemon

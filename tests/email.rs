@@ -172,7 +172,8 @@ fn mail_spooled_while_the_server_is_down_is_delivered_once_when_it_returns() {
     let server = smtp(port, "plain");
     let mail = server.wait_for("\"data\"", Duration::from_secs(30));
     assert!(mail.contains("WARNING LAN_DOWN"), "{mail}");
-    d.wait_for("delivered", WAIT);
+    // The success line; "not delivered" must not satisfy this wait.
+    d.wait_for(") delivered", WAIT);
     d.wait_for_n("check:", 5, WAIT);
     let (status, _) = d.stop();
     assert!(status.success());

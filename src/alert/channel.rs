@@ -10,11 +10,11 @@ use reqwest::header::CONTENT_TYPE;
 use serde_json::{json, Value};
 
 use super::message::{Message, MessageKind};
-use super::{Kind, Level};
+use super::Kind;
 use crate::config::{
     EmailConfig, NotifyConfig, Severity, TeamsConfig, TeamsFormat, TelegramConfig, TlsMode,
 };
-use crate::probe::error_chain;
+use crate::util::error_chain;
 
 /// Bound on one delivery attempt.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -194,10 +194,10 @@ fn colour(msg: &Message) -> (&'static str, &'static str, &'static str) {
     // (Adaptive Card colour, MessageCard hex, emoji)
     match msg.kind {
         MessageKind::Policy(Kind::Recovered(_)) => ("Good", "2EB886", "✅"),
-        MessageKind::Policy(Kind::Alert(Level::Critical) | Kind::Reminder(Level::Critical)) => {
-            ("Attention", "D40E0D", "🔴")
-        }
-        MessageKind::Policy(Kind::Alert(Level::Warning) | Kind::Reminder(Level::Warning)) => {
+        MessageKind::Policy(
+            Kind::Alert(Severity::Critical) | Kind::Reminder(Severity::Critical),
+        ) => ("Attention", "D40E0D", "🔴"),
+        MessageKind::Policy(Kind::Alert(Severity::Warning) | Kind::Reminder(Severity::Warning)) => {
             ("Warning", "FFA500", "🟠")
         }
         MessageKind::Test => ("Accent", "0078D7", "🧪"),
@@ -215,7 +215,10 @@ fn facts(msg: &Message) -> Vec<(&'static str, String)> {
         ("Host", msg.host.clone()),
         ("Cause", msg.condition.clone()),
         ("Start", at(msg.started)),
-        ("Duration", super::message::short(msg.lasted_secs)),
+        (
+            "Duration",
+            crate::timefmt::compact(std::time::Duration::from_secs(msg.lasted_secs)),
+        ),
     ];
     if let Some(end) = msg.ended {
         f.push(("End", at(end)));

@@ -15,6 +15,8 @@ use tokio_util::task::TaskTracker;
 use super::channel::{Channel, SendError};
 use super::{Message, Outbox};
 use crate::config::Severity;
+use crate::monitor::update::{DeliveryNote, LiveSender, Update};
+use crate::timefmt::spelled;
 
 const FIRST_RETRY: Duration = Duration::from_secs(2);
 const MAX_RETRY: Duration = Duration::from_secs(300);
@@ -33,7 +35,7 @@ impl NotifyLog {
     pub fn attempt(&self, channel: &str, msg: &Message, result: Result<(), &str>, what: &str) {
         let mut line = format!(
             "{} channel={channel} id={} kind={} result={what}",
-            crate::sink::rfc3339_local(Utc::now()),
+            crate::timefmt::rfc3339_local(Utc::now()),
             msg.id,
             msg.label()
         );
@@ -73,13 +75,8 @@ pub struct Notifier {
 impl Notifier {
     /// Starts a delivery task per channel; messages left in the outbox by an
     /// earlier run are sent first.
-    pub fn start(
-        channels: Vec<Channel>,
-        outbox: Arc<Outbox>,
-        log: NotifyLog,
-        http: reqwest::Client,
-        max_age: Duration,
-    ) -> Notifier {
+    pub fn start(channels: Vec<Channel>, shared: Shared) -> Notifier {
+        let outbox = Arc::clone(&shared.outbox);
         let tracker = TaskTracker::new();
         let token = CancellationToken::new();
         let mut lanes = Vec::new();
@@ -90,15 +87,7 @@ impl Notifier {
                 min: channel.min_severity(),
                 wake: Arc::clone(&wake),
             });
-            tracker.spawn(deliver(
-                channel,
-                http.clone(),
-                Arc::clone(&outbox),
-                log.clone(),
-                wake,
-                token.clone(),
-                max_age,
-            ));
+            tracker.spawn(deliver(channel, shared.clone(), wake, token.clone()));
         }
         tracker.close();
         Notifier {
@@ -131,21 +120,41 @@ impl Notifier {
     }
 }
 
-async fn deliver(
-    channel: Channel,
-    http: reqwest::Client,
-    outbox: Arc<Outbox>,
-    log: NotifyLog,
-    wake: Arc<Notify>,
-    token: CancellationToken,
-    max_age: Duration,
-) {
+/// What every delivery task shares.
+#[derive(Clone)]
+pub struct Shared {
+    /// Where messages wait.
+    pub outbox: Arc<Outbox>,
+    /// `notifications.log`.
+    pub log: NotifyLog,
+    /// The daemon's one HTTP client.
+    pub http: reqwest::Client,
+    /// An undelivered message older than this is given up, loudly.
+    pub max_age: Duration,
+    /// Where delivery outcomes are published for live views.
+    pub live: LiveSender,
+}
+
+async fn deliver(channel: Channel, shared: Shared, wake: Arc<Notify>, token: CancellationToken) {
+    let Shared {
+        outbox,
+        log,
+        http,
+        max_age,
+        live,
+    } = shared;
     let name = channel.name();
-    let mut backoff = FIRST_RETRY;
+    let outcome = |id: &str, error: Option<&str>| {
+        live.send(Update::Delivery(DeliveryNote {
+            channel: name,
+            id: id.to_owned(),
+            error: error.map(str::to_owned),
+        }));
+    };
+    let mut backoff = Backoff::default();
     loop {
-        let pending = outbox.pending(name);
         let mut wait = None;
-        for (path, msg) in pending {
+        for (path, msg) in outbox.pending(name) {
             let age = (Utc::now() - msg.created).to_std().unwrap_or_default();
             if age > max_age {
                 tracing::error!(
@@ -153,7 +162,7 @@ async fn deliver(
                     "notification {} ({}) expired undelivered after {}; kept in outbox/expired",
                     msg.id,
                     msg.label(),
-                    humantime::format_duration(max_age)
+                    spelled(max_age)
                 );
                 log.attempt(name, &msg, Err("expired"), "expired");
                 outbox.set_aside(&path, "expired");
@@ -163,9 +172,16 @@ async fn deliver(
                 _ = token.cancelled() => return,
                 r = channel.send(&http, &msg) => r,
             };
+            let error = sent.as_ref().err().map(|e| e.text.as_str());
+            log.attempt(
+                name,
+                &msg,
+                error.map_or(Ok(()), Err),
+                if error.is_some() { "failed" } else { "ok" },
+            );
+            outcome(&msg.id, error);
             match sent {
                 Ok(()) => {
-                    log.attempt(name, &msg, Ok(()), "ok");
                     tracing::info!(
                         channel = name,
                         "notification {} ({}) delivered",
@@ -173,18 +189,16 @@ async fn deliver(
                         msg.label()
                     );
                     outbox.done(&path);
-                    backoff = FIRST_RETRY;
+                    backoff.delivered();
                 }
                 Err(SendError { text, retry_after }) => {
-                    log.attempt(name, &msg, Err(&text), "failed");
-                    let delay = retry_after.unwrap_or(backoff);
+                    let delay = backoff.failed(retry_after);
                     tracing::warn!(
                         channel = name,
                         "notification {} not delivered ({text}); retrying in {}",
                         msg.id,
-                        humantime::format_duration(delay)
+                        spelled(delay)
                     );
-                    backoff = (backoff * 2).min(MAX_RETRY);
                     // Order is kept: nothing after this message goes first.
                     wait = Some(delay);
                     break;
@@ -199,9 +213,54 @@ async fn deliver(
     }
 }
 
+/// The wait before the next try of a channel: doubling from [`FIRST_RETRY`] up
+/// to [`MAX_RETRY`], unless the server said how long (Telegram's `retry_after`).
+#[derive(Debug)]
+struct Backoff {
+    next: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Backoff {
+        Backoff { next: FIRST_RETRY }
+    }
+}
+
+impl Backoff {
+    /// The wait after a failed attempt.
+    fn failed(&mut self, retry_after: Option<Duration>) -> Duration {
+        let wait = retry_after.unwrap_or(self.next);
+        self.next = (self.next * 2).min(MAX_RETRY);
+        wait
+    }
+
+    /// A delivery resets the doubling.
+    fn delivered(&mut self) {
+        self.next = FIRST_RETRY;
+    }
+}
+
 async fn sleep_or_forever(d: Option<Duration>) {
     match d {
         Some(d) => tokio::time::sleep(d).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_its_cap_honours_the_server_and_resets() {
+        let mut b = Backoff::default();
+        let waits: Vec<u64> = (0..10).map(|_| b.failed(None).as_secs()).collect();
+        assert_eq!(waits, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+        assert_eq!(
+            b.failed(Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+        b.delivered();
+        assert_eq!(b.failed(None), FIRST_RETRY);
     }
 }

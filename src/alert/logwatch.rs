@@ -7,15 +7,16 @@
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::watch;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{local, Alerting, Decision, Kind, Message, Notifier, Policy};
+use super::condition::{Observation, Seen as Held};
+use super::Policy;
 use crate::config::LogWatchConfig;
+use crate::timefmt::local_hms;
 
 /// A file's identity and size, or nothing when it is missing.
 pub type Snapshot = Option<(u64, u64)>;
@@ -102,27 +103,36 @@ pub fn policy(w: &LogWatchConfig, alerts: &Policy) -> Policy {
     }
 }
 
-/// Watches `w.path` until `token` is cancelled.
-pub async fn run(
-    w: LogWatchConfig,
-    policy: Policy,
-    notifier: watch::Receiver<Arc<Notifier>>,
-    token: CancellationToken,
-) {
+/// The condition id of a watch.
+pub fn id(w: &LogWatchConfig) -> String {
+    format!("log:{}", w.service)
+}
+
+/// Watches `w.path` until `token` is cancelled, telling the condition driver
+/// what it sees at every look.
+pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Observation>, token: CancellationToken) {
     let poll = (w.idle_after / 10).clamp(Duration::from_millis(200), Duration::from_secs(5));
     let (snap, mtime) = snapshot(&w.path);
     let mut tracker = Tracker::new(snap, mtime.unwrap_or_else(Utc::now));
     if snap.is_none() {
         tracing::warn!(service = %w.service, "log watch {}: {} is missing; waiting for it", w.service, w.path.display());
     }
-    let mut alerting = Alerting::new(tracker.last_data);
-    let condition = format!("LOG_SILENT:{}", w.service);
+    let id = id(&w);
+    let label = format!("LOG_SILENT:{}", w.service);
+    let seen = |now, state| Observation {
+        id: id.clone(),
+        label: label.clone(),
+        now,
+        state,
+    };
     loop {
         tokio::select! {
             _ = token.cancelled() => return,
             _ = tokio::time::sleep(poll) => {}
         }
         let now = Utc::now();
+        let silent_since = tracker.last_data;
+        let mut obs = Vec::with_capacity(2);
         match tracker.observe(snapshot(&w.path).0, now) {
             Seen::Missing => {
                 tracing::warn!(service = %w.service, "log watch {}: {} is missing", w.service, w.path.display())
@@ -130,44 +140,34 @@ pub async fn run(
             Seen::Rotated => {
                 tracing::debug!(service = %w.service, "log watch {}: {} rotated", w.service, w.path.display())
             }
-            Seen::Data => {
-                if let Some(d) = policy.end(&alerting, now) {
-                    send(&notifier, &w, &condition, &alerting, d, now);
-                }
-                alerting = Alerting::new(now);
-            }
+            Seen::Data => obs.push(seen(
+                now,
+                Held::Cleared {
+                    at: now,
+                    detail: format!(
+                        "{} has new data again (silent since {})",
+                        w.path.display(),
+                        local_hms(silent_since)
+                    ),
+                },
+            )),
             Seen::Quiet => {}
         }
-        if let Some(d) = policy.tick(&mut alerting, now, local(now)) {
-            send(&notifier, &w, &condition, &alerting, d, now);
-        }
-    }
-}
-
-fn send(
-    notifier: &watch::Receiver<Arc<Notifier>>,
-    w: &LogWatchConfig,
-    condition: &str,
-    a: &Alerting,
-    d: Decision,
-    now: DateTime<Utc>,
-) {
-    let since = crate::sink::local_hms(a.since);
-    let detail = match d.kind {
-        Kind::Recovered(_) => format!(
-            "{} has new data again (silent since {since})",
-            w.path.display()
-        ),
-        _ => format!("no new data in {} since {since}", w.path.display()),
-    };
-    let msg = Message::from_decision(d.kind, condition, a.since, d.lasted, now, &detail);
-    notifier.borrow().notify(&msg);
-    match d.kind {
-        Kind::Recovered(_) => {
-            tracing::info!(alert = "RECOVERED", service = %w.service, "alert RECOVERED: {condition}: {detail}")
-        }
-        _ => {
-            tracing::warn!(alert = msg.label(), service = %w.service, "alert {}: {condition}: {detail}", msg.label())
+        obs.push(seen(
+            now,
+            Held::Active {
+                since: tracker.last_data,
+                detail: format!(
+                    "no new data in {} since {}",
+                    w.path.display(),
+                    local_hms(tracker.last_data)
+                ),
+            },
+        ));
+        for o in obs {
+            if out.send(o).await.is_err() {
+                return;
+            }
         }
     }
 }

@@ -5,8 +5,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, Level};
+use super::Kind;
 use crate::config::Severity;
+use crate::timefmt::{compact, local_datetime, local_hms};
 
 /// One notification; every channel gets the same one, with the same id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,8 +52,8 @@ impl Message {
         detail: &str,
     ) -> Message {
         let tag = match kind {
-            Kind::Alert(Level::Warning) => "warning".to_owned(),
-            Kind::Alert(Level::Critical) => "critical".to_owned(),
+            Kind::Alert(Severity::Warning) => "warning".to_owned(),
+            Kind::Alert(Severity::Critical) => "critical".to_owned(),
             Kind::Reminder(_) => format!("reminder-{}", lasted.as_secs()),
             Kind::Recovered(_) => "recovered".to_owned(),
         };
@@ -94,29 +95,21 @@ impl Message {
             MessageKind::Test => return true,
             MessageKind::Policy(Kind::Alert(l) | Kind::Reminder(l) | Kind::Recovered(l)) => l,
         };
-        match (level, min) {
-            (_, Severity::Warning) | (Level::Critical, Severity::Critical) => true,
-            (Level::Warning, Severity::Critical) => false,
-        }
+        level >= min
     }
 
     /// WARNING, CRITICAL, RECOVERED or TEST.
     pub fn label(&self) -> &'static str {
         match self.kind {
             MessageKind::Test => "TEST",
-            MessageKind::Policy(Kind::Alert(Level::Warning) | Kind::Reminder(Level::Warning)) => {
-                "WARNING"
-            }
-            MessageKind::Policy(Kind::Alert(Level::Critical) | Kind::Reminder(Level::Critical)) => {
-                "CRITICAL"
-            }
+            MessageKind::Policy(Kind::Alert(s) | Kind::Reminder(s)) => s.label(),
             MessageKind::Policy(Kind::Recovered(_)) => "RECOVERED",
         }
     }
 
     /// The one-line summary, e.g. `[connectivity-monitor] WAN_DOWN on pi: 7m29s`.
     pub fn subject(&self) -> String {
-        let lasted = short(self.lasted_secs);
+        let lasted = compact(Duration::from_secs(self.lasted_secs));
         match self.kind {
             MessageKind::Test => format!("[connectivity-monitor] test message from {}", self.host),
             MessageKind::Policy(Kind::Recovered(_)) => {
@@ -144,26 +137,21 @@ impl Message {
 
     /// The plain-text body: what, when, how long, where it broke, and the id.
     pub fn text(&self) -> String {
-        let at = |t: DateTime<Utc>| {
-            t.with_timezone(&chrono::Local)
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        };
         let mut lines = vec![self.subject(), String::new()];
         match (self.kind, self.ended) {
             (MessageKind::Test, _) => {}
             (_, Some(end)) => lines.push(format!(
                 "{} {}–{} ({})",
                 self.condition,
-                at(self.started),
-                end.with_timezone(&chrono::Local).format("%H:%M:%S"),
-                short(self.lasted_secs)
+                local_datetime(self.started),
+                local_hms(end),
+                compact(Duration::from_secs(self.lasted_secs))
             )),
             (_, None) => lines.push(format!(
                 "{} since {} ({})",
                 self.condition,
-                at(self.started),
-                short(self.lasted_secs)
+                local_datetime(self.started),
+                compact(Duration::from_secs(self.lasted_secs))
             )),
         }
         lines.push(self.detail.clone());
@@ -171,13 +159,6 @@ impl Message {
         lines.push(format!("host: {} · id: {}", self.host, self.id));
         lines.join("\n")
     }
-}
-
-/// `7m29s`-style duration.
-pub fn short(secs: u64) -> String {
-    humantime::format_duration(Duration::from_secs(secs))
-        .to_string()
-        .replace(' ', "")
 }
 
 fn hostname() -> String {
@@ -200,7 +181,7 @@ mod tests {
     #[test]
     fn recovery_says_cause_span_duration_and_where() {
         let m = Message::from_decision(
-            Kind::Recovered(Level::Warning),
+            Kind::Recovered(Severity::Warning),
             "WAN_DOWN",
             t(0),
             Duration::from_secs(449),
@@ -225,7 +206,7 @@ mod tests {
     #[test]
     fn min_severity_keeps_recoveries_paired() {
         let warn = Message::from_decision(
-            Kind::Alert(Level::Warning),
+            Kind::Alert(Severity::Warning),
             "WAN_DOWN",
             t(0),
             Duration::ZERO,
@@ -233,7 +214,7 @@ mod tests {
             "",
         );
         let rec_of_warn = Message::from_decision(
-            Kind::Recovered(Level::Warning),
+            Kind::Recovered(Severity::Warning),
             "WAN_DOWN",
             t(0),
             Duration::ZERO,
@@ -241,7 +222,7 @@ mod tests {
             "",
         );
         let rec_of_crit = Message::from_decision(
-            Kind::Recovered(Level::Critical),
+            Kind::Recovered(Severity::Critical),
             "WAN_DOWN",
             t(0),
             Duration::ZERO,

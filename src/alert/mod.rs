@@ -5,6 +5,7 @@
 //! durable [`Outbox`], sent to each configured channel by its own task.
 
 mod channel;
+pub mod condition;
 mod deliver;
 pub mod logwatch;
 mod message;
@@ -12,10 +13,11 @@ mod outbox;
 mod policy;
 
 pub use channel::Channel;
-pub use deliver::{Notifier, NotifyLog};
+pub use condition::{Conditions, Observation};
+pub use deliver::{Notifier, NotifyLog, Shared};
 pub use message::Message;
 pub use outbox::Outbox;
-pub use policy::{local, Alerting, Decision, Kind, Level, Policy, Window};
+pub use policy::{Alerting, Decision, Kind, Policy};
 
 use crate::config::AlertsConfig;
 
@@ -27,21 +29,5 @@ impl From<&AlertsConfig> for Policy {
             repeat_every: c.repeat_every,
             maintenance: c.maintenance.clone(),
         }
-    }
-}
-
-impl serde::Serialize for Window {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Window", 3)?;
-        st.serialize_field("from", &self.from.format("%H:%M").to_string())?;
-        st.serialize_field("to", &self.to.format("%H:%M").to_string())?;
-        let days: Vec<String> = self
-            .days
-            .iter()
-            .map(|d| d.to_string().to_lowercase())
-            .collect();
-        st.serialize_field("days", &days)?;
-        st.end()
     }
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::Message;
-use crate::monitor::persist::write_atomic;
+use crate::util::write_atomic;
 
 /// The outbox under `state_dir/outbox`.
 #[derive(Debug)]

@@ -6,51 +6,20 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, NaiveTime, Utc, Weekday};
+use chrono::{DateTime, NaiveTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
-/// How bad a message is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Level {
-    /// The condition has lasted `warn_after`.
-    Warning,
-    /// The condition has lasted `critical_after`.
-    Critical,
-}
+pub use crate::config::{Severity, Window};
 
 /// What a message says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Kind {
     /// First alert at this level.
-    Alert(Level),
+    Alert(Severity),
     /// Still going, at this level.
-    Reminder(Level),
+    Reminder(Severity),
     /// It ended; the highest level that was raised.
-    Recovered(Level),
-}
-
-/// A maintenance window in local time; may cross midnight.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Window {
-    /// Start, local time of day.
-    pub from: NaiveTime,
-    /// End, local time of day; before `from` means the next day.
-    pub to: NaiveTime,
-    /// Days the window starts on; empty is every day.
-    pub days: Vec<Weekday>,
-}
-
-impl Window {
-    /// Whether local time `t` (a weekday and time of day) falls inside.
-    pub fn contains(&self, day: Weekday, t: NaiveTime) -> bool {
-        let starts_on = |d: Weekday| self.days.is_empty() || self.days.contains(&d);
-        if self.from <= self.to {
-            starts_on(day) && t >= self.from && t < self.to
-        } else {
-            // Crosses midnight: the evening part belongs to today, the morning part to yesterday.
-            (starts_on(day) && t >= self.from) || (starts_on(day.pred()) && t < self.to)
-        }
-    }
+    Recovered(Severity),
 }
 
 /// The policy's settings (`[alerts]`).
@@ -66,20 +35,18 @@ pub struct Policy {
     pub maintenance: Vec<Window>,
 }
 
-/// One alertable condition's progress; persisted with the outage it belongs to.
+/// One alertable condition's progress; persisted (once an alert was raised) so that
+/// a restart neither repeats an alert nor loses its recovery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alerting {
     /// When the condition began.
     pub since: DateTime<Utc>,
     /// The highest level raised so far.
-    pub raised: Option<Level>,
+    pub raised: Option<Severity>,
     /// When the last alert or reminder was raised.
     pub last: Option<DateTime<Utc>>,
     /// Whether an alert was held back by a maintenance window.
     pub held: bool,
-    /// Whether any of it fell in a maintenance window (marked in the outage row).
-    #[serde(default)]
-    pub in_window: bool,
 }
 
 impl Alerting {
@@ -90,7 +57,6 @@ impl Alerting {
             raised: None,
             last: None,
             held: false,
-            in_window: false,
         }
     }
 }
@@ -119,12 +85,11 @@ impl Policy {
         local: (Weekday, NaiveTime),
     ) -> Option<Decision> {
         let in_window = self.in_maintenance(local.0, local.1);
-        a.in_window |= in_window;
         let lasted = (now - a.since).to_std().unwrap_or_default();
         let due = if lasted >= self.critical_after {
-            Some(Level::Critical)
+            Some(Severity::Critical)
         } else if lasted >= self.warn_after {
-            Some(Level::Warning)
+            Some(Severity::Warning)
         } else {
             None
         }?;
@@ -162,12 +127,6 @@ impl Policy {
             lasted,
         })
     }
-}
-
-/// `now` as (weekday, time of day) in local time.
-pub fn local(now: DateTime<Utc>) -> (Weekday, NaiveTime) {
-    let l = now.with_timezone(&chrono::Local);
-    (l.weekday(), l.time())
 }
 
 #[cfg(test)]
@@ -217,14 +176,14 @@ mod tests {
         assert_eq!(
             sent,
             vec![
-                (0, Kind::Alert(Level::Warning)),
-                (120, Kind::Alert(Level::Critical)),
-                (1920, Kind::Reminder(Level::Critical)),
-                (3720, Kind::Reminder(Level::Critical)),
+                (0, Kind::Alert(Severity::Warning)),
+                (120, Kind::Alert(Severity::Critical)),
+                (1920, Kind::Reminder(Severity::Critical)),
+                (3720, Kind::Reminder(Severity::Critical)),
             ]
         );
         let d = p.end(&a, t(3805)).unwrap();
-        assert_eq!(d.kind, Kind::Recovered(Level::Critical));
+        assert_eq!(d.kind, Kind::Recovered(Severity::Critical));
         assert_eq!(d.lasted, Duration::from_secs(3805));
     }
 
@@ -294,10 +253,10 @@ mod tests {
         assert!(a.held, "held back, not forgotten");
         let after = (Weekday::Sun, hm(3, 31));
         let sent = run(&p, &mut a, 310, 310, after);
-        assert_eq!(sent, vec![(310, Kind::Alert(Level::Critical))]);
+        assert_eq!(sent, vec![(310, Kind::Alert(Severity::Critical))]);
         assert_eq!(
             p.end(&a, t(400)).unwrap().kind,
-            Kind::Recovered(Level::Critical)
+            Kind::Recovered(Severity::Critical)
         );
     }
 
@@ -320,13 +279,13 @@ mod tests {
         };
         let mut a = fresh();
         let sent = run(&p, &mut a, 0, 0, (Weekday::Sun, hm(2, 59)));
-        assert_eq!(sent, vec![(0, Kind::Alert(Level::Warning))]);
+        assert_eq!(sent, vec![(0, Kind::Alert(Severity::Warning))]);
         // Inside the window: the escalation to CRITICAL is held back ...
         assert!(run(&p, &mut a, 10, 600, (Weekday::Sun, hm(3, 1))).is_empty());
         // ... and the recovery still pairs with the WARNING that was sent.
         assert_eq!(
             p.end(&a, t(610)).unwrap().kind,
-            Kind::Recovered(Level::Warning)
+            Kind::Recovered(Severity::Warning)
         );
     }
 }

@@ -1,24 +1,26 @@
 //! Configuration: loading, validation into real types, the built-in default,
 //! and the effective config printed with secrets redacted.
 //!
-//! Two layers (STYLE 9): `raw` mirrors the file and rejects unknown keys;
+//! Two layers: `raw` mirrors the file and rejects unknown keys;
 //! `validate` turns it into [`Config`], whose fields are typed values.
 
 mod error;
 mod raw;
 mod secret;
 mod validate;
+mod window;
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::{NonZeroU16, NonZeroU32};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use url::Url;
 
 pub use error::ConfigError;
 pub use secret::Secret;
+pub use window::Window;
 
 /// Where the daemon looks for its config when no `-c` is given.
 pub const DEFAULT_PATH: &str = "/etc/connectivity-monitor/config.toml";
@@ -232,7 +234,7 @@ pub struct AlertsConfig {
     #[serde(serialize_with = "ser_duration")]
     pub repeat_every: Duration,
     /// Windows in which alerts are held back (outages are still recorded).
-    pub maintenance: Vec<crate::alert::Window>,
+    pub maintenance: Vec<Window>,
 }
 
 impl Default for AlertsConfig {
@@ -281,14 +283,29 @@ impl NotifyConfig {
     }
 }
 
-/// The lowest severity a channel is told about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// How bad an alert is; also the lowest severity a channel is told about.
+///
+/// Written in lowercase; state and outbox files of earlier versions wrote
+/// `Warning`/`Critical`, which are still read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The condition has lasted `warn_after`.
+    #[serde(alias = "Warning")]
     Warning,
     /// The condition has lasted `critical_after`.
+    #[serde(alias = "Critical")]
     Critical,
+}
+
+impl Severity {
+    /// `WARNING` or `CRITICAL`, as alerts and the journal say it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Warning => "WARNING",
+            Severity::Critical => "CRITICAL",
+        }
+    }
 }
 
 /// How SMTP is secured.

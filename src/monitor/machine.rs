@@ -1,6 +1,6 @@
 //! The outage state machine: pure, `observe(diagnosis, now) -> events`.
 //!
-//! No clock, no I/O, no tokio (STYLE 4), so that every rule about when an
+//! No clock, no I/O, no tokio, so that every rule about when an
 //! outage starts and ends is tested as plain data (see `tests/scenarios/`).
 
 use std::time::Duration;
@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::diagnose::{Diagnosis, Layer, Verdict};
+use crate::timefmt::{local_hms, spelled};
 
 /// The hysteresis rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +20,17 @@ pub struct Rules {
     pub up_after: u32,
     /// Time between checks; a silence of more than 3 of these is a monitoring gap.
     pub interval: Duration,
+}
+
+impl Rules {
+    /// The rules `config` sets.
+    pub fn of(config: &crate::config::Config) -> Rules {
+        Rules {
+            down_after: config.monitor.down_after.get(),
+            up_after: config.monitor.up_after.get(),
+            interval: config.monitor.interval,
+        }
+    }
 }
 
 /// A span the monitor did not observe (stopped, crashed, suspended).
@@ -89,6 +101,9 @@ pub struct OpenOutage {
     pub good: Option<GoodStreak>,
     /// Whether any of its checks was simulated.
     pub simulated: bool,
+    /// Whether any of it fell in a maintenance window (its alerts were held back).
+    #[serde(default)]
+    pub maintenance: bool,
 }
 
 /// A finished outage, as recorded in `outage_log.csv`.
@@ -110,6 +125,35 @@ pub struct OutageRecord {
     pub gaps: Vec<Gap>,
     /// Whether any of its checks was simulated.
     pub simulated: bool,
+    /// Whether any of it fell in a maintenance window.
+    #[serde(default)]
+    pub maintenance: bool,
+}
+
+impl OutageRecord {
+    /// Everything a person needs beside the times: where it broke, maintenance,
+    /// cause changes, monitoring gaps, simulation. The `detail` column of its row.
+    pub fn full_detail(&self) -> String {
+        let mut parts = vec![self.detail.clone()];
+        if self.maintenance {
+            parts.push("during a maintenance window (alerts held back)".into());
+        }
+        for c in &self.cause_changes {
+            parts.push(format!("cause {}→{} at {}", c.from, c.to, local_hms(c.at)));
+        }
+        for g in &self.gaps {
+            parts.push(format!(
+                "monitoring gap {}–{} ({}) not counted",
+                local_hms(g.from),
+                local_hms(g.to),
+                spelled(g.length())
+            ));
+        }
+        if self.simulated && !self.detail.contains("simulated") {
+            parts.push("simulated".into());
+        }
+        parts.join("; ")
+    }
 }
 
 /// What the machine tells the rest of the daemon.
@@ -187,6 +231,13 @@ impl Machine {
     /// Replaces the rules (on reload); the state is kept.
     pub fn set_rules(&mut self, rules: Rules) {
         self.rules = rules;
+    }
+
+    /// Notes that the open outage (if any) reaches into a maintenance window.
+    pub fn mark_maintenance(&mut self) {
+        if let Some(o) = &mut self.state.outage {
+            o.maintenance = true;
+        }
     }
 
     /// Feeds one check's diagnosis, taken at `now`.
@@ -270,6 +321,7 @@ impl Machine {
             gaps: Vec::new(),
             good: None,
             simulated: streak.simulated,
+            maintenance: false,
         });
     }
 
@@ -322,6 +374,7 @@ impl Machine {
             cause_changes: o.cause_changes,
             gaps: o.gaps,
             simulated: o.simulated,
+            maintenance: o.maintenance,
         }));
     }
 }

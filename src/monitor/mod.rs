@@ -1,5 +1,6 @@
 //! Detection: gathering probe reports into checks, the verdict of each check,
-//! the pure outage state machine, its persisted state, and the task driving them.
+//! the pure outage state machine, its persisted state, the task driving them,
+//! and the update stream that carries what it learns to every consumer.
 
 mod assemble;
 mod diagnose;
@@ -7,12 +8,14 @@ mod machine;
 pub mod persist;
 mod status;
 mod task;
+pub mod update;
 
 pub use assemble::Assembler;
 pub use diagnose::{diagnose, Check, Diagnosis, Layer, Thresholds, Verdict};
 pub use machine::{Event, Machine, MachineState, OutageRecord, Rules};
 pub use status::Status;
-pub use task::{run, Outputs, Settings};
+pub use task::{run, Settings};
+pub use update::{Hub, Live, LiveSender, Update};
 
 #[cfg(test)]
 mod scenarios;

@@ -1,13 +1,12 @@
 //! The persisted state: the machine's state plus outage rows not yet written,
 //! saved atomically (write, fsync, rename, fsync folder).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::machine::{MachineState, OutageRecord};
-use crate::alert::Alerting;
+use crate::util::write_atomic;
 
 /// File name inside `state_dir`.
 pub const STATE_FILE: &str = "state.json";
@@ -21,9 +20,10 @@ pub struct Persisted {
     pub machine: MachineState,
     /// Finished outages whose CSV row could not be written yet.
     pub unwritten: Vec<OutageRecord>,
-    /// The open outage's alerting progress, so a restart pairs its recovery.
-    #[serde(default)]
-    pub alerting: Option<Alerting>,
+    /// The open outage's alert progress as versions before alerts.json kept
+    /// it here: read once and handed to the alert driver, never written back.
+    #[serde(default, rename = "alerting", skip_serializing)]
+    pub legacy_alerting: Option<serde_json::Value>,
 }
 
 impl Default for Persisted {
@@ -32,7 +32,7 @@ impl Default for Persisted {
             version: 1,
             machine: MachineState::default(),
             unwritten: Vec::new(),
-            alerting: None,
+            legacy_alerting: None,
         }
     }
 }
@@ -75,18 +75,6 @@ pub fn save(dir: &Path, state: &Persisted) -> Result<(), PersistError> {
     })
 }
 
-/// Writes `dir/name` so that it is either the old file or the whole new one,
-/// even across a crash: write a temporary file, fsync, rename, fsync the folder.
-pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, dir.join(name))?;
-    std::fs::File::open(dir).and_then(|d| d.sync_all())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +87,41 @@ mod tests {
         p.machine.last_check = chrono::DateTime::from_timestamp(1_700_000_000, 0);
         save(dir.path(), &p).unwrap();
         assert_eq!(load(dir.path()).unwrap(), p);
+    }
+
+    #[test]
+    fn causes_are_stored_by_their_documented_names_and_old_names_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let mut p = Persisted::default();
+        p.machine.outage = Some(super::super::machine::OpenOutage {
+            start: at,
+            cause: crate::monitor::Layer::Wan,
+            detail: "d".into(),
+            cause_changes: Vec::new(),
+            gaps: Vec::new(),
+            good: None,
+            simulated: false,
+            maintenance: false,
+        });
+        save(dir.path(), &p).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(STATE_FILE)).unwrap();
+        assert!(text.contains("\"cause\": \"WAN_DOWN\""), "{text}");
+        assert!(!text.contains("\"Wan\""), "{text}");
+        // A file written by an earlier version, with the variant name and the
+        // outage's alerting beside the machine.
+        let old = text.replace("\"WAN_DOWN\"", "\"Wan\"").replacen(
+            "\"unwritten\"",
+            "\"alerting\": {\"since\": \"2023-11-14T22:13:20Z\", \"raised\": \"Warning\"},\n  \"unwritten\"",
+            1,
+        );
+        std::fs::write(dir.path().join(STATE_FILE), old).unwrap();
+        let back = load(dir.path()).unwrap();
+        assert_eq!(back.machine, p.machine);
+        assert!(
+            back.legacy_alerting.is_some(),
+            "old alerting is handed on once"
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Table-driven scenarios (STYLE 12): each `tests/scenarios/*.toml` holds a
+//! Table-driven scenarios: each `tests/scenarios/*.toml` holds a
 //! timeline of probe outcomes and the events expected from it. They run
 //! through the real `diagnose` and `Machine`, so the verdict rules and the
 //! hysteresis are tested together, as plain data.

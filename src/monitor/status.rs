@@ -4,8 +4,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::diagnose::{Diagnosis, Layer, Verdict};
+use super::update::{CheckDone, DeliveryNote};
+use super::Event;
+use super::{Layer, Verdict};
 use crate::probe::Rtt;
+use crate::timefmt::{largest_unit, local_hms};
 
 /// What the daemon knows right now; updated after every check.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,19 +29,40 @@ pub struct Status {
     pub last_outage: Option<(DateTime<Utc>, Layer, Duration)>,
     /// Why the last reload failed; shown until a reload succeeds.
     pub reload_error: Option<String>,
+    /// Channels whose last delivery attempt failed, with why.
+    pub failing_channels: std::collections::BTreeMap<&'static str, String>,
     /// How long one check may take (interval + timeout) under the running
     /// config; the watchdog judges staleness by it, so it follows reloads.
     pub check_span: Duration,
 }
 
 impl Status {
-    /// Notes a check's diagnosis.
-    pub fn update(&mut self, at: DateTime<Utc>, d: &Diagnosis) {
+    /// Notes a delivery attempt: a failing channel is named in the line until it delivers.
+    pub fn delivery(&mut self, note: &DeliveryNote) {
+        match &note.error {
+            Some(e) => {
+                self.failing_channels.insert(note.channel, e.clone());
+            }
+            None => {
+                self.failing_channels.remove(note.channel);
+            }
+        }
+    }
+
+    /// Notes a finished check: its figures, and the outage it opened, kept or closed.
+    pub fn update(&mut self, c: &CheckDone) {
+        let d = &c.diagnosis;
         self.checks += 1;
-        self.last_check = Some(at);
+        self.last_check = Some(c.at);
         self.verdict = Some(d.verdict);
         self.gateway_rtt = d.gateway_rtt;
         self.targets = (d.targets_up, d.targets_total);
+        for e in &c.events {
+            if let Event::OutageEnded(o) = e {
+                self.last_outage = Some((o.end, o.cause, o.observed));
+            }
+        }
+        self.outage = c.state.outage.as_ref().map(|o| (o.start, o.cause));
     }
 
     /// With no check completed for this long the pipeline is stalled: two
@@ -56,9 +80,18 @@ impl Status {
     }
 
     fn health(&self, now: DateTime<Utc>) -> String {
-        let ago = |t: DateTime<Utc>| short((now - t).to_std().unwrap_or_default());
+        let mut s = self.verdict_part(now);
+        if !self.failing_channels.is_empty() {
+            let names: Vec<&str> = self.failing_channels.keys().copied().collect();
+            s.push_str(&format!(" · notify failing: {}", names.join(", ")));
+        }
+        s
+    }
+
+    fn verdict_part(&self, now: DateTime<Utc>) -> String {
+        let ago = |t: DateTime<Utc>| largest_unit((now - t).to_std().unwrap_or_default());
         if let Some((start, cause)) = self.outage {
-            let local = start.with_timezone(&chrono::Local).format("%H:%M:%S");
+            let local = local_hms(start);
             return format!("{cause} since {local} ({})", ago(start));
         }
         let Some(verdict) = self.verdict else {
@@ -73,21 +106,10 @@ impl Status {
             s.push_str(&format!(
                 " · last outage {} ago ({cause}, {})",
                 ago(end),
-                short(length)
+                largest_unit(length)
             ));
         }
         s
-    }
-}
-
-/// A duration rounded to its largest unit: `45s`, `4m`, `2h`, `3d`.
-fn short(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m", s / 60),
-        3600..=86_399 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86_400),
     }
 }
 
@@ -106,5 +128,24 @@ mod tests {
         assert_eq!(st.stale_after(), Duration::from_secs(31));
         st.check_span = Duration::from_secs(65);
         assert_eq!(st.stale_after(), Duration::from_secs(131));
+    }
+
+    #[test]
+    fn a_failing_channel_is_named_until_it_delivers() {
+        let mut st = Status::default();
+        let note = |error: Option<&str>| DeliveryNote {
+            channel: "telegram",
+            id: "x".into(),
+            error: error.map(Into::into),
+        };
+        st.delivery(&note(Some("HTTP 500")));
+        let now = Utc::now();
+        assert!(
+            st.summary(now).ends_with(" · notify failing: telegram"),
+            "{}",
+            st.summary(now)
+        );
+        st.delivery(&note(None));
+        assert!(!st.summary(now).contains("failing"));
     }
 }

@@ -1,20 +1,21 @@
-//! The monitor task: reports in, checks assembled, diagnosed, observed, and
-//! events out to the sinks and the live status.
+//! The monitor task: probe reports in, checks assembled, diagnosed and observed
+//! by the outage machine, and one [`Update`] per check out to whoever listens.
+//!
+//! It knows nothing of its consumers: the CSV logs, the alert driver and the
+//! live views all take what they need from the update stream.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{diagnose, Assembler, Check, Diagnosis, Event, Machine, Rules, Status, Thresholds};
-use crate::alert::{self, Alerting, Decision, Kind, Level, Message, Notifier, Policy};
-use crate::monitor::Layer;
+use super::update::{CheckDone, Publisher, Update};
+use super::{diagnose, Assembler, Check, Event, Machine, Rules, Thresholds};
+use crate::config::Window;
 use crate::probe::{Failure, Outcome, Plan, ProbeReport, ProbeResult, Timing};
-use crate::sink::recorder::Record;
-use crate::sink::{local_hms, local_hms_ms, outage_detail, seconds};
+use crate::timefmt::{local_hms, local_hms_ms, whole_seconds};
 
 /// What the monitor task needs to know; replaced whole on reload.
 pub struct Settings {
@@ -30,39 +31,22 @@ pub struct Settings {
     pub rules: Rules,
     /// Share of checks failed on purpose (`--sim-fail`).
     pub sim_fail: f64,
-    /// When an outage becomes an alert.
-    pub policy: Policy,
-    /// Where alerts go besides the journal.
-    pub notifier: Arc<Notifier>,
-}
-
-/// Where the monitor task sends what it learns.
-pub struct Outputs {
-    /// One diagnosis per check, for `connection_log.csv`.
-    pub connection: mpsc::Sender<(DateTime<Utc>, Diagnosis)>,
-    /// Finished outages and state, for `outage_log.csv` and `state.json`.
-    pub recorder: mpsc::Sender<Record>,
-    /// The live summary.
-    pub status: watch::Sender<Status>,
+    /// Maintenance windows: an outage reaching into one is marked so.
+    pub maintenance: Vec<Window>,
 }
 
 /// Runs until every probe task has stopped (the report queue closes), then
-/// returns the machine. New settings may arrive on `updates` (reload); the
-/// machine and its open outage carry on through them.
+/// returns the machine. New settings may arrive on `reloads`; the machine and
+/// its open outage carry on through them.
 pub async fn run(
     mut settings: Settings,
-    (mut machine, mut alerting): (Machine, Option<Alerting>),
+    mut machine: Machine,
     mut reports: mpsc::Receiver<ProbeReport>,
-    mut updates: mpsc::Receiver<Settings>,
-    out: Outputs,
+    mut reloads: mpsc::Receiver<Settings>,
+    out: Publisher,
 ) -> Machine {
     let mut assembler = Assembler::new(settings.ids.clone());
     let mut answered: HashMap<u64, bool> = HashMap::new();
-    // Announce the resumed state, so the first save is not the only record of it.
-    let _ = out
-        .recorder
-        .send(Record::State(machine.state().clone(), alerting.clone()))
-        .await;
     loop {
         let deadline = assembler
             .oldest()
@@ -75,7 +59,7 @@ pub async fn run(
             _ = sleep_until(deadline), if deadline.is_some() => {
                 assembler.expire(Instant::now(), |r| settings.timing.round_deadline(r))
             }
-            Some(new) = updates.recv() => {
+            Some(new) = reloads.recv() => {
                 // The round in progress was for the old plan; the next round starts clean.
                 assembler = Assembler::new(new.ids.clone());
                 assembler.skip_through(new.timing.round_at(Instant::now()));
@@ -86,15 +70,8 @@ pub async fn run(
             }
         };
         for check in checks {
-            handle(
-                &settings,
-                &mut machine,
-                &mut alerting,
-                &mut answered,
-                check,
-                &out,
-            )
-            .await;
+            let done = handle(&settings, &mut machine, &mut answered, check);
+            out.publish(Update::Check(Box::new(done))).await;
         }
     }
     tracing::debug!("monitor stopped: every probe task has ended");
@@ -107,14 +84,13 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-async fn handle(
+/// One check through the diagnosis and the machine.
+fn handle(
     s: &Settings,
     machine: &mut Machine,
-    alerting: &mut Option<Alerting>,
     answered: &mut HashMap<u64, bool>,
     mut check: Check,
-    out: &Outputs,
-) {
+) -> CheckDone {
     if s.sim_fail > 0.0 && fastrand::f64() < s.sim_fail {
         check.simulated = true;
         for r in &mut check.results {
@@ -124,99 +100,31 @@ async fn handle(
     log_probe_changes(s, answered, &check);
     let d = diagnose(&s.plan, &check, &s.thresholds);
     let events = machine.observe(&d, check.at);
+    if in_maintenance(&s.maintenance, check.at) {
+        machine.mark_maintenance();
+    }
     tracing::debug!(verdict = %d.verdict, "check: {}", d.detail);
-    out.status.send_modify(|st| st.update(check.at, &d));
-    for e in &events {
-        log_event(e);
-        match e {
-            Event::OutageStarted { start, cause, .. } => {
-                out.status
-                    .send_modify(|st| st.outage = Some((*start, *cause)));
-            }
-            Event::CauseChanged { start, change } => {
-                out.status
-                    .send_modify(|st| st.outage = Some((*start, change.to)));
-            }
-            Event::OutageEnded(o) => {
-                out.status.send_modify(|st| {
-                    st.outage = None;
-                    st.last_outage = Some((o.end, o.cause, o.observed));
-                });
-                let mut o = o.clone();
-                if let Some(a) = alerting.take() {
-                    if a.in_window {
-                        o.detail
-                            .push_str("; during a maintenance window (alerts held back)");
-                    }
-                    if let Some(d) = s.policy.end(&a, o.end) {
-                        alert(s, &d, o.cause, o.start, check.at, &outage_detail(&o));
-                    }
-                }
-                let _ = out.recorder.send(Record::Ended(o)).await;
-            }
-            Event::VerdictChanged { .. } | Event::Gap(_) => {}
-        }
-    }
-    // An open outage is an alertable condition (also one resumed after a restart).
-    if let Some(o) = &machine.state().outage {
-        let a = alerting.get_or_insert_with(|| Alerting::new(o.start));
-        if let Some(dec) = s.policy.tick(a, check.at, alert::local(check.at)) {
-            alert(s, &dec, o.cause, o.start, check.at, &o.detail);
-        }
-    }
-    let _ = out.connection.send((check.at, d)).await;
-    let _ = out
-        .recorder
-        .send(Record::State(machine.state().clone(), alerting.clone()))
-        .await;
-}
-
-/// Puts a decision in the outbox (on disk), then logs it.
-fn alert(
-    s: &Settings,
-    d: &Decision,
-    cause: Layer,
-    start: DateTime<Utc>,
-    now: DateTime<Utc>,
-    detail: &str,
-) {
-    let msg = Message::from_decision(
-        d.kind,
-        cause.verdict().as_str(),
-        start,
-        d.lasted,
-        now,
-        detail,
-    );
-    s.notifier.notify(&msg);
-    log_alert(d, cause, start, detail);
-}
-
-/// The journal is the first channel: every alert decision is logged with an `ALERT` field.
-fn log_alert(d: &Decision, cause: Layer, start: DateTime<Utc>, detail: &str) {
-    let lasted = humantime::format_duration(Duration::from_secs(d.lasted.as_secs()));
-    match d.kind {
-        Kind::Alert(level) => {
-            tracing::warn!(alert = level_name(level), outage_cause = %cause, "alert {}: {cause} since {} ({lasted}): {detail}", level_name(level), local_hms(start));
-        }
-        Kind::Reminder(level) => {
-            tracing::warn!(alert = level_name(level), outage_cause = %cause, "alert {} reminder: {cause} still down for {lasted}", level_name(level));
-        }
-        Kind::Recovered(level) => {
-            tracing::info!(alert = "RECOVERED", outage_cause = %cause, "alert RECOVERED (was {}): {cause} for {lasted}: {detail}", level_name(level));
-        }
+    events.iter().for_each(log_event);
+    CheckDone {
+        at: check.at,
+        plan: Arc::clone(&s.plan),
+        results: check.results,
+        diagnosis: d,
+        events,
+        state: machine.state().clone(),
     }
 }
 
-fn level_name(l: Level) -> &'static str {
-    match l {
-        Level::Warning => "WARNING",
-        Level::Critical => "CRITICAL",
+fn in_maintenance(windows: &[Window], at: DateTime<Utc>) -> bool {
+    if windows.is_empty() {
+        return false;
     }
+    let (day, time) = crate::timefmt::local_weekday_time(at);
+    windows.iter().any(|w| w.contains(day, time))
 }
 
 /// Logs each probe that stopped or started answering (and, at first sight, each
-/// that does not answer), with `TARGET` and `PROBE` fields for the journal.
+/// that does not answer), with `PROBE_TARGET` and `PROBE` fields for the journal.
 fn log_probe_changes(s: &Settings, answered: &mut HashMap<u64, bool>, check: &Check) {
     for ((probe, id), r) in s.plan.probes.iter().zip(&s.ids).zip(&check.results) {
         let now = r.outcome.answered();
@@ -224,10 +132,10 @@ fn log_probe_changes(s: &Settings, answered: &mut HashMap<u64, bool>, check: &Ch
         let addr = r.addr.map(|a| format!(" ({a})")).unwrap_or_default();
         match (before, now, &r.outcome) {
             (Some(true) | None, false, Outcome::Down(f)) => {
-                tracing::info!(target = %probe.role, probe = %probe.spec.kind(), failure = %f, "{}{addr} {}: no answer ({f})", probe.role, probe.spec.kind());
+                tracing::info!(probe_target = %probe.role, probe = %probe.spec.kind(), failure = %f, "{}{addr} {}: no answer ({f})", probe.role, probe.spec.kind());
             }
             (Some(false), true, _) => {
-                tracing::info!(target = %probe.role, probe = %probe.spec.kind(), "{}{addr} {}: answers again", probe.role, probe.spec.kind());
+                tracing::info!(probe_target = %probe.role, probe = %probe.spec.kind(), "{}{addr} {}: answers again", probe.role, probe.spec.kind());
             }
             _ => {}
         }
@@ -253,9 +161,9 @@ fn log_event(e: &Event) {
         Event::OutageEnded(o) => {
             tracing::warn!(
                 outage_cause = %o.cause,
-                duration_seconds = seconds(o.observed),
+                duration_seconds = whole_seconds(o.observed),
                 "outage ended: {} {}–{} ({}s): {}",
-                o.cause, local_hms_ms(o.start), local_hms_ms(o.end), seconds(o.observed), outage_detail(o)
+                o.cause, local_hms_ms(o.start), local_hms_ms(o.end), whole_seconds(o.observed), o.full_detail()
             );
         }
         Event::Gap(g) => {

@@ -37,24 +37,8 @@ pub async fn get(client: reqwest::Client, url: Arc<Url>, expect: Arc<Vec<u16>>) 
             }
         }
         Err(e) if e.is_timeout() => Outcome::Down(Failure::Timeout),
-        Err(e) => Outcome::Down(Failure::Http(error_chain(&e))),
+        Err(e) => Outcome::Down(Failure::Http(crate::util::error_chain(&e))),
     }
-}
-
-/// An error with its causes, `a: b: c`, skipping a cause whose text the
-/// message already holds (lettre and hyper repeat their source in their own).
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        cur = s.source();
-    }
-    text
 }
 
 /// Which proxy variable applies to `url`, if any, by the same rules reqwest uses.
@@ -82,36 +66,5 @@ pub fn proxy_in_use(url: &Url) -> Option<&'static str> {
         "http" if get("HTTP_PROXY").is_some() => Some("HTTP_PROXY"),
         _ if get("ALL_PROXY").is_some() => Some("ALL_PROXY"),
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug)]
-    struct Outer(std::io::Error, &'static str);
-    impl std::fmt::Display for Outer {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str(self.1)
-        }
-    }
-    impl std::error::Error for Outer {
-        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            Some(&self.0)
-        }
-    }
-
-    #[test]
-    fn error_chain_adds_causes_once() {
-        let inner = || std::io::Error::other("no route");
-        assert_eq!(
-            error_chain(&Outer(inner(), "connect failed")),
-            "connect failed: no route"
-        );
-        assert_eq!(
-            error_chain(&Outer(inner(), "connect failed: no route")),
-            "connect failed: no route"
-        );
     }
 }

@@ -14,25 +14,25 @@ pub struct CsvError {
 }
 
 /// One CSV log file with a fixed header and the rows waiting to be written.
-pub struct CsvFile {
+pub struct CsvFile<R> {
     path: PathBuf,
     header: &'static [&'static str],
     /// fsync after each write (outage rows), or only flush (per-check rows).
     durable: bool,
-    pending: Vec<Vec<String>>,
+    pending: Vec<R>,
     /// Rows kept while the file cannot be written; older ones are dropped past this, with an error.
     max_pending: usize,
     failing: bool,
 }
 
-impl CsvFile {
+impl<R: serde::Serialize> CsvFile<R> {
     /// A file at `path` with `header`.
     pub fn new(
         path: PathBuf,
         header: &'static [&'static str],
         durable: bool,
         max_pending: usize,
-    ) -> CsvFile {
+    ) -> CsvFile<R> {
         CsvFile {
             path,
             header,
@@ -59,7 +59,7 @@ impl CsvFile {
     }
 
     /// Queues `row` and tries to write everything queued.
-    pub fn push(&mut self, row: Vec<String>) {
+    pub fn push(&mut self, row: R) {
         if self.pending.len() >= self.max_pending {
             self.pending.remove(0);
             tracing::error!(file = %self.path.display(), "dropped the oldest unwritten row: {} rows are waiting", self.max_pending);
@@ -82,7 +82,7 @@ impl CsvFile {
     }
 
     /// Writes `rows` in one write, all or none; logs the first failure of a streak and the recovery.
-    pub fn write_now(&mut self, rows: &[Vec<String>]) -> bool {
+    pub fn write_now(&mut self, rows: &[R]) -> bool {
         match self.write(rows) {
             Ok(()) => {
                 if self.failing {
@@ -101,7 +101,7 @@ impl CsvFile {
         }
     }
 
-    fn write(&self, rows: &[Vec<String>]) -> Result<(), CsvError> {
+    fn write(&self, rows: &[R]) -> Result<(), CsvError> {
         let err = |source| CsvError {
             path: self.path.clone(),
             source,
@@ -113,9 +113,11 @@ impl CsvFile {
         // Build every byte first, then write once: a row is never half there.
         let mut buf = Vec::new();
         {
-            let mut w = csv::WriterBuilder::new().from_writer(&mut buf);
+            let mut w = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(&mut buf);
             for row in rows {
-                w.write_record(row).map_err(|e| err(e.into()))?;
+                w.serialize(row).map_err(|e| err(e.into()))?;
             }
             w.flush().map_err(err)?;
         }
@@ -192,7 +194,7 @@ mod tests {
     fn creates_header_then_appends() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("sub/x.csv");
-        let mut f = CsvFile::new(p.clone(), HEADER, true, 10);
+        let mut f = CsvFile::<Vec<String>>::new(p.clone(), HEADER, true, 10);
         f.push(vec!["1".into(), "two, with comma".into()]);
         f.push(vec!["3".into(), "4".into()]);
         assert_eq!(read(&p), "a,b\n1,\"two, with comma\"\n3,4\n");
@@ -203,7 +205,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.csv");
         std::fs::write(&p, "old,header\n1,2\n").unwrap();
-        let mut f = CsvFile::new(p.clone(), HEADER, false, 10);
+        let mut f = CsvFile::<Vec<String>>::new(p.clone(), HEADER, false, 10);
         f.push(vec!["5".into(), "6".into()]);
         assert_eq!(read(&p), "a,b\n5,6\n");
         let aside: Vec<_> = std::fs::read_dir(dir.path())
@@ -220,7 +222,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.csv");
         std::fs::write(&p, "a,b\n1,par").unwrap();
-        let mut f = CsvFile::new(p.clone(), HEADER, false, 10);
+        let mut f = CsvFile::<Vec<String>>::new(p.clone(), HEADER, false, 10);
         f.push(vec!["2".into(), "3".into()]);
         assert_eq!(read(&p), "a,b\n1,par\n2,3\n");
     }
@@ -231,7 +233,7 @@ mod tests {
         let blocker = dir.path().join("logs");
         std::fs::write(&blocker, "a file where the folder should be").unwrap();
         let p = blocker.join("x.csv");
-        let mut f = CsvFile::new(p.clone(), HEADER, true, 10);
+        let mut f = CsvFile::<Vec<String>>::new(p.clone(), HEADER, true, 10);
         f.push(vec!["1".into(), "2".into()]);
         assert_eq!(f.pending(), 1);
         std::fs::remove_file(&blocker).unwrap();

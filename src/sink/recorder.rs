@@ -5,34 +5,23 @@
 //! saved state and is retried, across restarts too.
 
 use std::path::PathBuf;
-use std::time::Duration;
-
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::{outage_row, CsvFile, OUTAGE_HEADER};
-use crate::alert::Alerting;
+use super::{CsvFile, OutageRow};
 use crate::monitor::persist::{self, Persisted};
-use crate::monitor::{MachineState, OutageRecord};
+use crate::monitor::{Event, Update};
 
 /// File name inside `log_dir`.
 pub const FILE: &str = "outage_log.csv";
 /// While nothing is at stake, the state is saved at most this often (saves SD cards).
 const QUIET_SAVE_EVERY: Duration = Duration::from_secs(300);
 
-/// A message for the recorder.
-#[derive(Debug)]
-pub enum Record {
-    /// An outage ended: write its row.
-    Ended(OutageRecord),
-    /// The machine's state and the open outage's alerting after a check.
-    State(MachineState, Option<Alerting>),
-}
-
 /// `outage_log.csv` in `log_dir`, opened (created with its header) now.
-pub fn open(log_dir: &std::path::Path) -> CsvFile {
-    let mut csv = CsvFile::new(log_dir.join(FILE), OUTAGE_HEADER, true, usize::MAX);
+pub fn open(log_dir: &std::path::Path) -> CsvFile<OutageRow> {
+    let mut csv = CsvFile::new(log_dir.join(FILE), OutageRow::HEADER, true, usize::MAX);
     csv.open();
     csv
 }
@@ -41,23 +30,30 @@ pub fn open(log_dir: &std::path::Path) -> CsvFile {
 ///
 /// A blocking loop, run with `spawn_blocking` (see `connection::run`). Rows
 /// not yet written are retried with every message, that is every interval.
-pub fn run(state_dir: PathBuf, csv: CsvFile, initial: Persisted, mut rx: mpsc::Receiver<Record>) {
+pub fn run(
+    state_dir: PathBuf,
+    csv: CsvFile<OutageRow>,
+    initial: Persisted,
+    mut rx: mpsc::Receiver<Arc<Update>>,
+) {
     let mut rec = Recorder::new(state_dir, csv, initial);
     rec.write_rows();
-    while let Some(msg) = rx.blocking_recv() {
-        match msg {
-            Record::Ended(o) => {
-                rec.state.unwritten.push(o);
-                rec.write_rows();
-                rec.save(true);
-            }
-            Record::State(m, alerting) => {
-                rec.state.machine = m;
-                rec.state.alerting = alerting;
-                rec.write_rows();
-                rec.save(false);
+    // Announce the resumed state, so the first save is not the only record of it.
+    rec.save(true);
+    while let Some(update) = rx.blocking_recv() {
+        let Update::Check(check) = &*update else {
+            continue;
+        };
+        let mut ended = false;
+        for e in &check.events {
+            if let Event::OutageEnded(o) = e {
+                rec.state.unwritten.push(o.clone());
+                ended = true;
             }
         }
+        rec.state.machine = check.state.clone();
+        rec.write_rows();
+        rec.save(ended);
     }
     rec.write_rows();
     rec.save(true);
@@ -65,13 +61,13 @@ pub fn run(state_dir: PathBuf, csv: CsvFile, initial: Persisted, mut rx: mpsc::R
 
 struct Recorder {
     state_dir: PathBuf,
-    csv: CsvFile,
+    csv: CsvFile<OutageRow>,
     state: Persisted,
     saved: Option<(Instant, Persisted)>,
 }
 
 impl Recorder {
-    fn new(state_dir: PathBuf, csv: CsvFile, state: Persisted) -> Recorder {
+    fn new(state_dir: PathBuf, csv: CsvFile<OutageRow>, state: Persisted) -> Recorder {
         Recorder {
             state_dir,
             csv,
@@ -85,7 +81,7 @@ impl Recorder {
         if self.state.unwritten.is_empty() {
             return;
         }
-        let rows: Vec<Vec<String>> = self.state.unwritten.iter().map(outage_row).collect();
+        let rows: Vec<OutageRow> = self.state.unwritten.iter().map(OutageRow::from).collect();
         if self.csv.write_now(&rows) {
             self.state.unwritten.clear();
         }

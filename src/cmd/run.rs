@@ -1,0 +1,168 @@
+//! `run` (the default): the daemon in the foreground, as a composition of
+//! parts, with validate-then-swap reload on SIGHUP and an ordered stop on
+//! SIGTERM/SIGINT.
+//!
+//! Stop order: the pipeline (probes, then the monitor drains, then the CSV
+//! sinks write what they hold and save the state), then the alerts (the driver
+//! queues what it still holds; undelivered messages stay in the outbox), then
+//! the status line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::RunArgs;
+use crate::config::{self, Config};
+use crate::daemon::alerts::Alerts;
+use crate::daemon::pipeline::{self, Pipeline};
+use crate::daemon::status::StatusLine;
+use crate::daemon::Part;
+use crate::monitor::Hub;
+use crate::probe::{self, Prober};
+use crate::systemd::{self, LevelHandle};
+
+/// Loads the config, starts logging and runs until SIGTERM or SIGINT.
+pub fn run(path: Option<PathBuf>, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let config = Config::load(path.as_deref())?;
+    let level = systemd::init_logging(config.monitor.log_level.as_deref());
+    match &config.source {
+        config::Source::BuiltIn => tracing::info!(
+            "no config at {}: running on the built-in default (gateway from the default route; 1.1.1.1, 8.8.8.8, 9.9.9.9; https://example.com/)",
+            config::DEFAULT_PATH
+        ),
+        config::Source::File(p) => tracing::info!("config {}", p.display()),
+    }
+    super::runtime()?.block_on(async {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(stop_on_signal(shutdown.clone()));
+        daemon(config, path, args, shutdown, level).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the daemon until `shutdown` is cancelled. `path` is re-read on SIGHUP.
+pub async fn daemon(
+    mut config: Config,
+    path: Option<PathBuf>,
+    args: RunArgs,
+    shutdown: CancellationToken,
+    level: LevelHandle,
+) -> anyhow::Result<()> {
+    let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    let persisted = pipeline::load_state(&config);
+    let http = probe::http_client()?;
+    let mut hub = Hub::default();
+    let (status_line, status) = StatusLine::start(&config, hub.live());
+    let alerts = Alerts::start(
+        &config,
+        hub.durable(64),
+        hub.live_sender(),
+        http.clone(),
+        persisted.legacy_alerting.clone(),
+    );
+    let pipeline = Pipeline::start(&config, Prober::new(http), persisted, hub, args.sim_fail)?;
+    // In stop order.
+    let mut parts: Vec<Box<dyn Part>> =
+        vec![Box::new(pipeline), Box::new(alerts), Box::new(status_line)];
+    systemd::ready(&status.summary());
+
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = hup.recv() => {
+                systemd::reloading();
+                match validated(&config, path.as_deref(), &parts) {
+                    Ok(new) => {
+                        let mut notes = vec![changed_sections(&config, &new)];
+                        for part in &mut parts {
+                            notes.extend(part.reload(&config, &new).await);
+                        }
+                        tracing::info!("reloaded {}: {}", new.source, notes.join("; "));
+                        level.modify(|f| *f = systemd::filter(new.monitor.log_level.as_deref())).ok();
+                        config = new;
+                        status.reload_error(None);
+                    }
+                    Err(e) => {
+                        let line = format!("{e:#}").replace('\n', "; ");
+                        tracing::error!("reload failed, still running the previous config: {line}");
+                        status.reload_error(Some(line));
+                    }
+                }
+                systemd::ready(&status.summary());
+            }
+        }
+    }
+
+    systemd::stopping();
+    tracing::info!("stopping: probes first, then the monitor, then the logs");
+    for part in parts {
+        part.stop().await?;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Validates the file again and lets every part check it; only a config that
+/// passes all of that replaces the running one.
+fn validated(
+    current: &Config,
+    path: Option<&Path>,
+    parts: &[Box<dyn Part>],
+) -> anyhow::Result<Config> {
+    let mut new = Config::load(path)?;
+    if new.monitor.log_dir != current.monitor.log_dir
+        || new.monitor.state_dir != current.monitor.state_dir
+    {
+        tracing::warn!("log_dir and state_dir changes take effect at the next restart");
+        new.monitor.log_dir = current.monitor.log_dir.clone();
+        new.monitor.state_dir = current.monitor.state_dir.clone();
+    }
+    for part in parts {
+        part.check(&new)?;
+    }
+    Ok(new)
+}
+
+/// Which sections differ, e.g. `changed monitor, target` or `no changes`.
+fn changed_sections(old: &Config, new: &Config) -> String {
+    let sections = [
+        ("monitor", old.monitor != new.monitor),
+        ("gateway", old.gateway != new.gateway),
+        ("isp", old.isp != new.isp),
+        ("target", old.targets != new.targets),
+        ("dns", old.dns != new.dns),
+        ("http", old.http != new.http),
+        ("alerts", old.alerts != new.alerts),
+        ("notify", old.notify != new.notify),
+        ("log_watch", old.log_watch != new.log_watch),
+    ];
+    let changed: Vec<&str> = sections
+        .iter()
+        .filter(|(_, c)| *c)
+        .map(|(n, _)| *n)
+        .collect();
+    if changed.is_empty() {
+        "no changes".into()
+    } else {
+        format!("changed {}", changed.join(", "))
+    }
+}
+
+/// Cancels `token` on SIGTERM or SIGINT.
+async fn stop_on_signal(token: CancellationToken) {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot listen for SIGTERM/SIGINT");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+    token.cancel();
+}

@@ -1,0 +1,241 @@
+//! From raw file structs to a typed [`Config`], collecting every broken rule.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::num::{NonZeroU16, NonZeroU32};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+use url::Url;
+
+use super::error::{ConfigError, Location, Problem};
+use super::raw::{
+    RawAlerts, RawConfig, RawDns, RawEmail, RawHttp, RawIsp, RawLogWatch, RawNotify, RawTarget,
+    RawTeams, RawTelegram, SpannedStr,
+};
+use super::secret;
+use super::*;
+
+mod alerts;
+mod network;
+mod notify;
+
+const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+
+/// Parses TOML and validates it.
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let de = toml::Deserializer::new(text);
+    let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+        // Spanned values add a private segment to the path; it is not a key of the file.
+        let key = e
+            .path()
+            .to_string()
+            .replace(".$__serde_spanned_private_value", "");
+        let inner = e.into_inner();
+        let location = inner
+            .span()
+            .map(|s| Location::of_offset(text, s.start))
+            .unwrap_or_default();
+        ConfigError::Parse {
+            path: path.to_owned(),
+            location,
+            key: if key == "." {
+                "(top level)".into()
+            } else {
+                key
+            },
+            message: inner.message().trim().to_owned(),
+        }
+    })?;
+    let mut v = Validator {
+        text,
+        problems: Vec::new(),
+    };
+    let config = v.config(raw, Source::File(path.to_owned()));
+    if v.problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError::Invalid {
+            path: path.to_owned(),
+            problems: v.problems,
+        })
+    }
+}
+
+/// The built-in default: gateway from the default route, three public resolvers
+/// as ICMP, TCP/443 and DNS targets, one HTTPS check.
+pub fn built_in() -> Config {
+    let resolvers: [(&str, IpAddr); 3] = [
+        ("cloudflare", IpAddr::from([1, 1, 1, 1])),
+        ("google", IpAddr::from([8, 8, 8, 8])),
+        ("quad9", IpAddr::from([9, 9, 9, 9])),
+    ];
+    let https = ProbeKind::Tcp(NonZeroU16::new(443).expect("443 is not zero"));
+    Config {
+        source: Source::BuiltIn,
+        monitor: default_monitor(None, None),
+        gateway: GatewayConfig {
+            address: GatewayAddress::Auto,
+            probes: vec![ProbeKind::Icmp],
+        },
+        isp: IspConfig::default(),
+        targets: resolvers
+            .iter()
+            .map(|(name, address)| TargetConfig {
+                name: TargetName((*name).to_owned()),
+                address: *address,
+                probes: vec![ProbeKind::Icmp, https],
+            })
+            .collect(),
+        dns: Some(DnsConfig {
+            servers: resolvers
+                .iter()
+                .map(|(_, ip)| SocketAddr::new(*ip, 53))
+                .collect(),
+            names: vec!["example.com".into()],
+        }),
+        http: vec![HttpConfig {
+            name: "example".into(),
+            url: Url::parse("https://example.com/").expect("static URL parses"),
+            expect_status: vec![200],
+        }],
+        alerts: AlertsConfig::default(),
+        notify: NotifyConfig::default(),
+        log_watch: Vec::new(),
+    }
+}
+
+fn default_monitor(log_dir: Option<PathBuf>, state_dir: Option<PathBuf>) -> MonitorConfig {
+    MonitorConfig {
+        interval: Duration::from_secs(10),
+        timeout: Duration::from_secs(5),
+        down_after: NonZeroU32::new(2).expect("2 is not zero"),
+        up_after: NonZeroU32::new(2).expect("2 is not zero"),
+        pings: NonZeroU32::new(3).expect("3 is not zero"),
+        degraded_loss_pct: 20,
+        degraded_rtt: Duration::from_millis(300),
+        log_dir: log_dir.unwrap_or_else(|| systemd_dir("LOGS_DIRECTORY", "./logs")),
+        state_dir: state_dir.unwrap_or_else(|| systemd_dir("STATE_DIRECTORY", "./state")),
+        log_level: None,
+    }
+}
+
+/// The first folder systemd gave in `var` (a colon-separated list), else `fallback`.
+fn systemd_dir(var: &str, fallback: &str) -> PathBuf {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| {
+            v.split(':')
+                .next()
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| PathBuf::from(fallback))
+}
+
+struct Validator<'a> {
+    text: &'a str,
+    problems: Vec<Problem>,
+}
+
+impl Validator<'_> {
+    fn problem(&mut self, at: Option<std::ops::Range<usize>>, key: &str, value: &str, rule: &str) {
+        self.problems.push(Problem {
+            location: at
+                .map(|r| Location::of_offset(self.text, r.start))
+                .unwrap_or_default(),
+            key: key.to_owned(),
+            value: value.to_owned(),
+            rule: rule.to_owned(),
+        });
+    }
+
+    fn config(&mut self, raw: RawConfig, source: Source) -> Config {
+        let monitor = self.monitor(raw.monitor);
+        let gateway = GatewayConfig {
+            address: match raw.gateway.address {
+                None => GatewayAddress::Auto,
+                Some(a) if a.get_ref() == "auto" => GatewayAddress::Auto,
+                Some(a) => self
+                    .ip(&a, "gateway.address", "must be \"auto\" or an IP address")
+                    .map_or(GatewayAddress::Auto, GatewayAddress::Ip),
+            },
+            probes: self.probes(raw.gateway.probes, "gateway.probes"),
+        };
+        let isp = raw.isp.map(|i| self.isp(i)).unwrap_or_default();
+        let targets = self.targets(raw.target);
+        let dns = raw.dns.map(|d| self.dns(d));
+        let http = self.http(raw.http);
+        let alerts = self.alerts(raw.alerts.unwrap_or_default());
+        let notify = raw.notify.map(|n| self.notify(n)).unwrap_or_default();
+        let log_watch = raw
+            .log_watch
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, w)| self.log_watch(i, w))
+            .collect();
+        Config {
+            source,
+            monitor,
+            gateway,
+            isp,
+            targets,
+            dns,
+            http,
+            alerts,
+            notify,
+            log_watch,
+        }
+    }
+
+    /// One of a fixed set of words; absent is the first.
+    fn choice<T: Copy>(&mut self, v: Option<&SpannedStr>, key: &str, options: &[(&str, T)]) -> T {
+        let Some(given) = v else {
+            return options[0].1;
+        };
+        if let Some((_, t)) = options.iter().find(|(w, _)| *w == given.get_ref().as_str()) {
+            return *t;
+        }
+        let words: Vec<String> = options.iter().map(|(w, _)| format!("\"{w}\"")).collect();
+        let rule = match words.split_last() {
+            Some((last, [])) => format!("must be {last}"),
+            Some((last, rest)) => format!("must be {} or {last}", rest.join(", ")),
+            None => "has no valid value".into(),
+        };
+        self.problem(Some(given.span()), key, &quoted(Some(given)), &rule);
+        options[0].1
+    }
+
+    fn duration(&mut self, v: Option<&SpannedStr>, key: &str) -> Option<Duration> {
+        let v = v?;
+        match humantime::parse_duration(v.get_ref()) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.problem(
+                    Some(v.span()),
+                    key,
+                    &quoted(Some(v)),
+                    &format!("must be a duration such as \"10s\" or \"2m\" ({e})"),
+                );
+                None
+            }
+        }
+    }
+
+    fn count(&mut self, v: Option<&Spanned<i64>>, key: &str, max: u32) -> Option<NonZeroU32> {
+        let v = v?;
+        match u32::try_from(*v.get_ref()).ok().and_then(NonZeroU32::new) {
+            Some(n) if n.get() <= max => Some(n),
+            _ => {
+                let rule = format!("must be a whole number from 1 to {max}");
+                self.problem(Some(v.span()), key, &v.get_ref().to_string(), &rule);
+                None
+            }
+        }
+    }
+}
+
+fn quoted(v: Option<&SpannedStr>) -> String {
+    v.map_or_else(|| "(default)".to_owned(), |s| format!("{:?}", s.get_ref()))
+}

@@ -1,0 +1,299 @@
+//! `[monitor]` and what is probed: `[gateway]`, `[isp]`, `[[target]]`, `[dns]`, `[[http]]`.
+
+use super::*;
+
+impl Validator<'_> {
+    pub(super) fn monitor(&mut self, m: super::raw::RawMonitor) -> MonitorConfig {
+        let mut out = default_monitor(
+            m.log_dir.as_deref().map(PathBuf::from),
+            m.state_dir.as_deref().map(PathBuf::from),
+        );
+        let at_least = |min| move |d: &Duration| *d >= min;
+        if let Some(d) = self.duration_where(
+            m.interval.as_ref(),
+            "monitor.interval",
+            at_least(Duration::from_millis(100)),
+            "must be at least 100ms",
+        ) {
+            out.interval = d;
+        }
+        if let Some(d) = self.duration_where(
+            m.timeout.as_ref(),
+            "monitor.timeout",
+            |d| !d.is_zero(),
+            "must be greater than zero",
+        ) {
+            out.timeout = d;
+        }
+        self.timeout_within_interval(&m, &out);
+        if let Some(n) = self.count(m.down_after.as_ref(), "monitor.down_after", 1000) {
+            out.down_after = n;
+        }
+        if let Some(n) = self.count(m.up_after.as_ref(), "monitor.up_after", 1000) {
+            out.up_after = n;
+        }
+        if let Some(n) = self.count(m.pings.as_ref(), "monitor.pings", 100) {
+            out.pings = n;
+        }
+        if let Some(p) = &m.degraded_loss_pct {
+            match u8::try_from(*p.get_ref()) {
+                Ok(v @ 1..=100) => out.degraded_loss_pct = v,
+                _ => self.problem(
+                    Some(p.span()),
+                    "monitor.degraded_loss_pct",
+                    &p.get_ref().to_string(),
+                    "must be a whole percentage from 1 to 100",
+                ),
+            }
+        }
+        if let Some(d) = self.duration(m.degraded_rtt.as_ref(), "monitor.degraded_rtt") {
+            out.degraded_rtt = d;
+        }
+        out.log_level = m.log_level.as_ref().and_then(|l| self.log_level(l));
+        out
+    }
+
+    /// A duration that must also pass `ok`, else a problem stating `rule`.
+    fn duration_where(
+        &mut self,
+        v: Option<&SpannedStr>,
+        key: &str,
+        ok: impl Fn(&Duration) -> bool,
+        rule: &str,
+    ) -> Option<Duration> {
+        let d = self.duration(v, key)?;
+        if ok(&d) {
+            return Some(d);
+        }
+        self.problem(v.map(Spanned::span), key, &quoted(v), rule);
+        None
+    }
+
+    /// The timeout bounds every probe of a check, so it must fit in the interval.
+    fn timeout_within_interval(&mut self, m: &super::raw::RawMonitor, out: &MonitorConfig) {
+        if out.timeout <= out.interval {
+            return;
+        }
+        let (span, key, value) = match &m.timeout {
+            Some(t) => (Some(t.span()), "monitor.timeout", quoted(Some(t))),
+            None => (
+                m.interval.as_ref().map(Spanned::span),
+                "monitor.interval",
+                quoted(m.interval.as_ref()),
+            ),
+        };
+        let rule = format!(
+            "monitor.timeout ({}) must not exceed monitor.interval ({})",
+            humantime::format_duration(out.timeout),
+            humantime::format_duration(out.interval)
+        );
+        self.problem(span, key, &value, &rule);
+    }
+
+    fn log_level(&mut self, level: &SpannedStr) -> Option<String> {
+        let l = level.get_ref().to_ascii_lowercase();
+        if LOG_LEVELS.contains(&l.as_str()) {
+            return Some(l);
+        }
+        self.problem(
+            Some(level.span()),
+            "monitor.log_level",
+            &quoted(Some(level)),
+            "must be one of error, warn, info, debug, trace",
+        );
+        None
+    }
+
+    pub(super) fn isp(&mut self, raw: RawIsp) -> IspConfig {
+        let hops = raw
+            .hops
+            .iter()
+            .filter_map(|h| self.ip(h, "isp.hops", "must be an IP address"))
+            .collect();
+        IspConfig {
+            hops,
+            probes: self.probes(raw.probes, "isp.probes"),
+        }
+    }
+
+    pub(super) fn targets(&mut self, raw: Vec<RawTarget>) -> Vec<TargetConfig> {
+        if raw.is_empty() {
+            self.problem(
+                None,
+                "target",
+                "(none)",
+                "at least one [[target]] is needed to tell whether the internet is reachable",
+            );
+        }
+        let mut names = HashSet::new();
+        let mut out = Vec::new();
+        for (i, t) in raw.into_iter().enumerate() {
+            let name = t.name.get_ref().trim().to_owned();
+            if name.is_empty() {
+                let key = format!("target[{i}].name");
+                self.problem(Some(t.name.span()), &key, "\"\"", "must not be empty");
+            } else if !names.insert(name.clone()) {
+                let key = format!("target[{i}].name");
+                self.problem(
+                    Some(t.name.span()),
+                    &key,
+                    &quoted(Some(&t.name)),
+                    "is used by another [[target]]; names must be unique",
+                );
+            }
+            let address = self.ip(
+                &t.address,
+                &format!("target[{i}].address"),
+                "must be an IP address (targets are reached by IP, not by name)",
+            );
+            let probes = self.probes(t.probes, &format!("target[{i}].probes"));
+            if let Some(address) = address {
+                out.push(TargetConfig {
+                    name: TargetName(name),
+                    address,
+                    probes,
+                });
+            }
+        }
+        out
+    }
+
+    pub(super) fn dns(&mut self, raw: RawDns) -> DnsConfig {
+        if raw.servers.is_empty() {
+            self.problem(None, "dns.servers", "[]", "must list at least one server");
+        }
+        if raw.names.is_empty() {
+            self.problem(None, "dns.names", "[]", "must list at least one name");
+        }
+        let servers = raw
+            .servers
+            .iter()
+            .filter_map(|s| {
+                let text = s.get_ref().trim();
+                let parsed = text.parse::<SocketAddr>().ok().or_else(|| {
+                    text.parse::<IpAddr>()
+                        .ok()
+                        .map(|ip| SocketAddr::new(ip, 53))
+                });
+                if parsed.is_none() {
+                    self.problem(
+                        Some(s.span()),
+                        "dns.servers",
+                        &quoted(Some(s)),
+                        "must be an IP address, or IP:PORT ([IPv6]:PORT)",
+                    );
+                }
+                parsed
+            })
+            .collect();
+        let names = raw
+            .names
+            .iter()
+            .filter_map(|n| {
+                let ok = hickory_proto::rr::Name::from_ascii(n.get_ref()).is_ok()
+                    && !n.get_ref().trim().is_empty();
+                if !ok {
+                    self.problem(
+                        Some(n.span()),
+                        "dns.names",
+                        &quoted(Some(n)),
+                        "must be a valid DNS name",
+                    );
+                }
+                ok.then(|| n.get_ref().trim().to_owned())
+            })
+            .collect();
+        DnsConfig { servers, names }
+    }
+
+    pub(super) fn http(&mut self, raw: Vec<RawHttp>) -> Vec<HttpConfig> {
+        let mut out = Vec::new();
+        for (i, h) in raw.into_iter().enumerate() {
+            let url = match Url::parse(h.url.get_ref()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
+                Ok(_) => {
+                    self.problem(
+                        Some(h.url.span()),
+                        &format!("http[{i}].url"),
+                        &quoted(Some(&h.url)),
+                        "must be an http:// or https:// URL",
+                    );
+                    None
+                }
+                Err(e) => {
+                    self.problem(
+                        Some(h.url.span()),
+                        &format!("http[{i}].url"),
+                        &quoted(Some(&h.url)),
+                        &format!("must be a URL ({e})"),
+                    );
+                    None
+                }
+            };
+            let mut expect_status = Vec::new();
+            for s in h.expect_status.unwrap_or_default() {
+                match u16::try_from(*s.get_ref()) {
+                    Ok(code @ 100..=599) => expect_status.push(code),
+                    _ => self.problem(
+                        Some(s.span()),
+                        &format!("http[{i}].expect_status"),
+                        &s.get_ref().to_string(),
+                        "must be an HTTP status from 100 to 599",
+                    ),
+                }
+            }
+            if expect_status.is_empty() {
+                expect_status.push(200);
+            }
+            if let Some(url) = url {
+                out.push(HttpConfig {
+                    name: h.name.get_ref().trim().to_owned(),
+                    url,
+                    expect_status,
+                });
+            }
+        }
+        out
+    }
+
+    pub(super) fn probes(&mut self, v: Option<Vec<SpannedStr>>, key: &str) -> Vec<ProbeKind> {
+        let Some(list) = v else {
+            return vec![ProbeKind::Icmp];
+        };
+        if list.is_empty() {
+            self.problem(None, key, "[]", "must list at least one probe");
+        }
+        let mut out = Vec::new();
+        for p in list {
+            let s = p.get_ref().trim();
+            let kind = if s == "icmp" {
+                Some(ProbeKind::Icmp)
+            } else {
+                s.strip_prefix("tcp:")
+                    .and_then(|port| port.parse::<NonZeroU16>().ok())
+                    .map(ProbeKind::Tcp)
+            };
+            match kind {
+                Some(k) if !out.contains(&k) => out.push(k),
+                Some(_) => self.problem(Some(p.span()), key, &quoted(Some(&p)), "is listed twice"),
+                None => self.problem(
+                    Some(p.span()),
+                    key,
+                    &quoted(Some(&p)),
+                    "must be \"icmp\" or \"tcp:PORT\" with PORT from 1 to 65535",
+                ),
+            }
+        }
+        out
+    }
+
+    pub(super) fn ip(&mut self, v: &SpannedStr, key: &str, rule: &str) -> Option<IpAddr> {
+        match v.get_ref().parse() {
+            Ok(ip) => Some(ip),
+            Err(_) => {
+                self.problem(Some(v.span()), key, &quoted(Some(v)), rule);
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! `[notify]` and its channels, with their secrets.
+
+use super::*;
+
+impl Validator<'_> {
+    pub(super) fn notify(&mut self, raw: RawNotify) -> NotifyConfig {
+        let max_age = self
+            .duration(raw.max_age.as_ref(), "notify.max_age")
+            .unwrap_or(NotifyConfig::default().max_age);
+        NotifyConfig {
+            max_age,
+            email: raw.email.and_then(|e| self.email(e)),
+            teams: raw.teams.and_then(|t| self.teams(t)),
+            telegram: raw.telegram.and_then(|t| self.telegram(t)),
+        }
+    }
+
+    /// A secret given as `key` or as `key_file` (a path, or a systemd credential name).
+    pub(super) fn secret(
+        &mut self,
+        key: &str,
+        inline: Option<SpannedStr>,
+        file: Option<SpannedStr>,
+        required: bool,
+    ) -> Option<Secret> {
+        match (inline, file) {
+            (Some(v), Some(f)) => {
+                self.problem(
+                    Some(f.span()),
+                    &format!("{key}_file"),
+                    &quoted(Some(&f)),
+                    &format!("give {key} or {key}_file, not both"),
+                );
+                let _ = v;
+                None
+            }
+            (Some(v), None) => Some(secret::inline(v.get_ref())),
+            (None, Some(f)) => {
+                let found = secret::secret_path(f.get_ref()).and_then(|p| secret::read_secret(&p));
+                match found {
+                    Ok(s) => Some(s),
+                    Err(rule) => {
+                        self.problem(
+                            Some(f.span()),
+                            &format!("{key}_file"),
+                            &quoted(Some(&f)),
+                            &rule,
+                        );
+                        None
+                    }
+                }
+            }
+            (None, None) => {
+                if required {
+                    self.problem(
+                        None,
+                        key,
+                        "(none)",
+                        &format!("is required: give {key} or {key}_file"),
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    pub(super) fn email(&mut self, e: RawEmail) -> Option<EmailConfig> {
+        let tls = self.choice(
+            e.tls.as_ref(),
+            "notify.email.tls",
+            &[
+                ("starttls", TlsMode::Starttls),
+                ("tls", TlsMode::Tls),
+                ("none", TlsMode::None),
+            ],
+        );
+        let default_port = match tls {
+            TlsMode::Starttls => 587,
+            TlsMode::Tls => 465,
+            TlsMode::None => 25,
+        };
+        let port = match &e.port {
+            None => default_port,
+            Some(p) => match u16::try_from(*p.get_ref()) {
+                Ok(port) if port > 0 => port,
+                _ => {
+                    self.problem(
+                        Some(p.span()),
+                        "notify.email.port",
+                        &p.get_ref().to_string(),
+                        "must be a port from 1 to 65535",
+                    );
+                    default_port
+                }
+            },
+        };
+        let mut address = |v: &SpannedStr, key: &str| {
+            let a = v.get_ref().trim();
+            let ok = a
+                .split_once('@')
+                .is_some_and(|(l, d)| !l.is_empty() && (d.contains('.') || d == "localhost"));
+            if !ok {
+                self.problem(
+                    Some(v.span()),
+                    key,
+                    &quoted(Some(v)),
+                    "must be an email address",
+                );
+            }
+            a.to_owned()
+        };
+        let from = address(&e.from, "notify.email.from");
+        let to: Vec<String> = e.to.iter().map(|t| address(t, "notify.email.to")).collect();
+        if to.is_empty() {
+            self.problem(
+                None,
+                "notify.email.to",
+                "[]",
+                "must list at least one recipient",
+            );
+        }
+        let password = self.secret("notify.email.password", e.password, e.password_file, false);
+        let min_severity = self.severity(e.min_severity, "notify.email.min_severity");
+        Some(EmailConfig {
+            enabled: e.enabled.unwrap_or(true),
+            server: e.server.get_ref().trim().to_owned(),
+            port,
+            tls,
+            username: e.username,
+            password,
+            from,
+            to,
+            tls_ca_file: e.tls_ca_file.map(PathBuf::from),
+            min_severity,
+        })
+    }
+
+    pub(super) fn teams(&mut self, t: RawTeams) -> Option<TeamsConfig> {
+        let format = self.choice(
+            t.format.as_ref(),
+            "notify.teams.format",
+            &[
+                ("workflows", TeamsFormat::Workflows),
+                ("messagecard", TeamsFormat::Messagecard),
+            ],
+        );
+        // The URL is checked but never echoed: it is the secret.
+        let span = t.webhook_url.as_ref().map(Spanned::span);
+        let webhook_url = self.secret(
+            "notify.teams.webhook_url",
+            t.webhook_url,
+            t.webhook_url_file,
+            true,
+        )?;
+        if !Url::parse(webhook_url.expose()).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+            self.problem(
+                span,
+                "notify.teams.webhook_url",
+                "(redacted)",
+                "must be an http:// or https:// URL",
+            );
+        }
+        let min_severity = self.severity(t.min_severity, "notify.teams.min_severity");
+        Some(TeamsConfig {
+            enabled: t.enabled.unwrap_or(true),
+            webhook_url,
+            format,
+            min_severity,
+        })
+    }
+
+    pub(super) fn telegram(&mut self, t: RawTelegram) -> Option<TelegramConfig> {
+        let chat_id = match t.chat_id.get_ref() {
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::String(s) if !s.trim().is_empty() => s.trim().to_owned(),
+            other => {
+                self.problem(
+                    Some(t.chat_id.span()),
+                    "notify.telegram.chat_id",
+                    &other.to_string(),
+                    "must be a chat number or \"@channelname\"",
+                );
+                String::new()
+            }
+        };
+        let api_base = match &t.api_base {
+            None => Url::parse("https://api.telegram.org").expect("static URL parses"),
+            Some(b) => match Url::parse(b.get_ref()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+                _ => {
+                    self.problem(
+                        Some(b.span()),
+                        "notify.telegram.api_base",
+                        &quoted(Some(b)),
+                        "must be an http:// or https:// URL",
+                    );
+                    Url::parse("https://api.telegram.org").expect("static URL parses")
+                }
+            },
+        };
+        let bot_token = self.secret(
+            "notify.telegram.bot_token",
+            t.bot_token,
+            t.bot_token_file,
+            true,
+        )?;
+        let min_severity = self.severity(t.min_severity, "notify.telegram.min_severity");
+        Some(TelegramConfig {
+            enabled: t.enabled.unwrap_or(true),
+            bot_token,
+            chat_id,
+            api_base,
+            min_severity,
+        })
+    }
+}

@@ -1,0 +1,322 @@
+//! The alerts part: one task drives every alert condition (the outage, from the
+//! update stream; log silence, from the watches) through the shared policy, and
+//! queues each message in the durable outbox, from which a task per channel
+//! delivers it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::{Part, PartFuture};
+use crate::alert::condition::{self, Seen};
+use crate::alert::{
+    logwatch, Alerting, Channel, Conditions, Notifier, NotifyLog, Observation, Outbox, Policy,
+    Shared,
+};
+use crate::config::Config;
+use crate::monitor::update::{AlertNote, CheckDone};
+use crate::monitor::{Event, LiveSender, Update};
+use crate::timefmt::spelled;
+
+/// The condition id of the internet outage.
+const OUTAGE: &str = "outage";
+
+/// What the driver task applies; replaced whole on reload.
+struct Rules {
+    outage: Policy,
+    /// Log watches' policies by condition id.
+    watches: HashMap<String, Policy>,
+    notifier: Arc<Notifier>,
+}
+
+impl Rules {
+    fn new(config: &Config, notifier: Arc<Notifier>) -> Rules {
+        let outage = Policy::from(&config.alerts);
+        let watches = config
+            .log_watch
+            .iter()
+            .map(|w| (logwatch::id(w), logwatch::policy(w, &outage)))
+            .collect();
+        Rules {
+            outage,
+            watches,
+            notifier,
+        }
+    }
+
+    fn policy(&self, id: &str) -> Option<&Policy> {
+        if id == OUTAGE {
+            Some(&self.outage)
+        } else {
+            self.watches.get(id)
+        }
+    }
+}
+
+/// The running alerts part.
+pub struct Alerts {
+    shared: Shared,
+    notifier: Arc<Notifier>,
+    watches: Watches,
+    observations: mpsc::Sender<Observation>,
+    rules: mpsc::Sender<Rules>,
+    driver: JoinHandle<()>,
+}
+
+impl Alerts {
+    /// Starts the channels, the log watches and the driver, which reads
+    /// `updates` (a durable queue of the update stream).
+    pub fn start(
+        config: &Config,
+        updates: mpsc::Receiver<Arc<Update>>,
+        live: LiveSender,
+        http: reqwest::Client,
+        legacy: Option<serde_json::Value>,
+    ) -> Alerts {
+        let shared = Shared {
+            outbox: Arc::new(Outbox::new(&config.monitor.state_dir)),
+            log: NotifyLog::new(&config.monitor.log_dir),
+            http,
+            max_age: config.notify.max_age,
+            live: live.clone(),
+        };
+        let notifier = start_notifier(config, &shared);
+        let mut conditions = Conditions::load(config.monitor.state_dir.clone());
+        // Versions before alerts.json kept the open outage's progress in state.json.
+        if let Some(a) = legacy.and_then(|v| serde_json::from_value::<Alerting>(v).ok()) {
+            conditions.adopt(OUTAGE, a);
+        }
+        let (observations, obs_rx) = mpsc::channel(64);
+        let watches = Watches::start(config, &observations);
+        let (rules, rules_rx) = mpsc::channel(4);
+        let driver = tokio::spawn(drive(
+            Driver {
+                conditions,
+                rules: Rules::new(config, Arc::clone(&notifier)),
+                live,
+            },
+            updates,
+            obs_rx,
+            rules_rx,
+        ));
+        Alerts {
+            shared,
+            notifier,
+            watches,
+            observations,
+            rules,
+            driver,
+        }
+    }
+}
+
+impl Part for Alerts {
+    fn reload<'a>(
+        &'a mut self,
+        old: &'a Config,
+        new: &'a Config,
+    ) -> PartFuture<'a, Option<String>> {
+        Box::pin(async move {
+            if new.notify != old.notify {
+                self.notifier.stop().await;
+                self.shared.max_age = new.notify.max_age;
+                self.notifier = start_notifier(new, &self.shared);
+            }
+            // The driver knows the new watches' policies before they report.
+            let _ = self
+                .rules
+                .send(Rules::new(new, Arc::clone(&self.notifier)))
+                .await;
+            if new.log_watch != old.log_watch || new.alerts != old.alerts {
+                self.watches.stop().await;
+                self.watches = Watches::start(new, &self.observations);
+            }
+            None
+        })
+    }
+
+    fn stop(self: Box<Self>) -> PartFuture<'static, anyhow::Result<()>> {
+        Box::pin(async move {
+            let Alerts {
+                notifier,
+                watches,
+                observations,
+                rules,
+                driver,
+                ..
+            } = *self;
+            watches.stop().await;
+            drop((observations, rules));
+            // The update queue closed when the pipeline stopped; the driver
+            // queues what it still holds, then ends.
+            driver.await.context("the alert driver panicked")?;
+            notifier.stop().await;
+            Ok(())
+        })
+    }
+}
+
+fn start_notifier(config: &Config, shared: &Shared) -> Arc<Notifier> {
+    let channels = Channel::all(&config.notify);
+    if channels.is_empty() {
+        tracing::info!("no notification channel is configured: alerts go only to the journal");
+    } else {
+        let names: Vec<&str> = channels.iter().map(Channel::name).collect();
+        tracing::info!(
+            "notifications go to the journal and to {}",
+            names.join(", ")
+        );
+    }
+    Arc::new(Notifier::start(channels, shared.clone()))
+}
+
+struct Driver {
+    conditions: Conditions,
+    rules: Rules,
+    live: LiveSender,
+}
+
+async fn drive(
+    mut d: Driver,
+    mut updates: mpsc::Receiver<Arc<Update>>,
+    mut observations: mpsc::Receiver<Observation>,
+    mut rules: mpsc::Receiver<Rules>,
+) {
+    d.forget_unwatched(Utc::now());
+    let (mut updates_open, mut watches_open) = (true, true);
+    while updates_open || watches_open {
+        tokio::select! {
+            u = updates.recv(), if updates_open => match u {
+                Some(u) => {
+                    if let Update::Check(c) = &*u {
+                        d.check(c);
+                    }
+                }
+                None => updates_open = false,
+            },
+            o = observations.recv(), if watches_open => match o {
+                Some(o) => d.observe(&o),
+                None => watches_open = false,
+            },
+            Some(r) = rules.recv() => {
+                d.rules = r;
+                d.forget_unwatched(Utc::now());
+            }
+        }
+    }
+}
+
+impl Driver {
+    fn observe(&mut self, o: &Observation) {
+        let policy = match (self.rules.policy(&o.id), &o.state) {
+            (Some(p), _) => p,
+            // Only the recovery of a condition no longer configured: the policy
+            // plays no part in it beyond pairing what was raised.
+            (None, Seen::Cleared { .. }) => &self.rules.outage,
+            (None, Seen::Active { .. }) => return,
+        };
+        if let Some((_, msg)) = self.conditions.observe(policy, o) {
+            // On disk in the outbox before anything else hears of it.
+            self.rules.notifier.notify(&msg);
+            condition::journal(&msg);
+            self.live.send(Update::Alert(AlertNote {
+                id: msg.id.clone(),
+                condition: msg.condition.clone(),
+                label: msg.label(),
+            }));
+        }
+    }
+
+    /// An outage is a condition from its start until its end; one that ended
+    /// while the daemon was not running is cleared at the first check.
+    fn check(&mut self, c: &CheckDone) {
+        let outage = |label: &str, state| Observation {
+            id: OUTAGE.into(),
+            label: label.into(),
+            now: c.at,
+            state,
+        };
+        for e in &c.events {
+            if let Event::OutageEnded(o) = e {
+                let at = o.end;
+                let detail = o.full_detail();
+                self.observe(&outage(
+                    o.cause.verdict().as_str(),
+                    Seen::Cleared { at, detail },
+                ));
+            }
+        }
+        match &c.state.outage {
+            Some(o) => self.observe(&outage(
+                o.cause.verdict().as_str(),
+                Seen::Active {
+                    since: o.start,
+                    detail: o.detail.clone(),
+                },
+            )),
+            None if self.conditions.holds(OUTAGE) => self.observe(&outage(
+                "OUTAGE",
+                Seen::Cleared {
+                    at: c.at,
+                    detail: "the outage ended while the daemon was not running".into(),
+                },
+            )),
+            None => {}
+        }
+    }
+
+    /// A condition whose watch was removed from the config gets its recovery
+    /// ("no longer watched") rather than staying open for ever.
+    fn forget_unwatched(&mut self, now: DateTime<Utc>) {
+        for id in self.conditions.ids() {
+            if id == OUTAGE || self.rules.watches.contains_key(&id) {
+                continue;
+            }
+            let label = id.replacen("log:", "LOG_SILENT:", 1);
+            self.observe(&Observation {
+                id,
+                label,
+                now,
+                state: Seen::Cleared {
+                    at: now,
+                    detail: "no longer watched (removed from the config)".into(),
+                },
+            });
+        }
+    }
+}
+
+/// The running `[[log_watch]]` tasks.
+struct Watches {
+    token: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl Watches {
+    fn start(config: &Config, out: &mpsc::Sender<Observation>) -> Watches {
+        let token = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        for w in &config.log_watch {
+            tracing::info!(
+                "watching {} for silence ({}: idle after {})",
+                w.path.display(),
+                w.service,
+                spelled(w.idle_after)
+            );
+            tracker.spawn(logwatch::run(w.clone(), out.clone(), token.clone()));
+        }
+        tracker.close();
+        Watches { token, tracker }
+    }
+
+    async fn stop(&self) {
+        self.token.cancel();
+        self.tracker.wait().await;
+    }
+}

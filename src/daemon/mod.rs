@@ -1,0 +1,40 @@
+//! The daemon as a composition of parts. Each part starts from the config,
+//! applies a new config on reload (it alone decides what a change means for
+//! it), and stops in the documented order.
+//!
+//! - [`pipeline`]: probes → monitor → the update stream, with the durable CSV sinks.
+//! - [`alerts`]: the condition driver (outages, log silence), the outbox and channels.
+//! - [`status`]: systemd's `STATUS=` line and the health-gated watchdog.
+//!
+//! A new surface (status page, metrics, MQTT) or sensor is one more part: it
+//! takes a live receiver (or, for one that must not lose anything, a durable
+//! queue) from the [`Hub`](crate::monitor::Hub) at start, and is added to the
+//! list in `cmd::run`.
+
+pub mod alerts;
+pub mod pipeline;
+pub mod status;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::config::Config;
+
+/// A future that borrows the part; the runtime is single-threaded, so no `Send`.
+pub type PartFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// One part of the running daemon.
+pub trait Part {
+    /// Checks that `new` can be applied (sockets it needs, say) without changing anything.
+    fn check(&self, _new: &Config) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    /// Applies `new` (already checked by every part); returns a few words for
+    /// the reload line of the journal, if there is something to say.
+    fn reload<'a>(&'a mut self, old: &'a Config, new: &'a Config)
+        -> PartFuture<'a, Option<String>>;
+
+    /// Stops, finishing what must be finished (rows written, state saved).
+    fn stop(self: Box<Self>) -> PartFuture<'static, anyhow::Result<()>>;
+}

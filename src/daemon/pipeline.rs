@@ -1,0 +1,196 @@
+//! The detection pipeline: probe tasks → the monitor → the update stream, and
+//! the two durable CSV sinks (the connection log; outage rows with the state).
+//!
+//! Stopping follows the data: the probe tasks stop, so the report queue closes
+//! and the monitor drains and returns; its publisher is dropped, so every
+//! durable queue closes and the sinks write what they hold and save the state.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::Utc;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::{Part, PartFuture};
+use crate::config::Config;
+use crate::monitor::persist::{self, Persisted};
+use crate::monitor::{self, Hub, Machine, Rules, Settings, Thresholds};
+use crate::probe::{Plan, ProbeTasks, Prober, Timing};
+use crate::sink::{connection, recorder};
+use crate::timefmt::{rfc3339_local, spelled};
+
+/// Queue length between the monitor and each sink.
+const SINK_QUEUE: usize = 256;
+
+/// The running pipeline.
+pub struct Pipeline {
+    prober: Arc<Prober>,
+    tasks: ProbeTasks,
+    reloads: mpsc::Sender<Settings>,
+    monitor: JoinHandle<Machine>,
+    sinks: Vec<JoinHandle<()>>,
+    sim_fail: f64,
+}
+
+impl Pipeline {
+    /// Opens the logs, starts the sinks, the probes and the monitor, which
+    /// publishes to `hub`'s consumers (all of them subscribed by now).
+    pub fn start(
+        config: &Config,
+        prober: Arc<Prober>,
+        persisted: Persisted,
+        mut hub: Hub,
+        sim_fail: f64,
+    ) -> anyhow::Result<Pipeline> {
+        let plan = Arc::new(Plan::from_config(config));
+        prober.check_icmp(&plan)?;
+        let machine = Machine::new(Rules::of(config), persisted.machine.clone());
+        if let Some(o) = &machine.state().outage {
+            tracing::warn!(outage_cause = %o.cause, "resuming the open outage that started at {} ({})", rfc3339_local(o.start), o.cause);
+        }
+        // Both logs are opened before READY=1; a log_dir that cannot be written is
+        // reported now, and monitoring goes on with rows kept for retry.
+        let conn_file = connection::open(&config.monitor.log_dir);
+        let outage_file = recorder::open(&config.monitor.log_dir);
+        let conn_rx = hub.durable(SINK_QUEUE);
+        let rec_rx = hub.durable(SINK_QUEUE);
+        let state_dir = config.monitor.state_dir.clone();
+        let sinks = vec![
+            tokio::task::spawn_blocking(move || connection::run(conn_file, conn_rx)),
+            tokio::task::spawn_blocking(move || {
+                recorder::run(state_dir, outage_file, persisted, rec_rx)
+            }),
+        ];
+        log_proxies(config);
+        let (report_tx, report_rx) = mpsc::channel(plan.probes.len().max(16) * 2);
+        let tasks = ProbeTasks::start(&plan, Arc::clone(&prober), timing(config, &plan), report_tx);
+        let (reloads, reload_rx) = mpsc::channel(4);
+        let monitor = tokio::spawn(monitor::run(
+            settings(config, plan, &tasks, sim_fail),
+            machine,
+            report_rx,
+            reload_rx,
+            hub.publisher(),
+        ));
+        tracing::info!(
+            "monitoring: {} probes every {}, log_dir {}, state_dir {}",
+            tasks.ids().len(),
+            spelled(config.monitor.interval),
+            config.monitor.log_dir.display(),
+            config.monitor.state_dir.display()
+        );
+        Ok(Pipeline {
+            prober,
+            tasks,
+            reloads,
+            monitor,
+            sinks,
+            sim_fail,
+        })
+    }
+}
+
+impl Part for Pipeline {
+    fn check(&self, new: &Config) -> anyhow::Result<()> {
+        Ok(self.prober.check_icmp(&Plan::from_config(new))?)
+    }
+
+    fn reload<'a>(
+        &'a mut self,
+        _old: &'a Config,
+        new: &'a Config,
+    ) -> PartFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let plan = Arc::new(Plan::from_config(new));
+            let (kept, started, stopped) = self.tasks.apply(&plan, timing(new, &plan));
+            let _ = self
+                .reloads
+                .send(settings(new, plan, &self.tasks, self.sim_fail))
+                .await;
+            log_proxies(new);
+            Some(format!(
+                "probes: {kept} kept, {started} started, {stopped} stopped"
+            ))
+        })
+    }
+
+    fn stop(self: Box<Self>) -> PartFuture<'static, anyhow::Result<()>> {
+        Box::pin(async move {
+            let Pipeline {
+                tasks,
+                reloads,
+                monitor,
+                sinks,
+                ..
+            } = *self;
+            tasks.stop().await;
+            drop(reloads);
+            let machine = monitor.await.context("the monitor task panicked")?;
+            for s in sinks {
+                s.await.context("a log writer panicked")?;
+            }
+            if let Some(o) = &machine.state().outage {
+                tracing::info!(
+                    "the open outage ({}) is saved and resumes at the next start",
+                    o.cause
+                );
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The saved state; a corrupt file is moved aside (never silently dropped) and a fresh start made.
+pub fn load_state(config: &Config) -> Persisted {
+    let dir = &config.monitor.state_dir;
+    match persist::load(dir) {
+        Ok(p) => p,
+        Err(e) => {
+            let path = dir.join(persist::STATE_FILE);
+            let aside =
+                path.with_extension(format!("json.bad-{}", Utc::now().format("%Y%m%dT%H%M%S")));
+            let moved = std::fs::rename(&path, &aside).is_ok();
+            tracing::error!(
+                "{e}; starting without it{}",
+                if moved {
+                    format!(" (kept as {})", aside.display())
+                } else {
+                    String::new()
+                }
+            );
+            Persisted::default()
+        }
+    }
+}
+
+fn timing(config: &Config, plan: &Plan) -> Timing {
+    Timing::new(
+        Instant::now(),
+        config.monitor.interval,
+        config.monitor.timeout,
+        plan.probes.len(),
+    )
+}
+
+fn settings(config: &Config, plan: Arc<Plan>, tasks: &ProbeTasks, sim_fail: f64) -> Settings {
+    Settings {
+        plan,
+        ids: tasks.ids(),
+        timing: tasks.timing(),
+        thresholds: Thresholds::of(config),
+        rules: Rules::of(config),
+        sim_fail,
+        maintenance: config.alerts.maintenance.clone(),
+    }
+}
+
+fn log_proxies(config: &Config) {
+    for h in &config.http {
+        match crate::probe::proxy_in_use(&h.url) {
+            Some(var) => tracing::info!("http check {} goes through the proxy in {var}", h.name),
+            None => tracing::debug!("http check {} goes direct", h.name),
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! The sentence that says where the path broke, e.g. `gateway 192.168.1.1
+//! answers; hop 100.64.0.1 silent (timeout); 0/3 targets (down: …)`.
+
+use super::tally::Tally;
+
+/// The detail of a check, from the bottom of the path up.
+pub fn sentence(t: &Tally, simulated: bool) -> String {
+    let mut parts = Vec::new();
+    let gw_name = t
+        .gateway_addr
+        .map_or_else(|| "gateway".to_owned(), |a| format!("gateway {a}"));
+    if !t.gateway.is_empty() {
+        if t.gateway.up() > 0 {
+            parts.push(format!("{gw_name} answers"));
+        } else {
+            parts.push(format!("{gw_name} silent ({})", t.gateway.first_failure()));
+        }
+    }
+    for hop in &t.hops.members {
+        let name = &hop.name;
+        if hop.answered {
+            parts.push(format!("hop {name} answers"));
+        } else {
+            let why = hop
+                .failure
+                .as_ref()
+                .map(|f| format!(" ({f})"))
+                .unwrap_or_default();
+            parts.push(format!("hop {name} silent{why}"));
+        }
+    }
+    let (up, total) = (t.targets.up(), t.targets.members.len());
+    let mut targets = format!("{up}/{total} targets");
+    if up < total {
+        targets.push_str(&format!(" (down: {})", t.targets.why_down()));
+    }
+    parts.push(targets);
+    match t.dns_ok() {
+        Some(true) => parts.push(format!(
+            "dns {}/{} servers",
+            t.dns.up_strict(),
+            t.dns.members.len()
+        )),
+        Some(false) => parts.push(format!("dns failing: {}", t.dns.why_down())),
+        None => {}
+    }
+    match t.http_ok() {
+        Some(true) => parts.push(format!(
+            "http {}/{}",
+            t.http.up_strict(),
+            t.http.members.len()
+        )),
+        Some(false) => parts.push(format!("http failing: {}", t.http.why_down())),
+        None => {}
+    }
+    if let Some(l) = t.loss_pct().filter(|l| *l > 0.0) {
+        parts.push(format!("loss {l:.0}%"));
+    }
+    if simulated {
+        parts.push("simulated".into());
+    }
+    parts.join("; ")
+}

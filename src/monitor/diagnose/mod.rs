@@ -1,0 +1,211 @@
+//! One verdict per check: the lowest layer that fails (LAN, ISP, WAN, DNS,
+//! HTTP), DEGRADED when reachable but lossy or slow, else OK.
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::probe::{Plan, ProbeResult, Rtt};
+
+mod describe;
+mod tally;
+
+use tally::Tally;
+
+/// The results of every probe for one round, in plan order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    /// Wall-clock time the round started.
+    pub at: DateTime<Utc>,
+    /// One result per probe of the plan.
+    pub results: Vec<ProbeResult>,
+    /// Failed on purpose by `--sim-fail`.
+    pub simulated: bool,
+}
+
+/// The layer where the path broke; ordered from the bottom up.
+///
+/// Stored under the documented cause names (`WAN_DOWN`); the Rust variant
+/// names that state files of earlier versions hold (`Wan`) are still read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Layer {
+    /// The local network up to the gateway.
+    #[serde(rename = "LAN_DOWN", alias = "Lan")]
+    Lan,
+    /// The ISP's routers.
+    #[serde(rename = "ISP_DOWN", alias = "Isp")]
+    Isp,
+    /// The wider internet.
+    #[serde(rename = "WAN_DOWN", alias = "Wan")]
+    Wan,
+    /// Name resolution.
+    #[serde(rename = "DNS_FAIL", alias = "Dns")]
+    Dns,
+    /// Web services.
+    #[serde(rename = "HTTP_FAIL", alias = "Http")]
+    Http,
+}
+
+impl Layer {
+    /// The verdict an outage of this layer is recorded as.
+    pub fn verdict(self) -> Verdict {
+        match self {
+            Layer::Lan => Verdict::LanDown,
+            Layer::Isp => Verdict::IspDown,
+            Layer::Wan => Verdict::WanDown,
+            Layer::Dns => Verdict::DnsFail,
+            Layer::Http => Verdict::HttpFail,
+        }
+    }
+}
+
+impl fmt::Display for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.verdict().fmt(f)
+    }
+}
+
+/// The verdict of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Verdict {
+    /// Everything answers.
+    Ok,
+    /// Reachable, but lossy or slow. Not an outage.
+    Degraded,
+    /// Internet reachable by IP, no DNS server answers any name.
+    DnsFail,
+    /// Internet and DNS fine, every HTTP check fails.
+    HttpFail,
+    /// No target answers; the gateway (and ISP hops) do.
+    WanDown,
+    /// No target answers; the gateway does; every ISP hop fails.
+    IspDown,
+    /// No target answers and the gateway fails, or there is no default route.
+    LanDown,
+}
+
+impl Verdict {
+    /// The failing layer, or `None` for OK and DEGRADED.
+    pub fn layer(self) -> Option<Layer> {
+        match self {
+            Verdict::Ok | Verdict::Degraded => None,
+            Verdict::DnsFail => Some(Layer::Dns),
+            Verdict::HttpFail => Some(Layer::Http),
+            Verdict::WanDown => Some(Layer::Wan),
+            Verdict::IspDown => Some(Layer::Isp),
+            Verdict::LanDown => Some(Layer::Lan),
+        }
+    }
+
+    /// The name written to logs and CSV, e.g. `WAN_DOWN`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "OK",
+            Verdict::Degraded => "DEGRADED",
+            Verdict::DnsFail => "DNS_FAIL",
+            Verdict::HttpFail => "HTTP_FAIL",
+            Verdict::WanDown => "WAN_DOWN",
+            Verdict::IspDown => "ISP_DOWN",
+            Verdict::LanDown => "LAN_DOWN",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The DEGRADED thresholds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Loss at or above this percentage is DEGRADED.
+    pub loss_pct: f64,
+    /// Median internet RTT at or above this is DEGRADED.
+    pub rtt: Duration,
+}
+
+impl Thresholds {
+    /// The thresholds `config` sets.
+    pub fn of(config: &crate::config::Config) -> Thresholds {
+        Thresholds {
+            loss_pct: f64::from(config.monitor.degraded_loss_pct),
+            rtt: config.monitor.degraded_rtt,
+        }
+    }
+}
+
+/// A check's verdict and the figures behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Diagnosis {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Best gateway RTT, if it answered.
+    pub gateway_rtt: Option<Rtt>,
+    /// Best ISP hop RTT, if any answered.
+    pub isp_rtt: Option<Rtt>,
+    /// Targets that answered at least one probe.
+    pub targets_up: usize,
+    /// Targets configured.
+    pub targets_total: usize,
+    /// Whether any DNS query succeeded; `None` if DNS is not checked.
+    pub dns_ok: Option<bool>,
+    /// Whether any HTTP check succeeded; `None` if none is configured.
+    pub http_ok: Option<bool>,
+    /// ICMP loss to internet targets, percent.
+    pub loss_pct: Option<f64>,
+    /// Median RTT to internet targets.
+    pub median_rtt: Option<Rtt>,
+    /// Where the path broke, in words.
+    pub detail: String,
+    /// The check was failed on purpose.
+    pub simulated: bool,
+}
+
+/// Applies the verdict rules to one check.
+pub fn diagnose(plan: &Plan, check: &Check, t: &Thresholds) -> Diagnosis {
+    let tally = Tally::of(plan, check);
+    Diagnosis {
+        verdict: verdict(&tally, t),
+        gateway_rtt: tally.gateway.best_rtt(),
+        isp_rtt: tally.hops.best_rtt(),
+        targets_up: tally.targets.up(),
+        targets_total: tally.targets.members.len(),
+        dns_ok: tally.dns_ok(),
+        http_ok: tally.http_ok(),
+        loss_pct: tally.loss_pct(),
+        median_rtt: tally.median_rtt(),
+        detail: describe::sentence(&tally, check.simulated),
+        simulated: check.simulated,
+    }
+}
+
+/// The rules, from the bottom layer up: no target answering is an outage of
+/// the lowest layer that fails; with the internet reachable, DNS then HTTP
+/// failures, then loss or slowness (DEGRADED).
+fn verdict(tally: &Tally, t: &Thresholds) -> Verdict {
+    if tally.targets.up() == 0 {
+        return if tally.gateway.up() == 0 {
+            Verdict::LanDown
+        } else if !tally.hops.is_empty() && tally.hops.up() == 0 {
+            Verdict::IspDown
+        } else {
+            Verdict::WanDown
+        };
+    }
+    if tally.dns_ok() == Some(false) {
+        Verdict::DnsFail
+    } else if tally.http_ok() == Some(false) {
+        Verdict::HttpFail
+    } else if tally.loss_pct().is_some_and(|l| l >= t.loss_pct)
+        || tally.median_rtt().is_some_and(|r| r.0 >= t.rtt)
+    {
+        Verdict::Degraded
+    } else {
+        Verdict::Ok
+    }
+}

@@ -1,0 +1,199 @@
+//! One check's results counted by group: the gateway, the ISP hops, the
+//! internet targets, DNS servers and HTTP checks, with loss and RTTs.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use super::Check;
+use crate::probe::{Failure, Outcome, Plan, ProbeResult, Role, Rtt, Spec};
+
+/// One host (or service) of a group, over all its probes in this check.
+pub struct Member<'a> {
+    /// Borrowed from the plan: with many targets this runs for every probe of every check.
+    pub name: Cow<'a, str>,
+    /// Any probe answered.
+    pub answered: bool,
+    /// Best RTT of a good answer.
+    pub rtt: Option<Rtt>,
+    /// The first failure seen.
+    pub failure: Option<Failure>,
+}
+
+/// The members of one role.
+#[derive(Default)]
+pub struct Group<'a> {
+    pub members: Vec<Member<'a>>,
+}
+
+impl<'a> Group<'a> {
+    fn add(&mut self, name: Cow<'a, str>, r: &ProbeResult) {
+        let answered = r.outcome.answered();
+        let rtt = r.outcome.rtt();
+        let failure = match &r.outcome {
+            Outcome::Down(f) => Some(f.clone()),
+            Outcome::Up { .. } => None,
+        };
+        // The plan lists each host's probes together, so only the last member can match.
+        match self.members.last_mut().filter(|m| m.name == name) {
+            Some(m) => {
+                m.answered |= answered;
+                m.rtt = min_rtt(m.rtt, rtt);
+                if m.failure.is_none() {
+                    m.failure = failure;
+                }
+            }
+            None => self.members.push(Member {
+                name,
+                answered,
+                rtt,
+                failure,
+            }),
+        }
+    }
+
+    /// Members that answered (a refusal counts: the host is there).
+    pub fn up(&self) -> usize {
+        self.members.iter().filter(|m| m.answered).count()
+    }
+
+    /// Members with a good answer (a refusal is not a working DNS or HTTP service).
+    pub fn up_strict(&self) -> usize {
+        self.members.iter().filter(|m| m.rtt.is_some()).count()
+    }
+
+    /// The best RTT of any member.
+    pub fn best_rtt(&self) -> Option<Rtt> {
+        self.members.iter().fold(None, |acc, m| min_rtt(acc, m.rtt))
+    }
+
+    /// No member configured.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// "a timeout, b refused" for the members that did not answer.
+    pub fn why_down(&self) -> String {
+        let down: Vec<String> = self
+            .members
+            .iter()
+            .filter(|m| !m.answered)
+            .map(|m| match &m.failure {
+                Some(f) => format!("{} {f}", m.name),
+                None => m.name.to_string(),
+            })
+            .collect();
+        down.join(", ")
+    }
+
+    /// The first failure of any member, in words.
+    pub fn first_failure(&self) -> String {
+        self.members
+            .iter()
+            .find_map(|m| m.failure.as_ref().map(ToString::to_string))
+            .unwrap_or_else(|| "no answer".into())
+    }
+
+    /// Whether any member works, for DNS and HTTP; `None` when none is configured.
+    fn works(&self) -> Option<bool> {
+        (!self.is_empty()).then(|| self.up_strict() > 0)
+    }
+}
+
+/// A check counted by group.
+#[derive(Default)]
+pub struct Tally<'a> {
+    pub gateway: Group<'a>,
+    /// The gateway's address, when the route gave one.
+    pub gateway_addr: Option<IpAddr>,
+    pub hops: Group<'a>,
+    pub targets: Group<'a>,
+    pub dns: Group<'a>,
+    pub http: Group<'a>,
+    /// ICMP echoes sent to and received from targets that answered at all.
+    sent: u32,
+    received: u32,
+    icmp_rtts: Vec<Rtt>,
+    other_rtts: Vec<Rtt>,
+}
+
+impl<'a> Tally<'a> {
+    /// Counts `check`'s results by the roles of `plan`.
+    pub fn of(plan: &'a Plan, check: &Check) -> Tally<'a> {
+        let mut t = Tally::default();
+        for (probe, r) in plan.probes.iter().zip(&check.results) {
+            match &probe.role {
+                Role::Gateway => {
+                    t.gateway_addr = t.gateway_addr.or(r.addr);
+                    t.gateway.add(Cow::Borrowed("gateway"), r);
+                }
+                Role::Hop(ip) => t.hops.add(Cow::Owned(ip.to_string()), r),
+                Role::Target(name) => {
+                    t.targets.add(Cow::Borrowed(&name.0), r);
+                    t.target_figures(&probe.spec, r);
+                }
+                Role::Dns { server, .. } => t.dns.add(Cow::Owned(server.to_string()), r),
+                Role::Http(name) => t.http.add(Cow::Borrowed(name), r),
+            }
+        }
+        t
+    }
+
+    fn target_figures(&mut self, spec: &Spec, r: &ProbeResult) {
+        match (spec, &r.icmp) {
+            // Loss measures the line, so a target that is wholly silent
+            // (its own fault, reported in the detail) does not count.
+            (Spec::Icmp { .. }, Some(s)) if s.received > 0 => {
+                self.sent += s.sent;
+                self.received += s.received;
+                self.icmp_rtts.extend(r.outcome.rtt());
+            }
+            (Spec::Icmp { .. }, _) => {}
+            _ => self.other_rtts.extend(r.outcome.rtt()),
+        }
+    }
+
+    /// Whether any DNS query succeeded; `None` if DNS is not checked.
+    pub fn dns_ok(&self) -> Option<bool> {
+        self.dns.works()
+    }
+
+    /// Whether any HTTP check succeeded; `None` if none is configured.
+    pub fn http_ok(&self) -> Option<bool> {
+        self.http.works()
+    }
+
+    /// ICMP loss to the internet targets, percent.
+    pub fn loss_pct(&self) -> Option<f64> {
+        (self.sent > 0).then(|| f64::from(self.sent - self.received) * 100.0 / f64::from(self.sent))
+    }
+
+    /// Median RTT to the internet targets: ICMP's if any, else the other probes'.
+    pub fn median_rtt(&self) -> Option<Rtt> {
+        median(if self.icmp_rtts.is_empty() {
+            &self.other_rtts
+        } else {
+            &self.icmp_rtts
+        })
+    }
+}
+
+fn min_rtt(a: Option<Rtt>, b: Option<Rtt>) -> Option<Rtt> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if y < x { y } else { x }),
+        (x, y) => x.or(y),
+    }
+}
+
+fn median(v: &[Rtt]) -> Option<Rtt> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut v = v.to_vec();
+    v.sort_by_key(|r| r.0);
+    let mid = v.len() / 2;
+    Some(if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        Rtt((v[mid - 1].0 + v[mid].0) / 2)
+    })
+}

@@ -1,0 +1,253 @@
+//! The update stream: everything the daemon learns, published once as a typed
+//! [`Update`] and fanned out to two kinds of consumer.
+//!
+//! - **Durable** consumers (the outage recorder, the connection log, the alert
+//!   driver that fills the outbox) each get a bounded queue. When one is full the
+//!   monitor waits: backpressure, never a lost row.
+//! - **Live** consumers (the systemd status line, and status pages, metrics or
+//!   MQTT) subscribe to a broadcast. One that lags loses the oldest updates and
+//!   counts them; it never delays detection.
+//!
+//! A new consumer asks the [`Hub`] for a queue before the monitor starts
+//! ([`Hub::durable`]) or for a [`Live`] receiver at any time.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{broadcast, mpsc};
+
+use super::{Diagnosis, Event, MachineState};
+use crate::probe::{Plan, ProbeResult};
+
+/// How many updates a live consumer may fall behind before it loses some.
+const LIVE_BACKLOG: usize = 64;
+
+/// One thing the daemon learned.
+#[derive(Debug, Clone)]
+pub enum Update {
+    /// A check finished: its probes, its verdict and what the outage machine made of it.
+    Check(Box<CheckDone>),
+    /// An alert decision was queued for the channels.
+    Alert(
+        #[cfg_attr(
+            not(test),
+            expect(dead_code, reason = "for the live views (status page, MQTT)")
+        )]
+        AlertNote,
+    ),
+    /// A channel tried to deliver a notification.
+    Delivery(DeliveryNote),
+}
+
+/// A finished check.
+#[derive(Debug, Clone)]
+pub struct CheckDone {
+    /// When its round started.
+    pub at: DateTime<Utc>,
+    /// The probes, in the order of `results`.
+    #[expect(
+        dead_code,
+        reason = "per-probe figures for the live views (status page, metrics)"
+    )]
+    pub plan: Arc<Plan>,
+    /// One result per probe.
+    #[expect(
+        dead_code,
+        reason = "per-probe figures for the live views (status page, metrics)"
+    )]
+    pub results: Vec<ProbeResult>,
+    /// The verdict and the figures behind it.
+    pub diagnosis: Diagnosis,
+    /// The outage machine's events for this check, in order.
+    pub events: Vec<Event>,
+    /// The machine's state after this check (what `state.json` holds).
+    pub state: MachineState,
+}
+
+/// An alert as it was queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertNote {
+    /// The message id every channel carries.
+    pub id: String,
+    /// What it is about, e.g. `WAN_DOWN` or `LOG_SILENT:nginx`.
+    pub condition: String,
+    /// WARNING, CRITICAL or RECOVERED.
+    pub label: &'static str,
+}
+
+/// One delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryNote {
+    /// The channel, e.g. `telegram`.
+    pub channel: &'static str,
+    /// The message id.
+    pub id: String,
+    /// `None` when delivered; else why not (never a secret).
+    pub error: Option<String>,
+}
+
+/// Where consumers subscribe; turned into a [`Publisher`] when the monitor starts.
+pub struct Hub {
+    durable: Vec<mpsc::Sender<Arc<Update>>>,
+    live: broadcast::Sender<Arc<Update>>,
+}
+
+impl Default for Hub {
+    fn default() -> Hub {
+        Hub {
+            durable: Vec::new(),
+            live: broadcast::channel(LIVE_BACKLOG).0,
+        }
+    }
+}
+
+impl Hub {
+    /// A durable queue of `capacity` updates; the monitor waits when it is full.
+    pub fn durable(&mut self, capacity: usize) -> mpsc::Receiver<Arc<Update>> {
+        let (tx, rx) = mpsc::channel(capacity);
+        self.durable.push(tx);
+        rx
+    }
+
+    /// A live receiver.
+    pub fn live(&self) -> Live {
+        Live::new(self.live.subscribe())
+    }
+
+    /// A handle for publishing to live consumers only (alert and delivery notes).
+    pub fn live_sender(&self) -> LiveSender {
+        LiveSender(self.live.clone())
+    }
+
+    /// The monitor's end. When it is dropped, every durable queue closes and
+    /// its consumer drains what is left, then ends.
+    pub fn publisher(self) -> Publisher {
+        Publisher {
+            durable: self.durable,
+            live: self.live,
+        }
+    }
+}
+
+/// Publishes to every consumer.
+pub struct Publisher {
+    durable: Vec<mpsc::Sender<Arc<Update>>>,
+    live: broadcast::Sender<Arc<Update>>,
+}
+
+impl Publisher {
+    /// Hands `update` to every durable queue (waiting for room), then to the live ones.
+    pub async fn publish(&self, update: Update) {
+        let update = Arc::new(update);
+        for tx in &self.durable {
+            // A consumer that has ended (it panicked) cannot take more; the others still do.
+            let _ = tx.send(Arc::clone(&update)).await;
+        }
+        let _ = self.live.send(update);
+    }
+}
+
+/// Publishes to live consumers only; never waits.
+#[derive(Debug, Clone)]
+pub struct LiveSender(broadcast::Sender<Arc<Update>>);
+
+impl LiveSender {
+    /// Sends `update` to whoever listens now.
+    pub fn send(&self, update: Update) {
+        let _ = self.0.send(Arc::new(update));
+    }
+}
+
+/// A live consumer's receiver: drops what it could not keep up with, and counts it.
+pub struct Live {
+    rx: broadcast::Receiver<Arc<Update>>,
+    missed: u64,
+}
+
+impl Live {
+    fn new(rx: broadcast::Receiver<Arc<Update>>) -> Live {
+        Live { rx, missed: 0 }
+    }
+
+    /// The next update; `None` once every publisher is gone.
+    pub async fn recv(&mut self) -> Option<Arc<Update>> {
+        loop {
+            match self.rx.recv().await {
+                Ok(u) => return Some(u),
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    self.missed += n;
+                    tracing::debug!("a live consumer fell behind and skipped {n} updates");
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    /// Updates skipped because this consumer lagged.
+    pub fn missed(&self) -> u64 {
+        self.missed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(i: usize) -> Update {
+        Update::Alert(AlertNote {
+            id: i.to_string(),
+            condition: "WAN_DOWN".into(),
+            label: "WARNING",
+        })
+    }
+
+    #[tokio::test]
+    async fn durable_consumers_get_everything_in_order_and_close_with_the_publisher() {
+        let mut hub = Hub::default();
+        let mut rx = hub.durable(2);
+        let publisher = hub.publisher();
+        let writer = tokio::spawn(async move {
+            for i in 0..10 {
+                publisher.publish(note(i)).await;
+            }
+        });
+        let mut got = Vec::new();
+        while let Some(u) = rx.recv().await {
+            if let Update::Alert(a) = &*u {
+                got.push(a.id.clone());
+            }
+        }
+        writer.await.unwrap();
+        let want: Vec<String> = (0..10).map(|i| i.to_string()).collect();
+        assert_eq!(
+            got, want,
+            "a queue of 2 held up the publisher, lost nothing"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lagging_live_consumer_drops_and_counts_without_blocking() {
+        let hub = Hub::default();
+        let mut live = hub.live();
+        let publisher = hub.publisher();
+        let n = LIVE_BACKLOG + 10;
+        for i in 0..n {
+            // Returns at once although nobody reads: live consumers never hold up the monitor.
+            publisher.publish(note(i)).await;
+        }
+        let Some(first) = live.recv().await else {
+            panic!("closed")
+        };
+        let Update::Alert(a) = &*first else {
+            panic!("{first:?}")
+        };
+        assert_eq!(a.id, "10", "the oldest were dropped");
+        assert_eq!(live.missed(), 10);
+        drop(publisher);
+        let mut rest = 0;
+        while live.recv().await.is_some() {
+            rest += 1;
+        }
+        assert_eq!(rest, LIVE_BACKLOG - 1);
+    }
+}

@@ -1,0 +1,176 @@
+//! What is probed: the [`Plan`], every probe of a config in a fixed order,
+//! each with its role in the diagnosis and how it is carried out.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::config::{Config, GatewayAddress, ProbeKind, TargetName};
+
+/// What part of the path a probe looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// The LAN gateway.
+    Gateway,
+    /// An ISP hop.
+    Hop(IpAddr),
+    /// An internet target.
+    Target(TargetName),
+    /// A DNS server asked for a name.
+    Dns {
+        /// The server asked.
+        server: SocketAddr,
+        /// The name asked for.
+        name: String,
+    },
+    /// An HTTP check, by name.
+    Http(String),
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Role::Gateway => f.write_str("gateway"),
+            Role::Hop(ip) => write!(f, "hop {ip}"),
+            Role::Target(name) => write!(f, "target {name}"),
+            Role::Dns { server, name } => write!(f, "dns {server} {name}"),
+            Role::Http(name) => write!(f, "http {name}"),
+        }
+    }
+}
+
+/// Where a host probe is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Host {
+    /// A fixed address.
+    Ip(IpAddr),
+    /// The default route's gateway, looked up at each attempt.
+    DefaultGateway,
+}
+
+/// How one probe is carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spec {
+    /// ICMP echo, `count` requests.
+    Icmp {
+        /// Where to.
+        host: Host,
+        /// Echo requests per attempt.
+        count: u32,
+    },
+    /// TCP connect.
+    Tcp {
+        /// Where to.
+        host: Host,
+        /// Which port.
+        port: u16,
+    },
+    /// A DNS A query sent straight to a server.
+    Dns {
+        /// The server.
+        server: SocketAddr,
+        /// The name.
+        name: String,
+    },
+    /// An HTTP GET.
+    Http {
+        /// The URL.
+        url: url::Url,
+        /// Statuses that count as up.
+        expect_status: Vec<u16>,
+    },
+}
+
+impl Spec {
+    /// Short kind name for logs: `icmp`, `tcp:443`, `dns`, `http`.
+    pub fn kind(&self) -> String {
+        match self {
+            Spec::Icmp { .. } => "icmp".into(),
+            Spec::Tcp { port, .. } => format!("tcp:{port}"),
+            Spec::Dns { .. } => "dns".into(),
+            Spec::Http { .. } => "http".into(),
+        }
+    }
+}
+
+/// One probe: its role in the diagnosis and how it is carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// What it tells about.
+    pub role: Role,
+    /// How it runs.
+    pub spec: Spec,
+}
+
+/// Every probe a config asks for, in a fixed order; results of a check line up with it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// The probes.
+    pub probes: Vec<Probe>,
+}
+
+impl Plan {
+    /// The probes of `config`.
+    pub fn from_config(config: &Config) -> Plan {
+        let pings = config.monitor.pings.get();
+        let host_spec = |host: Host, kind: &ProbeKind| match kind {
+            ProbeKind::Icmp => Spec::Icmp { host, count: pings },
+            ProbeKind::Tcp(port) => Spec::Tcp {
+                host,
+                port: port.get(),
+            },
+        };
+        let mut probes = Vec::new();
+        let gw = match config.gateway.address {
+            GatewayAddress::Auto => Host::DefaultGateway,
+            GatewayAddress::Ip(ip) => Host::Ip(ip),
+        };
+        for kind in &config.gateway.probes {
+            probes.push(Probe {
+                role: Role::Gateway,
+                spec: host_spec(gw, kind),
+            });
+        }
+        for hop in &config.isp.hops {
+            for kind in &config.isp.probes {
+                probes.push(Probe {
+                    role: Role::Hop(*hop),
+                    spec: host_spec(Host::Ip(*hop), kind),
+                });
+            }
+        }
+        for t in &config.targets {
+            for kind in &t.probes {
+                probes.push(Probe {
+                    role: Role::Target(t.name.clone()),
+                    spec: host_spec(Host::Ip(t.address), kind),
+                });
+            }
+        }
+        if let Some(dns) = &config.dns {
+            for server in &dns.servers {
+                for name in &dns.names {
+                    probes.push(Probe {
+                        role: Role::Dns {
+                            server: *server,
+                            name: name.clone(),
+                        },
+                        spec: Spec::Dns {
+                            server: *server,
+                            name: name.clone(),
+                        },
+                    });
+                }
+            }
+        }
+        for h in &config.http {
+            probes.push(Probe {
+                role: Role::Http(h.name.clone()),
+                spec: Spec::Http {
+                    url: h.url.clone(),
+                    expect_status: h.expect_status.clone(),
+                },
+            });
+        }
+        Plan { probes }
+    }
+}
