@@ -79,6 +79,49 @@ fn gateway_to_isp_cut_is_isp_down() {
 }
 
 #[test]
+fn a_hop_that_never_answers_cannot_make_isp_down() {
+    // 10.0.2.99 is on the access link but nobody has it: a wrong hop address.
+    let Some(net) = Net::up() else { return };
+    let cfg = net.config("");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("\"10.0.2.2\"", "\"10.0.2.99\"")).unwrap();
+    let (code, out) = net.once(&cfg, false);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("note: hop 10.0.2.99 has never answered while the internet worked: check it with `discover`"),
+        "{out}"
+    );
+    let d = net.daemon(&cfg, "");
+    d.wait_for(
+        "hop 10.0.2.99 has never answered while the internet worked",
+        STEP,
+    );
+    // The real ISP link goes: gateway answers, the (unverified) hop and every target do not.
+    net.cut("access");
+    let started = d.wait_for("outage started", STEP);
+    assert!(started.contains("WAN_DOWN"), "not ISP_DOWN: {started}");
+    net.restore("access");
+    d.wait_for("outage ended", STEP);
+    let (status, log) = d.stop();
+    assert!(status.success(), "{log}");
+    assert_eq!(
+        log.matches("has never answered while the internet worked: check it")
+            .count(),
+        1,
+        "reported once: {log}"
+    );
+    let rows = net.outage_rows();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(&rows[0][4], "WAN_DOWN");
+    assert!(
+        rows[0][7]
+            .contains("hop 10.0.2.99 silent (timeout; never answered while the internet worked)"),
+        "{:?}",
+        &rows[0][7]
+    );
+}
+
+#[test]
 fn isp_to_internet_cut_is_wan_down() {
     outage("WAN_DOWN", |n| n.cut("upstream"), |n| n.restore("upstream"));
 }

@@ -135,51 +135,52 @@ pub struct Shared {
     pub live: LiveSender,
 }
 
-async fn deliver(channel: Channel, shared: Shared, wake: Arc<Notify>, token: CancellationToken) {
-    let Shared {
-        outbox,
-        log,
-        http,
-        max_age,
-        live,
-    } = shared;
-    let name = channel.name();
-    let outcome = |id: &str, error: Option<&str>| {
-        live.send(Update::Delivery(DeliveryNote {
-            channel: name,
-            id: id.to_owned(),
+impl Shared {
+    /// Sets `msg` aside, loudly, if it is older than `max_age`; says whether it did.
+    fn expire(&self, channel: &str, path: &Path, msg: &Message) -> bool {
+        let age = (Utc::now() - msg.created).to_std().unwrap_or_default();
+        if age <= self.max_age {
+            return false;
+        }
+        tracing::error!(
+            channel,
+            "notification {} ({}) expired undelivered after {}; kept in outbox/expired",
+            msg.id,
+            msg.label(),
+            spelled(self.max_age)
+        );
+        self.log.attempt(channel, msg, Err("expired"), "expired");
+        self.outbox.set_aside(path, "expired");
+        true
+    }
+
+    /// Records one attempt in `notifications.log` and for the live views.
+    fn record(&self, channel: &'static str, msg: &Message, error: Option<&str>) {
+        let what = if error.is_some() { "failed" } else { "ok" };
+        self.log
+            .attempt(channel, msg, error.map_or(Ok(()), Err), what);
+        self.live.send(Update::Delivery(DeliveryNote {
+            channel,
+            id: msg.id.clone(),
             error: error.map(str::to_owned),
         }));
-    };
+    }
+}
+
+async fn deliver(channel: Channel, shared: Shared, wake: Arc<Notify>, token: CancellationToken) {
+    let name = channel.name();
     let mut backoff = Backoff::default();
     loop {
         let mut wait = None;
-        for (path, msg) in outbox.pending(name) {
-            let age = (Utc::now() - msg.created).to_std().unwrap_or_default();
-            if age > max_age {
-                tracing::error!(
-                    channel = name,
-                    "notification {} ({}) expired undelivered after {}; kept in outbox/expired",
-                    msg.id,
-                    msg.label(),
-                    spelled(max_age)
-                );
-                log.attempt(name, &msg, Err("expired"), "expired");
-                outbox.set_aside(&path, "expired");
+        for (path, msg) in shared.outbox.pending(name) {
+            if shared.expire(name, &path, &msg) {
                 continue;
             }
             let sent = tokio::select! {
                 _ = token.cancelled() => return,
-                r = channel.send(&http, &msg) => r,
+                r = channel.send(&shared.http, &msg) => r,
             };
-            let error = sent.as_ref().err().map(|e| e.text.as_str());
-            log.attempt(
-                name,
-                &msg,
-                error.map_or(Ok(()), Err),
-                if error.is_some() { "failed" } else { "ok" },
-            );
-            outcome(&msg.id, error);
+            shared.record(name, &msg, sent.as_ref().err().map(|e| e.text.as_str()));
             match sent {
                 Ok(()) => {
                     tracing::info!(
@@ -188,7 +189,7 @@ async fn deliver(channel: Channel, shared: Shared, wake: Arc<Notify>, token: Can
                         msg.id,
                         msg.label()
                     );
-                    outbox.done(&path);
+                    shared.outbox.done(&path);
                     backoff.delivered();
                 }
                 Err(SendError { text, retry_after }) => {

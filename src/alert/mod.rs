@@ -1,8 +1,13 @@
 //! Alerting: the policy that turns a lasting condition into WARNING, CRITICAL,
 //! reminder and RECOVERED messages, and the messages themselves.
 //!
-//! Every decision is logged (the journal is always a channel) and, through the
-//! durable [`Outbox`], sent to each configured channel by its own task.
+//! Every condition (an outage, a silent log; a sensor next) goes through the one
+//! [`condition`] driver. Every decision is put in the durable [`Outbox`], then
+//! logged (the journal is always a channel), and sent to each configured
+//! channel by its own task.
+//!
+//! A new channel is a [`Channel`] variant (`channel.rs`) with its `[notify.*]`
+//! config; a new condition is an observer sending [`Observation`]s.
 
 mod channel;
 pub mod condition;

@@ -9,6 +9,9 @@ use crate::config::Config;
 pub fn run(path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let config = Config::load(path)?;
     println!("# valid: {}", config.source);
+    for note in &config.notes {
+        println!("# note: {note}");
+    }
     print!("{}", config.to_toml());
     Ok(ExitCode::SUCCESS)
 }

@@ -47,8 +47,13 @@ async fn send_all(
     }
     let msg = Message::test(Utc::now());
     let log = NotifyLog::new(&config.monitor.log_dir);
+    let pending = config.pending_credentials();
     let mut out = Vec::new();
     for c in channels {
+        if let Some((_, name)) = pending.iter().find(|(ch, _)| *ch == c.name()) {
+            out.push((c.name(), Err(credential_help(c.name(), name))));
+            continue;
+        }
         let r = c.send(&http, &msg).await.map_err(|e| e.text);
         let what = if r.is_ok() { "ok" } else { "failed" };
         log.attempt(
@@ -60,4 +65,14 @@ async fn send_all(
         out.push((c.name(), r));
     }
     Ok(out)
+}
+
+/// How to run `notify-test` with a secret that only systemd can provide.
+fn credential_help(channel: &str, name: &str) -> String {
+    format!(
+        "its secret is the systemd credential {name:?}, which only the service can read; \
+         test it under systemd with the same credential: \
+         systemd-run --pipe --wait -p LoadCredential={name}:/path/to/{name} \
+         connectivity-monitor notify-test --channel {channel}"
+    )
 }

@@ -7,7 +7,8 @@ use anyhow::Context;
 use chrono::Utc;
 
 use crate::config::Config;
-use crate::monitor::{diagnose, Check, Diagnosis, Thresholds, Verdict};
+use crate::monitor::persist;
+use crate::monitor::{diagnose, unverified_hop, Check, Diagnosis, Thresholds, Verdict};
 use crate::probe::{self, Outcome, Plan, ProbeResult, Prober};
 
 /// Prints each result and the verdict; exit 0 OK, 2 DEGRADED, 3 an outage verdict.
@@ -52,7 +53,11 @@ async fn check(config: &Config) -> anyhow::Result<(Plan, Vec<ProbeResult>, Diagn
         results: results.clone(),
         simulated: false,
     };
-    let d = diagnose(&plan, &check, &Thresholds::of(config));
+    // The daemon's knowledge of which hops are real, if it has run here.
+    let verified = persist::load(&config.monitor.state_dir)
+        .map(|p| p.machine.verified_hops)
+        .unwrap_or_default();
+    let d = diagnose(&plan, &check, &Thresholds::of(config), &verified);
     Ok((plan, results, d))
 }
 
@@ -75,6 +80,11 @@ fn print_text(plan: &Plan, results: &[ProbeResult], d: &Diagnosis) {
     }
     println!("verdict: {}", d.verdict);
     println!("detail: {}", d.detail);
+    if d.targets_up > 0 {
+        for hop in &d.unverified_hops {
+            println!("note: {}", unverified_hop(*hop));
+        }
+    }
 }
 
 fn as_json(plan: &Plan, results: &[ProbeResult], d: &Diagnosis) -> serde_json::Value {

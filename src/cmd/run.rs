@@ -27,6 +27,13 @@ use crate::systemd::{self, LevelHandle};
 /// Loads the config, starts logging and runs until SIGTERM or SIGINT.
 pub fn run(path: Option<PathBuf>, args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(path.as_deref())?;
+    if let Some((channel, name)) = config.pending_credentials().first() {
+        anyhow::bail!(
+            "{}: the {channel} secret is the systemd credential {name:?}, and $CREDENTIALS_DIRECTORY is not set; \
+             run the daemon under systemd with LoadCredential={name}:/path/to/file, or give a path in the config",
+            config.source
+        );
+    }
     let level = systemd::init_logging(config.monitor.log_level.as_deref());
     match &config.source {
         config::Source::BuiltIn => tracing::info!(

@@ -53,6 +53,9 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// `[[log_watch]]`: files that must keep growing.
     pub log_watch: Vec<LogWatchConfig>,
+    /// What `check-config` should say besides "valid" (credentials it cannot read here).
+    #[serde(skip)]
+    pub notes: Vec<String>,
 }
 
 /// One `[[log_watch]]`: a log that going quiet means a service gets no traffic.
@@ -455,6 +458,21 @@ impl Config {
     /// as ICMP, TCP/443 and DNS targets, and one HTTPS check.
     pub fn built_in() -> Config {
         validate::built_in()
+    }
+
+    /// The secrets given as systemd credential names that cannot be read here,
+    /// as `(channel, credential name)`.
+    pub fn pending_credentials(&self) -> Vec<(&'static str, &str)> {
+        let n = &self.notify;
+        let secrets = [
+            ("email", n.email.as_ref().and_then(|e| e.password.as_ref())),
+            ("teams", n.teams.as_ref().map(|t| &t.webhook_url)),
+            ("telegram", n.telegram.as_ref().map(|t| &t.bot_token)),
+        ];
+        secrets
+            .into_iter()
+            .filter_map(|(c, s)| Some((c, s?.pending()?)))
+            .collect()
     }
 
     /// The effective config as TOML, secrets redacted (there are none yet in these sections).

@@ -7,19 +7,34 @@ use std::path::{Path, PathBuf};
 use serde::{Serialize, Serializer};
 
 /// A secret value. `Debug` and `Serialize` show only that it is set.
+///
+/// Outside systemd a credential name cannot be read; such a secret is kept as
+/// the name alone (`pending`), which `check-config` accepts with a note and
+/// the commands that would use it refuse, saying how to run them.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret {
+    value: String,
+    pending: Option<String>,
+}
 
 impl Secret {
-    /// The value itself, for the one place that must send it.
+    /// The value itself, for the one place that must send it (empty while pending).
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
+    }
+
+    /// The credential name, while it cannot be read (not under systemd).
+    pub fn pending(&self) -> Option<&str> {
+        self.pending.as_deref()
     }
 }
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(redacted)")
+        match &self.pending {
+            Some(name) => write!(f, "Secret(credential {name:?}, not loaded)"),
+            None => f.write_str("Secret(redacted)"),
+        }
     }
 }
 
@@ -30,16 +45,20 @@ impl Serialize for Secret {
 }
 
 /// Where a `KEY_file` value points: a path (has a `/`), or a credential name
-/// looked up in `$CREDENTIALS_DIRECTORY` (systemd's `LoadCredential=`).
-pub fn secret_path(value: &str) -> Result<PathBuf, String> {
+/// looked up in `$CREDENTIALS_DIRECTORY` (systemd's `LoadCredential=`);
+/// `None` for a credential name outside systemd.
+pub fn secret_path(value: &str) -> Option<PathBuf> {
     if value.contains('/') {
-        return Ok(PathBuf::from(value));
+        return Some(PathBuf::from(value));
     }
-    match std::env::var_os("CREDENTIALS_DIRECTORY") {
-        Some(dir) => Ok(Path::new(&dir).join(value)),
-        None => Err(format!(
-            "is a credential name, but $CREDENTIALS_DIRECTORY is not set (add LoadCredential={value}:/path/to/file to the unit, or give a path)"
-        )),
+    std::env::var_os("CREDENTIALS_DIRECTORY").map(|dir| Path::new(&dir).join(value))
+}
+
+/// A credential that only the service manager can provide.
+pub fn pending(name: &str) -> Secret {
+    Secret {
+        value: String::new(),
+        pending: Some(name.to_owned()),
     }
 }
 
@@ -52,12 +71,15 @@ pub fn read_secret(path: &Path) -> Result<Secret, String> {
     if value.is_empty() {
         return Err(format!("{} is empty", path.display()));
     }
-    Ok(Secret(value.to_owned()))
+    Ok(inline(value))
 }
 
 /// An inline secret.
 pub fn inline(value: &str) -> Secret {
-    Secret(value.to_owned())
+    Secret {
+        value: value.to_owned(),
+        pending: None,
+    }
 }
 
 #[cfg(test)]

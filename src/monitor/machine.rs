@@ -3,6 +3,8 @@
 //! No clock, no I/O, no tokio, so that every rule about when an
 //! outage starts and ends is tested as plain data (see `tests/scenarios/`).
 
+use std::collections::BTreeSet;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -201,6 +203,9 @@ pub struct MachineState {
     pub streak: Option<Streak>,
     /// The open outage.
     pub outage: Option<OpenOutage>,
+    /// ISP hops seen answering while the internet worked (see `diagnose`).
+    #[serde(default)]
+    pub verified_hops: BTreeSet<IpAddr>,
 }
 
 impl MachineState {
@@ -245,6 +250,7 @@ impl Machine {
         let mut events = Vec::new();
         self.note_gap(now, &mut events);
         self.state.last_check = Some(now);
+        self.state.verified_hops.extend(&d.hops_proven);
         if self.state.last_verdict != Some(d.verdict) {
             events.push(Event::VerdictChanged {
                 at: now,

@@ -14,7 +14,7 @@ pub use assemble::Assembler;
 pub use diagnose::{diagnose, Check, Diagnosis, Layer, Thresholds, Verdict};
 pub use machine::{Event, Machine, MachineState, OutageRecord, Rules};
 pub use status::Status;
-pub use task::{run, Settings};
+pub use task::{run, unverified_hop, Settings};
 pub use update::{Hub, Live, LiveSender, Update};
 
 #[cfg(test)]

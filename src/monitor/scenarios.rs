@@ -293,7 +293,7 @@ fn run_scenario(path: &Path) -> Result<(), String> {
                 results: results(&plan, c),
                 simulated: false,
             };
-            let d: Diagnosis = diagnose(&plan, &check, &thresholds);
+            let d: Diagnosis = diagnose(&plan, &check, &thresholds, &machine.state().verified_hops);
             if let Some(want) = c.expect {
                 if d.verdict != want {
                     return Err(format!(
@@ -357,6 +357,8 @@ fn diag(verdict: Verdict) -> Diagnosis {
         median_rtt: None,
         detail: String::new(),
         simulated: false,
+        hops_proven: Vec::new(),
+        unverified_hops: Vec::new(),
     }
 }
 

@@ -4,7 +4,8 @@
 //! It knows nothing of its consumers: the CSV logs, the alert driver and the
 //! live views all take what they need from the update stream.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -46,7 +47,7 @@ pub async fn run(
     out: Publisher,
 ) -> Machine {
     let mut assembler = Assembler::new(settings.ids.clone());
-    let mut answered: HashMap<u64, bool> = HashMap::new();
+    let mut seen = Seen::default();
     loop {
         let deadline = assembler
             .oldest()
@@ -63,14 +64,14 @@ pub async fn run(
                 // The round in progress was for the old plan; the next round starts clean.
                 assembler = Assembler::new(new.ids.clone());
                 assembler.skip_through(new.timing.round_at(Instant::now()));
-                answered.retain(|id, _| new.ids.contains(id));
+                seen.answered.retain(|id, _| new.ids.contains(id));
                 machine.set_rules(new.rules);
                 settings = new;
                 Vec::new()
             }
         };
         for check in checks {
-            let done = handle(&settings, &mut machine, &mut answered, check);
+            let done = handle(&settings, &mut machine, &mut seen, check);
             out.publish(Update::Check(Box::new(done))).await;
         }
     }
@@ -84,21 +85,37 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
+/// What the journal has been told already, so that it is told once.
+#[derive(Default)]
+struct Seen {
+    /// Whether each probe (by task id) answered at its last check.
+    answered: HashMap<u64, bool>,
+    /// Unverified hops already reported.
+    unverified: HashSet<IpAddr>,
+}
+
 /// One check through the diagnosis and the machine.
-fn handle(
-    s: &Settings,
-    machine: &mut Machine,
-    answered: &mut HashMap<u64, bool>,
-    mut check: Check,
-) -> CheckDone {
+fn handle(s: &Settings, machine: &mut Machine, seen: &mut Seen, mut check: Check) -> CheckDone {
     if s.sim_fail > 0.0 && fastrand::f64() < s.sim_fail {
         check.simulated = true;
         for r in &mut check.results {
             *r = ProbeResult::new(Outcome::Down(Failure::Simulated));
         }
     }
-    log_probe_changes(s, answered, &check);
-    let d = diagnose(&s.plan, &check, &s.thresholds);
+    log_probe_changes(s, &mut seen.answered, &check);
+    let d = diagnose(
+        &s.plan,
+        &check,
+        &s.thresholds,
+        &machine.state().verified_hops,
+    );
+    if d.targets_up > 0 {
+        for hop in &d.unverified_hops {
+            if seen.unverified.insert(*hop) {
+                tracing::warn!("{}", unverified_hop(*hop));
+            }
+        }
+    }
     let events = machine.observe(&d, check.at);
     if in_maintenance(&s.maintenance, check.at) {
         machine.mark_maintenance();
@@ -113,6 +130,13 @@ fn handle(
         events,
         state: machine.state().clone(),
     }
+}
+
+/// Why a hop is not trusted, and what to do about it.
+pub fn unverified_hop(hop: IpAddr) -> String {
+    format!(
+        "hop {hop} has never answered while the internet worked: check it with `discover`; until it answers it cannot make an outage ISP_DOWN"
+    )
 }
 
 fn in_maintenance(windows: &[Window], at: DateTime<Utc>) -> bool {

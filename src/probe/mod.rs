@@ -1,5 +1,9 @@
-//! Probes: what is probed (the [`Plan`]), how one attempt runs, and the
-//! independent tasks that run each probe once per interval.
+//! Probes: what is probed (the [`Plan`], `plan.rs`), what an attempt saw
+//! (`outcome.rs`), how one attempt runs ([`Prober`], hedged in `hedge.rs`), and
+//! the independent tasks that run each probe once per interval (`schedule.rs`).
+//!
+//! A new probe kind is a [`Spec`] variant, its attempt in [`Prober::run`], and
+//! the config word that asks for it.
 //!
 //! A failed probe is data ([`Outcome::Down`]), never an `Err`: `Err` is kept for the monitor's own faults (a socket it cannot open).
 

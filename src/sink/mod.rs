@@ -169,6 +169,8 @@ mod tests {
             median_rtt: None,
             detail: "=1+1".into(),
             simulated: false,
+            hops_proven: Vec::new(),
+            unverified_hops: Vec::new(),
         }
     }
 

@@ -51,6 +51,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let mut v = Validator {
         text,
         problems: Vec::new(),
+        notes: Vec::new(),
     };
     let config = v.config(raw, Source::File(path.to_owned()));
     if v.problems.is_empty() {
@@ -103,6 +104,7 @@ pub fn built_in() -> Config {
         alerts: AlertsConfig::default(),
         notify: NotifyConfig::default(),
         log_watch: Vec::new(),
+        notes: Vec::new(),
     }
 }
 
@@ -137,6 +139,8 @@ fn systemd_dir(var: &str, fallback: &str) -> PathBuf {
 struct Validator<'a> {
     text: &'a str,
     problems: Vec<Problem>,
+    /// Things worth saying that are not errors.
+    notes: Vec<String>,
 }
 
 impl Validator<'_> {
@@ -186,6 +190,7 @@ impl Validator<'_> {
             alerts,
             notify,
             log_watch,
+            notes: std::mem::take(&mut self.notes),
         }
     }
 

@@ -36,8 +36,14 @@ impl Validator<'_> {
             }
             (Some(v), None) => Some(secret::inline(v.get_ref())),
             (None, Some(f)) => {
-                let found = secret::secret_path(f.get_ref()).and_then(|p| secret::read_secret(&p));
-                match found {
+                let Some(path) = secret::secret_path(f.get_ref()) else {
+                    let name = f.get_ref();
+                    self.notes.push(format!(
+                        "{key}_file = {name:?} is a systemd credential: the service reads it from $CREDENTIALS_DIRECTORY (LoadCredential={name}:/path/to/file in the unit); it cannot be read here"
+                    ));
+                    return Some(secret::pending(name));
+                };
+                match secret::read_secret(&path) {
                     Ok(s) => Some(s),
                     Err(rule) => {
                         self.problem(
@@ -79,38 +85,12 @@ impl Validator<'_> {
             TlsMode::Tls => 465,
             TlsMode::None => 25,
         };
-        let port = match &e.port {
-            None => default_port,
-            Some(p) => match u16::try_from(*p.get_ref()) {
-                Ok(port) if port > 0 => port,
-                _ => {
-                    self.problem(
-                        Some(p.span()),
-                        "notify.email.port",
-                        &p.get_ref().to_string(),
-                        "must be a port from 1 to 65535",
-                    );
-                    default_port
-                }
-            },
-        };
-        let mut address = |v: &SpannedStr, key: &str| {
-            let a = v.get_ref().trim();
-            let ok = a
-                .split_once('@')
-                .is_some_and(|(l, d)| !l.is_empty() && (d.contains('.') || d == "localhost"));
-            if !ok {
-                self.problem(
-                    Some(v.span()),
-                    key,
-                    &quoted(Some(v)),
-                    "must be an email address",
-                );
-            }
-            a.to_owned()
-        };
-        let from = address(&e.from, "notify.email.from");
-        let to: Vec<String> = e.to.iter().map(|t| address(t, "notify.email.to")).collect();
+        let port = self.port(e.port.as_ref(), "notify.email.port", default_port);
+        let from = self.email_address(&e.from, "notify.email.from");
+        let to: Vec<String> =
+            e.to.iter()
+                .map(|t| self.email_address(t, "notify.email.to"))
+                .collect();
         if to.is_empty() {
             self.problem(
                 None,
@@ -135,6 +115,38 @@ impl Validator<'_> {
         })
     }
 
+    fn port(&mut self, v: Option<&Spanned<i64>>, key: &str, default: u16) -> u16 {
+        let Some(p) = v else { return default };
+        match u16::try_from(*p.get_ref()) {
+            Ok(port) if port > 0 => port,
+            _ => {
+                self.problem(
+                    Some(p.span()),
+                    key,
+                    &p.get_ref().to_string(),
+                    "must be a port from 1 to 65535",
+                );
+                default
+            }
+        }
+    }
+
+    fn email_address(&mut self, v: &SpannedStr, key: &str) -> String {
+        let a = v.get_ref().trim();
+        let ok = a
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && (d.contains('.') || d == "localhost"));
+        if !ok {
+            self.problem(
+                Some(v.span()),
+                key,
+                &quoted(Some(v)),
+                "must be an email address",
+            );
+        }
+        a.to_owned()
+    }
+
     pub(super) fn teams(&mut self, t: RawTeams) -> Option<TeamsConfig> {
         let format = self.choice(
             t.format.as_ref(),
@@ -152,7 +164,10 @@ impl Validator<'_> {
             t.webhook_url_file,
             true,
         )?;
-        if !Url::parse(webhook_url.expose()).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+        if webhook_url.pending().is_none()
+            && !Url::parse(webhook_url.expose())
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        {
             self.problem(
                 span,
                 "notify.teams.webhook_url",

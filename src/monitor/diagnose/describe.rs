@@ -1,10 +1,12 @@
 //! The sentence that says where the path broke, e.g. `gateway 192.168.1.1
 //! answers; hop 100.64.0.1 silent (timeout); 0/3 targets (down: …)`.
 
+use std::net::IpAddr;
+
 use super::tally::Tally;
 
 /// The detail of a check, from the bottom of the path up.
-pub fn sentence(t: &Tally, simulated: bool) -> String {
+pub fn sentence(t: &Tally, simulated: bool, unverified: &[IpAddr]) -> String {
     let mut parts = Vec::new();
     let gw_name = t
         .gateway_addr
@@ -16,16 +18,20 @@ pub fn sentence(t: &Tally, simulated: bool) -> String {
             parts.push(format!("{gw_name} silent ({})", t.gateway.first_failure()));
         }
     }
-    for hop in &t.hops.members {
+    for (hop, ip) in t.hops.members.iter().zip(&t.hop_ips) {
         let name = &hop.name;
         if hop.answered {
             parts.push(format!("hop {name} answers"));
         } else {
-            let why = hop
-                .failure
-                .as_ref()
-                .map(|f| format!(" ({f})"))
-                .unwrap_or_default();
+            let mut why: Vec<String> = hop.failure.iter().map(ToString::to_string).collect();
+            if unverified.contains(ip) {
+                why.push("never answered while the internet worked".into());
+            }
+            let why = if why.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", why.join("; "))
+            };
             parts.push(format!("hop {name} silent{why}"));
         }
     }

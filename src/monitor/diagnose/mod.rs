@@ -1,7 +1,9 @@
 //! One verdict per check: the lowest layer that fails (LAN, ISP, WAN, DNS,
 //! HTTP), DEGRADED when reachable but lossy or slow, else OK.
 
+use std::collections::BTreeSet;
 use std::fmt;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -164,13 +166,33 @@ pub struct Diagnosis {
     pub detail: String,
     /// The check was failed on purpose.
     pub simulated: bool,
+    /// Hops that answered in this check while the internet was reachable.
+    #[serde(skip)]
+    pub hops_proven: Vec<IpAddr>,
+    /// Configured hops that have never answered while the internet worked.
+    #[serde(default)]
+    pub unverified_hops: Vec<IpAddr>,
 }
 
-/// Applies the verdict rules to one check.
-pub fn diagnose(plan: &Plan, check: &Check, t: &Thresholds) -> Diagnosis {
+/// Applies the verdict rules to one check. `verified` holds the ISP hops that
+/// have answered while the internet was reachable; only they can make ISP_DOWN.
+pub fn diagnose(
+    plan: &Plan,
+    check: &Check,
+    t: &Thresholds,
+    verified: &BTreeSet<IpAddr>,
+) -> Diagnosis {
     let tally = Tally::of(plan, check);
+    let proven = tally.hops_proven();
+    let unverified_hops: Vec<IpAddr> = tally
+        .hop_ips
+        .iter()
+        .filter(|ip| !verified.contains(ip) && !proven.contains(ip))
+        .copied()
+        .collect();
+    let isp_can_fail = tally.hop_ips.len() > unverified_hops.len();
     Diagnosis {
-        verdict: verdict(&tally, t),
+        verdict: verdict(&tally, t, isp_can_fail),
         gateway_rtt: tally.gateway.best_rtt(),
         isp_rtt: tally.hops.best_rtt(),
         targets_up: tally.targets.up(),
@@ -179,19 +201,24 @@ pub fn diagnose(plan: &Plan, check: &Check, t: &Thresholds) -> Diagnosis {
         http_ok: tally.http_ok(),
         loss_pct: tally.loss_pct(),
         median_rtt: tally.median_rtt(),
-        detail: describe::sentence(&tally, check.simulated),
+        detail: describe::sentence(&tally, check.simulated, &unverified_hops),
         simulated: check.simulated,
+        hops_proven: proven,
+        unverified_hops,
     }
 }
 
 /// The rules, from the bottom layer up: no target answering is an outage of
 /// the lowest layer that fails; with the internet reachable, DNS then HTTP
 /// failures, then loss or slowness (DEGRADED).
-fn verdict(tally: &Tally, t: &Thresholds) -> Verdict {
+///
+/// A hop that has never answered while the internet worked may be a wrong
+/// address; its silence says nothing, so it cannot make ISP_DOWN.
+fn verdict(tally: &Tally, t: &Thresholds, isp_can_fail: bool) -> Verdict {
     if tally.targets.up() == 0 {
         return if tally.gateway.up() == 0 {
             Verdict::LanDown
-        } else if !tally.hops.is_empty() && tally.hops.up() == 0 {
+        } else if isp_can_fail && tally.hops.up() == 0 {
             Verdict::IspDown
         } else {
             Verdict::WanDown

@@ -106,6 +106,8 @@ pub struct Tally<'a> {
     /// The gateway's address, when the route gave one.
     pub gateway_addr: Option<IpAddr>,
     pub hops: Group<'a>,
+    /// Each hop's address, in the order of `hops.members`.
+    pub hop_ips: Vec<IpAddr>,
     pub targets: Group<'a>,
     pub dns: Group<'a>,
     pub http: Group<'a>,
@@ -126,7 +128,13 @@ impl<'a> Tally<'a> {
                     t.gateway_addr = t.gateway_addr.or(r.addr);
                     t.gateway.add(Cow::Borrowed("gateway"), r);
                 }
-                Role::Hop(ip) => t.hops.add(Cow::Owned(ip.to_string()), r),
+                Role::Hop(ip) => {
+                    let before = t.hops.members.len();
+                    t.hops.add(Cow::Owned(ip.to_string()), r);
+                    if t.hops.members.len() > before {
+                        t.hop_ips.push(*ip);
+                    }
+                }
                 Role::Target(name) => {
                     t.targets.add(Cow::Borrowed(&name.0), r);
                     t.target_figures(&probe.spec, r);
@@ -150,6 +158,20 @@ impl<'a> Tally<'a> {
             (Spec::Icmp { .. }, _) => {}
             _ => self.other_rtts.extend(r.outcome.rtt()),
         }
+    }
+
+    /// Hops that answered while the internet was reachable: they are real
+    /// routers on this line, and may now tell an ISP outage from a WAN one.
+    pub fn hops_proven(&self) -> Vec<IpAddr> {
+        if self.targets.up() == 0 {
+            return Vec::new();
+        }
+        self.hop_ips
+            .iter()
+            .zip(&self.hops.members)
+            .filter(|(_, m)| m.answered)
+            .map(|(ip, _)| *ip)
+            .collect()
     }
 
     /// Whether any DNS query succeeded; `None` if DNS is not checked.
