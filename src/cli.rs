@@ -1,13 +1,18 @@
-// The command line (clap derive). Also included by build.rs for the man page
+// The command line (clap derive). Also included by build.rs for the man pages
 // and shell completions, so it uses nothing but clap.
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// Exit status of a command-line usage error (EX_USAGE), apart from every
+/// status a command itself gives.
+pub const EXIT_USAGE: u8 = 64;
+
 /// Watches an internet connection, tells where it broke, logs every outage to CSV.
 #[derive(Debug, Parser)]
 #[command(name = "connectivity-monitor", version, about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// Config file [default: /etc/connectivity-monitor/config.toml, else the built-in default]
     #[arg(short, long, global = true, value_name = "FILE")]
@@ -15,12 +20,17 @@ pub struct Cli {
     /// What to do; `run` when not given.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// `run`'s options, for when no command is given.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon in the foreground (the default).
+    ///
+    /// Exit status: 0 after a clean stop (SIGTERM, SIGINT), 1 if it cannot start.
     Run(RunArgs),
     /// Validate the config and print the effective config; exit 0 if valid, 1 if not.
     CheckConfig,
@@ -29,7 +39,7 @@ pub enum Command {
     /// Exit status: 0 OK, 2 DEGRADED, 3 an outage verdict (LAN_DOWN, ISP_DOWN,
     /// WAN_DOWN, DNS_FAIL, HTTP_FAIL), 1 an error of the monitor itself.
     Once {
-        /// Print JSON instead of text.
+        /// Print JSON instead of text (schema in README).
         #[arg(long)]
         json: bool,
     },
@@ -37,8 +47,8 @@ pub enum Command {
     ///
     /// Exit status: 0 if every channel took it, 1 otherwise.
     NotifyTest {
-        /// Only this channel: email, teams or telegram.
-        #[arg(long, value_name = "NAME")]
+        /// Only this channel.
+        #[arg(long, value_name = "NAME", value_parser = ["email", "teams", "telegram"])]
         channel: Option<String>,
     },
 }

@@ -44,10 +44,20 @@ pub fn init_logging(level: Option<&str>) -> LevelHandle {
                 .with_syslog_identifier("connectivity-monitor".into())
         });
     let fmt = journald.is_none().then(|| {
+        // The message alone: each line already says what its fields hold,
+        // which the journal keeps as separate fields for queries.
+        let message_only = tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+            if field.name() == "message" {
+                write!(w, "{value:?}")
+            } else {
+                Ok(())
+            }
+        });
         tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .with_ansi(std::io::stderr().is_terminal())
             .with_target(false)
+            .fmt_fields(message_only)
             .boxed()
     });
     tracing_subscriber::registry()

@@ -11,14 +11,16 @@ pub fn rfc3339_local(t: DateTime<Utc>) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
+/// RFC 3339 in local time with its offset, to the millisecond (log lines that
+/// benchmarks time).
+pub fn rfc3339_local_ms(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local)
+        .to_rfc3339_opts(SecondsFormat::Millis, false)
+}
+
 /// `HH:MM:SS` in local time.
 pub fn local_hms(t: DateTime<Utc>) -> String {
     t.with_timezone(&Local).format("%H:%M:%S").to_string()
-}
-
-/// `HH:MM:SS.mmm` in local time, for log lines that benchmarks time.
-pub fn local_hms_ms(t: DateTime<Utc>) -> String {
-    t.with_timezone(&Local).format("%H:%M:%S%.3f").to_string()
 }
 
 /// `YYYY-MM-DD` in local time.
@@ -44,12 +46,13 @@ pub fn whole_seconds(d: Duration) -> u64 {
     d.as_secs_f64().round() as u64
 }
 
-/// A duration to the second, humantime's words: `1h 2m 3s`.
+/// A duration in whole seconds, rounded as the outage log rounds, in
+/// humantime's words: `1h 2m 3s`.
 pub fn spelled(d: Duration) -> String {
-    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+    humantime::format_duration(Duration::from_secs(whole_seconds(d))).to_string()
 }
 
-/// A duration to the second without spaces: `7m29s`.
+/// A duration in rounded whole seconds without spaces: `7m29s`.
 pub fn compact(d: Duration) -> String {
     spelled(d).replace(' ', "")
 }
@@ -73,8 +76,8 @@ mod tests {
     fn each_duration_form() {
         let d = Duration::from_millis(449_600);
         assert_eq!(whole_seconds(d), 450);
-        assert_eq!(spelled(d), "7m 29s");
-        assert_eq!(compact(d), "7m29s");
+        assert_eq!(spelled(d), "7m 30s", "rounded, as the CSV rounds");
+        assert_eq!(compact(d), "7m30s");
         assert_eq!(largest_unit(d), "7m");
         assert_eq!(largest_unit(Duration::from_secs(3 * 86_400 + 5)), "3d");
     }

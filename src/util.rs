@@ -15,6 +15,37 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()>
     std::fs::File::open(dir).and_then(|d| d.sync_all())
 }
 
+/// Whether this user can write `dir`, creating it first if it is missing;
+/// creates nothing: a missing folder is judged by its nearest existing parent.
+/// The error says which folder and why.
+pub fn check_writable(dir: &Path) -> Result<(), String> {
+    let mut existing = dir;
+    while !existing.exists() {
+        existing = existing
+            .parent()
+            .ok_or_else(|| format!("{}: no parent folder exists", dir.display()))?;
+    }
+    if !existing.is_dir() {
+        return Err(format!("{} is not a folder", existing.display()));
+    }
+    let probe = existing.join(format!(
+        ".connectivity-monitor-probe-{}",
+        std::process::id()
+    ));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) if existing == dir => Err(format!("{} cannot be written: {e}", dir.display())),
+        Err(e) => Err(format!(
+            "{} cannot be created: {} cannot be written: {e}",
+            dir.display(),
+            existing.display()
+        )),
+    }
+}
+
 /// An error with its causes, `a: b: c`, skipping a cause whose text the
 /// message already holds (lettre and hyper repeat their source in their own).
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {

@@ -77,8 +77,48 @@ fn version_and_sim_fail_range() {
         concat!("connectivity-monitor ", env!("CARGO_PKG_VERSION"))
     );
     let (code, _, err) = run(&["run", "--sim-fail", "1.5"]);
-    assert_eq!(code, 2, "clap usage error");
+    assert_eq!(
+        code, 64,
+        "a usage error is EX_USAGE, apart from once's 2 (DEGRADED)"
+    );
     assert!(err.contains("1.5 is not between 0.0 and 1.0"), "{err}");
+    // The documented form without `run` is checked the same way.
+    let (code, _, err) = run(&["--sim-fail", "1.5"]);
+    assert_eq!(code, 64);
+    assert!(err.contains("1.5 is not between 0.0 and 1.0"), "{err}");
+    let (code, _, err) = run(&["notify-test", "--channel", "bogus"]);
+    assert_eq!(code, 64);
+    assert!(
+        err.contains("[possible values: email, teams, telegram]"),
+        "{err}"
+    );
+    let (code, out, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("--sim-fail"), "{out}");
+}
+
+#[test]
+fn sim_fail_without_run_runs_the_daemon() {
+    // A config that only the daemon refuses (a credential outside systemd)
+    // shows which command ran: check-config would accept it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(
+        &path,
+        format!("{TARGET}[notify.telegram]\nbot_token_file = \"tok\"\nchat_id = 1\n"),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["--sim-fail", "0.1", "-c", path.to_str().unwrap()])
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("run the daemon under systemd"),
+        "the daemon ran: {err}"
+    );
 }
 
 const TARGET: &str = "[[target]]\nname = \"a\"\naddress = \"192.0.2.1\"\n";

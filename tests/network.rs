@@ -6,7 +6,9 @@ mod common;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use common::Net;
+use std::process::Command;
+
+use common::{Net, Proc, BIN};
 
 const STEP: Duration = Duration::from_secs(15);
 const INTERVAL: i64 = 1;
@@ -275,6 +277,28 @@ fn once_reports_ok_then_dns_fail_with_exit_codes() {
         .find(|p| p["kind"] == "dns")
         .unwrap();
     assert_eq!(dns["up"], false);
+    // The documented schema: versioned, timestamped, units in names, roles split.
+    assert_eq!(v["schema_version"], 1);
+    assert!(
+        v["timestamp"]
+            .as_str()
+            .is_some_and(|t| parse(t).timestamp() > 0),
+        "{v}"
+    );
+    assert!(v["gateway_rtt_ms"].as_f64().is_some(), "{v}");
+    assert_eq!(dns["role"], "dns");
+    assert_eq!(dns["address"], "198.51.100.53:53");
+    assert_eq!(dns["name"], "example.test");
+    let one = v["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["role"] == "target" && p["kind"] == "icmp")
+        .unwrap();
+    assert_eq!(one["name"], "one");
+    assert_eq!(one["address"], "198.51.100.1");
+    assert_eq!(one["icmp"]["sent"], 3);
+    assert!(one["icmp"]["avg_ms"].as_f64().is_some(), "{one}");
 }
 
 #[test]
@@ -311,7 +335,7 @@ fn icmp_stats_survive_a_lost_echo() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|p| p["role"] == "target one" && p["kind"] == "icmp")
+        .find(|p| p["role"] == "target" && p["name"] == "one" && p["kind"] == "icmp")
         .expect("target one icmp");
     let (sent, received) = (
         one["icmp"]["sent"].as_u64().unwrap(),
@@ -487,4 +511,75 @@ fn wan_cut_alert_is_spooled_and_delivered_after_recovery_with_its_recovery() {
     let tg_out = tg.output();
     assert_eq!(tg_out.matches("WARNING WAN_DOWN").count(), 1, "{tg_out}");
     assert_eq!(tg_out.matches("RECOVERED: WAN_DOWN").count(), 1, "{tg_out}");
+}
+
+#[test]
+fn unwritable_state_dir_is_reported_once_and_never_claimed_saved() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(net) = Net::up() else { return };
+    // An unprivileged user (nobody) whose state_dir is root's: logs writable, state not.
+    let open = |p: &std::path::Path, mode| {
+        std::fs::create_dir_all(p).unwrap();
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    open(net.dir.path(), 0o755);
+    open(&net.log_dir(), 0o777);
+    open(&net.state_dir(), 0o755);
+    let bin = net.dir.path().join("connectivity-monitor");
+    std::fs::copy(BIN, &bin).unwrap();
+    let cfg = net.config("");
+    let as_nobody = format!(
+        "setpriv --reuid=65534 --regid=65534 --clear-groups {}",
+        bin.display()
+    );
+
+    let check = Command::new("sh")
+        .args([
+            "-c",
+            &format!("{as_nobody} check-config -c {}", cfg.display()),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        check.status.success(),
+        "a warning, not an invalid file: {err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "warning: monitor.state_dir: {} cannot be written",
+            net.state_dir().display()
+        )),
+        "{err}"
+    );
+    assert!(
+        !err.contains("monitor.log_dir"),
+        "log_dir is writable: {err}"
+    );
+
+    let d = Proc::spawn_in(
+        &net.ns("mon"),
+        "daemon",
+        &format!("{as_nobody} run -c {}", cfg.display()),
+        &[("RUST_LOG", "connectivity_monitor=debug")],
+    );
+    d.wait_for("monitor.state_dir:", STEP);
+    d.wait_for("verdict start → OK", STEP);
+    net.cut("upstream");
+    d.wait_for("outage started", STEP);
+    d.wait_for_n("check:", 5, STEP);
+    let (status, log) = d.stop();
+    net.restore("upstream");
+    assert!(status.success(), "{log}");
+    assert_eq!(
+        log.matches("would not survive a restart until this is fixed (logged once")
+            .count(),
+        1,
+        "one error for the whole run of failed saves, not one per check:\n{log}"
+    );
+    assert!(log.contains("could NOT be saved"), "{log}");
+    assert!(
+        !log.contains("is saved and resumes"),
+        "no false claim:\n{log}"
+    );
 }

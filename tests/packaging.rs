@@ -1,5 +1,6 @@
 //! The shipped unit and Debian package, checked with systemd's and Debian's own tools.
 
+use std::path::Path;
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_connectivity-monitor");
@@ -119,6 +120,11 @@ fn deb_package_has_the_expected_files_and_no_lintian_errors() {
         "./usr/lib/systemd/system/connectivity-monitor.service",
         "./etc/connectivity-monitor/config.toml",
         "./usr/share/man/man1/connectivity-monitor.1.gz",
+        "./usr/share/man/man1/connectivity-monitor-run.1.gz",
+        "./usr/share/man/man1/connectivity-monitor-check-config.1.gz",
+        "./usr/share/man/man1/connectivity-monitor-once.1.gz",
+        "./usr/share/man/man1/connectivity-monitor-notify-test.1.gz",
+        "./etc/logrotate.d/connectivity-monitor",
         "./usr/share/bash-completion/completions/connectivity-monitor",
         "./usr/share/zsh/vendor-completions/_connectivity-monitor",
         "./usr/share/fish/vendor_completions.d/connectivity-monitor.fish",
@@ -156,12 +162,195 @@ fn deb_package_has_the_expected_files_and_no_lintian_errors() {
         .arg("postinst")
         .output()
         .unwrap();
+    let postinst = String::from_utf8_lossy(&postinst.stdout);
     assert!(
-        String::from_utf8_lossy(&postinst.stdout).contains("deb-systemd-helper"),
+        postinst.contains("deb-systemd-helper"),
         "systemd maintainer scripts"
+    );
+    assert!(
+        postinst.contains("sysctl -q -p /usr/lib/sysctl.d/60-connectivity-monitor.conf"),
+        "the sysctl file is applied at install, as deploy.sh does:\n{postinst}"
     );
     let lint = Command::new("lintian").arg(&deb).output().unwrap();
     let report = String::from_utf8_lossy(&lint.stdout);
     let errors: Vec<&str> = report.lines().filter(|l| l.starts_with("E:")).collect();
     assert!(errors.is_empty(), "lintian errors:\n{report}");
+}
+
+#[test]
+fn man_pages_document_every_command_with_exit_status_files_environment_and_config() {
+    let assets = Path::new(BIN).parent().unwrap().join("assets");
+    let read = |name: &str| {
+        let out = Command::new("zcat")
+            .arg(assets.join(format!("{name}.1.gz")))
+            .output()
+            .expect("zcat");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let main = read("connectivity-monitor");
+    for section in ["EXIT STATUS", "FILES", "ENVIRONMENT", "CONFIGURATION"] {
+        assert!(
+            main.contains(&format!(".SH {section}"))
+                || main.contains(&format!(".SH \"{section}\"")),
+            "{section} missing"
+        );
+    }
+    // The config reference is the example itself, every key of it.
+    assert!(main.contains("degraded_loss_pct = 20"), "config reference");
+    for sub in ["run", "check-config", "once", "notify-test"] {
+        let page = read(&format!("connectivity-monitor-{sub}"));
+        let roff_name = format!("connectivity-monitor-{sub}(1)").replace('-', "\\-");
+        assert!(main.contains(&roff_name), "the main page names {sub}");
+        assert!(page.contains(".SH \"EXIT STATUS\""), "{sub}: {page}");
+        assert!(page.contains("\\fB64\\fR"), "{sub}: usage error status");
+    }
+    assert!(
+        read("connectivity-monitor-once").contains("\\fB3\\fR"),
+        "once's outage status"
+    );
+    // --channel completes the channel names.
+    let bash = std::fs::read_to_string(assets.join("connectivity-monitor.bash")).unwrap();
+    assert!(
+        bash.contains("email teams telegram"),
+        "channel names in bash completion"
+    );
+}
+
+#[test]
+fn logrotate_config_rotates_the_logs_without_recreating_them() {
+    if !have("logrotate", &["--version"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    for f in ["outage_log.csv", "connection_log.csv", "notifications.log"] {
+        std::fs::write(logs.join(f), "header\nrow\n").unwrap();
+    }
+    let conf = dir.path().join("logrotate.conf");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/logrotate"))
+        .unwrap()
+        .replace("/var/log/connectivity-monitor", logs.to_str().unwrap());
+    std::fs::write(&conf, text).unwrap();
+    let out = Command::new("logrotate")
+        .arg("--state")
+        .arg(dir.path().join("state"))
+        .arg("--force")
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in ["outage_log.csv", "connection_log.csv", "notifications.log"] {
+        assert!(logs.join(format!("{f}.1")).exists(), "{f} rotated");
+        assert!(
+            !logs.join(f).exists(),
+            "{f} is left for the daemon to recreate with its header"
+        );
+    }
+}
+
+/// Runs deploy.sh with `args`; (exit code, stdout and stderr).
+fn deploy(args: &[&str]) -> (i32, String) {
+    let out = Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy.sh"))
+        .args(args)
+        .output()
+        .expect("bash");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn deploy_script_modes_in_a_throwaway_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap();
+    let installed = [
+        "usr/local/bin/connectivity-monitor",
+        "etc/systemd/system/connectivity-monitor.service",
+        "etc/sysctl.d/60-connectivity-monitor.conf",
+        "etc/logrotate.d/connectivity-monitor",
+        "usr/local/share/man/man1/connectivity-monitor.1.gz",
+        "usr/local/share/man/man1/connectivity-monitor-once.1.gz",
+        "usr/local/share/bash-completion/completions/connectivity-monitor",
+        "usr/local/share/zsh/site-functions/_connectivity-monitor",
+        "usr/local/share/fish/vendor_completions.d/connectivity-monitor.fish",
+    ];
+    let exists = |p: &str| dir.path().join(p).exists();
+
+    let (code, out) = deploy(&["--dry-run", "--root", root, "--binary", BIN]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("==> validate"),
+        "the validate step is shown: {out}"
+    );
+    assert!(out.contains("(dry run) install -D -m 0755"), "{out}");
+    assert!(
+        out.trim_end().ends_with("dry run: nothing was changed"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("is running"),
+        "a dry run does not claim a running service: {out}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing installed"
+    );
+
+    let (code, out) = deploy(&["--root", root, "--binary", BIN]);
+    assert_eq!(code, 0, "{out}");
+    for p in installed
+        .iter()
+        .chain(&["etc/connectivity-monitor/config.toml"])
+    {
+        assert!(exists(p), "{p} installed: {out}");
+    }
+    assert!(
+        out.contains("enable and start the service: skipped (--root)"),
+        "{out}"
+    );
+    let unit = std::fs::read_to_string(dir.path().join(installed[1])).unwrap();
+    assert!(
+        unit.contains("ExecStart=/usr/local/bin/connectivity-monitor run"),
+        "{unit}"
+    );
+
+    let (code, out) = deploy(&["--root", root, "--binary", BIN]);
+    assert_eq!(code, 0, "idempotent: {out}");
+    assert!(out.contains("keep the existing"), "{out}");
+
+    let (code, out) = deploy(&["--uninstall", "--root", root]);
+    assert_eq!(code, 0, "{out}");
+    for p in installed {
+        assert!(!exists(p), "{p} removed: {out}");
+    }
+    assert!(
+        out.contains("60-connectivity-monitor.conf (the running kernel keeps"),
+        "{out}"
+    );
+    assert!(
+        exists("etc/connectivity-monitor/config.toml"),
+        "config kept"
+    );
+
+    std::fs::write(
+        dir.path().join("etc/connectivity-monitor/config.toml"),
+        "[monitor]\nbogus = 1\n",
+    )
+    .unwrap();
+    let (code, out) = deploy(&["--root", root, "--binary", BIN]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("monitor.bogus") && out.contains("is invalid"),
+        "{out}"
+    );
+
+    let (code, out) = deploy(&["--bogus"]);
+    assert_eq!(code, 2, "{out}");
 }

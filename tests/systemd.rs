@@ -170,7 +170,7 @@ fn deploy_script_installs_starts_and_uninstalls() {
     let deploy = repo("deploy.sh");
 
     let dry = c.ok(&format!("{deploy} --dry-run --binary {BIN}"));
-    assert!(dry.contains("(dry run) install -m 0755"), "{dry}");
+    assert!(dry.contains("(dry run) install -D -m 0755"), "{dry}");
     assert_eq!(
         c.sh("test -e /usr/local/bin/connectivity-monitor").0,
         1,

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 use super::message::MessageKind;
 use super::{Alerting, Decision, Kind, Message, Policy};
-use crate::timefmt::{local_hms, local_weekday_time, spelled};
+use crate::timefmt::{local_weekday_time, rfc3339_local, spelled};
 use crate::util::write_atomic;
 
 /// File name inside `state_dir`.
@@ -170,16 +170,18 @@ pub fn journal(msg: &Message) {
     };
     let label = &msg.condition;
     let lasted = spelled(Duration::from_secs(msg.lasted_secs));
+    // The detail goes in its own field: the line that opened the condition said it.
     let detail = &msg.detail;
+    let id = &msg.id;
     match kind {
         Kind::Alert(s) => {
-            tracing::warn!(alert = s.label(), condition = %label, "alert {}: {label} since {} ({lasted}): {detail}", s.label(), local_hms(msg.started));
+            tracing::warn!(alert = s.label(), condition = %label, detail = %detail, message_id = %id, "alert {}: {label} since {} ({lasted})", s.label(), rfc3339_local(msg.started));
         }
         Kind::Reminder(s) => {
-            tracing::warn!(alert = s.label(), condition = %label, "alert {} reminder: {label} still down for {lasted}", s.label());
+            tracing::warn!(alert = s.label(), condition = %label, detail = %detail, message_id = %id, "alert {} reminder: {label} still down for {lasted}", s.label());
         }
         Kind::Recovered(s) => {
-            tracing::info!(alert = "RECOVERED", condition = %label, "alert RECOVERED (was {}): {label} for {lasted}: {detail}", s.label());
+            tracing::info!(alert = "RECOVERED", condition = %label, detail = %detail, message_id = %id, "alert RECOVERED (was {}): {label} for {lasted}", s.label());
         }
     }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Kind;
 use crate::config::Severity;
-use crate::timefmt::{compact, local_datetime, local_hms};
+use crate::timefmt::{compact, local_datetime, local_hms, whole_seconds};
 
 /// One notification; every channel gets the same one, with the same id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +54,7 @@ impl Message {
         let tag = match kind {
             Kind::Alert(Severity::Warning) => "warning".to_owned(),
             Kind::Alert(Severity::Critical) => "critical".to_owned(),
-            Kind::Reminder(_) => format!("reminder-{}", lasted.as_secs()),
+            Kind::Reminder(_) => format!("reminder-{}", whole_seconds(lasted)),
             Kind::Recovered(_) => "recovered".to_owned(),
         };
         Message {
@@ -65,8 +65,9 @@ impl Message {
             condition: condition.to_owned(),
             started,
             ended: matches!(kind, Kind::Recovered(_))
-                .then(|| started + chrono::Duration::seconds(lasted.as_secs() as i64)),
-            lasted_secs: lasted.as_secs(),
+                .then(|| started + chrono::Duration::from_std(lasted).unwrap_or_default()),
+            // The outage log's rule: whole seconds, rounded.
+            lasted_secs: whole_seconds(lasted),
             detail: detail.to_owned(),
         }
     }
@@ -237,5 +238,35 @@ mod tests {
         );
         assert!(rec_of_crit.passes(Severity::Critical));
         assert!(Message::test(t(0)).passes(Severity::Critical));
+    }
+
+    #[test]
+    fn durations_follow_the_outage_log_rule_whole_seconds_rounded() {
+        // Regression: the CSV said 16 s (rounded) while the alert said 15 s
+        // (truncated), and a 1.6-second-old WARNING said "(1s)".
+        let lasted = Duration::from_millis(15_600);
+        let row_seconds = crate::timefmt::whole_seconds(lasted);
+        assert_eq!(row_seconds, 16);
+        let rec = Message::from_decision(
+            Kind::Recovered(Severity::Warning),
+            "WAN_DOWN",
+            t(0),
+            lasted,
+            t(20),
+            "d",
+        );
+        assert_eq!(rec.lasted_secs, row_seconds);
+        assert!(rec.subject().ends_with("after 16s"), "{}", rec.subject());
+        assert!(rec.text().contains("(16s)"), "{}", rec.text());
+        let warn = Message::from_decision(
+            Kind::Alert(Severity::Warning),
+            "WAN_DOWN",
+            t(0),
+            Duration::from_millis(1_600),
+            t(2),
+            "d",
+        );
+        assert!(warn.subject().ends_with(": 2s"), "{}", warn.subject());
+        assert_eq!(crate::timefmt::spelled(Duration::from_millis(1_600)), "2s");
     }
 }

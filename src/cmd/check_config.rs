@@ -12,6 +12,16 @@ pub fn run(path: Option<&Path>) -> anyhow::Result<ExitCode> {
     for note in &config.notes {
         println!("# note: {note}");
     }
+    // Not an error of the file: the service may run as another user (systemd
+    // makes its folders), but whoever runs the daemon as this user must know.
+    for (key, dir) in [
+        ("log_dir", &config.monitor.log_dir),
+        ("state_dir", &config.monitor.state_dir),
+    ] {
+        if let Err(why) = crate::util::check_writable(dir) {
+            eprintln!("warning: monitor.{key}: {why} (as this user)");
+        }
+    }
     print!("{}", config.to_toml());
     Ok(ExitCode::SUCCESS)
 }

@@ -4,19 +4,23 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
 
 use crate::config::Config;
 use crate::monitor::persist;
 use crate::monitor::{diagnose, unverified_hop, Check, Diagnosis, Thresholds, Verdict};
-use crate::probe::{self, Outcome, Plan, ProbeResult, Prober};
+use crate::probe::Host;
+use crate::probe::{self, Outcome, Plan, ProbeResult, Prober, Role, Rtt, Spec};
+use crate::timefmt::rfc3339_local;
 
 /// Prints each result and the verdict; exit 0 OK, 2 DEGRADED, 3 an outage verdict.
 pub fn run(path: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
     let config = Config::load(path)?;
-    let (plan, results, d) = super::runtime()?.block_on(check(&config))?;
+    let at = Utc::now();
+    let (plan, results, d) = super::runtime()?.block_on(check(&config, at))?;
     if json {
-        println!("{}", as_json(&plan, &results, &d));
+        println!("{:#}", as_json(&plan, &results, &d, at));
     } else {
         print_text(&plan, &results, &d);
     }
@@ -27,11 +31,13 @@ pub fn run(path: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
     }))
 }
 
-async fn check(config: &Config) -> anyhow::Result<(Plan, Vec<ProbeResult>, Diagnosis)> {
+async fn check(
+    config: &Config,
+    at: DateTime<Utc>,
+) -> anyhow::Result<(Plan, Vec<ProbeResult>, Diagnosis)> {
     let plan = Plan::from_config(config);
     let prober = Prober::new(probe::http_client()?);
     prober.check_icmp(&plan)?;
-    let at = Utc::now();
     let mut set = tokio::task::JoinSet::new();
     for (i, p) in plan.probes.iter().enumerate() {
         let prober = std::sync::Arc::clone(&prober);
@@ -87,22 +93,74 @@ fn print_text(plan: &Plan, results: &[ProbeResult], d: &Diagnosis) {
     }
 }
 
-fn as_json(plan: &Plan, results: &[ProbeResult], d: &Diagnosis) -> serde_json::Value {
-    let probes: Vec<serde_json::Value> = plan
+/// The `once --json` document; its schema is in README ("once --json"), and
+/// `schema_version` changes whenever a field changes meaning or goes away.
+fn as_json(plan: &Plan, results: &[ProbeResult], d: &Diagnosis, at: DateTime<Utc>) -> Value {
+    let ms = |r: Option<Rtt>| r.map(Rtt::as_ms);
+    let probes: Vec<Value> = plan
         .probes
         .iter()
         .zip(results)
         .map(|(p, r)| {
-            serde_json::json!({
-                "role": p.role.to_string(),
+            let (role, name, address) = match &p.role {
+                Role::Gateway => ("gateway", None, r.addr.map(|a| a.to_string())),
+                Role::Hop(ip) => ("hop", None, Some(ip.to_string())),
+                Role::Target(t) => ("target", Some(t.0.clone()), host_ip(&p.spec)),
+                Role::Dns { server, name } => ("dns", Some(name.clone()), Some(server.to_string())),
+                Role::Http(n) => ("http", Some(n.clone()), http_url(&p.spec)),
+            };
+            json!({
+                "role": role,
+                "name": name,
+                "address": address,
                 "kind": p.spec.kind(),
-                "address": r.addr,
                 "up": matches!(r.outcome, Outcome::Up { .. }),
-                "rtt_ms": r.outcome.rtt().map(probe::Rtt::as_ms),
+                "rtt_ms": ms(r.outcome.rtt()),
                 "failure": match &r.outcome { Outcome::Down(f) => Some(f.to_string()), _ => None },
-                "icmp": r.icmp,
+                "icmp": r.icmp.map(|s| json!({
+                    "sent": s.sent,
+                    "received": s.received,
+                    "min_ms": ms(s.min),
+                    "avg_ms": ms(s.avg),
+                    "max_ms": ms(s.max),
+                    "mdev_ms": ms(s.mdev),
+                })),
             })
         })
         .collect();
-    serde_json::json!({ "verdict": d.verdict, "diagnosis": d, "probes": probes })
+    json!({
+        "schema_version": 1,
+        "timestamp": rfc3339_local(at),
+        "verdict": d.verdict,
+        "detail": d.detail,
+        "gateway_rtt_ms": ms(d.gateway_rtt),
+        "isp_rtt_ms": ms(d.isp_rtt),
+        "median_rtt_ms": ms(d.median_rtt),
+        "loss_pct": d.loss_pct,
+        "targets_up": d.targets_up,
+        "targets_total": d.targets_total,
+        "dns_ok": d.dns_ok,
+        "http_ok": d.http_ok,
+        "unverified_hops": d.unverified_hops,
+        "probes": probes,
+    })
+}
+
+fn host_ip(spec: &Spec) -> Option<String> {
+    match spec {
+        Spec::Icmp {
+            host: Host::Ip(ip), ..
+        }
+        | Spec::Tcp {
+            host: Host::Ip(ip), ..
+        } => Some(ip.to_string()),
+        _ => None,
+    }
+}
+
+fn http_url(spec: &Spec) -> Option<String> {
+    match spec {
+        Spec::Http { url, .. } => Some(url.to_string()),
+        _ => None,
+    }
 }

@@ -42,6 +42,9 @@ pub fn run(path: Option<PathBuf>, args: RunArgs) -> anyhow::Result<ExitCode> {
         ),
         config::Source::File(p) => tracing::info!("config {}", p.display()),
     }
+    for note in &config.notes {
+        tracing::warn!("{note}");
+    }
     super::runtime()?.block_on(async {
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));

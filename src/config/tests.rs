@@ -286,3 +286,21 @@ fn log_watch_rules() {
     let e = err(&format!("{MINIMAL}[[log_watch]]\npath = \"/x\"\nservice = \"x\"\nidle_after = \"10m\"\ncritical_after = \"1m\"\n"));
     assert_eq!(e, "/etc/cm.toml:8:18: log_watch[0].critical_after = \"1m\": must not be shorter than idle_after");
 }
+
+#[test]
+fn cleartext_smtp_auth_is_noted() {
+    let email = "[notify.email]\nserver = \"mail.example.com\"\nfrom = \"m@example.com\"\nto = [\"a@example.com\"]\n";
+    let c = parse(&format!(
+        "{MINIMAL}{email}tls = \"none\"\npassword = \"p\"\n"
+    ))
+    .unwrap();
+    assert!(
+        c.notes.iter().any(|n| n.contains(
+            "tls = \"none\" with a password: the password crosses the network in clear text"
+        )),
+        "{:?}",
+        c.notes
+    );
+    let c = parse(&format!("{MINIMAL}{email}password = \"p\"\n")).unwrap();
+    assert!(c.notes.is_empty(), "STARTTLS: {:?}", c.notes);
+}

@@ -30,7 +30,9 @@ pub struct Pipeline {
     tasks: ProbeTasks,
     reloads: mpsc::Sender<Settings>,
     monitor: JoinHandle<Machine>,
-    sinks: Vec<JoinHandle<()>>,
+    connection_log: JoinHandle<()>,
+    /// Whether the state was saved at the end.
+    recorder: JoinHandle<bool>,
     sim_fail: f64,
 }
 
@@ -50,6 +52,11 @@ impl Pipeline {
         if let Some(o) = &machine.state().outage {
             tracing::warn!(outage_cause = %o.cause, "resuming the open outage that started at {} ({})", rfc3339_local(o.start), o.cause);
         }
+        if let Err(why) = crate::util::check_writable(&config.monitor.state_dir) {
+            tracing::error!(
+                "monitor.state_dir: {why}; an open outage will not survive a restart until this is fixed"
+            );
+        }
         // Both logs are opened before READY=1; a log_dir that cannot be written is
         // reported now, and monitoring goes on with rows kept for retry.
         let conn_file = connection::open(&config.monitor.log_dir);
@@ -57,12 +64,11 @@ impl Pipeline {
         let conn_rx = hub.durable(SINK_QUEUE);
         let rec_rx = hub.durable(SINK_QUEUE);
         let state_dir = config.monitor.state_dir.clone();
-        let sinks = vec![
-            tokio::task::spawn_blocking(move || connection::run(conn_file, conn_rx)),
-            tokio::task::spawn_blocking(move || {
-                recorder::run(state_dir, outage_file, persisted, rec_rx)
-            }),
-        ];
+        let connection_log =
+            tokio::task::spawn_blocking(move || connection::run(conn_file, conn_rx));
+        let recorder = tokio::task::spawn_blocking(move || {
+            recorder::run(state_dir, outage_file, persisted, rec_rx)
+        });
         log_proxies(config);
         let (report_tx, report_rx) = mpsc::channel(plan.probes.len().max(16) * 2);
         let tasks = ProbeTasks::start(&plan, Arc::clone(&prober), timing(config, &plan), report_tx);
@@ -86,7 +92,8 @@ impl Pipeline {
             tasks,
             reloads,
             monitor,
-            sinks,
+            connection_log,
+            recorder,
             sim_fail,
         })
     }
@@ -122,20 +129,27 @@ impl Part for Pipeline {
                 tasks,
                 reloads,
                 monitor,
-                sinks,
+                connection_log,
+                recorder,
                 ..
             } = *self;
             tasks.stop().await;
             drop(reloads);
             let machine = monitor.await.context("the monitor task panicked")?;
-            for s in sinks {
-                s.await.context("a log writer panicked")?;
-            }
-            if let Some(o) = &machine.state().outage {
-                tracing::info!(
+            connection_log
+                .await
+                .context("the connection log writer panicked")?;
+            let saved = recorder.await.context("the outage recorder panicked")?;
+            match (&machine.state().outage, saved) {
+                (Some(o), true) => tracing::info!(
                     "the open outage ({}) is saved and resumes at the next start",
                     o.cause
-                );
+                ),
+                (Some(o), false) => tracing::error!(
+                    "the open outage ({}) could NOT be saved; the next start will not know it",
+                    o.cause
+                ),
+                (None, _) => {}
             }
             Ok(())
         })

@@ -16,7 +16,7 @@ use super::update::{CheckDone, Publisher, Update};
 use super::{diagnose, Assembler, Check, Event, Machine, Rules, Thresholds};
 use crate::config::Window;
 use crate::probe::{Failure, Outcome, Plan, ProbeReport, ProbeResult, Timing};
-use crate::timefmt::{local_hms, local_hms_ms, whole_seconds};
+use crate::timefmt::{rfc3339_local, rfc3339_local_ms, whole_seconds};
 
 /// What the monitor task needs to know; replaced whole on reload.
 pub struct Settings {
@@ -177,24 +177,26 @@ fn log_event(e: &Event) {
             cause,
             detail,
         } => {
-            tracing::warn!(outage_cause = %cause, verdict = %cause.verdict(), "outage started at {} ({cause}): {detail}", local_hms_ms(*start));
+            tracing::warn!(outage_cause = %cause, verdict = %cause.verdict(), "outage started at {} ({cause}): {detail}", rfc3339_local_ms(*start));
         }
         Event::CauseChanged { change, .. } => {
             tracing::warn!(outage_cause = %change.to, "outage cause changed {} → {}", change.from, change.to);
         }
         Event::OutageEnded(o) => {
+            // Where it broke was said when it started; the row and the DETAIL field hold it all.
             tracing::warn!(
                 outage_cause = %o.cause,
                 duration_seconds = whole_seconds(o.observed),
-                "outage ended: {} {}–{} ({}s): {}",
-                o.cause, local_hms_ms(o.start), local_hms_ms(o.end), whole_seconds(o.observed), o.full_detail()
+                detail = %o.full_detail(),
+                "outage ended: {} from {} to {} ({}s)",
+                o.cause, rfc3339_local_ms(o.start), rfc3339_local_ms(o.end), whole_seconds(o.observed)
             );
         }
         Event::Gap(g) => {
             tracing::warn!(
-                "monitoring gap {}–{}: no checks ran (daemon stopped or machine suspended); not counted as outage time",
-                local_hms(g.from),
-                local_hms(g.to)
+                "monitoring gap from {} to {}: no checks ran (daemon stopped or machine suspended); not counted as outage time",
+                rfc3339_local(g.from),
+                rfc3339_local(g.to)
             );
         }
     }

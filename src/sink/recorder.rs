@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use super::{CsvFile, OutageRow};
 use crate::monitor::persist::{self, Persisted};
 use crate::monitor::{Event, Update};
+use crate::timefmt::spelled;
 
 /// File name inside `log_dir`.
 pub const FILE: &str = "outage_log.csv";
@@ -27,6 +28,7 @@ pub fn open(log_dir: &std::path::Path) -> CsvFile<OutageRow> {
 }
 
 /// Runs until the queue closes; then writes what it can and saves the state.
+/// Returns whether that last save succeeded.
 ///
 /// A blocking loop, run with `spawn_blocking` (see `connection::run`). Rows
 /// not yet written are retried with every message, that is every interval.
@@ -35,7 +37,7 @@ pub fn run(
     csv: CsvFile<OutageRow>,
     initial: Persisted,
     mut rx: mpsc::Receiver<Arc<Update>>,
-) {
+) -> bool {
     let mut rec = Recorder::new(state_dir, csv, initial);
     rec.write_rows();
     // Announce the resumed state, so the first save is not the only record of it.
@@ -57,6 +59,7 @@ pub fn run(
     }
     rec.write_rows();
     rec.save(true);
+    rec.failing.is_none()
 }
 
 struct Recorder {
@@ -64,6 +67,8 @@ struct Recorder {
     csv: CsvFile<OutageRow>,
     state: Persisted,
     saved: Option<(Instant, Persisted)>,
+    /// Since when, and how many times, saving has failed (logged once per run of failures).
+    failing: Option<(Instant, u64)>,
 }
 
 impl Recorder {
@@ -73,6 +78,7 @@ impl Recorder {
             csv,
             state,
             saved: None,
+            failing: None,
         }
     }
 
@@ -114,10 +120,22 @@ impl Recorder {
                     self.state.unwritten.len()
                 );
                 self.saved = Some((Instant::now(), self.state.clone()));
+                if let Some((since, failures)) = self.failing.take() {
+                    tracing::info!(
+                        "state saved again after {failures} failed saves over {}",
+                        spelled(since.elapsed())
+                    );
+                }
             }
-            Err(e) => tracing::error!(
-                "{e}; an open outage would not survive a restart until this is fixed"
-            ),
+            Err(e) => match &mut self.failing {
+                Some((_, failures)) => *failures += 1,
+                None => {
+                    tracing::error!(
+                        "{e}; an open outage would not survive a restart until this is fixed (logged once until a save succeeds)"
+                    );
+                    self.failing = Some((Instant::now(), 1));
+                }
+            },
         }
     }
 }

@@ -100,6 +100,11 @@ impl Validator<'_> {
             );
         }
         let password = self.secret("notify.email.password", e.password, e.password_file, false);
+        if tls == TlsMode::None && password.is_some() {
+            self.notes.push(
+                "notify.email: tls = \"none\" with a password: the password crosses the network in clear text (AUTH without TLS)".into(),
+            );
+        }
         let min_severity = self.severity(e.min_severity, "notify.email.min_severity");
         Some(EmailConfig {
             enabled: e.enabled.unwrap_or(true),
