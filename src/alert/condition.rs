@@ -68,18 +68,26 @@ impl Conditions {
     /// unreadable one is kept aside and logged.
     pub fn load(state_dir: PathBuf) -> Conditions {
         let path = state_dir.join(FILE);
-        let saved: BTreeMap<String, Alerting> = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                let aside = path.with_extension("json.bad");
-                let _ = std::fs::rename(&path, &aside);
-                tracing::error!(
-                    "{} is not valid ({e}); kept as {} and starting without it",
-                    path.display(),
-                    aside.display()
-                );
-                BTreeMap::new()
-            }),
-            Err(_) => BTreeMap::new(),
+        // Never open anything but a regular file: a FIFO would block the start-up.
+        let read = match std::fs::symlink_metadata(&path) {
+            Ok(m) if !m.is_file() => Err(std::io::Error::other("not a regular file")),
+            _ => std::fs::read(&path),
+        };
+        let set_aside = |why: String| {
+            let aside = path.with_extension("json.bad");
+            let _ = std::fs::rename(&path, &aside);
+            tracing::error!(
+                "{} {why}; kept as {} and starting without it",
+                path.display(),
+                aside.display()
+            );
+            BTreeMap::new()
+        };
+        let saved: BTreeMap<String, Alerting> = match read {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| set_aside(format!("is not valid ({e})"))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => set_aside(format!("cannot be read ({e})")),
         };
         Conditions {
             path_dir: state_dir,

@@ -69,6 +69,19 @@ impl Outbox {
         paths.sort();
         paths
             .into_iter()
+            .filter(|p| {
+                // Only regular files are messages; anything else (a folder, a
+                // FIFO) is set aside once, not retried at every pass.
+                let regular = std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file());
+                if !regular {
+                    tracing::error!(
+                        "outbox entry {} is not a regular file; moved to outbox/odd",
+                        p.display()
+                    );
+                    self.set_aside(p, "odd");
+                }
+                regular
+            })
             .filter_map(|p| {
                 match std::fs::read(&p).map(|b| serde_json::from_slice::<Message>(&b)) {
                     Ok(Ok(m)) => Some((p, m)),
@@ -139,6 +152,23 @@ mod tests {
         again.done(&pending[0].0);
         assert_eq!(again.pending("telegram").len(), 1);
         assert!(again.pending("teams").is_empty());
+    }
+
+    #[test]
+    fn a_folder_in_the_outbox_is_set_aside_once() {
+        // Regression: it was retried forever, with an error at every pass.
+        let dir = tempfile::tempdir().unwrap();
+        let out = Outbox::new(dir.path());
+        std::fs::create_dir_all(dir.path().join("outbox/teams/2-x.json")).unwrap();
+        let t = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        out.put("teams", &Message::test(t)).unwrap();
+        assert_eq!(out.pending("teams").len(), 1, "the message still goes");
+        assert!(dir.path().join("outbox/odd/2-x.json").is_dir());
+        assert_eq!(
+            out.pending("teams").len(),
+            1,
+            "and the folder is gone from the queue"
+        );
     }
 
     #[test]

@@ -84,7 +84,16 @@ pub async fn daemon(
             _ = shutdown.cancelled() => break,
             _ = hup.recv() => {
                 systemd::reloading();
+                let absorbed = settle(&mut hup).await;
+                if absorbed > 0 {
+                    tracing::info!("{} more reload requests arrived meanwhile: one reload for all", absorbed);
+                }
                 match validated(&config, path.as_deref(), &parts) {
+                    Ok(new) if new == config => {
+                        // Nothing to apply: no probe restarts, no skipped checks.
+                        tracing::info!("reloaded {}: no changes", new.source);
+                        status.reload_error(None);
+                    }
                     Ok(new) => {
                         let mut notes = vec![changed_sections(&config, &new)];
                         for part in &mut parts {
@@ -113,6 +122,22 @@ pub async fn daemon(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Lets a burst of SIGHUPs (an editor saving twice, a script in a loop) end:
+/// waits until none has come for a quarter second, two seconds at most, and
+/// returns how many were absorbed. The reload then reads the file once.
+async fn settle(hup: &mut tokio::signal::unix::Signal) -> u32 {
+    let quiet = std::time::Duration::from_millis(250);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    let mut absorbed = 0;
+    loop {
+        tokio::select! {
+            Some(()) = hup.recv() => absorbed += 1,
+            _ = tokio::time::sleep(quiet) => return absorbed,
+            _ = tokio::time::sleep_until(deadline) => return absorbed,
+        }
+    }
 }
 
 /// Validates the file again and lets every part check it; only a config that

@@ -304,3 +304,80 @@ fn cleartext_smtp_auth_is_noted() {
     let c = parse(&format!("{MINIMAL}{email}password = \"p\"\n")).unwrap();
     assert!(c.notes.is_empty(), "STARTTLS: {:?}", c.notes);
 }
+
+#[test]
+fn absurd_durations_are_rejected_with_their_range() {
+    // Regression: this interval passed check-config and then overflowed (an
+    // abort, a restart loop under systemd); 99999999999d ran one check, then none.
+    for (value, rule) in [
+        ("18446744073709551615s", "must be from 100ms to 1d"),
+        ("99999999999d", "must be from 100ms to 1d"),
+        ("10ms", "must be from 100ms to 1d"),
+    ] {
+        let e = err(&format!("{MINIMAL}[monitor]\ninterval = \"{value}\"\n"));
+        assert!(
+            e.contains(&format!("monitor.interval = \"{value}\": {rule}")),
+            "{value}: {e}"
+        );
+    }
+    let e = err(&format!("{MINIMAL}[monitor]\ndegraded_rtt = \"0s\"\n"));
+    assert!(
+        e.contains("monitor.degraded_rtt = \"0s\": must be from 1ms to 1m"),
+        "{e}"
+    );
+    let e = err(&format!("{MINIMAL}[alerts]\nrepeat_every = \"400d\"\n"));
+    assert!(
+        e.contains("alerts.repeat_every = \"400d\": must be at most 30d"),
+        "{e}"
+    );
+    let e = err(&format!("{MINIMAL}[notify]\nmax_age = \"1s\"\n"));
+    assert!(
+        e.contains("notify.max_age = \"1s\": must be from 1m to 365d"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_number_toml_refuses_is_reported_against_its_key() {
+    // Regression: reported against "(top level)".
+    let e = err(&format!(
+        "{MINIMAL}[monitor]\ndown_after = 99999999999999999999\n"
+    ));
+    assert!(
+        e.starts_with("/etc/cm.toml:5:14: monitor.down_after: number too large"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_secret_of_the_wrong_type_is_not_echoed() {
+    // Regression: the value reached the journal and systemctl status.
+    let e = err(&format!(
+        "{MINIMAL}[notify.email]\nserver = \"x\"\nfrom = \"a@b.c\"\nto = [\"a@b.c\"]\npassword = 31415926\n"
+    ));
+    assert!(!e.contains("31415926"), "{e}");
+    assert!(
+        e.contains(
+            "notify.email.password: must be a string (the value is not shown: it is a secret)"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn control_characters_in_names_are_rejected() {
+    // Regression: a newline in a name broke CSV cells and forged journal lines.
+    let e = err("[[target]]\nname = \"a\\nFAKE outage ended\"\naddress = \"192.0.2.1\"\n");
+    assert!(
+        e.contains("target[0].name = \"a\\\\nFAKE outage ended\": must not contain line breaks"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{MINIMAL}[[http]]\nname = \"w\\teb\"\nurl = \"http://192.0.2.9/\"\n"
+    ));
+    assert!(e.contains("http[0].name"), "{e}");
+    let e = err(&format!(
+        "{MINIMAL}[[log_watch]]\npath = \"/var/log/x\"\nservice = \"x\\ry\"\nidle_after = \"1m\"\n"
+    ));
+    assert!(e.contains("log_watch[0].service"), "{e}");
+}

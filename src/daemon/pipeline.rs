@@ -42,12 +42,13 @@ impl Pipeline {
     pub fn start(
         config: &Config,
         prober: Arc<Prober>,
-        persisted: Persisted,
+        mut persisted: Persisted,
         mut hub: Hub,
         sim_fail: f64,
     ) -> anyhow::Result<Pipeline> {
         let plan = Arc::new(Plan::from_config(config));
         prober.check_icmp(&plan)?;
+        recorder::reconcile(&config.monitor.log_dir, &mut persisted);
         let machine = Machine::new(Rules::of(config), persisted.machine.clone());
         if let Some(o) = &machine.state().outage {
             tracing::warn!(outage_cause = %o.cause, "resuming the open outage that started at {} ({})", rfc3339_local(o.start), o.cause);

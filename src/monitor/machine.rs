@@ -190,6 +190,14 @@ pub enum Event {
     OutageEnded(OutageRecord),
     /// Checks resumed after a span not observed.
     Gap(Gap),
+    /// The wall clock went back (NTP step, RTC reset, a state file from the
+    /// future); times already recorded were clamped so no outage ends before it starts.
+    ClockStepped {
+        /// The time that was ahead.
+        from: DateTime<Utc>,
+        /// The check's time.
+        to: DateTime<Utc>,
+    },
 }
 
 /// The machine's whole state; persisted so that a restart resumes an open outage.
@@ -248,6 +256,7 @@ impl Machine {
     /// Feeds one check's diagnosis, taken at `now`.
     pub fn observe(&mut self, d: &Diagnosis, now: DateTime<Utc>) -> Vec<Event> {
         let mut events = Vec::new();
+        self.note_clock_step(now, &mut events);
         self.note_gap(now, &mut events);
         self.state.last_check = Some(now);
         self.state.verified_hops.extend(&d.hops_proven);
@@ -266,6 +275,55 @@ impl Machine {
             (None, true) => self.good_in_outage(now, &mut events),
         }
         events
+    }
+
+    /// Lets the next check follow a pause of the daemon's own making (a reload
+    /// restarting probes) without calling it a monitoring gap.
+    pub fn excuse_pause(&mut self, now: DateTime<Utc>) {
+        let interval = chrono::Duration::from_std(self.rules.interval).unwrap_or_default();
+        if let Some(last) = &mut self.state.last_check {
+            // As if a check had run one interval ago: the next one is on time.
+            *last = (*last).max(now - interval);
+        }
+    }
+
+    /// Time that runs backwards is the wall clock's fault: whatever was
+    /// recorded ahead of `now` is brought back to it, with a note, so that
+    /// no outage ends before it starts and no duration is negative.
+    fn note_clock_step(&mut self, now: DateTime<Utc>, events: &mut Vec<Event>) {
+        let ahead = [
+            self.state.last_check,
+            self.state.streak.as_ref().map(|s| s.since),
+            self.state.outage.as_ref().map(|o| o.start),
+            self.state
+                .outage
+                .as_ref()
+                .and_then(|o| o.good.map(|g| g.since)),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|t| *t > now)
+        .max();
+        let Some(from) = ahead else {
+            return;
+        };
+        events.push(Event::ClockStepped { from, to: now });
+        self.state.last_check = self.state.last_check.map(|t| t.min(now));
+        if let Some(s) = &mut self.state.streak {
+            s.since = s.since.min(now);
+        }
+        if let Some(o) = &mut self.state.outage {
+            if o.start > now {
+                o.detail.push_str(&format!(
+                    "; start clamped from {} (the clock stepped back)",
+                    crate::timefmt::rfc3339_local(o.start)
+                ));
+                o.start = now;
+            }
+            if let Some(g) = &mut o.good {
+                g.since = g.since.min(now);
+            }
+        }
     }
 
     /// A silence of more than 3 intervals since the last check is a gap: it breaks
@@ -367,8 +425,10 @@ impl Machine {
         if good.count < self.rules.up_after {
             return;
         }
-        let end = good.since;
+        let good_since = good.since;
         let o = self.state.outage.take().expect("caller checked");
+        // Never before its start, whatever the clock did.
+        let end = good_since.max(o.start);
         let unobserved: Duration = o.gaps.iter().filter(|g| g.to <= end).map(Gap::length).sum();
         let span = (end - o.start).to_std().unwrap_or_default();
         events.push(Event::OutageEnded(OutageRecord {

@@ -29,7 +29,7 @@ pub struct Persisted {
 impl Default for Persisted {
     fn default() -> Persisted {
         Persisted {
-            version: 1,
+            version: CURRENT,
             machine: MachineState::default(),
             unwritten: Vec::new(),
             legacy_alerting: None,
@@ -46,6 +46,12 @@ pub enum PersistError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The path is not a regular file (a FIFO would hang the start-up).
+    #[error("state file {} is not a regular file", path.display())]
+    NotAFile { path: PathBuf },
+    /// Written by a newer version, in a format this one cannot know.
+    #[error("state file {} has format version {found}, newer than this program reads ({CURRENT}); it was written by a newer connectivity-monitor", path.display())]
+    Newer { path: PathBuf, found: u32 },
     /// The file exists but is not valid state.
     #[error("state file {} is not valid: {source}", path.display())]
     Corrupt {
@@ -54,16 +60,34 @@ pub enum PersistError {
     },
 }
 
+/// The format version this program writes and reads.
+pub const CURRENT: u32 = 1;
+
 /// Loads the state in `dir`; a missing file is a fresh start.
 pub fn load(dir: &Path) -> Result<Persisted, PersistError> {
     let path = dir.join(STATE_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            serde_json::from_slice(&bytes).map_err(|source| PersistError::Corrupt { path, source })
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Persisted::default()),
-        Err(source) => Err(PersistError::Io { path, source }),
+    // The type first, without opening: opening a FIFO would block for ever.
+    match std::fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Persisted::default()),
+        Err(source) => return Err(PersistError::Io { path, source }),
+        Ok(m) if !m.is_file() => return Err(PersistError::NotAFile { path }),
+        Ok(_) => {}
     }
+    let bytes = std::fs::read(&path).map_err(|source| PersistError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let p: Persisted = serde_json::from_slice(&bytes).map_err(|source| PersistError::Corrupt {
+        path: path.clone(),
+        source,
+    })?;
+    if p.version > CURRENT {
+        return Err(PersistError::Newer {
+            path,
+            found: p.version,
+        });
+    }
+    Ok(p)
 }
 
 /// Saves `state` in `dir` atomically, creating the folder if needed.
@@ -121,6 +145,36 @@ mod tests {
         assert!(
             back.legacy_alerting.is_some(),
             "old alerting is handed on once"
+        );
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_opening_it() {
+        // Regression: a FIFO at state.json hung the start-up with no log and no READY.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(STATE_FILE);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let e = load(dir.path()).unwrap_err().to_string();
+        assert!(e.ends_with("state.json is not a regular file"), "{e}");
+    }
+
+    #[test]
+    fn a_state_from_a_newer_version_is_refused_clearly() {
+        // Regression: "version": 99 was accepted silently.
+        let dir = tempfile::tempdir().unwrap();
+        let p = Persisted {
+            version: 99,
+            ..Persisted::default()
+        };
+        save(dir.path(), &p).unwrap();
+        let e = load(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("has format version 99, newer than this program reads (1)"),
+            "{e}"
         );
     }
 

@@ -152,14 +152,14 @@ fn plan(spec: &PlanSpec) -> Plan {
         },
     }];
     for i in 0..spec.hops {
-        let ip = IpAddr::from([100, 64, 0, i as u8 + 1]);
+        let ip = IpAddr::from([100, 64, (i / 250) as u8, (i % 250) as u8 + 1]);
         probes.push(Probe {
             role: Role::Hop(ip),
             spec: icmp(ip),
         });
     }
     for i in 0..spec.targets {
-        let ip = IpAddr::from([198, 51, 100, i as u8 + 1]);
+        let ip = IpAddr::from([198, 51, (i / 250) as u8, (i % 250) as u8 + 1]);
         probes.push(Probe {
             role: Role::Target(TargetName(format!("t{i}"))),
             spec: icmp(ip),
@@ -238,7 +238,7 @@ fn results(plan: &Plan, c: &CheckSpec) -> Vec<ProbeResult> {
 
 fn event_spec(e: &Event) -> Option<EventSpec> {
     Some(match e {
-        Event::VerdictChanged { .. } => return None,
+        Event::VerdictChanged { .. } | Event::ClockStepped { .. } => return None,
         Event::OutageStarted { start, cause, .. } => EventSpec::Started {
             at: secs(*start),
             cause: cause.verdict(),
@@ -412,4 +412,127 @@ proptest! {
         }
         prop_assert_eq!(open.is_some(), m.state().outage.is_some());
     }
+}
+
+/// The machine with the scenarios' usual rules (2 down, 2 up, 10 s).
+fn machine() -> Machine {
+    Machine::new(
+        Rules {
+            down_after: 2,
+            up_after: 2,
+            interval: Duration::from_secs(10),
+        },
+        MachineState::default(),
+    )
+}
+
+fn ended(events: &[Event]) -> Option<&super::OutageRecord> {
+    events.iter().find_map(|e| match e {
+        Event::OutageEnded(o) => Some(o),
+        _ => None,
+    })
+}
+
+#[test]
+fn clock_stepped_back_mid_outage_never_ends_it_before_it_starts() {
+    // Regression: after a step back the row's end came before its start, 0 s.
+    let mut m = machine();
+    m.observe(&diag(Verdict::WanDown), t(100));
+    m.observe(&diag(Verdict::WanDown), t(110));
+    assert!(m.state().outage.is_some());
+    let events = m.observe(&diag(Verdict::WanDown), t(50));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::ClockStepped { .. })),
+        "{events:?}"
+    );
+    let o = m.state().outage.as_ref().unwrap();
+    assert_eq!(o.start, t(50), "start clamped to the clock");
+    assert!(o.detail.contains("start clamped from"), "{}", o.detail);
+    m.observe(&diag(Verdict::Ok), t(60));
+    let events = m.observe(&diag(Verdict::Ok), t(70));
+    let o = ended(&events).expect("ended");
+    assert!(o.end >= o.start, "{} < {}", o.end, o.start);
+    assert_eq!(o.observed, Duration::from_secs(10));
+}
+
+#[test]
+fn a_persisted_start_in_the_future_is_clamped_with_a_note() {
+    let mut state = MachineState::default();
+    let mut m = machine();
+    m.observe(&diag(Verdict::WanDown), t(1000));
+    m.observe(&diag(Verdict::WanDown), t(1010));
+    state.outage = m.state().outage.clone();
+    state.last_check = Some(t(1010));
+    // A state file written by a clock far ahead, read at t(200).
+    let mut m = Machine::new(
+        Rules {
+            down_after: 2,
+            up_after: 2,
+            interval: Duration::from_secs(10),
+        },
+        state,
+    );
+    let events = m.observe(&diag(Verdict::Ok), t(200));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::ClockStepped { .. })));
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Gap(_))),
+        "no negative gap"
+    );
+    let events = m.observe(&diag(Verdict::Ok), t(210));
+    let o = ended(&events).expect("ended");
+    assert_eq!((o.start, o.end), (t(200), t(200)));
+    assert!(o.detail.contains("start clamped from"), "{}", o.detail);
+}
+
+#[test]
+fn a_pause_of_our_own_making_is_not_a_monitoring_gap() {
+    // Regression: a burst of reloads skipped rounds and logged a false gap.
+    let mut m = machine();
+    m.observe(&diag(Verdict::Ok), t(0));
+    m.excuse_pause(t(45));
+    let events = m.observe(&diag(Verdict::Ok), t(50));
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Gap(_))),
+        "{events:?}"
+    );
+    // A real silence after that still is one.
+    let events = m.observe(&diag(Verdict::Ok), t(100));
+    assert!(events.iter().any(|e| matches!(e, Event::Gap(_))));
+}
+
+#[test]
+fn the_detail_stays_small_whatever_the_number_of_targets() {
+    // Regression: with 10,000 targets down one row was 578 KB.
+    let spec = PlanSpec {
+        hops: 200,
+        targets: 10_000,
+        dns: true,
+        http: true,
+    };
+    let plan = plan(&spec);
+    let c: CheckSpec = toml::from_str("targets_up = 0\nhops = \"down\"").unwrap();
+    let check = Check {
+        at: t(0),
+        results: results(&plan, &c),
+        simulated: false,
+    };
+    let thresholds = Thresholds {
+        loss_pct: 20.0,
+        rtt: Duration::from_millis(300),
+    };
+    let d = diagnose(&plan, &check, &thresholds, &Default::default());
+    assert!(
+        d.detail.len() <= super::diagnose::MAX_DETAIL,
+        "{} bytes",
+        d.detail.len()
+    );
+    assert!(
+        d.detail.contains("0/10000 targets (down: t0 timeout"),
+        "{}",
+        d.detail
+    );
 }

@@ -66,6 +66,8 @@ pub async fn run(
                 assembler.skip_through(new.timing.round_at(Instant::now()));
                 seen.answered.retain(|id, _| new.ids.contains(id));
                 machine.set_rules(new.rules);
+                // The rounds skipped here are ours, not a monitoring gap.
+                machine.excuse_pause(chrono::Utc::now());
                 settings = new;
                 Vec::new()
             }
@@ -190,6 +192,13 @@ fn log_event(e: &Event) {
                 detail = %o.full_detail(),
                 "outage ended: {} from {} to {} ({}s)",
                 o.cause, rfc3339_local_ms(o.start), rfc3339_local_ms(o.end), whole_seconds(o.observed)
+            );
+        }
+        Event::ClockStepped { from, to } => {
+            tracing::warn!(
+                "the wall clock stepped back from {} to {}; times recorded ahead of it were clamped",
+                rfc3339_local(*from),
+                rfc3339_local(*to)
             );
         }
         Event::Gap(g) => {

@@ -22,7 +22,15 @@ pub struct CsvFile<R> {
     pending: Vec<R>,
     /// Rows kept while the file cannot be written; older ones are dropped past this, with an error.
     max_pending: usize,
-    failing: bool,
+    /// The current run of failed writes: logged when it starts and, with how
+    /// long it lasted and how many rows were dropped, when it ends.
+    failing: Option<Failing>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Failing {
+    since: std::time::Instant,
+    dropped: u64,
 }
 
 impl<R: serde::Serialize> CsvFile<R> {
@@ -39,7 +47,7 @@ impl<R: serde::Serialize> CsvFile<R> {
             durable,
             pending: Vec::new(),
             max_pending,
-            failing: false,
+            failing: None,
         }
     }
 
@@ -62,7 +70,14 @@ impl<R: serde::Serialize> CsvFile<R> {
     pub fn push(&mut self, row: R) {
         if self.pending.len() >= self.max_pending {
             self.pending.remove(0);
-            tracing::error!(file = %self.path.display(), "dropped the oldest unwritten row: {} rows are waiting", self.max_pending);
+            let run = self.failing.get_or_insert(Failing {
+                since: std::time::Instant::now(),
+                dropped: 0,
+            });
+            if run.dropped == 0 {
+                tracing::error!(file = %self.path.display(), "{} rows are waiting: dropping the oldest from now on, until the file can be written", self.max_pending);
+            }
+            run.dropped += 1;
         }
         self.pending.push(row);
         self.flush();
@@ -85,17 +100,25 @@ impl<R: serde::Serialize> CsvFile<R> {
     pub fn write_now(&mut self, rows: &[R]) -> bool {
         match self.write(rows) {
             Ok(()) => {
-                if self.failing {
-                    tracing::info!(file = %self.path.display(), rows = rows.len(), "log file writable again; queued rows written");
+                if let Some(run) = self.failing.take() {
+                    tracing::info!(
+                        file = %self.path.display(),
+                        "log file writable again after {}: {} queued rows written, {} dropped",
+                        crate::timefmt::spelled(run.since.elapsed()),
+                        rows.len(),
+                        run.dropped
+                    );
                 }
-                self.failing = false;
                 true
             }
             Err(e) => {
-                if !self.failing {
+                if self.failing.is_none() {
                     tracing::error!("{e}; rows are kept and retried");
+                    self.failing = Some(Failing {
+                        since: std::time::Instant::now(),
+                        dropped: 0,
+                    });
                 }
-                self.failing = true;
                 false
             }
         }
@@ -121,9 +144,21 @@ impl<R: serde::Serialize> CsvFile<R> {
             }
             w.flush().map_err(err)?;
         }
-        file.write_all(&buf).map_err(err)?;
-        if self.durable {
-            file.sync_data().map_err(err)?;
+        // A write or fsync that fails part-way (a full disk) leaves the file as
+        // it was: cut back to its length before, so the retry is not a duplicate.
+        let before = file.metadata().map_err(err)?.len();
+        let written = file.write_all(&buf).and_then(|()| {
+            if self.durable {
+                file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = written {
+            if let Err(cut) = file.set_len(before) {
+                tracing::error!(file = %self.path.display(), "cannot cut a failed write back to {before} bytes: {cut}");
+            }
+            return Err(err(e));
         }
         Ok(())
     }
@@ -150,15 +185,22 @@ impl<R: serde::Serialize> CsvFile<R> {
             .read(true)
             .open(&self.path)?;
         let len = file.metadata()?.len();
-        if len == 0 {
-            file.write_all(format!("{header_line}\n").as_bytes())?;
+        let ending = if len == 0 {
+            format!("{header_line}\n")
         } else {
             file.seek(SeekFrom::Start(len - 1))?;
             let mut last = [0u8; 1];
             file.read_exact(&mut last)?;
-            if last[0] != b'\n' {
-                file.write_all(b"\n")?;
+            if last[0] == b'\n' {
+                return Ok(file);
             }
+            "\n".to_owned()
+        };
+        // A header or line end cut short by a full disk would be read as another
+        // header (and the file renamed aside) or as a torn row: all or nothing.
+        if let Err(e) = file.write_all(ending.as_bytes()) {
+            file.set_len(len)?;
+            return Err(e);
         }
         Ok(file)
     }

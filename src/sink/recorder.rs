@@ -4,7 +4,8 @@
 //! longer holds the outage is saved. A row that cannot be written stays in the
 //! saved state and is retried, across restarts too.
 
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,8 @@ use tokio::sync::mpsc;
 use super::{CsvFile, OutageRow};
 use crate::monitor::persist::{self, Persisted};
 use crate::monitor::{Event, Update};
-use crate::timefmt::spelled;
+use crate::timefmt::{rfc3339_local, spelled};
+use chrono::DateTime;
 
 /// File name inside `log_dir`.
 pub const FILE: &str = "outage_log.csv";
@@ -21,10 +23,45 @@ pub const FILE: &str = "outage_log.csv";
 const QUIET_SAVE_EVERY: Duration = Duration::from_secs(300);
 
 /// `outage_log.csv` in `log_dir`, opened (created with its header) now.
-pub fn open(log_dir: &std::path::Path) -> CsvFile<OutageRow> {
+pub fn open(log_dir: &Path) -> CsvFile<OutageRow> {
     let mut csv = CsvFile::new(log_dir.join(FILE), OutageRow::HEADER, true, usize::MAX);
     csv.open();
     csv
+}
+
+/// Forgets, in a state just loaded, the outages whose row `outage_log.csv`
+/// already holds: the row was written and the state save that should have
+/// forgotten them failed (a full disk, a crash between the two). Without this
+/// the next start would close such an outage a second time: two rows for one.
+pub fn reconcile(log_dir: &Path, state: &mut Persisted) {
+    let open = state.machine.outage.as_ref().map(|o| o.start);
+    if open.is_none() && state.unwritten.is_empty() {
+        return;
+    }
+    let recorded = recorded_starts(&log_dir.join(FILE));
+    if let Some(start) = open.filter(|s| recorded.contains(&s.timestamp())) {
+        tracing::warn!(
+            "the saved open outage that started at {} already has its row in {FILE} (the state save after it failed): not resuming it",
+            rfc3339_local(start)
+        );
+        state.machine.outage = None;
+    }
+    state
+        .unwritten
+        .retain(|o| !recorded.contains(&o.start.timestamp()));
+}
+
+/// The start (Unix seconds) of every row of `outage_log.csv`; rows that do not parse are skipped.
+fn recorded_starts(path: &Path) -> HashSet<i64> {
+    let Ok(mut reader) = csv::Reader::from_path(path) else {
+        return HashSet::new();
+    };
+    reader
+        .deserialize::<OutageRow>()
+        .filter_map(Result::ok)
+        .filter_map(|row| DateTime::parse_from_rfc3339(&row.started_at).ok())
+        .map(|t| t.timestamp())
+        .collect()
 }
 
 /// Runs until the queue closes; then writes what it can and saves the state.
@@ -137,5 +174,62 @@ impl Recorder {
                 }
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::{Layer, OpenOutage, OutageRecord};
+
+    fn record(start: i64) -> OutageRecord {
+        let t = |s| chrono::DateTime::from_timestamp(1_700_000_000 + s, 500_000_000).unwrap();
+        OutageRecord {
+            start: t(start),
+            end: t(start + 30),
+            cause: Layer::Wan,
+            observed: std::time::Duration::from_secs(30),
+            detail: "d".into(),
+            cause_changes: Vec::new(),
+            gaps: Vec::new(),
+            simulated: false,
+            maintenance: false,
+        }
+    }
+
+    /// A state as a failed save leaves it: the outage still open (or still
+    /// unwritten) although its row is on disk.
+    fn state_with(open: Option<i64>, unwritten: &[i64]) -> Persisted {
+        let mut p = Persisted::default();
+        p.machine.outage = open.map(|s| OpenOutage {
+            start: record(s).start,
+            cause: Layer::Wan,
+            detail: "d".into(),
+            cause_changes: Vec::new(),
+            gaps: Vec::new(),
+            good: None,
+            simulated: false,
+            maintenance: false,
+        });
+        p.unwritten = unwritten.iter().map(|s| record(*s)).collect();
+        p
+    }
+
+    #[test]
+    fn state_save_failing_after_the_row_does_not_write_it_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut csv = open(dir.path());
+        assert!(csv.write_now(&[OutageRow::from(&record(0)), OutageRow::from(&record(100))]));
+        // The open outage of the failed save ended as row 2; one unwritten row is also row 1.
+        let mut p = state_with(Some(100), &[0, 200]);
+        reconcile(dir.path(), &mut p);
+        assert!(p.machine.outage.is_none(), "not resumed: its row is there");
+        let left: Vec<i64> = p.unwritten.iter().map(|o| o.start.timestamp() - 1_700_000_000).collect();
+        assert_eq!(left, vec![200], "only the row not in the file is still to write");
+        // With nothing recorded, a real open outage is resumed as before.
+        let other = tempfile::tempdir().unwrap();
+        let mut p = state_with(Some(100), &[]);
+        reconcile(other.path(), &mut p);
+        assert!(p.machine.outage.is_some());
     }
 }

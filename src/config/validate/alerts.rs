@@ -32,6 +32,7 @@ impl Validator<'_> {
                 );
             }
         }
+        self.plain_name(&w.service, &key("service"));
         Some(LogWatchConfig {
             path: PathBuf::from(&w.path),
             service: w.service.get_ref().trim().to_owned(),

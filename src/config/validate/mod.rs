@@ -33,19 +33,28 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             .to_string()
             .replace(".$__serde_spanned_private_value", "");
         let inner = e.into_inner();
-        let location = inner
-            .span()
-            .map(|s| Location::of_offset(text, s.start))
+        let offset = inner.span().map(|s| s.start);
+        let location = offset
+            .map(|o| Location::of_offset(text, o))
             .unwrap_or_default();
+        // A value TOML itself refuses (a number too large) has no serde path:
+        // the key is read from the file at the error's place.
+        let key = match (key.as_str(), offset) {
+            (".", Some(o)) => key_at(text, o).unwrap_or_else(|| "(top level)".into()),
+            (".", None) => "(top level)".into(),
+            _ => key,
+        };
+        // A secret's value must never be echoed, not even in a type error.
+        let message = if is_secret_key(&key) {
+            "must be a string (the value is not shown: it is a secret)".to_owned()
+        } else {
+            inner.message().trim().to_owned()
+        };
         ConfigError::Parse {
             path: path.to_owned(),
             location,
-            key: if key == "." {
-                "(top level)".into()
-            } else {
-                key
-            },
-            message: inner.message().trim().to_owned(),
+            key,
+            message,
         }
     })?;
     let mut v = Validator {
@@ -62,6 +71,63 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             problems: v.problems,
         })
     }
+}
+
+/// `section.key` of the `key = value` line at byte `offset`.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let before = &text[..offset.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?;
+    let key = line.split_once('=')?.0.trim();
+    let section = before[..line_start].lines().rev().find_map(|l| {
+        let l = l.trim();
+        l.starts_with('[')
+            .then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned())
+    });
+    Some(match section {
+        Some(s) => format!("{s}.{key}"),
+        None => key.to_owned(),
+    })
+}
+
+/// Whether `key` (a dotted path) holds a secret.
+fn is_secret_key(key: &str) -> bool {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    matches!(last, "password" | "bot_token" | "webhook_url")
+}
+
+/// The range of each duration key: wide enough for any real use, narrow
+/// enough that no arithmetic on it overflows and no timer is absurd.
+fn duration_range(key: &str) -> (Duration, Duration) {
+    const MS: Duration = Duration::from_millis(1);
+    const SEC: Duration = Duration::from_secs(1);
+    const MIN: Duration = Duration::from_secs(60);
+    const HOUR: Duration = Duration::from_secs(3600);
+    const DAY: Duration = Duration::from_secs(86_400);
+    match key.rsplit('.').next().unwrap_or(key) {
+        "interval" => (100 * MS, DAY),
+        "timeout" => (10 * MS, HOUR),
+        "degraded_rtt" => (MS, MIN),
+        "max_age" => (MIN, 365 * DAY),
+        "idle_after" => (SEC, 30 * DAY),
+        // warn_after, critical_after, repeat_every: zero is meaningful (at once; never).
+        _ => (Duration::ZERO, 30 * DAY),
+    }
+}
+
+/// A round duration as it is written in the file: `100ms`, `1m`, `30d`.
+fn written(d: Duration) -> String {
+    let ms = d.as_millis();
+    let units = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1000, "s"),
+    ];
+    units
+        .iter()
+        .find(|(n, _)| ms.is_multiple_of(*n))
+        .map_or_else(|| format!("{ms}ms"), |(n, u)| format!("{}{u}", ms / n))
 }
 
 /// The built-in default: gateway from the default route, three public resolvers
@@ -194,6 +260,19 @@ impl Validator<'_> {
         }
     }
 
+    /// A name that ends up in CSV cells, journal lines and messages: no line
+    /// breaks or other control characters, which would forge lines there.
+    fn plain_name(&mut self, v: &SpannedStr, key: &str) {
+        if v.get_ref().chars().any(char::is_control) {
+            self.problem(
+                Some(v.span()),
+                key,
+                &format!("{:?}", v.get_ref().escape_default().to_string()),
+                "must not contain line breaks, tabs or other control characters",
+            );
+        }
+    }
+
     /// One of a fixed set of words; absent is the first.
     fn choice<T: Copy>(&mut self, v: Option<&SpannedStr>, key: &str, options: &[(&str, T)]) -> T {
         let Some(given) = v else {
@@ -212,10 +291,12 @@ impl Validator<'_> {
         options[0].1
     }
 
+    /// A duration within the range [`duration_range`] gives `key`; a
+    /// problem stating that range otherwise.
     fn duration(&mut self, v: Option<&SpannedStr>, key: &str) -> Option<Duration> {
         let v = v?;
-        match humantime::parse_duration(v.get_ref()) {
-            Ok(d) => Some(d),
+        let d = match humantime::parse_duration(v.get_ref()) {
+            Ok(d) => d,
             Err(e) => {
                 self.problem(
                     Some(v.span()),
@@ -223,9 +304,20 @@ impl Validator<'_> {
                     &quoted(Some(v)),
                     &format!("must be a duration such as \"10s\" or \"2m\" ({e})"),
                 );
-                None
+                return None;
             }
+        };
+        let (min, max) = duration_range(key);
+        if (min..=max).contains(&d) {
+            return Some(d);
         }
+        let rule = if min.is_zero() {
+            format!("must be at most {}", written(max))
+        } else {
+            format!("must be from {} to {}", written(min), written(max))
+        };
+        self.problem(Some(v.span()), key, &quoted(Some(v)), &rule);
+        None
     }
 
     fn count(&mut self, v: Option<&Spanned<i64>>, key: &str, max: u32) -> Option<NonZeroU32> {

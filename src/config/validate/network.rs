@@ -8,21 +8,10 @@ impl Validator<'_> {
             m.log_dir.as_deref().map(PathBuf::from),
             m.state_dir.as_deref().map(PathBuf::from),
         );
-        let at_least = |min| move |d: &Duration| *d >= min;
-        if let Some(d) = self.duration_where(
-            m.interval.as_ref(),
-            "monitor.interval",
-            at_least(Duration::from_millis(100)),
-            "must be at least 100ms",
-        ) {
+        if let Some(d) = self.duration(m.interval.as_ref(), "monitor.interval") {
             out.interval = d;
         }
-        if let Some(d) = self.duration_where(
-            m.timeout.as_ref(),
-            "monitor.timeout",
-            |d| !d.is_zero(),
-            "must be greater than zero",
-        ) {
+        if let Some(d) = self.duration(m.timeout.as_ref(), "monitor.timeout") {
             out.timeout = d;
         }
         self.timeout_within_interval(&m, &out);
@@ -51,22 +40,6 @@ impl Validator<'_> {
         }
         out.log_level = m.log_level.as_ref().and_then(|l| self.log_level(l));
         out
-    }
-
-    /// A duration that must also pass `ok`, else a problem stating `rule`.
-    fn duration_where(
-        &mut self,
-        v: Option<&SpannedStr>,
-        key: &str,
-        ok: impl Fn(&Duration) -> bool,
-        rule: &str,
-    ) -> Option<Duration> {
-        let d = self.duration(v, key)?;
-        if ok(&d) {
-            return Some(d);
-        }
-        self.problem(v.map(Spanned::span), key, &quoted(v), rule);
-        None
     }
 
     /// The timeout bounds every probe of a check, so it must fit in the interval.
@@ -128,6 +101,7 @@ impl Validator<'_> {
         let mut names = HashSet::new();
         let mut out = Vec::new();
         for (i, t) in raw.into_iter().enumerate() {
+            self.plain_name(&t.name, &format!("target[{i}].name"));
             let name = t.name.get_ref().trim().to_owned();
             if name.is_empty() {
                 let key = format!("target[{i}].name");
@@ -245,6 +219,7 @@ impl Validator<'_> {
             if expect_status.is_empty() {
                 expect_status.push(200);
             }
+            self.plain_name(&h.name, &format!("http[{i}].name"));
             if let Some(url) = url {
                 out.push(HttpConfig {
                     name: h.name.get_ref().trim().to_owned(),

@@ -18,7 +18,8 @@ pub fn sentence(t: &Tally, simulated: bool, unverified: &[IpAddr]) -> String {
             parts.push(format!("{gw_name} silent ({})", t.gateway.first_failure()));
         }
     }
-    for (hop, ip) in t.hops.members.iter().zip(&t.hop_ips) {
+    const NAMED_HOPS: usize = 5;
+    for (hop, ip) in t.hops.members.iter().zip(&t.hop_ips).take(NAMED_HOPS) {
         let name = &hop.name;
         if hop.answered {
             parts.push(format!("hop {name} answers"));
@@ -34,6 +35,10 @@ pub fn sentence(t: &Tally, simulated: bool, unverified: &[IpAddr]) -> String {
             };
             parts.push(format!("hop {name} silent{why}"));
         }
+    }
+    if let Some(rest) = t.hops.members.get(NAMED_HOPS..).filter(|r| !r.is_empty()) {
+        let answering = rest.iter().filter(|m| m.answered).count();
+        parts.push(format!("{} more hops ({answering} answer)", rest.len()));
     }
     let (up, total) = (t.targets.up(), t.targets.members.len());
     let mut targets = format!("{up}/{total} targets");
@@ -65,5 +70,20 @@ pub fn sentence(t: &Tally, simulated: bool, unverified: &[IpAddr]) -> String {
     if simulated {
         parts.push("simulated".into());
     }
-    parts.join("; ")
+    cap(parts.join("; "))
+}
+
+/// The most a detail may hold; whatever the config, a CSV row stays small.
+pub const MAX_DETAIL: usize = 1024;
+
+fn cap(mut s: String) -> String {
+    if s.len() > MAX_DETAIL {
+        let mut end = MAX_DETAIL - "…".len();
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push('…');
+    }
+    s
 }

@@ -14,6 +14,9 @@ use crate::probe::{Plan, ProbeResult, Rtt};
 mod describe;
 mod tally;
 
+#[cfg(test)]
+pub use describe::MAX_DETAIL;
+
 use tally::Tally;
 
 /// The results of every probe for one round, in plan order.

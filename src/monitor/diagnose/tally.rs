@@ -71,18 +71,24 @@ impl<'a> Group<'a> {
         self.members.is_empty()
     }
 
-    /// "a timeout, b refused" for the members that did not answer.
+    /// "a timeout, b refused" for the members that did not answer: the first
+    /// few by name and the rest counted, so a row stays small with any config.
     pub fn why_down(&self) -> String {
-        let down: Vec<String> = self
-            .members
-            .iter()
-            .filter(|m| !m.answered)
+        const NAMED: usize = 5;
+        let mut down = self.members.iter().filter(|m| !m.answered);
+        let mut parts: Vec<String> = down
+            .by_ref()
+            .take(NAMED)
             .map(|m| match &m.failure {
                 Some(f) => format!("{} {f}", m.name),
                 None => m.name.to_string(),
             })
             .collect();
-        down.join(", ")
+        let rest = down.count();
+        if rest > 0 {
+            parts.push(format!("and {rest} more"));
+        }
+        parts.join(", ")
     }
 
     /// The first failure of any member, in words.
