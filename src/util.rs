@@ -15,6 +15,23 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()>
     std::fs::File::open(dir).and_then(|d| d.sync_all())
 }
 
+/// Appends `bytes` to `file` whole or not at all: a write or fsync that fails
+/// part-way (a full disk) is cut back to the length before, so that a retry
+/// neither leaves a torn line nor writes one twice.
+pub fn append_whole(file: &mut std::fs::File, bytes: &[u8], sync: bool) -> std::io::Result<()> {
+    let before = file.metadata()?.len();
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| if sync { file.sync_data() } else { Ok(()) });
+    if let Err(e) = written {
+        if let Err(cut) = file.set_len(before) {
+            tracing::error!("cannot cut a failed write back to {before} bytes: {cut}");
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
 /// Whether this user can write `dir`, creating it first if it is missing;
 /// creates nothing: a missing folder is judged by its nearest existing parent.
 /// The error says which folder and why.
@@ -46,6 +63,51 @@ pub fn check_writable(dir: &Path) -> Result<(), String> {
     }
 }
 
+/// `url` fit to show anywhere: a user name, password and every query value
+/// replaced by `redacted` (they can be credentials: `https://u:p@host/?token=…`).
+pub fn redact_url(url: &url::Url) -> String {
+    let mut u = url.clone();
+    if !u.username().is_empty() {
+        let _ = u.set_username("redacted");
+    }
+    if u.password().is_some() {
+        let _ = u.set_password(Some("redacted"));
+    }
+    if u.query().is_some() {
+        let keys: Vec<String> = u.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        u.query_pairs_mut()
+            .clear()
+            .extend_pairs(keys.iter().map(|k| (k.as_str(), "redacted")));
+    }
+    u.to_string()
+}
+
+/// `text` with every URL in it redacted as [`redact_url`] does: for error
+/// messages and anything else that may quote a URL. The one place where URL
+/// secrets are taken out, used by every output.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        // The URL starts at its scheme: the letters just before "://".
+        let start = rest[..at]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.'))
+            .map_or(0, |i| i + 1);
+        let end = rest[at..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ')' | '>' | '`'))
+            .map_or(rest.len(), |i| at + i);
+        out.push_str(&rest[..start]);
+        let candidate = &rest[start..end];
+        match url::Url::parse(candidate) {
+            Ok(u) if start < at => out.push_str(&redact_url(&u)),
+            _ => out.push_str(candidate),
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// An error with its causes, `a: b: c`, skipping a cause whose text the
 /// message already holds (lettre and hyper repeat their source in their own).
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
@@ -65,6 +127,24 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_lose_their_credentials_wherever_they_stand() {
+        let u = url::Url::parse("https://bob:hunter2@example.com/p?token=abc&x=1#f").unwrap();
+        assert_eq!(
+            redact_url(&u),
+            "https://redacted:redacted@example.com/p?token=redacted&x=redacted#f"
+        );
+        assert_eq!(
+            redact("error sending request for url (http://u:pw@10.0.0.1:81/?token=s3cret): refused"),
+            "error sending request for url (http://redacted:redacted@10.0.0.1:81/?token=redacted): refused"
+        );
+        assert_eq!(redact("no url here: a://"), "no url here: a://");
+        assert_eq!(
+            redact("plain https://example.com/ ok"),
+            "plain https://example.com/ ok"
+        );
+    }
 
     #[derive(Debug)]
     struct Outer(std::io::Error, &'static str);

@@ -179,7 +179,7 @@ async fn post(http: &reqwest::Client, url: &str, body: &Value) -> Result<Vec<u8>
 
 /// A request error with its cause, and without the URL (it holds the secret).
 fn describe(e: reqwest::Error) -> String {
-    error_chain(&e.without_url())
+    crate::util::redact(&error_chain(&e.without_url()))
 }
 
 /// `sendMessage` without a parse mode: plain text needs no escaping.

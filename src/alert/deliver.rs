@@ -2,7 +2,6 @@
 //! sends each message until it is delivered (or too old, loudly), with capped
 //! exponential backoff. A slow or dead channel delays nothing else.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,7 +50,7 @@ impl NotifyLog {
                     .append(true)
                     .open(&self.0)
             })
-            .and_then(|mut f| f.write_all(line.as_bytes()));
+            .and_then(|mut f| crate::util::append_whole(&mut f, line.as_bytes(), false));
         if let Err(e) = written {
             tracing::error!("cannot write {}: {e}", self.0.display());
         }

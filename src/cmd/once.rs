@@ -160,7 +160,7 @@ fn host_ip(spec: &Spec) -> Option<String> {
 
 fn http_url(spec: &Spec) -> Option<String> {
     match spec {
-        Spec::Http { url, .. } => Some(url.to_string()),
+        Spec::Http { url, .. } => Some(crate::util::redact_url(url)),
         _ => None,
     }
 }

@@ -219,6 +219,7 @@ pub struct HttpConfig {
     /// Its name in logs.
     pub name: String,
     /// The URL fetched with GET.
+    #[serde(serialize_with = "ser_url")]
     pub url: Url,
     /// Statuses that count as up.
     pub expect_status: Vec<u16>,
@@ -384,6 +385,7 @@ pub struct TelegramConfig {
     /// The chat: a number, or `@channelname`.
     pub chat_id: String,
     /// The Bot API base URL.
+    #[serde(serialize_with = "ser_url")]
     pub api_base: Url,
     /// The lowest severity sent.
     pub min_severity: Severity,
@@ -411,6 +413,10 @@ impl Serialize for ProbeKind {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
+}
+
+fn ser_url<S: Serializer>(u: &Url, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::util::redact_url(u))
 }
 
 fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

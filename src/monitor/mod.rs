@@ -12,9 +12,9 @@ pub mod update;
 
 pub use assemble::Assembler;
 pub use diagnose::{diagnose, Check, Diagnosis, Layer, Thresholds, Verdict};
-pub use machine::{Event, Machine, MachineState, OutageRecord, Rules};
 #[cfg(test)]
 pub use machine::OpenOutage;
+pub use machine::{Event, Machine, MachineState, OutageRecord, Rules};
 pub use status::Status;
 pub use task::{run, unverified_hop, Settings};
 pub use update::{Hub, Live, LiveSender, Update};

@@ -37,7 +37,10 @@ pub async fn get(client: reqwest::Client, url: Arc<Url>, expect: Arc<Vec<u16>>) 
             }
         }
         Err(e) if e.is_timeout() => Outcome::Down(Failure::Timeout),
-        Err(e) => Outcome::Down(Failure::Http(crate::util::error_chain(&e))),
+        // Without the URL, and redacted besides (a proxy URL can be in a cause).
+        Err(e) => Outcome::Down(Failure::Http(crate::util::redact(
+            &crate::util::error_chain(&e.without_url()),
+        ))),
     }
 }
 

@@ -144,22 +144,7 @@ impl<R: serde::Serialize> CsvFile<R> {
             }
             w.flush().map_err(err)?;
         }
-        // A write or fsync that fails part-way (a full disk) leaves the file as
-        // it was: cut back to its length before, so the retry is not a duplicate.
-        let before = file.metadata().map_err(err)?.len();
-        let written = file.write_all(&buf).and_then(|()| {
-            if self.durable {
-                file.sync_data()
-            } else {
-                Ok(())
-            }
-        });
-        if let Err(e) = written {
-            if let Err(cut) = file.set_len(before) {
-                tracing::error!(file = %self.path.display(), "cannot cut a failed write back to {before} bytes: {cut}");
-            }
-            return Err(err(e));
-        }
+        crate::util::append_whole(&mut file, &buf, self.durable).map_err(err)?;
         Ok(())
     }
 

@@ -224,8 +224,16 @@ mod tests {
         let mut p = state_with(Some(100), &[0, 200]);
         reconcile(dir.path(), &mut p);
         assert!(p.machine.outage.is_none(), "not resumed: its row is there");
-        let left: Vec<i64> = p.unwritten.iter().map(|o| o.start.timestamp() - 1_700_000_000).collect();
-        assert_eq!(left, vec![200], "only the row not in the file is still to write");
+        let left: Vec<i64> = p
+            .unwritten
+            .iter()
+            .map(|o| o.start.timestamp() - 1_700_000_000)
+            .collect();
+        assert_eq!(
+            left,
+            vec![200],
+            "only the row not in the file is still to write"
+        );
         // With nothing recorded, a real open outage is resumed as before.
         let other = tempfile::tempdir().unwrap();
         let mut p = state_with(Some(100), &[]);

@@ -273,6 +273,18 @@ impl Validator<'_> {
         }
     }
 
+    /// An http:// or https:// URL; a bad one is shown redacted in the problem.
+    fn web_url(&mut self, v: &SpannedStr, key: &str) -> Option<Url> {
+        let shown = format!("{:?}", crate::util::redact(v.get_ref()));
+        let rule = match Url::parse(v.get_ref()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => return Some(u),
+            Ok(_) => "must be an http:// or https:// URL".to_owned(),
+            Err(e) => format!("must be a URL ({e})"),
+        };
+        self.problem(Some(v.span()), key, &shown, &rule);
+        None
+    }
+
     /// One of a fixed set of words; absent is the first.
     fn choice<T: Copy>(&mut self, v: Option<&SpannedStr>, key: &str, options: &[(&str, T)]) -> T {
         let Some(given) = v else {

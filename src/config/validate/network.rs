@@ -183,27 +183,7 @@ impl Validator<'_> {
     pub(super) fn http(&mut self, raw: Vec<RawHttp>) -> Vec<HttpConfig> {
         let mut out = Vec::new();
         for (i, h) in raw.into_iter().enumerate() {
-            let url = match Url::parse(h.url.get_ref()) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
-                Ok(_) => {
-                    self.problem(
-                        Some(h.url.span()),
-                        &format!("http[{i}].url"),
-                        &quoted(Some(&h.url)),
-                        "must be an http:// or https:// URL",
-                    );
-                    None
-                }
-                Err(e) => {
-                    self.problem(
-                        Some(h.url.span()),
-                        &format!("http[{i}].url"),
-                        &quoted(Some(&h.url)),
-                        &format!("must be a URL ({e})"),
-                    );
-                    None
-                }
-            };
+            let url = self.web_url(&h.url, &format!("http[{i}].url"));
             let mut expect_status = Vec::new();
             for s in h.expect_status.unwrap_or_default() {
                 match u16::try_from(*s.get_ref()) {

@@ -203,21 +203,11 @@ impl Validator<'_> {
                 String::new()
             }
         };
-        let api_base = match &t.api_base {
-            None => Url::parse("https://api.telegram.org").expect("static URL parses"),
-            Some(b) => match Url::parse(b.get_ref()) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") => u,
-                _ => {
-                    self.problem(
-                        Some(b.span()),
-                        "notify.telegram.api_base",
-                        &quoted(Some(b)),
-                        "must be an http:// or https:// URL",
-                    );
-                    Url::parse("https://api.telegram.org").expect("static URL parses")
-                }
-            },
-        };
+        let default_base = || Url::parse("https://api.telegram.org").expect("static URL parses");
+        let api_base = t.api_base.as_ref().map_or_else(default_base, |b| {
+            self.web_url(b, "notify.telegram.api_base")
+                .unwrap_or_else(default_base)
+        });
         let bot_token = self.secret(
             "notify.telegram.bot_token",
             t.bot_token,
