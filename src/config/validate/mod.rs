@@ -108,7 +108,7 @@ fn duration_range(key: &str) -> (Duration, Duration) {
         "interval" => (100 * MS, DAY),
         "timeout" => (10 * MS, HOUR),
         "degraded_rtt" => (MS, MIN),
-        "max_age" => (MIN, 365 * DAY),
+        "max_age" => (SEC, 365 * DAY),
         "idle_after" => (SEC, 30 * DAY),
         // warn_after, critical_after, repeat_every: zero is meaningful (at once; never).
         _ => (Duration::ZERO, 30 * DAY),
