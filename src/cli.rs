@@ -51,6 +51,37 @@ pub enum Command {
         #[arg(long, value_name = "NAME", value_parser = ["email", "teams", "telegram"])]
         channel: Option<String>,
     },
+    /// Trace the path to the targets and suggest the ISP hops to watch, as a
+    /// ready-to-paste `[isp]` section.
+    ///
+    /// Exit status: 0 when the paths were traced, 1 when no trace could run.
+    Discover(DiscoverArgs),
+}
+
+/// Options of `discover`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DiscoverArgs {
+    /// Trace to this address instead of the configured targets.
+    #[arg(long, value_name = "ADDR")]
+    pub target: Option<std::net::IpAddr>,
+    /// Rounds of probes (one per hop each).
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub rounds: u32,
+    /// Seconds between rounds (routers limit how fast they answer; below 1 is for test networks).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0, value_parser = parse_interval)]
+    pub interval: f64,
+    /// Print JSON instead of text (schema in README).
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_interval(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if (0.01..=60.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not between 0.01 and 60"))
+    }
 }
 
 /// Options of `run`.

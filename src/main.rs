@@ -37,6 +37,7 @@ mod cmd;
 mod config;
 mod daemon;
 mod monitor;
+mod path;
 mod probe;
 mod sink;
 mod systemd;
@@ -70,6 +71,7 @@ fn main() -> ExitCode {
         Command::NotifyTest { channel } => {
             cmd::notify_test::run(path.as_deref(), channel.as_deref())
         }
+        Command::Discover(args) => cmd::discover::run(path.as_deref(), &args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("connectivity-monitor: {e:#}");

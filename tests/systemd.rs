@@ -41,7 +41,8 @@ fn service_lifecycle_under_systemd() {
     let Some(c) = Container::start(&net, "s") else {
         return;
     };
-    install(&c, &config_text("", ""));
+    // A baseline trace at start: path capture must work under the hardened unit.
+    install(&c, &config_text("", "[path]\nrounds = 2\n"));
 
     // start returns only after READY=1, which carries the first STATUS line.
     c.ok(&format!("systemctl start {UNIT}"));
@@ -58,6 +59,13 @@ fn service_lifecycle_under_systemd() {
     let user = c.prop(UNIT, "MainPID");
     let owner = c.ok(&format!("stat -c %U /proc/{user}"));
     assert_ne!(owner.trim(), "root", "DynamicUser: not running as root");
+
+    // Path capture under DynamicUser= with no capability: the baseline table.
+    c.wait_until("a baseline path table", WAIT, |c| {
+        c.sh("cat /var/log/connectivity-monitor/paths/one.log")
+            .1
+            .contains("baseline: one 198.51.100.1, reached")
+    });
 
     // Journal: structured fields, no prefix.
     c.wait_until("VERDICT field in the journal", WAIT, |c| {

@@ -1,6 +1,7 @@
 //! One file per subcommand; each loads what it needs and owns its output.
 
 pub mod check_config;
+pub mod discover;
 pub mod notify_test;
 pub mod once;
 pub mod run;

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::RunArgs;
 use crate::config::{self, Config};
 use crate::daemon::alerts::Alerts;
+use crate::daemon::path::PathCapture;
 use crate::daemon::pipeline::{self, Pipeline};
 use crate::daemon::status::StatusLine;
 use crate::daemon::Part;
@@ -73,10 +74,23 @@ pub async fn daemon(
         http.clone(),
         persisted.legacy_alerting.clone(),
     );
-    let pipeline = Pipeline::start(&config, Prober::new(http), persisted, hub, args.sim_fail)?;
+    let (notes, annotations) = tokio::sync::mpsc::channel(64);
+    let paths = PathCapture::start(&config, hub.live(), notes);
+    let pipeline = Pipeline::start(
+        &config,
+        Prober::new(http),
+        persisted,
+        hub,
+        annotations,
+        args.sim_fail,
+    )?;
     // In stop order.
-    let mut parts: Vec<Box<dyn Part>> =
-        vec![Box::new(pipeline), Box::new(alerts), Box::new(status_line)];
+    let mut parts: Vec<Box<dyn Part>> = vec![
+        Box::new(pipeline),
+        Box::new(alerts),
+        Box::new(paths),
+        Box::new(status_line),
+    ];
     systemd::ready(&status.summary());
 
     loop {
@@ -173,6 +187,7 @@ fn changed_sections(old: &Config, new: &Config) -> String {
         ("alerts", old.alerts != new.alerts),
         ("notify", old.notify != new.notify),
         ("log_watch", old.log_watch != new.log_watch),
+        ("path", old.path != new.path),
     ];
     let changed: Vec<&str> = sections
         .iter()

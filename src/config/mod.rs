@@ -53,9 +53,36 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// `[[log_watch]]`: files that must keep growing.
     pub log_watch: Vec<LogWatchConfig>,
+    /// `[path]`: traces to the targets on outages and as a baseline.
+    pub path: PathConfig,
     /// What `check-config` should say besides "valid" (credentials it cannot read here).
     #[serde(skip)]
     pub notes: Vec<String>,
+}
+
+/// `[path]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PathConfig {
+    /// Whether the daemon traces at all.
+    pub enabled: bool,
+    /// Rounds of probes per trace.
+    pub rounds: NonZeroU32,
+    /// A baseline trace per target this often; zero is never.
+    #[serde(serialize_with = "ser_duration")]
+    pub baseline_every: Duration,
+    /// The highest TTL tried.
+    pub max_hops: u8,
+}
+
+impl Default for PathConfig {
+    fn default() -> PathConfig {
+        PathConfig {
+            enabled: true,
+            rounds: NonZeroU32::new(10).expect("10 is not zero"),
+            baseline_every: Duration::from_secs(15 * 60),
+            max_hops: 30,
+        }
+    }
 }
 
 /// One `[[log_watch]]`: a log that going quiet means a service gets no traffic.

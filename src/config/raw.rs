@@ -27,6 +27,7 @@ pub struct RawConfig {
     pub notify: Option<RawNotify>,
     #[serde(default)]
     pub log_watch: Vec<RawLogWatch>,
+    pub path: Option<RawPath>,
 }
 
 /// `[monitor]`
@@ -167,4 +168,14 @@ pub struct RawLogWatch {
     pub idle_after: SpannedStr,
     pub critical_after: Option<SpannedStr>,
     pub repeat_every: Option<SpannedStr>,
+}
+
+/// `[path]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPath {
+    pub enabled: Option<bool>,
+    pub rounds: Option<Spanned<i64>>,
+    pub baseline_every: Option<SpannedStr>,
+    pub max_hops: Option<Spanned<i64>>,
 }

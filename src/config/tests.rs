@@ -381,3 +381,32 @@ fn control_characters_in_names_are_rejected() {
     ));
     assert!(e.contains("log_watch[0].service"), "{e}");
 }
+
+#[test]
+fn path_settings_out_of_range_are_rejected() {
+    let e = err(&format!("{MINIMAL}[path]\nmax_hops = 0\n"));
+    assert_eq!(
+        e,
+        "/etc/cm.toml:5:12: path.max_hops = 0: must be a whole number from 1 to 64"
+    );
+    let e = err(&format!("{MINIMAL}[path]\nmax_hops = 65\n"));
+    assert!(
+        e.ends_with("path.max_hops = 65: must be a whole number from 1 to 64"),
+        "{e}"
+    );
+    let e = err(&format!("{MINIMAL}[path]\nrounds = 0\n"));
+    assert!(
+        e.ends_with("path.rounds = 0: must be a whole number from 1 to 100"),
+        "{e}"
+    );
+    let e = err(&format!("{MINIMAL}[path]\nbaseline_every = \"500ms\"\n"));
+    assert!(
+        e.ends_with("path.baseline_every = \"500ms\": must be \"0s\" (no baseline) or at least 1s"),
+        "{e}"
+    );
+    let c = parse(&format!(
+        "{MINIMAL}[path]\nenabled = false\nbaseline_every = \"0s\"\n"
+    ))
+    .unwrap();
+    assert!(!c.path.enabled && c.path.baseline_every.is_zero());
+}

@@ -5,6 +5,7 @@
 //! - [`pipeline`]: probes → monitor → the update stream, with the durable CSV sinks.
 //! - [`alerts`]: the condition driver (outages, log silence), the outbox and channels.
 //! - [`status`]: systemd's `STATUS=` line and the health-gated watchdog.
+//! - [`path`]: path traces on failures and as a baseline; route changes.
 //!
 //! A new surface (status page, metrics, MQTT) or sensor is one more part: it
 //! takes a live receiver (or, for one that must not lose anything, a durable
@@ -12,6 +13,7 @@
 //! list in `cmd::run`.
 
 pub mod alerts;
+pub mod path;
 pub mod pipeline;
 pub mod status;
 

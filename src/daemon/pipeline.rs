@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use super::{Part, PartFuture};
 use crate::config::Config;
 use crate::monitor::persist::{self, Persisted};
+use crate::monitor::update::Annotation;
 use crate::monitor::{self, Hub, Machine, Rules, Settings, Thresholds};
 use crate::probe::{Plan, ProbeTasks, Prober, Timing};
 use crate::sink::{connection, recorder};
@@ -44,6 +45,7 @@ impl Pipeline {
         prober: Arc<Prober>,
         mut persisted: Persisted,
         mut hub: Hub,
+        annotations: mpsc::Receiver<Annotation>,
         sim_fail: f64,
     ) -> anyhow::Result<Pipeline> {
         let plan = Arc::new(Plan::from_config(config));
@@ -79,6 +81,7 @@ impl Pipeline {
             machine,
             report_rx,
             reload_rx,
+            annotations,
             hub.publisher(),
         ));
         tracing::info!(

@@ -277,6 +277,20 @@ impl Machine {
         events
     }
 
+    /// Adds what was learned outside the checks (where the path broke) to the
+    /// failure in progress: the streak (so the outage starts with it) or the
+    /// open outage; a part starting with the same `key` is replaced.
+    pub fn annotate(&mut self, key: &str, text: &str) {
+        let detail = match (&mut self.state.streak, &mut self.state.outage) {
+            (_, Some(o)) => &mut o.detail,
+            (Some(s), None) => &mut s.detail,
+            (None, None) => return,
+        };
+        let mut parts: Vec<&str> = detail.split("; ").filter(|p| !p.starts_with(key)).collect();
+        parts.push(text);
+        *detail = parts.join("; ");
+    }
+
     /// Lets the next check follow a pause of the daemon's own making (a reload
     /// restarting probes) without calling it a monitoring gap.
     pub fn excuse_pause(&mut self, now: DateTime<Utc>) {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::update::{CheckDone, Publisher, Update};
+use super::update::{Annotation, CheckDone, Publisher, Update};
 use super::{diagnose, Assembler, Check, Event, Machine, Rules, Thresholds};
 use crate::config::Window;
 use crate::probe::{Failure, Outcome, Plan, ProbeReport, ProbeResult, Timing};
@@ -44,6 +44,7 @@ pub async fn run(
     mut machine: Machine,
     mut reports: mpsc::Receiver<ProbeReport>,
     mut reloads: mpsc::Receiver<Settings>,
+    mut annotations: mpsc::Receiver<Annotation>,
     out: Publisher,
 ) -> Machine {
     let mut assembler = Assembler::new(settings.ids.clone());
@@ -59,6 +60,10 @@ pub async fn run(
             },
             _ = sleep_until(deadline), if deadline.is_some() => {
                 assembler.expire(Instant::now(), |r| settings.timing.round_deadline(r))
+            }
+            Some(a) = annotations.recv() => {
+                machine.annotate(&a.key, &a.text);
+                Vec::new()
             }
             Some(new) = reloads.recv() => {
                 // The round in progress was for the old plan; the next round starts clean.

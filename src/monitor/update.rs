@@ -86,6 +86,16 @@ pub struct DeliveryNote {
     pub error: Option<String>,
 }
 
+/// Something learned outside the checks that belongs in the open failure's
+/// detail, e.g. where the path broke. A newer one with the same `key` replaces it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Annotation {
+    /// What it is about, e.g. `path to one:`; the detail part starting with it is replaced.
+    pub key: String,
+    /// The words, starting with `key`.
+    pub text: String,
+}
+
 /// Where consumers subscribe; turned into a [`Publisher`] when the monitor starts.
 pub struct Hub {
     durable: Vec<mpsc::Sender<Arc<Update>>>,

@@ -253,11 +253,18 @@ impl Net {
             .args(["restore", link, &self.prefix]));
     }
 
-    /// Drops `pct`% of the packets the ISP forwards.
+    /// Drops `pct`% of the packets the ISP forwards towards the home.
     pub fn loss(&self, pct: u32) {
         run(Command::new("bash")
             .arg(topo())
             .args(["loss", &pct.to_string(), &self.prefix]));
+    }
+
+    /// Drops `pct`% of the packets the ISP forwards, both ways.
+    pub fn loss_both_ways(&self, pct: u32) {
+        run(Command::new("bash")
+            .arg(topo())
+            .args(["loss-both", &pct.to_string(), &self.prefix]));
     }
 
     pub fn log_dir(&self) -> PathBuf {
@@ -615,4 +622,107 @@ pub fn failing_daemon(cfg: &Path) -> Proc {
         &format!("{BIN} run -c {} --sim-fail 1.0", cfg.display()),
         &[("RUST_LOG", "connectivity_monitor=debug")],
     )
+}
+
+/// The longer path of tests/net/chain.sh: gateway, two ISP routers, two
+/// internet routers, the destination, and a spare router for re-routing.
+pub struct Chain {
+    pub prefix: String,
+    pub dir: tempfile::TempDir,
+}
+
+fn chain_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/net/chain.sh")
+}
+
+impl Chain {
+    /// Builds it; `None` (skip) outside CI without root.
+    pub fn up() -> Option<Chain> {
+        if !netns_available() {
+            return None;
+        }
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let prefix = format!(
+            "h{}{}",
+            std::process::id() % 100_000,
+            (b'a' + n as u8) as char
+        );
+        run(Command::new("bash")
+            .arg(chain_script())
+            .args(["up", &prefix]));
+        Some(Chain {
+            prefix,
+            dir: tempfile::tempdir().expect("tempdir"),
+        })
+    }
+
+    /// Runs chain.sh `what` (reroute, cut, restore, loss PCT, noloss).
+    pub fn act(&self, what: &[&str]) {
+        let mut c = Command::new("bash");
+        c.arg(chain_script())
+            .arg(what[0])
+            .arg(&self.prefix)
+            .args(&what[1..]);
+        run(&mut c);
+    }
+
+    pub fn ns(&self, which: &str) -> String {
+        format!("{}-{which}", self.prefix)
+    }
+
+    pub fn log_dir(&self) -> PathBuf {
+        self.dir.path().join("logs")
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// A config for the chain: two ICMP targets, the ISP routers as hops,
+    /// 1 s checks; `extra` is appended.
+    pub fn config(&self, extra: &str) -> PathBuf {
+        let text = format!(
+            "[monitor]\ninterval = \"1s\"\ntimeout = \"500ms\"\ndown_after = 3\nup_after = 2\nlog_dir = \"{}\"\nstate_dir = \"{}\"\n\
+             [isp]\nhops = [\"100.64.1.2\", \"100.64.2.2\"]\n\
+             [[target]]\nname = \"one\"\naddress = \"198.51.100.1\"\nprobes = [\"icmp\"]\n\
+             [[target]]\nname = \"two\"\naddress = \"198.51.100.2\"\nprobes = [\"icmp\"]\n{extra}",
+            self.log_dir().display(),
+            self.state_dir().display()
+        );
+        let path = self.dir.path().join("config.toml");
+        std::fs::write(&path, text).expect("write config");
+        path
+    }
+
+    /// The daemon in the monitor's namespace, logging at debug level.
+    pub fn daemon(&self, config: &Path) -> Proc {
+        Proc::spawn_in(
+            &self.ns("mon"),
+            "daemon",
+            &format!("{BIN} run -c {}", config.display()),
+            &[("RUST_LOG", "connectivity_monitor=debug")],
+        )
+    }
+
+    /// Runs `cmd` (a shell command line) in the monitor's namespace: (exit code, stdout, stderr).
+    pub fn sh(&self, cmd: &str) -> (i32, String, String) {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.ns("mon"), "sh", "-c", cmd])
+            .output()
+            .expect("ip netns exec");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+impl Drop for Chain {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(chain_script())
+            .args(["down", &self.prefix])
+            .status();
+    }
 }

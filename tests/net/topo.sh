@@ -11,6 +11,7 @@
 #                        DNS 198.51.100.53 (dnsmasq), HTTP 198.51.100.80:80, TCP :443 everywhere
 #
 # Usage: topo.sh up P | down P | cut lan|access|upstream P | restore lan|access|upstream P
+#        | loss PCT P | loss-both PCT P | noloss P
 # P is a short prefix (<= 8 chars) unique to the caller. Only namespaces named P-* are touched.
 set -euo pipefail
 cmd=$1; shift
@@ -86,6 +87,15 @@ loss)
   ip netns exec "$P-isp" nft -f - <<NFT
 table inet cmloss {
   chain lossy { type filter hook forward priority 0; policy accept; iifname up0 numgen random mod 100 < $pct drop; }
+}
+NFT
+  ;;
+loss-both)
+  # loss-both PCT P: the same, in both directions (towards the home and towards the internet).
+  pct=$1; P=$2
+  ip netns exec "$P-isp" nft -f - <<NFT
+table inet cmloss {
+  chain lossy { type filter hook forward priority 0; policy accept; numgen random mod 100 < $pct drop; }
 }
 NFT
   ;;

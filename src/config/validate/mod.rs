@@ -110,6 +110,7 @@ fn duration_range(key: &str) -> (Duration, Duration) {
         "degraded_rtt" => (MS, MIN),
         "max_age" => (SEC, 365 * DAY),
         "idle_after" => (SEC, 30 * DAY),
+        "baseline_every" => (Duration::ZERO, 30 * DAY),
         // warn_after, critical_after, repeat_every: zero is meaningful (at once; never).
         _ => (Duration::ZERO, 30 * DAY),
     }
@@ -170,6 +171,7 @@ pub fn built_in() -> Config {
         alerts: AlertsConfig::default(),
         notify: NotifyConfig::default(),
         log_watch: Vec::new(),
+        path: PathConfig::default(),
         notes: Vec::new(),
     }
 }
@@ -245,6 +247,7 @@ impl Validator<'_> {
             .enumerate()
             .filter_map(|(i, w)| self.log_watch(i, w))
             .collect();
+        let path = self.path(raw.path.unwrap_or_default());
         Config {
             source,
             monitor,
@@ -256,6 +259,7 @@ impl Validator<'_> {
             alerts,
             notify,
             log_watch,
+            path,
             notes: std::mem::take(&mut self.notes),
         }
     }

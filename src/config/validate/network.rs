@@ -77,6 +77,33 @@ impl Validator<'_> {
         None
     }
 
+    pub(super) fn path(&mut self, raw: super::raw::RawPath) -> PathConfig {
+        let mut out = PathConfig {
+            enabled: raw.enabled.unwrap_or(true),
+            ..PathConfig::default()
+        };
+        if let Some(n) = self.count(raw.rounds.as_ref(), "path.rounds", 100) {
+            out.rounds = n;
+        }
+        if let Some(n) = self.count(raw.max_hops.as_ref(), "path.max_hops", 64) {
+            out.max_hops = u8::try_from(n.get()).unwrap_or(64);
+        }
+        if let Some(d) = self.duration(raw.baseline_every.as_ref(), "path.baseline_every") {
+            if !d.is_zero() && d < Duration::from_secs(1) {
+                let v = raw.baseline_every.as_ref();
+                self.problem(
+                    v.map(Spanned::span),
+                    "path.baseline_every",
+                    &quoted(v),
+                    "must be \"0s\" (no baseline) or at least 1s",
+                );
+            } else {
+                out.baseline_every = d;
+            }
+        }
+        out
+    }
+
     pub(super) fn isp(&mut self, raw: RawIsp) -> IspConfig {
         let hops = raw
             .hops

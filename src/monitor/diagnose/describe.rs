@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use super::tally::Tally;
 
 /// The detail of a check, from the bottom of the path up.
-pub fn sentence(t: &Tally, simulated: bool, unverified: &[IpAddr]) -> String {
+pub fn sentence(t: &Tally, simulated: bool, unverified: &[IpAddr], loss_threshold: f64) -> String {
     let mut parts = Vec::new();
     let gw_name = t
         .gateway_addr
@@ -66,6 +66,19 @@ pub fn sentence(t: &Tally, simulated: bool, unverified: &[IpAddr]) -> String {
     }
     if let Some(l) = t.loss_pct().filter(|l| *l > 0.0) {
         parts.push(format!("loss {l:.0}%"));
+    }
+    if let Some(l) = t.loss_pct().filter(|l| *l >= loss_threshold) {
+        let timed_out: Vec<&str> = [("dns", &t.dns), ("http", &t.http)]
+            .iter()
+            .filter(|(_, g)| !g.is_empty() && g.up_strict() == 0 && g.only_timeouts())
+            .map(|(n, _)| *n)
+            .collect();
+        if !timed_out.is_empty() {
+            parts.push(format!(
+                "{} timing out under {l:.0}% loss: DEGRADED, not a service outage",
+                timed_out.join(" and ")
+            ));
+        }
     }
     if simulated {
         parts.push("simulated".into());

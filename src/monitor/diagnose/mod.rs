@@ -204,7 +204,7 @@ pub fn diagnose(
         http_ok: tally.http_ok(),
         loss_pct: tally.loss_pct(),
         median_rtt: tally.median_rtt(),
-        detail: describe::sentence(&tally, check.simulated, &unverified_hops),
+        detail: describe::sentence(&tally, check.simulated, &unverified_hops, t.loss_pct),
         simulated: check.simulated,
         hops_proven: proven,
         unverified_hops,
@@ -227,13 +227,16 @@ fn verdict(tally: &Tally, t: &Thresholds, isp_can_fail: bool) -> Verdict {
             Verdict::WanDown
         };
     }
-    if tally.dns_ok() == Some(false) {
+    // Loss is not a service outage: a DNS or HTTP exchange needs several
+    // packets, so on a lossy line it times out while every target answers.
+    // Timeouts under loss are DEGRADED; a refusal, an error status, SERVFAIL
+    // or NXDOMAIN still fail at once.
+    let lossy = tally.loss_pct().is_some_and(|l| l >= t.loss_pct);
+    if tally.dns_ok() == Some(false) && !(lossy && tally.dns.only_timeouts()) {
         Verdict::DnsFail
-    } else if tally.http_ok() == Some(false) {
+    } else if tally.http_ok() == Some(false) && !(lossy && tally.http.only_timeouts()) {
         Verdict::HttpFail
-    } else if tally.loss_pct().is_some_and(|l| l >= t.loss_pct)
-        || tally.median_rtt().is_some_and(|r| r.0 >= t.rtt)
-    {
+    } else if lossy || tally.median_rtt().is_some_and(|r| r.0 >= t.rtt) {
         Verdict::Degraded
     } else {
         Verdict::Ok

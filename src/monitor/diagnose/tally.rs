@@ -99,6 +99,15 @@ impl<'a> Group<'a> {
             .unwrap_or_else(|| "no answer".into())
     }
 
+    /// Whether every member without a good answer timed out (rather than
+    /// being refused, or answering with an error).
+    pub fn only_timeouts(&self) -> bool {
+        self.members
+            .iter()
+            .filter(|m| m.rtt.is_none())
+            .all(|m| matches!(m.failure, Some(Failure::Timeout)))
+    }
+
     /// Whether any member works, for DNS and HTTP; `None` when none is configured.
     fn works(&self) -> Option<bool> {
         (!self.is_empty()).then(|| self.up_strict() > 0)
