@@ -56,6 +56,37 @@ pub enum Command {
     ///
     /// Exit status: 0 when the paths were traced, 1 when no trace could run.
     Discover(DiscoverArgs),
+    /// The evidence for the ISP from the CSV logs: availability, outages by
+    /// cause, gaps, peak against off-peak, latency and loss.
+    ///
+    /// Exit status: 0 when the report was made, 1 when it could not be written.
+    Report(ReportArgs),
+}
+
+/// Options of `report`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    /// Where the CSV logs are [default: log_dir of the config].
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// From: a date (2026-11-01), a local date-time (2026-11-01T18:00), RFC 3339, or a span back from now (30d, 12h).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Until (not included), in the same forms as --since.
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    /// text (default), json, html, or csv (the checks of the period).
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json", "html", "csv"])]
+    pub format: String,
+    /// Write to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The evening peak, local time.
+    #[arg(long, value_name = "HH:MM-HH:MM", default_value = "18:00-23:00")]
+    pub peak_hours: String,
+    /// Count outages made on purpose with --sim-fail too.
+    #[arg(long)]
+    pub include_simulated: bool,
 }
 
 /// Options of `discover`.

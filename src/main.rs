@@ -39,6 +39,7 @@ mod daemon;
 mod monitor;
 mod path;
 mod probe;
+mod report;
 mod sink;
 mod systemd;
 mod timefmt;
@@ -72,6 +73,7 @@ fn main() -> ExitCode {
             cmd::notify_test::run(path.as_deref(), channel.as_deref())
         }
         Command::Discover(args) => cmd::discover::run(path.as_deref(), &args),
+        Command::Report(args) => cmd::report::run(path.as_deref(), &args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("connectivity-monitor: {e:#}");

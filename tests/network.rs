@@ -151,7 +151,7 @@ fn all_ok_writes_no_outage_and_a_row_per_check() {
     let outage_log = std::fs::read_to_string(net.log_dir().join("outage_log.csv")).unwrap();
     assert_eq!(
         outage_log,
-        "date,start_time,end_time,duration_seconds,cause,started_at,ended_at,detail\n"
+        "date,start_time,end_time,duration_seconds,cause,started_at,ended_at,detail,simulated\n"
     );
     let rows = net.connection_rows();
     assert!(rows.len() >= 8, "{} rows", rows.len());

@@ -4,6 +4,7 @@ pub mod check_config;
 pub mod discover;
 pub mod notify_test;
 pub mod once;
+pub mod report;
 pub mod run;
 
 /// The runtime every command uses.

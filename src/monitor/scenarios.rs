@@ -355,6 +355,7 @@ fn diag(verdict: Verdict) -> Diagnosis {
         http_ok: None,
         loss_pct: None,
         median_rtt: None,
+        max_rtt: None,
         detail: String::new(),
         simulated: false,
         hops_proven: Vec::new(),

@@ -40,6 +40,9 @@ pub struct OutageRow {
     pub ended_at: String,
     /// Where it broke, changes, gaps, maintenance, simulation.
     pub detail: String,
+    /// Failed on purpose (`--sim-fail`): `true` or `false`.
+    #[serde(default)]
+    pub simulated: bool,
 }
 
 impl OutageRow {
@@ -53,6 +56,7 @@ impl OutageRow {
         "started_at",
         "ended_at",
         "detail",
+        "simulated",
     ];
 }
 
@@ -67,6 +71,7 @@ impl From<&OutageRecord> for OutageRow {
             started_at: rfc3339_local(r.start),
             ended_at: rfc3339_local(r.end),
             detail: neutralise(&r.full_detail()),
+            simulated: r.simulated,
         }
     }
 }
@@ -97,6 +102,12 @@ pub struct ConnectionRow {
     pub loss_pct: Option<f64>,
     /// Where it broke, in words.
     pub detail: String,
+    /// Median RTT over the internet targets that answered, ms.
+    #[serde(default, serialize_with = "ms3")]
+    pub internet_rtt_ms: Option<f64>,
+    /// Highest RTT of the internet targets that answered, ms.
+    #[serde(default, serialize_with = "ms3")]
+    pub internet_rtt_max_ms: Option<f64>,
 }
 
 impl ConnectionRow {
@@ -112,6 +123,8 @@ impl ConnectionRow {
         "http_ok",
         "loss_pct",
         "detail",
+        "internet_rtt_ms",
+        "internet_rtt_max_ms",
     ];
 
     /// The row for a check diagnosed at `at`.
@@ -127,6 +140,8 @@ impl ConnectionRow {
             http_ok: d.http_ok,
             loss_pct: d.loss_pct,
             detail: neutralise(&d.detail),
+            internet_rtt_ms: d.median_rtt.map(Rtt::as_ms),
+            internet_rtt_max_ms: d.max_rtt.map(Rtt::as_ms),
         }
     }
 }
@@ -167,6 +182,7 @@ mod tests {
             http_ok: None,
             loss_pct: Some(100.0 / 3.0),
             median_rtt: None,
+            max_rtt: None,
             detail: "=1+1".into(),
             simulated: false,
             hops_proven: Vec::new(),

@@ -165,6 +165,9 @@ pub struct Diagnosis {
     pub loss_pct: Option<f64>,
     /// Median RTT to internet targets.
     pub median_rtt: Option<Rtt>,
+    /// Highest RTT to internet targets.
+    #[serde(default)]
+    pub max_rtt: Option<Rtt>,
     /// Where the path broke, in words.
     pub detail: String,
     /// The check was failed on purpose.
@@ -204,6 +207,7 @@ pub fn diagnose(
         http_ok: tally.http_ok(),
         loss_pct: tally.loss_pct(),
         median_rtt: tally.median_rtt(),
+        max_rtt: tally.max_rtt(),
         detail: describe::sentence(&tally, check.simulated, &unverified_hops, t.loss_pct),
         simulated: check.simulated,
         hops_proven: proven,

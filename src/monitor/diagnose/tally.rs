@@ -204,6 +204,18 @@ impl<'a> Tally<'a> {
         (self.sent > 0).then(|| f64::from(self.sent - self.received) * 100.0 / f64::from(self.sent))
     }
 
+    /// Highest RTT to the internet targets, of the same kind of probe as the median.
+    pub fn max_rtt(&self) -> Option<Rtt> {
+        let rtts = if self.icmp_rtts.is_empty() {
+            &self.other_rtts
+        } else {
+            &self.icmp_rtts
+        };
+        rtts.iter()
+            .copied()
+            .reduce(|a, b| if b.0 > a.0 { b } else { a })
+    }
+
     /// Median RTT to the internet targets: ICMP's if any, else the other probes'.
     pub fn median_rtt(&self) -> Option<Rtt> {
         median(if self.icmp_rtts.is_empty() {

@@ -1,0 +1,75 @@
+//! `report`: the evidence for the ISP, read from the CSV logs: availability,
+//! outages by cause, gaps, peak against off-peak, latency and loss; as text,
+//! JSON, a self-contained HTML page, or the raw checks as CSV.
+//!
+//! `read` finds and streams the files through the writers' row structs,
+//! `aggregate` folds them into figures (`model`), and `text` and `html` render.
+
+mod aggregate;
+mod histogram;
+mod html;
+pub mod model;
+mod paths;
+mod read;
+mod text;
+
+use chrono::{DateTime, FixedOffset};
+
+pub use aggregate::{build, Options};
+pub use html::render as html;
+pub use text::render as text;
+
+use crate::sink::ConnectionRow;
+
+/// The checks of the period as CSV: the raw, timestamped evidence for the
+/// ISP's own tools. Returns the rows written and the warnings.
+pub fn checks_csv(
+    o: &Options,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<(u64, Vec<String>)> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "timestamp",
+        "verdict",
+        "gateway_rtt_ms",
+        "isp_rtt_ms",
+        "internet_rtt_ms",
+        "internet_rtt_max_ms",
+        "loss_pct",
+    ])?;
+    let mut warnings = Vec::new();
+    let mut written = 0;
+    let mut failed = None;
+    let cell = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
+    for f in read::files(&o.log_dir, crate::sink::connection::FILE) {
+        read::rows::<ConnectionRow>(&f, &mut warnings, |r| {
+            let Ok(at) = DateTime::<FixedOffset>::parse_from_rfc3339(&r.timestamp) else {
+                return;
+            };
+            if o.since.is_some_and(|s| at < s)
+                || o.until.is_some_and(|u| at >= u)
+                || failed.is_some()
+            {
+                return;
+            }
+            let record = [
+                r.timestamp.clone(),
+                r.status.clone(),
+                cell(r.gateway_rtt_ms),
+                cell(r.isp_rtt_ms),
+                cell(r.internet_rtt_ms),
+                cell(r.internet_rtt_max_ms),
+                r.loss_pct.map(|l| format!("{l:.1}")).unwrap_or_default(),
+            ];
+            match w.write_record(&record) {
+                Ok(()) => written += 1,
+                Err(e) => failed = Some(e),
+            }
+        });
+    }
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    w.flush()?;
+    Ok((written, warnings))
+}

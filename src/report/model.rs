@@ -1,0 +1,148 @@
+//! The report as data: every figure, defined once in README ("report"), and
+//! serialised as the JSON output (`schema_version` 1).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    /// One plain-language paragraph for the top of the page.
+    pub summary: String,
+    /// How the figures were counted, in one paragraph.
+    pub method: String,
+    /// The period covered, RFC 3339 local time; `null` when no check is in it.
+    pub period: Option<Period>,
+    /// The check interval, seconds (from the config, else the usual spacing of the checks).
+    pub interval_s: f64,
+    /// Checks a continuous monitor would have made in the period, and those present.
+    pub checks_expected: u64,
+    pub checks_present: u64,
+    /// Seconds observed (the period less the monitoring gaps).
+    pub monitored_s: f64,
+    /// Spans with no check for more than three intervals: daemon stopped, machine asleep.
+    pub gaps: Vec<Gap>,
+    /// Outage seconds counted as downtime (not simulated, not in maintenance).
+    pub downtime_s: f64,
+    /// Outage seconds in maintenance windows, shown apart and not counted.
+    pub maintenance_s: f64,
+    /// 100 × (1 − downtime ÷ monitored time).
+    pub availability_pct: Option<f64>,
+    /// Seconds of DEGRADED checks.
+    pub degraded_s: f64,
+    pub outages: OutageFigures,
+    /// Every outage of the period, oldest first (maintenance ones marked).
+    pub outage_list: Vec<Outage>,
+    /// Outage starts by local hour of day, 0 to 23.
+    pub starts_by_hour: [u32; 24],
+    /// Outage starts by weekday, Monday first.
+    pub starts_by_weekday: [u32; 7],
+    /// Latency and loss over the whole period.
+    pub latency: Latency,
+    /// Evening peak against the rest of the day.
+    pub peak: PeakFigures,
+    /// One entry per local day with checks.
+    pub days: Vec<Day>,
+    /// Rows that could not be read, each with its file and line.
+    pub warnings: Vec<String>,
+}
+
+/// A span of time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Period {
+    pub from: String,
+    pub to: String,
+}
+
+/// A monitoring gap.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Gap {
+    pub from: String,
+    pub to: String,
+    pub seconds: f64,
+}
+
+/// Counts and durations of the outages counted as downtime.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct OutageFigures {
+    pub count: u32,
+    pub total_s: f64,
+    pub mean_s: Option<f64>,
+    pub median_s: Option<f64>,
+    pub longest_s: Option<f64>,
+    /// Uptime (monitored time less downtime) ÷ number of outages.
+    pub mean_time_between_s: Option<f64>,
+    /// By cause (`WAN_DOWN`, …): count and seconds.
+    pub by_cause: BTreeMap<String, CauseFigures>,
+}
+
+/// One cause's share.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct CauseFigures {
+    pub count: u32,
+    pub total_s: f64,
+}
+
+/// One outage as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outage {
+    pub start: String,
+    pub end: String,
+    pub duration_s: f64,
+    pub cause: String,
+    pub detail: String,
+    pub maintenance: bool,
+    /// The path table captured when it started, when a path log has one.
+    pub path: Option<String>,
+}
+
+/// RTT percentiles of one series, ms.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct Percentiles {
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+}
+
+/// Latency and loss.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Latency {
+    pub gateway_ms: Percentiles,
+    pub isp_ms: Percentiles,
+    pub internet_ms: Percentiles,
+    /// Mean ICMP loss to the internet targets over the checks that measured it, percent.
+    pub loss_pct: Option<f64>,
+}
+
+/// The evening peak against the rest.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeakFigures {
+    /// Local hours, e.g. `18:00-23:00`.
+    pub hours: String,
+    pub peak: Part,
+    pub off_peak: Part,
+}
+
+/// The figures of one part of the day.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Part {
+    pub monitored_s: f64,
+    pub downtime_s: f64,
+    pub availability_pct: Option<f64>,
+    pub loss_pct: Option<f64>,
+    pub internet_ms: Percentiles,
+}
+
+/// One local day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Day {
+    pub date: String,
+    pub checks: u64,
+    pub monitored_s: f64,
+    pub downtime_s: f64,
+    pub availability_pct: Option<f64>,
+    pub degraded_s: f64,
+    pub latency: Latency,
+}

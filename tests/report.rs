@@ -1,0 +1,578 @@
+//! `report` on logs the test writes, with every figure worked out by hand;
+//! the same figures in text and HTML; bad rows named and skipped; the HTML in
+//! a real browser with the network off; and the daemon's own logs end to end.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use chrono::{DateTime, Duration, FixedOffset};
+use serde_json::Value;
+
+use common::BIN;
+
+const CONN_HEADER: &str = "timestamp,status,gateway_rtt_ms,isp_rtt_ms,targets_up,targets_total,dns_ok,http_ok,loss_pct,detail,internet_rtt_ms,internet_rtt_max_ms";
+const OUTAGE_HEADER: &str =
+    "date,start_time,end_time,duration_seconds,cause,started_at,ended_at,detail,simulated";
+
+fn t(s: &str) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(s).unwrap()
+}
+
+/// Two days of 10 s checks (UTC), by hand:
+/// - day 1 (Mon 2026-11-02): 00:00:00–23:59:50, gateway 1 ms, internet 10 ms, no loss,
+///   with no checks 12:00:00–12:59:50 (a one-hour gap);
+/// - day 2 (Tue 2026-11-03): 00:00:00–05:59:50, gateway 2 ms, internet 20 ms, 10 % loss,
+///   DEGRADED 01:00:00–01:04:50 (30 checks).
+///
+/// Outages: WAN_DOWN day 1 03:00–03:10 (600 s); ISP_DOWN day 1 19:00–19:05 (300 s,
+/// in the 18–23 peak); DNS_FAIL day 2 02:00:00–02:01:40 in maintenance (100 s, shown
+/// apart); a simulated WAN_DOWN day 2 04:00:00 (30 s, left out).
+fn fixture(dir: &Path) -> PathBuf {
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let mut conn = String::from(CONN_HEADER);
+    conn.push('\n');
+    let mut at = t("2026-11-02T00:00:00+00:00");
+    let end = t("2026-11-03T06:00:00+00:00");
+    while at < end {
+        let gap = at >= t("2026-11-02T12:00:00+00:00") && at < t("2026-11-02T13:00:00+00:00");
+        if !gap {
+            let day2 = at >= t("2026-11-03T00:00:00+00:00");
+            let degraded =
+                at >= t("2026-11-03T01:00:00+00:00") && at < t("2026-11-03T01:05:00+00:00");
+            let (gw, inet, loss) = if day2 {
+                ("2.000", "20.000", "10.0")
+            } else {
+                ("1.000", "10.000", "0.0")
+            };
+            conn.push_str(&format!(
+                "{},{},{gw},,3,3,true,true,{loss},detail,{inet},{inet}\n",
+                at.to_rfc3339(),
+                if degraded { "DEGRADED" } else { "OK" }
+            ));
+        }
+        at += Duration::seconds(10);
+    }
+    std::fs::write(logs.join("connection_log.csv"), conn).unwrap();
+    let outage = |start: &str, end: &str, secs: u32, cause: &str, detail: &str, sim: bool| {
+        format!(
+            "{},{},{},{secs},{cause},{start},{end},{detail},{sim}\n",
+            &start[..10],
+            &start[11..19],
+            &end[11..19]
+        )
+    };
+    let outages = [
+        outage(
+            "2026-11-02T03:00:00+00:00",
+            "2026-11-02T03:10:00+00:00",
+            600,
+            "WAN_DOWN",
+            "gateway answers",
+            false,
+        ),
+        outage(
+            "2026-11-02T19:00:00+00:00",
+            "2026-11-02T19:05:00+00:00",
+            300,
+            "ISP_DOWN",
+            "hop silent",
+            false,
+        ),
+        outage(
+            "2026-11-03T02:00:00+00:00",
+            "2026-11-03T02:01:40+00:00",
+            100,
+            "DNS_FAIL",
+            "dns failing; during a maintenance window (alerts held back)",
+            false,
+        ),
+        outage(
+            "2026-11-03T04:00:00+00:00",
+            "2026-11-03T04:00:30+00:00",
+            30,
+            "WAN_DOWN",
+            "simulated",
+            true,
+        ),
+    ];
+    std::fs::write(
+        logs.join("outage_log.csv"),
+        format!("{OUTAGE_HEADER}\n{}", outages.concat()),
+    )
+    .unwrap();
+    let cfg = dir.join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[monitor]\ninterval = \"10s\"\nlog_dir = \"{}\"\n[[target]]\nname = \"a\"\naddress = \"192.0.2.1\"\n",
+            logs.display()
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+fn report(cfg: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(["report", "-c"])
+        .arg(cfg)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(cfg: &Path) -> Value {
+    let (code, out, err) = report(cfg, &["--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[test]
+fn every_figure_matches_the_hand_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = json(&fixture(dir.path()));
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["period"]["from"], "2026-11-02T00:00:00+00:00");
+    assert_eq!(v["period"]["to"], "2026-11-03T06:00:00+00:00");
+    assert_eq!(v["interval_s"], 10.0);
+    assert_eq!(v["checks_expected"], 10800);
+    assert_eq!(v["checks_present"], 10440);
+    // 86 400 + 21 600 s less the one-hour gap.
+    assert_eq!(v["monitored_s"], 104_400.0);
+    assert_eq!(v["gaps"].as_array().unwrap().len(), 1);
+    assert_eq!(v["gaps"][0]["from"], "2026-11-02T12:00:00+00:00");
+    assert_eq!(v["gaps"][0]["to"], "2026-11-02T13:00:00+00:00");
+    assert_eq!(v["gaps"][0]["seconds"], 3600.0);
+    assert_eq!(v["downtime_s"], 900.0);
+    assert_eq!(v["maintenance_s"], 100.0);
+    // 100 × (1 − 900 ÷ 104 400) = 99.1379…
+    assert_eq!(v["availability_pct"], 99.14);
+    assert_eq!(v["degraded_s"], 300.0);
+    let o = &v["outages"];
+    assert_eq!(o["count"], 2);
+    assert_eq!(o["total_s"], 900.0);
+    assert_eq!(o["mean_s"], 450.0);
+    assert_eq!(o["median_s"], 450.0);
+    assert_eq!(o["longest_s"], 600.0);
+    assert_eq!(o["mean_time_between_s"], 51_750.0);
+    assert_eq!(o["by_cause"]["WAN_DOWN"]["count"], 1);
+    assert_eq!(o["by_cause"]["WAN_DOWN"]["total_s"], 600.0);
+    assert_eq!(o["by_cause"]["ISP_DOWN"]["total_s"], 300.0);
+    assert!(
+        o["by_cause"].get("DNS_FAIL").is_none(),
+        "maintenance is apart"
+    );
+    let list = v["outage_list"].as_array().unwrap();
+    assert_eq!(list.len(), 3, "the simulated one is left out");
+    assert_eq!(list[2]["maintenance"], true);
+    let mut hours = vec![0; 24];
+    hours[3] = 1;
+    hours[19] = 1;
+    assert_eq!(v["starts_by_hour"], serde_json::json!(hours));
+    assert_eq!(
+        v["starts_by_weekday"],
+        serde_json::json!([2, 0, 0, 0, 0, 0, 0])
+    );
+    // 8 280 checks of 1 ms, 2 160 of 2 ms: the 95th (rank 9 918) is 2 ms.
+    let l = &v["latency"];
+    assert_eq!(
+        l["gateway_ms"],
+        serde_json::json!({"p50": 1.0, "p95": 2.0, "p99": 2.0})
+    );
+    assert_eq!(
+        l["isp_ms"],
+        serde_json::json!({"p50": null, "p95": null, "p99": null})
+    );
+    assert_eq!(l["internet_ms"]["p50"], 10.0);
+    // (8 280 × 0 + 2 160 × 10) ÷ 10 440 = 2.0689…
+    assert_eq!(l["loss_pct"], 2.07);
+    let days = v["days"].as_array().unwrap();
+    assert_eq!(days.len(), 2);
+    assert_eq!(days[0]["date"], "2026-11-02");
+    assert_eq!(days[0]["checks"], 8280);
+    assert_eq!(days[0]["monitored_s"], 82_800.0);
+    assert_eq!(days[0]["downtime_s"], 900.0);
+    assert_eq!(days[0]["availability_pct"], 98.91);
+    assert_eq!(days[1]["monitored_s"], 21_600.0);
+    assert_eq!(days[1]["availability_pct"], 100.0);
+    assert_eq!(days[1]["degraded_s"], 300.0);
+    assert_eq!(days[1]["latency"]["loss_pct"], 10.0);
+    let p = &v["peak"];
+    assert_eq!(p["hours"], "18:00-23:00");
+    assert_eq!(p["peak"]["monitored_s"], 18_000.0);
+    assert_eq!(p["peak"]["downtime_s"], 300.0);
+    assert_eq!(p["peak"]["availability_pct"], 98.33);
+    assert_eq!(p["peak"]["loss_pct"], 0.0);
+    assert_eq!(p["off_peak"]["monitored_s"], 86_400.0);
+    assert_eq!(p["off_peak"]["availability_pct"], 99.31);
+    assert_eq!(p["off_peak"]["loss_pct"], 2.5);
+    assert_eq!(p["off_peak"]["internet_ms"]["p95"], 20.0);
+    assert!(
+        v["summary"].as_str().unwrap().starts_with(
+            "Between 2026-11-02 and 2026-11-03 the internet was down 2 times for 15m in total (99.14 % available); 2 of those were beyond your router (WAN/ISP)."
+        ),
+        "{}",
+        v["summary"]
+    );
+    assert!(
+        v["warnings"].as_array().unwrap().is_empty(),
+        "{}",
+        v["warnings"]
+    );
+
+    // A period: only the second day.
+    let (_, out, _) = report(
+        &dir.path().join("config.toml"),
+        &[
+            "--format",
+            "json",
+            "--since",
+            "2026-11-03T00:00:00+00:00",
+            "--until",
+            "2026-11-04T00:00:00+00:00",
+        ],
+    );
+    let day2: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(day2["checks_present"], 2160);
+    assert_eq!(day2["downtime_s"], 0.0);
+    assert_eq!(day2["maintenance_s"], 100.0);
+}
+
+/// The value after `label` on its line of the text report.
+fn text_figure<'a>(text: &'a str, label: &str) -> &'a str {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("{label} in:\n{text}"));
+    line[label.len()..].trim()
+}
+
+/// The content of the element with `data-figure="name"`.
+fn html_figure<'a>(html: &'a str, name: &str) -> &'a str {
+    let at = html
+        .find(&format!("data-figure=\"{name}\">"))
+        .unwrap_or_else(|| panic!("{name}"));
+    let rest = &html[at..];
+    let start = rest.find('>').unwrap() + 1;
+    let end = rest[start..].find('<').unwrap();
+    &rest[start..start + end]
+}
+
+#[test]
+fn text_and_html_say_what_the_json_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = fixture(dir.path());
+    let v = json(&cfg);
+    let (code, text, _) = report(&cfg, &[]);
+    assert_eq!(code, 0);
+    assert!(
+        text.lines().all(|l| l.chars().count() <= 100),
+        "fits 100 columns:\n{text}"
+    );
+    assert_eq!(
+        text_figure(&text, "Availability"),
+        format!("{:.2} %", v["availability_pct"].as_f64().unwrap())
+    );
+    assert_eq!(
+        text_figure(&text, "Outages"),
+        v["outages"]["count"].to_string()
+    );
+    assert_eq!(
+        text_figure(&text, "Checks expected / present"),
+        "10800 / 10440"
+    );
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words(&text).contains(&words(v["summary"].as_str().unwrap())));
+    let out = dir.path().join("r.html");
+    let (code, _, _) = report(&cfg, &["--format", "html", "-o", out.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let html = std::fs::read_to_string(&out).unwrap();
+    for name in [
+        "availability_pct",
+        "downtime_s",
+        "maintenance_s",
+        "monitored_s",
+        "checks_present",
+        "degraded_s",
+    ] {
+        let want = &v[name];
+        let got: f64 = html_figure(&html, name).parse().unwrap();
+        assert_eq!(got, want.as_f64().unwrap(), "{name}");
+    }
+    assert_eq!(html_figure(&html, "outages.count"), "2");
+    assert_eq!(html_figure(&html, "outages.by_cause.WAN_DOWN.count"), "1");
+    assert!(
+        !html.contains("<script") && !html.contains("http://") && !html.contains("https://"),
+        "self-contained"
+    );
+
+    // The checks of the period as CSV, for the ISP's own tools.
+    let (code, csv, _) = report(
+        &cfg,
+        &[
+            "--format",
+            "csv",
+            "--since",
+            "2026-11-03T01:00:00+00:00",
+            "--until",
+            "2026-11-03T01:01:00+00:00",
+        ],
+    );
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "timestamp,verdict,gateway_rtt_ms,isp_rtt_ms,internet_rtt_ms,internet_rtt_max_ms,loss_pct"
+    );
+    assert_eq!(lines.len(), 7, "{csv}");
+    assert_eq!(
+        lines[1],
+        "2026-11-03T01:00:00+00:00,DEGRADED,2.000,,20.000,20.000,10.0"
+    );
+}
+
+#[test]
+fn bad_rows_are_named_and_the_rest_still_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = fixture(dir.path());
+    let clean = json(&cfg);
+    let path = dir.path().join("logs/connection_log.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Line 2 + 2160 is the check at 06:00:00 on day 1: a row with a bad number.
+    let bad_at = "2026-11-02T06:00:00+00:00,OK,1.000,";
+    let line_of_bad = text.lines().position(|l| l.starts_with(bad_at)).unwrap() + 1;
+    let text = text.replacen(bad_at, "2026-11-02T06:00:00+00:00,OK,one ms,", 1)
+        + "2026-11-03T06:00:00+00:00,OK,1.0";
+    let total_lines = text.lines().count();
+    std::fs::write(&path, text).unwrap();
+    let v = json(&cfg);
+    let warnings: Vec<String> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].contains(&format!("connection_log.csv:{line_of_bad}: row skipped")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[1].contains(&format!("connection_log.csv:{total_lines}: row skipped")),
+        "the torn last line: {warnings:?}"
+    );
+    // The same figures, less that one check.
+    assert_eq!(
+        v["checks_present"],
+        clean["checks_present"].as_u64().unwrap() - 1
+    );
+    for k in [
+        "monitored_s",
+        "availability_pct",
+        "downtime_s",
+        "gaps",
+        "outages",
+        "latency",
+        "peak",
+    ] {
+        assert_eq!(v[k], clean[k], "{k}");
+    }
+    // A missing file is named too, and the report still made.
+    std::fs::remove_file(dir.path().join("logs/outage_log.csv")).unwrap();
+    let v = json(&cfg);
+    assert!(
+        v["warnings"]
+            .to_string()
+            .contains("outage_log.csv: not found"),
+        "{}",
+        v["warnings"]
+    );
+    assert_eq!(v["outages"]["count"], 0);
+}
+
+#[test]
+fn a_bad_period_is_a_usage_error_and_an_empty_one_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = fixture(dir.path());
+    let (code, _, err) = report(&cfg, &["--since", "2026-11-03", "--until", "2026-11-02"]);
+    assert_eq!(code, 64, "{err}");
+    assert!(
+        err.contains("--since") && err.contains("must be before --until"),
+        "{err}"
+    );
+    let (code, _, err) = report(&cfg, &["--since", "last tuesday"]);
+    assert_eq!(code, 64);
+    assert!(err.contains("is not a date"), "{err}");
+    let (code, out, _) = report(&cfg, &["--since", "2030-01-01"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("No check was recorded in this period"),
+        "{out}"
+    );
+}
+
+fn chromium() -> Option<&'static str> {
+    for c in ["chromium", "chromium-browser"] {
+        if Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return Some(c);
+        }
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("CI is set but chromium is missing (apt-get install chromium)");
+    }
+    eprintln!("SKIPPED: chromium is not installed");
+    None
+}
+
+/// Headless Chromium with the network off; `args` say what to do with `file`.
+fn headless(browser: &str, profile: &Path, file: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--proxy-server=127.0.0.1:9",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(format!("file://{}", file.display()))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_html_report_draws_its_charts_in_a_real_browser_offline() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = fixture(dir.path());
+    let page = dir.path().join("report.html");
+    let (code, _, _) = report(&cfg, &["--format", "html", "-o", page.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let dom = headless(browser, &dir.path().join("p1"), &page, &["--dump-dom"]);
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let count = |needle: &str| dom.matches(needle).count();
+    assert_eq!(count("class=\"day\""), 2, "a bar per day");
+    assert_eq!(count("class=\"hour\""), 24, "a bar per hour");
+    assert_eq!(
+        count("class=\"outage "),
+        3,
+        "a segment per outage (maintenance too)"
+    );
+    assert_eq!(count("class=\"median\""), 1, "the latency line");
+    assert!(dom.contains("the internet was down 2 times"), "{dom}");
+    let shot = dir.path().join("shot.png");
+    let out = headless(
+        browser,
+        &dir.path().join("p2"),
+        &page,
+        &[
+            "--window-size=1200,1600",
+            &format!("--screenshot={}", shot.display()),
+        ],
+    );
+    assert!(shot.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Not blank: the decoded pixels are not all one colour.
+    let check = Command::new("python3")
+        .arg("-c")
+        .arg(PNG_VARIETY)
+        .arg(&shot)
+        .output()
+        .unwrap();
+    let colours: usize = String::from_utf8_lossy(&check.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    assert!(
+        colours > 20,
+        "a blank screenshot ({colours} colours): {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+/// Counts the distinct pixel values of a PNG (stdlib only: zlib and struct).
+const PNG_VARIETY: &str = r#"
+import sys, zlib, struct
+data = open(sys.argv[1], 'rb').read()
+pos, idat, w, h, depth, ctype = 8, b'', 0, 0, 8, 6
+while pos < len(data):
+    n, kind = struct.unpack('>I4s', data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b'IHDR':
+        w, h, depth, ctype = struct.unpack('>IIBB', body[:10])
+    elif kind == b'IDAT':
+        idat += body
+    pos += 12 + n
+raw = zlib.decompress(idat)
+bpp = {2: 3, 6: 4, 0: 1, 4: 2}[ctype]
+stride = w * bpp
+seen = set()
+for row in range(0, h, 7):
+    line = raw[row * (stride + 1) + 1: (row + 1) * (stride + 1)]
+    for x in range(0, len(line), bpp * 5):
+        seen.add(line[x:x + bpp])
+print(len(seen))
+"#;
+
+#[test]
+fn the_daemons_own_logs_report_both_outages_with_their_causes() {
+    let Some(mut net) = common::Net::up() else {
+        return;
+    };
+    let cfg = net.config("");
+    let d = net.daemon(&cfg, "");
+    let step = std::time::Duration::from_secs(20);
+    d.wait_for("verdict start → OK", step);
+    net.cut("upstream");
+    d.wait_for("outage started", step);
+    net.restore("upstream");
+    d.wait_for("outage ended", step);
+    net.stop_dns();
+    d.wait_for("outage started", step);
+    net.start_dns();
+    d.wait_for("outage ended", step);
+    d.wait_for_n("check:", 2, step);
+    let (status, log) = d.stop();
+    assert!(status.success(), "{log}");
+    let (code, out, err) = report(&cfg, &["--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let causes: Vec<&str> = v["outage_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["cause"].as_str().unwrap())
+        .collect();
+    assert_eq!(causes, ["WAN_DOWN", "DNS_FAIL"], "{out}");
+    assert_eq!(v["outages"]["count"], 2);
+    assert!(
+        v["availability_pct"].as_f64().is_some_and(|a| a < 100.0),
+        "{out}"
+    );
+    assert!(
+        v["latency"]["internet_ms"]["p50"].as_f64().is_some(),
+        "internet RTT is in the connection log now: {out}"
+    );
+    assert!(
+        v["warnings"].as_array().unwrap().is_empty(),
+        "{}",
+        v["warnings"]
+    );
+}
