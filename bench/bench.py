@@ -30,6 +30,8 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BIN = ROOT / "target/release/connectivity-monitor"
 TOPO = ROOT / "tests/net/topo.sh"
+CHAIN = ROOT / "tests/net/chain.sh"
+REPORT_DAYS = int(os.environ.get("BENCH_REPORT_DAYS", 365))
 # The issue's figures; the environment may shrink them for a quick trial run.
 WINDOW = int(os.environ.get("BENCH_WINDOW", 60))  # seconds each program runs with many targets
 N_TARGETS = int(os.environ.get("BENCH_TARGETS", 1000))
@@ -239,7 +241,7 @@ async def scrape(targets, port):
 def config_example(tmp, name):
     """config.example.toml's probe set, pointed at this network's hosts."""
     text = (ROOT / "config.example.toml").read_text()
-    text = text.replace('"100.64.0.1"', '"10.0.2.2"')
+    text = text.replace('# hops = ["192.0.2.1"]', 'hops = ["10.0.2.2"]')
     text = text.replace('url = "https://example.com/"', 'url = "http://198.51.100.80/"')
     text = re.sub(r'^log_dir = .*$', f'log_dir = "{tmp}/{name}/logs"', text, flags=re.M)
     text = re.sub(r'^state_dir = .*$', f'state_dir = "{tmp}/{name}/state"', text, flags=re.M)
@@ -348,6 +350,100 @@ def startup(bin_path, cfg, runs=10):
 
 # ------------------------------------------------------------------- reporting
 
+def timed(cmd):
+    """Wall time, CPU seconds and peak RSS (KiB) of one command, by GNU time."""
+    out = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M"] + [str(c) for c in cmd], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"bench: {cmd} failed: {out.stderr}")
+    wall, user, system, rss = out.stderr.strip().splitlines()[-1].split()
+    return {"wall_s": float(wall), "cpu_s": float(user) + float(system), "peak_rss_kib": int(rss), "out": out.stdout}
+
+
+def workload_path():
+    """A 10-round trace to a 6-hop target (tests/net/chain.sh), ours and mtr's, in the same run."""
+    p = f"bp{os.getpid() % 1000}"
+    sh("bash", CHAIN, "up", p)
+    try:
+        ns = ["ip", "netns", "exec", f"{p}-mon"]
+        cfg = pathlib.Path(tempfile.mkdtemp(prefix="cm-bench-path-")) / "c.toml"
+        cfg.write_text('[monitor]\ntimeout = "1s"\n[[target]]\nname = "t"\naddress = "198.51.100.1"\n')
+        ours = timed(ns + [BIN, "discover", "-c", cfg, "--target", "198.51.100.1", "--rounds", "10", "--json"])
+        hops = len(json.loads(ours["out"])["paths"][0]["path"]["hops"])
+        mtr = timed(ns + ["mtr", "--report", "--no-dns", "-c", "10", "198.51.100.1"])
+        return {"ours": ours, "mtr": mtr, "hops": hops}
+    finally:
+        sh("bash", CHAIN, "down", p, check=False)
+
+
+def make_year(tmp):
+    """REPORT_DAYS of 10 s checks and 500 outages, as the daemon writes them."""
+    logs = pathlib.Path(tmp) / "year/logs"
+    logs.mkdir(parents=True)
+    start = datetime.datetime(2025, 11, 1, tzinfo=datetime.timezone.utc)
+    rnd = random.Random(7)
+    n = REPORT_DAYS * 8640
+    with open(logs / "connection_log.csv", "w") as f:
+        f.write("timestamp,status,gateway_rtt_ms,isp_rtt_ms,targets_up,targets_total,dns_ok,http_ok,loss_pct,detail,internet_rtt_ms,internet_rtt_max_ms\n")
+        step = datetime.timedelta(seconds=10)
+        at, buf = start, []
+        for i in range(n):
+            buf.append(f"{at.isoformat()},{'DEGRADED' if i % 997 == 0 else 'OK'},{0.5 + (i % 97) / 50:.3f},{5 + (i % 89) / 10:.3f},3,3,true,true,"
+                       f"{(i % 13 == 0) * 10:.1f},gateway 192.168.1.1 answers; 3/3 targets; dns 2/2 servers; http 1/1,{12 + (i % 101) / 7:.3f},{30 + (i % 53) / 3:.3f}\n")
+            at += step
+            if len(buf) >= 100000:
+                f.write("".join(buf)); buf = []
+        f.write("".join(buf))
+    causes = ["WAN_DOWN", "ISP_DOWN", "LAN_DOWN", "DNS_FAIL", "HTTP_FAIL"]
+    with open(logs / "outage_log.csv", "w") as f:
+        f.write("date,start_time,end_time,duration_seconds,cause,started_at,ended_at,detail,simulated\n")
+        for _ in range(500):
+            s = start + datetime.timedelta(seconds=rnd.randrange(0, REPORT_DAYS * 86400))
+            d = rnd.randrange(20, 3600)
+            e = s + datetime.timedelta(seconds=d)
+            f.write(f"{s.date()},{s.time()},{e.time()},{d},{rnd.choice(causes)},{s.isoformat()},{e.isoformat()},gateway answers,false\n")
+    cfg = pathlib.Path(tmp) / "year/c.toml"
+    cfg.write_text(f'[monitor]\ninterval = "10s"\nlog_dir = "{logs}"\n[[target]]\nname = "a"\naddress = "192.0.2.1"\n')
+    return cfg, logs, n
+
+
+# The same core figures with Python's csv module: what a person would write.
+PY_REPORT = r"""
+import csv, sys, datetime, collections
+logs = sys.argv[1]
+def pct(v, p):
+    v.sort(); return v[max(0, -(-len(v) * p // 100) - 1)] if v else None
+days = collections.defaultdict(lambda: {"n": 0, "gw": [], "inet": [], "loss": []})
+last, monitored = None, 0.0
+for r in csv.DictReader(open(f"{logs}/connection_log.csv")):
+    t = datetime.datetime.fromisoformat(r["timestamp"])
+    if last is not None:
+        d = (t - last).total_seconds(); monitored += d if d <= 30 else 10
+    last = t
+    day = days[t.date()]; day["n"] += 1
+    if r["gateway_rtt_ms"]: day["gw"].append(float(r["gateway_rtt_ms"]))
+    if r["internet_rtt_ms"]: day["inet"].append(float(r["internet_rtt_ms"]))
+    if r["loss_pct"]: day["loss"].append(float(r["loss_pct"]))
+monitored += 10
+down, by = 0, collections.Counter()
+for r in csv.DictReader(open(f"{logs}/outage_log.csv")):
+    down += int(r["duration_seconds"]); by[r["cause"]] += 1
+out = {str(k): (pct(v["gw"], 50), pct(v["inet"], 95), sum(v["loss"]) / max(1, len(v["loss"]))) for k, v in days.items()}
+print(100 * (1 - down / monitored), dict(by), len(out))
+"""
+
+
+def workload_report(tmp):
+    """`report` on a year of checks in three formats, and the Python csv-module script."""
+    cfg, logs, rows = make_year(tmp)
+    runs = {}
+    for fmt in ["text", "json", "html"]:
+        runs[fmt] = timed([BIN, "report", "-c", cfg, "--format", fmt, "-o", pathlib.Path(tmp) / f"year/report.{fmt}"])
+    script = pathlib.Path(tmp) / "year/report.py"
+    script.write_text(PY_REPORT)
+    runs["python"] = timed([sys.executable, script, logs])
+    return {"rows": rows, "runs": runs}
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: needs root (network namespaces)")
@@ -372,16 +468,20 @@ def main():
         finally:
             det_topo.down()
         idle_thread.join()
+        log("path trace: 10 rounds to a 6-hop target, ours and mtr's")
+        path = workload_path()
+        log(f"report: {REPORT_DAYS} days of 10 s checks")
+        rep = workload_report(tmp)
         log("start-up to READY=1")
         cfg = config_example(tmp, "startup")
         out = sh("ip", "netns", "exec", quiet.ns("mon"), sys.executable, __file__, "startup", BIN, cfg).stdout
         startups = json.loads(out)
     finally:
         quiet.down()
-    report(many, idle, detection, startups, time.time() - started)
+    report(many, idle, detection, startups, path, rep, time.time() - started)
 
 
-def report(many, idle, det, startups, elapsed):
+def report(many, idle, det, startups, path, rep, elapsed):
     cm, fp, bb = many["connectivity-monitor"], many["fping"], many["blackbox_exporter"]
     mib = lambda kib: kib / 1024
     ratio_fp = cm["cpu_per_1000"] / fp["cpu_per_1000"]
@@ -392,6 +492,13 @@ def report(many, idle, det, startups, elapsed):
     max_end_err = max(abs(e) for e in det["end_err_s"])
     rtt_diff = abs(idle["rtt_daemon_median_ms"] - idle["rtt_ping_median_ms"])
     startup_med = statistics.median(startups) * 1000
+    ours, mtr = path["ours"], path["mtr"]
+    path_cpu_ratio = ours["cpu_s"] / max(mtr["cpu_s"], 1e-6)
+    path_wall_ratio = ours["wall_s"] / mtr["wall_s"]
+    rr = rep["runs"]
+    text_s = rr["text"]["wall_s"]
+    report_rss = max(rr[f]["peak_rss_kib"] for f in ["text", "json", "html"])
+    report_ratio = text_s / rr["python"]["wall_s"]
 
     figures = [
         ("cpu_per_probe_ratio_vs_fping", ratio_fp, "x", "<=1.0", ratio_fp <= 1.0),
@@ -404,6 +511,11 @@ def report(many, idle, det, startups, elapsed):
         ("max_recorded_end_error", max_end_err, "s", "<=1.0", max_end_err <= 1.0),
         ("rtt_difference_from_ping", rtt_diff, "ms", "<=0.3", rtt_diff <= 0.3),
         ("startup_to_ready", startup_med, "ms", "<=50", startup_med <= 50),
+        ("path_trace_cpu_ratio_vs_mtr", path_cpu_ratio, "x", "report", True),
+        ("path_trace_wall_ratio_vs_mtr", path_wall_ratio, "x", "report", True),
+        ("report_text_year", text_s, "s", "<=3", text_s <= 3),
+        ("report_peak_rss", mib(report_rss), "MiB", "<=64", mib(report_rss) <= 64),
+        ("report_time_ratio_vs_python_csv", report_ratio, "x", "report", True),
     ]
     nproc = os.cpu_count()
     mem = pathlib.Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
@@ -465,6 +577,26 @@ def report(many, idle, det, startups, elapsed):
         f"min {min(startups) * 1000:.1f}, max {max(startups) * 1000:.1f}.",
         "",
     ]
+    md += [
+        f"## Path trace: 10 rounds to a {path['hops']}-hop target (tests/net/chain.sh)",
+        "",
+        "| program | wall s | CPU s |",
+        "|---|---|---|",
+        f"| connectivity-monitor discover | {ours['wall_s']:.2f} | {ours['cpu_s']:.3f} |",
+        f"| mtr --report -c 10 | {mtr['wall_s']:.2f} | {mtr['cpu_s']:.3f} |",
+        "",
+        f"Ratios: wall {path_wall_ratio:.2f}×, CPU {path_cpu_ratio:.2f}× mtr (both wait about a second between rounds). "
+        "The idle figures above run config.example.toml, whose `[path]` section is on: a baseline trace per target at start.",
+        "",
+        f"## report: {rep['rows']:,} checks ({REPORT_DAYS} days at 10 s) and 500 outages",
+        "",
+        "| run | wall s | CPU s | peak RSS MiB |",
+        "|---|---|---|---|",
+    ]
+    for name, r in rr.items():
+        label = "python3 csv-module script (core figures only)" if name == "python" else f"report --format {name}"
+        md.append(f"| {label} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {mib(r['peak_rss_kib']):.1f} |")
+    md += ["", f"Ratio: report text takes {report_ratio:.2f}× the time of the Python script, in the same run.", ""]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(md))
     print("\n".join(md))
     for name, value, unit, goal, met in figures:

@@ -217,7 +217,7 @@ fn every_figure_matches_the_hand_count() {
     assert_eq!(p["off_peak"]["internet_ms"]["p95"], 20.0);
     assert!(
         v["summary"].as_str().unwrap().starts_with(
-            "Between 2026-11-02 and 2026-11-03 the internet was down 2 times for 15m in total (99.14 % available); 2 of those were beyond your router (WAN/ISP)."
+            "Between 2026-11-02 and 2026-11-03 the internet was down 2 times for 15 min 0 s in total (99.14 % available); 2 of those were beyond your router (WAN/ISP)."
         ),
         "{}",
         v["summary"]

@@ -14,7 +14,6 @@ use super::model::{
 };
 use super::read;
 use crate::sink::{ConnectionRow, OutageRow};
-use crate::timefmt::{spelled, whole_seconds};
 
 /// What to report on.
 #[derive(Debug, Clone)]
@@ -541,9 +540,7 @@ fn summary(r: &Report) -> String {
         || "not measured".to_owned(),
         |a| format!("{a:.2} % available"),
     );
-    let total = spelled(Duration::from_secs(whole_seconds(Duration::from_secs_f64(
-        r.downtime_s,
-    ))));
+    let total = super::text::hms(r.downtime_s);
     match r.outages.count {
         0 => format!(
             "Between {} and {} the internet was never down ({avail}).",

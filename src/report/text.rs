@@ -50,7 +50,7 @@ pub fn render(r: &Report) -> String {
         ("Availability", opt(r.availability_pct, " %")),
         ("Outage time", hms(r.downtime_s)),
         ("Outages", r.outages.count.to_string()),
-        ("In maintenance (not counted)", hms(r.maintenance_s)),
+        ("Maintenance (not counted)", hms(r.maintenance_s)),
         ("Time DEGRADED", hms(r.degraded_s)),
         (
             "Monitoring gaps",
