@@ -42,7 +42,14 @@ fn service_lifecycle_under_systemd() {
         return;
     };
     // A baseline trace at start: path capture must work under the hardened unit.
-    install(&c, &config_text("", "[path]\nrounds = 2\n"));
+    // The live surfaces too: the page and /metrics, and an MQTT broker that is not there.
+    install(
+        &c,
+        &config_text(
+            "",
+            "[path]\nrounds = 2\n[serve]\nlisten = \"127.0.0.1:9790\"\n[mqtt]\nurl = \"mqtt://127.0.0.1:1\"\n",
+        ),
+    );
 
     // start returns only after READY=1, which carries the first STATUS line.
     c.ok(&format!("systemctl start {UNIT}"));
@@ -67,6 +74,18 @@ fn service_lifecycle_under_systemd() {
             .contains("baseline: one 198.51.100.1, reached")
     });
 
+    // /metrics under the hardened unit (no capability added), while MQTT retries.
+    c.wait_until("metrics served", WAIT, |c| {
+        c.sh("python3 -c \"import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9790/metrics').read().decode())\"")
+            .1
+            .contains("connectivity_monitor_probe_success{")
+    });
+    assert!(
+        journal(&c).contains("MQTT broker unreachable"),
+        "{}",
+        journal(&c)
+    );
+
     // Journal: structured fields, no prefix.
     c.wait_until("VERDICT field in the journal", WAIT, |c| {
         c.sh(&format!("journalctl -u {UNIT} -o json --no-pager"))
@@ -86,7 +105,10 @@ fn service_lifecycle_under_systemd() {
     );
     assert!(json.contains("\"PROBE\":\"icmp\""), "PROBE field");
     // The probed target has a field of its own; TARGET stays tracing's.
-    let line = json.lines().find(|l| l.contains("no answer")).unwrap_or("");
+    let line = json
+        .lines()
+        .find(|l| l.contains("no answer") && l.contains("target one"))
+        .unwrap_or("");
     let entry: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
     assert_eq!(
         entry["PROBE_TARGET"], "target one",

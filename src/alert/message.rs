@@ -61,7 +61,7 @@ impl Message {
             id: format!("{}-{}-{tag}", condition.to_lowercase(), started.timestamp()),
             created: now,
             kind: MessageKind::Policy(kind),
-            host: hostname(),
+            host: crate::util::hostname(),
             condition: condition.to_owned(),
             started,
             ended: matches!(kind, Kind::Recovered(_))
@@ -78,7 +78,7 @@ impl Message {
             id: format!("test-{}", now.timestamp()),
             created: now,
             kind: MessageKind::Test,
-            host: hostname(),
+            host: crate::util::hostname(),
             condition: "TEST".into(),
             started: now,
             ended: None,
@@ -160,15 +160,6 @@ impl Message {
         lines.push(format!("host: {} · id: {}", self.host, self.id));
         lines.join("\n")
     }
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "this host".into())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::signal::unix::{signal, SignalKind};
@@ -17,8 +18,11 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::RunArgs;
 use crate::config::{self, Config};
 use crate::daemon::alerts::Alerts;
+use crate::daemon::live::{Follower, Live};
+use crate::daemon::mqtt::Mqtt;
 use crate::daemon::path::PathCapture;
 use crate::daemon::pipeline::{self, Pipeline};
+use crate::daemon::serve::Server;
 use crate::daemon::status::StatusLine;
 use crate::daemon::Part;
 use crate::monitor::Hub;
@@ -74,6 +78,7 @@ pub async fn daemon(
         http.clone(),
         persisted.legacy_alerting.clone(),
     );
+    let surfaces = surfaces(&config, &hub).await?;
     let (notes, annotations) = tokio::sync::mpsc::channel(64);
     let paths = PathCapture::start(&config, hub.live(), notes);
     let pipeline = Pipeline::start(
@@ -91,6 +96,7 @@ pub async fn daemon(
         Box::new(paths),
         Box::new(status_line),
     ];
+    parts.extend(surfaces);
     systemd::ready(&status.summary());
 
     loop {
@@ -136,6 +142,32 @@ pub async fn daemon(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The live surfaces the config asks for: the status page and /metrics
+/// (`[serve]`) and Home Assistant (`[mqtt]`), over one live view.
+async fn surfaces(config: &Config, hub: &Hub) -> anyhow::Result<Vec<Box<dyn Part>>> {
+    let mut parts: Vec<Box<dyn Part>> = Vec::new();
+    if config.serve.is_none() && config.mqtt.is_none() {
+        return Ok(parts);
+    }
+    let channels: Vec<&'static str> = crate::alert::Channel::all(&config.notify)
+        .iter()
+        .map(crate::alert::Channel::name)
+        .collect();
+    let view = Live::new(
+        config.monitor.interval.as_secs_f64(),
+        config.monitor.state_dir.clone(),
+        &channels,
+    );
+    parts.push(Box::new(Follower::start(Arc::clone(&view), hub.live())));
+    if let Some(s) = &config.serve {
+        parts.push(Box::new(Server::start(s, config, Arc::clone(&view)).await?));
+    }
+    if let Some(m) = &config.mqtt {
+        parts.push(Box::new(Mqtt::start(m, config, view, hub.live())?));
+    }
+    Ok(parts)
 }
 
 /// Lets a burst of SIGHUPs (an editor saving twice, a script in a loop) end:
@@ -188,6 +220,8 @@ fn changed_sections(old: &Config, new: &Config) -> String {
         ("notify", old.notify != new.notify),
         ("log_watch", old.log_watch != new.log_watch),
         ("path", old.path != new.path),
+        ("serve", old.serve != new.serve),
+        ("mqtt", old.mqtt != new.mqtt),
     ];
     let changed: Vec<&str> = sections
         .iter()

@@ -55,6 +55,12 @@ pub struct Config {
     pub log_watch: Vec<LogWatchConfig>,
     /// `[path]`: traces to the targets on outages and as a baseline.
     pub path: PathConfig,
+    /// `[serve]`: the status page, JSON API and /metrics, if on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serve: Option<ServeConfig>,
+    /// `[mqtt]`: Home Assistant over MQTT, if on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mqtt: Option<MqttConfig>,
     /// What `check-config` should say besides "valid" (credentials it cannot read here).
     #[serde(skip)]
     pub notes: Vec<String>,
@@ -83,6 +89,37 @@ impl Default for PathConfig {
             max_hops: 30,
         }
     }
+}
+
+/// `[serve]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServeConfig {
+    /// Where the HTTP server listens.
+    pub listen: SocketAddr,
+    /// HTTP basic authentication, if required: user and password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub basic_auth_user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub basic_auth_password: Option<Secret>,
+}
+
+/// `[mqtt]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MqttConfig {
+    /// `mqtt://host:1883` or `mqtts://host:8883`.
+    #[serde(serialize_with = "ser_url")]
+    pub url: Url,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// A private CA for mqtts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// Home Assistant's discovery prefix.
+    pub discovery_prefix: String,
+    /// Where states are published, `connectivity-monitor/<hostname>` by default.
+    pub topic_prefix: String,
 }
 
 /// One `[[log_watch]]`: a log that going quiet means a service gets no traffic.
@@ -501,6 +538,13 @@ impl Config {
             ("email", n.email.as_ref().and_then(|e| e.password.as_ref())),
             ("teams", n.teams.as_ref().map(|t| &t.webhook_url)),
             ("telegram", n.telegram.as_ref().map(|t| &t.bot_token)),
+            (
+                "serve",
+                self.serve
+                    .as_ref()
+                    .and_then(|s| s.basic_auth_password.as_ref()),
+            ),
+            ("mqtt", self.mqtt.as_ref().and_then(|m| m.password.as_ref())),
         ];
         secrets
             .into_iter()

@@ -6,6 +6,8 @@
 //! - [`alerts`]: the condition driver (outages, log silence), the outbox and channels.
 //! - [`status`]: systemd's `STATUS=` line and the health-gated watchdog.
 //! - [`path`]: path traces on failures and as a baseline; route changes.
+//! - [`live`]: the live view (state, history, metrics) behind [`serve`] (status
+//!   page, JSON API, /metrics) and [`mqtt`] (Home Assistant).
 //!
 //! A new surface (status page, metrics, MQTT) or sensor is one more part: it
 //! takes a live receiver (or, for one that must not lose anything, a durable
@@ -13,8 +15,11 @@
 //! list in `cmd::run`.
 
 pub mod alerts;
+pub mod live;
+pub mod mqtt;
 pub mod path;
 pub mod pipeline;
+pub mod serve;
 pub mod status;
 
 use std::future::Future;

@@ -45,16 +45,8 @@ pub struct CheckDone {
     /// When its round started.
     pub at: DateTime<Utc>,
     /// The probes, in the order of `results`.
-    #[expect(
-        dead_code,
-        reason = "per-probe figures for the live views (status page, metrics)"
-    )]
     pub plan: Arc<Plan>,
     /// One result per probe.
-    #[expect(
-        dead_code,
-        reason = "per-probe figures for the live views (status page, metrics)"
-    )]
     pub results: Vec<ProbeResult>,
     /// The verdict and the figures behind it.
     pub diagnosis: Diagnosis,

@@ -93,7 +93,10 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
 /// Whether `key` (a dotted path) holds a secret.
 fn is_secret_key(key: &str) -> bool {
     let last = key.rsplit('.').next().unwrap_or(key);
-    matches!(last, "password" | "bot_token" | "webhook_url")
+    matches!(
+        last,
+        "password" | "bot_token" | "webhook_url" | "basic_auth_password"
+    )
 }
 
 /// The range of each duration key: wide enough for any real use, narrow
@@ -172,6 +175,8 @@ pub fn built_in() -> Config {
         notify: NotifyConfig::default(),
         log_watch: Vec::new(),
         path: PathConfig::default(),
+        serve: None,
+        mqtt: None,
         notes: Vec::new(),
     }
 }
@@ -248,6 +253,8 @@ impl Validator<'_> {
             .filter_map(|(i, w)| self.log_watch(i, w))
             .collect();
         let path = self.path(raw.path.unwrap_or_default());
+        let serve = raw.serve.and_then(|s| self.serve(s));
+        let mqtt = raw.mqtt.and_then(|m| self.mqtt(m));
         Config {
             source,
             monitor,
@@ -260,6 +267,8 @@ impl Validator<'_> {
             notify,
             log_watch,
             path,
+            serve,
+            mqtt,
             notes: std::mem::take(&mut self.notes),
         }
     }

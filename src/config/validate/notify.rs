@@ -224,3 +224,92 @@ impl Validator<'_> {
         })
     }
 }
+
+impl Validator<'_> {
+    pub(super) fn serve(&mut self, s: super::raw::RawServe) -> Option<ServeConfig> {
+        let listen = match s.listen.get_ref().parse::<SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.problem(
+                    Some(s.listen.span()),
+                    "serve.listen",
+                    &quoted(Some(&s.listen)),
+                    "must be an address and port, e.g. \"127.0.0.1:9790\" or \"[::1]:9790\"",
+                );
+                None
+            }
+        };
+        let password = self.secret(
+            "serve.basic_auth_password",
+            s.basic_auth_password,
+            s.basic_auth_password_file,
+            false,
+        );
+        let user = s.basic_auth_user.map(|u| {
+            self.plain_name(&u, "serve.basic_auth_user");
+            u.get_ref().clone()
+        });
+        if user.is_some() != password.is_some() {
+            self.problem(
+                None,
+                "serve.basic_auth_user",
+                "",
+                "basic authentication needs both basic_auth_user and basic_auth_password (or _file)",
+            );
+        }
+        Some(ServeConfig {
+            listen: listen?,
+            basic_auth_user: user,
+            basic_auth_password: password,
+        })
+    }
+
+    pub(super) fn mqtt(&mut self, m: super::raw::RawMqtt) -> Option<MqttConfig> {
+        let url = match Url::parse(m.url.get_ref()) {
+            Ok(u) if matches!(u.scheme(), "mqtt" | "mqtts") && u.host_str().is_some() => Some(u),
+            _ => {
+                self.problem(
+                    Some(m.url.span()),
+                    "mqtt.url",
+                    &format!("{:?}", crate::util::redact(m.url.get_ref())),
+                    "must be mqtt://HOST[:PORT] or mqtts://HOST[:PORT]",
+                );
+                None
+            }
+        };
+        let password = self.secret("mqtt.password", m.password, m.password_file, false);
+        let word = |v: Option<SpannedStr>, default: String, this: &mut Self, key: &str| match v {
+            Some(v) if v.get_ref().is_empty() || v.get_ref().contains(['#', '+']) => {
+                this.problem(
+                    Some(v.span()),
+                    key,
+                    &quoted(Some(&v)),
+                    "must be a topic without # or +",
+                );
+                default
+            }
+            Some(v) => v.get_ref().trim_end_matches('/').to_owned(),
+            None => default,
+        };
+        let discovery_prefix = word(
+            m.discovery_prefix,
+            "homeassistant".into(),
+            self,
+            "mqtt.discovery_prefix",
+        );
+        let topic_prefix = word(
+            m.topic_prefix,
+            format!("connectivity-monitor/{}", crate::util::hostname()),
+            self,
+            "mqtt.topic_prefix",
+        );
+        Some(MqttConfig {
+            url: url?,
+            username: m.username,
+            password,
+            ca_file: m.ca_file.map(PathBuf::from),
+            discovery_prefix,
+            topic_prefix,
+        })
+    }
+}
