@@ -40,6 +40,7 @@ mod monitor;
 mod path;
 mod probe;
 mod report;
+mod sensor;
 mod sink;
 mod systemd;
 mod timefmt;

@@ -265,3 +265,55 @@ fn deploy_refuses_an_invalid_config() {
         "active"
     );
 }
+
+#[test]
+fn ssh_failures_in_the_journal_alert_once_across_a_restart() {
+    let Some(net) = Net::up() else { return };
+    let Some(c) = Container::start(&net, "h") else {
+        return;
+    };
+    install(
+        &c,
+        &config_text("", "[sensors.ssh]\nmax_failures = 3\nwindow = \"10m\"\n"),
+    );
+    c.ok(&format!("systemctl start {UNIT}"));
+    c.wait_until("ssh sensor started", WAIT, |c| {
+        journal(c).contains("ssh sensor:")
+    });
+    let fail = "systemd-cat -t sshd sh -c 'echo Failed password for invalid user admin from 192.0.2.7 port 50022 ssh2'";
+    for _ in 0..2 {
+        c.ok(fail);
+    }
+    // Two are fewer than the limit: counted (and kept across a restart), no alert.
+    c.wait_until("failures counted", WAIT, |c| {
+        c.sh("cat /var/lib/connectivity-monitor/ssh.json")
+            .1
+            .matches("192.0.2.7")
+            .count()
+            == 2
+    });
+    assert!(!journal(&c).contains("SSH_FAILURES"), "{}", journal(&c));
+    c.ok(&format!("systemctl restart {UNIT}"));
+    for _ in 0..2 {
+        c.ok(fail);
+    }
+    // The burst straddled the restart: four in the window, one alert.
+    c.wait_until("the alert", WAIT, |c| {
+        journal(c).contains("alert WARNING: SSH_FAILURES")
+    });
+    let json = c.sh(&format!("journalctl -u {UNIT} -o json --no-pager")).1;
+    let alert = json
+        .lines()
+        .find(|l| l.contains("alert WARNING: SSH_FAILURES"))
+        .unwrap_or_default();
+    assert!(
+        alert.contains("4 failed SSH logins")
+            && alert.contains("from 192.0.2.7 ×4")
+            && alert.contains("users admin ×4"),
+        "{alert}"
+    );
+    assert_eq!(
+        journal(&c).matches("alert WARNING: SSH_FAILURES").count(),
+        1
+    );
+}

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 
 use super::message::MessageKind;
 use super::{Alerting, Decision, Kind, Message, Policy};
+use crate::config::Severity;
 use crate::timefmt::{local_weekday_time, rfc3339_local, spelled};
 use crate::util::write_atomic;
 
@@ -43,6 +44,9 @@ pub enum Seen {
         since: DateTime<Utc>,
         /// What a person should know, in words.
         detail: String,
+        /// The level the condition itself says (a threshold crossed); `None`:
+        /// the policy's, by how long it has lasted.
+        level: Option<Severity>,
     },
     /// It ended at `at`.
     Cleared {
@@ -105,9 +109,12 @@ impl Conditions {
         }
     }
 
-    /// The ids of the conditions that hold (or held when last saved).
-    pub fn ids(&self) -> Vec<String> {
-        self.open.keys().cloned().collect()
+    /// The conditions that hold (or held when last saved): id and label.
+    pub fn ids(&self) -> Vec<(String, Option<String>)> {
+        self.open
+            .iter()
+            .map(|(id, a)| (id.clone(), a.label.clone()))
+            .collect()
     }
 
     /// Whether `id` holds now.
@@ -118,12 +125,17 @@ impl Conditions {
     /// Applies `policy` to one observation; returns the message to send, if any.
     pub fn observe(&mut self, policy: &Policy, o: &Observation) -> Option<(Decision, Message)> {
         let (decision, since, detail) = match &o.state {
-            Seen::Active { since, detail } => {
+            Seen::Active {
+                since,
+                detail,
+                level,
+            } => {
                 let a = self
                     .open
                     .entry(o.id.clone())
                     .or_insert_with(|| Alerting::new(*since));
-                let d = policy.tick(a, o.now, local_weekday_time(o.now));
+                a.label = Some(o.label.clone());
+                let d = policy.tick_at(a, o.now, local_weekday_time(o.now), *level);
                 (d, a.since, detail)
             }
             Seen::Cleared { at, detail } => match self.open.remove(&o.id) {
@@ -197,7 +209,6 @@ pub fn journal(msg: &Message) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Severity;
 
     fn t(s: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap()
@@ -220,6 +231,7 @@ mod tests {
             state: Seen::Active {
                 since: t(0),
                 detail: "d".into(),
+                level: None,
             },
         }
     }

@@ -99,7 +99,12 @@ pub fn policy(w: &LogWatchConfig, alerts: &Policy) -> Policy {
         warn_after: w.idle_after,
         critical_after: w.critical_after.unwrap_or(Duration::MAX),
         repeat_every: w.repeat_every.unwrap_or(alerts.repeat_every),
-        maintenance: alerts.maintenance.clone(),
+        maintenance: alerts
+            .maintenance
+            .iter()
+            .chain(&w.maintenance)
+            .cloned()
+            .collect(),
     }
 }
 
@@ -156,6 +161,7 @@ pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Observation>, token: Cance
         obs.push(seen(
             now,
             Held::Active {
+                level: None,
                 since: tracker.last_data,
                 detail: format!(
                     "no new data in {} since {}",

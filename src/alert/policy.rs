@@ -45,6 +45,10 @@ pub struct Alerting {
     pub raised: Option<Severity>,
     /// When the last alert or reminder was raised.
     pub last: Option<DateTime<Utc>>,
+    /// What messages call the condition, e.g. `DISK_FULL:/srv`, so that a
+    /// condition no longer configured still gets its recovery under its name.
+    #[serde(default)]
+    pub label: Option<String>,
     /// Whether an alert was held back by a maintenance window.
     pub held: bool,
 }
@@ -56,6 +60,7 @@ impl Alerting {
             since,
             raised: None,
             last: None,
+            label: None,
             held: false,
         }
     }
@@ -78,21 +83,33 @@ impl Policy {
 
     /// What to send now for a condition that is still going.
     /// `local` is `now` in local time, for the maintenance windows.
+    #[cfg(test)]
     pub fn tick(
         &self,
         a: &mut Alerting,
         now: DateTime<Utc>,
         local: (Weekday, NaiveTime),
     ) -> Option<Decision> {
+        self.tick_at(a, now, local, None)
+    }
+
+    /// As [`Policy::tick`]; a `level` given by the condition itself (a disk
+    /// past its critical threshold) replaces the level its age would give.
+    pub fn tick_at(
+        &self,
+        a: &mut Alerting,
+        now: DateTime<Utc>,
+        local: (Weekday, NaiveTime),
+        level: Option<Severity>,
+    ) -> Option<Decision> {
         let in_window = self.in_maintenance(local.0, local.1);
         let lasted = (now - a.since).to_std().unwrap_or_default();
-        let due = if lasted >= self.critical_after {
-            Some(Severity::Critical)
-        } else if lasted >= self.warn_after {
-            Some(Severity::Warning)
-        } else {
-            None
-        }?;
+        let due = match level {
+            Some(l) => l,
+            None if lasted >= self.critical_after => Severity::Critical,
+            None if lasted >= self.warn_after => Severity::Warning,
+            None => return None,
+        };
         if in_window {
             a.held |= a.raised.is_none_or(|r| due > r);
             return None;

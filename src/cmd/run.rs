@@ -2,7 +2,7 @@
 //! parts, with validate-then-swap reload on SIGHUP and an ordered stop on
 //! SIGTERM/SIGINT.
 //!
-//! Stop order: the pipeline (probes, then the monitor drains, then the CSV
+//! Stop order: the sensors, then the pipeline (probes, then the monitor drains, then the CSV
 //! sinks write what they hold and save the state), then the alerts (the driver
 //! queues what it still holds; undelivered messages stay in the outbox), then
 //! the status line.
@@ -22,6 +22,7 @@ use crate::daemon::live::{Follower, Live};
 use crate::daemon::mqtt::Mqtt;
 use crate::daemon::path::PathCapture;
 use crate::daemon::pipeline::{self, Pipeline};
+use crate::daemon::sensors::Sensors;
 use crate::daemon::serve::Server;
 use crate::daemon::status::StatusLine;
 use crate::daemon::Part;
@@ -78,6 +79,7 @@ pub async fn daemon(
         http.clone(),
         persisted.legacy_alerting.clone(),
     );
+    let sensors = Sensors::start(&config, alerts.observations());
     let surfaces = surfaces(&config, &hub).await?;
     let (notes, annotations) = tokio::sync::mpsc::channel(64);
     let paths = PathCapture::start(&config, hub.live(), notes);
@@ -91,6 +93,7 @@ pub async fn daemon(
     )?;
     // In stop order.
     let mut parts: Vec<Box<dyn Part>> = vec![
+        Box::new(sensors),
         Box::new(pipeline),
         Box::new(alerts),
         Box::new(paths),
@@ -222,6 +225,7 @@ fn changed_sections(old: &Config, new: &Config) -> String {
         ("path", old.path != new.path),
         ("serve", old.serve != new.serve),
         ("mqtt", old.mqtt != new.mqtt),
+        ("sensors", old.sensors != new.sensors),
     ];
     let changed: Vec<&str> = sections
         .iter()

@@ -61,6 +61,8 @@ pub struct Config {
     /// `[mqtt]`: Home Assistant over MQTT, if on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mqtt: Option<MqttConfig>,
+    /// `[sensors.*]`: the host itself.
+    pub sensors: SensorsConfig,
     /// What `check-config` should say besides "valid" (credentials it cannot read here).
     #[serde(skip)]
     pub notes: Vec<String>,
@@ -89,6 +91,69 @@ impl Default for PathConfig {
             max_hops: 30,
         }
     }
+}
+
+/// `[sensors]`: each one off unless its section is present.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct SensorsConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk: Option<DiskSensor>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemorySensor>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<SshSensor>,
+}
+
+/// `[sensors.disk]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiskSensor {
+    #[serde(serialize_with = "ser_duration")]
+    pub every: Duration,
+    pub warn_used_pct: u8,
+    pub critical_used_pct: u8,
+    pub warn_inodes_pct: u8,
+    /// Watched whatever their type; empty: every real filesystem.
+    pub mounts: Vec<PathBuf>,
+    pub exclude: Vec<PathBuf>,
+    #[serde(
+        serialize_with = "ser_opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub repeat_every: Option<Duration>,
+    pub maintenance: Vec<Window>,
+}
+
+/// `[sensors.memory]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemorySensor {
+    #[serde(serialize_with = "ser_duration")]
+    pub every: Duration,
+    pub warn_used_pct: u8,
+    pub critical_used_pct: u8,
+    #[serde(
+        serialize_with = "ser_opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub repeat_every: Option<Duration>,
+    pub maintenance: Vec<Window>,
+}
+
+/// `[sensors.ssh]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SshSensor {
+    /// More failed logins than this within `window` is an alert.
+    pub max_failures: u32,
+    #[serde(serialize_with = "ser_duration")]
+    pub window: Duration,
+    #[serde(
+        serialize_with = "ser_opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub repeat_every: Option<Duration>,
+    /// Read this file instead of the journal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_file: Option<PathBuf>,
+    pub maintenance: Vec<Window>,
 }
 
 /// `[serve]`
@@ -144,6 +209,8 @@ pub struct LogWatchConfig {
         serialize_with = "ser_opt_duration"
     )]
     pub repeat_every: Option<Duration>,
+    /// Its own maintenance windows, besides `[[alerts.maintenance]]`.
+    pub maintenance: Vec<Window>,
 }
 
 /// Where a config came from.

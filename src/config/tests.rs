@@ -63,8 +63,9 @@ fn raw_keys() -> Vec<String> {
                 .collect(),
         )
     }
-    fn walk(section: &str, out: &mut Vec<String>) {
-        let probe = |header: String| accepted(&format!("{header}\n__probe__ = 1\n"));
+    /// `section`'s keys; `parents` holds the `[[array]]` headers a nested table needs.
+    fn walk(section: &str, parents: &str, out: &mut Vec<String>) {
+        let probe = |header: String| accepted(&format!("{parents}{header}\n__probe__ = 1\n"));
         let fields = if section.is_empty() {
             accepted("__probe__ = 1\n")
         } else {
@@ -76,16 +77,17 @@ fn raw_keys() -> Vec<String> {
             } else {
                 format!("{section}.{f}")
             };
-            let is_table = probe(format!("[{path}]")).or_else(|| probe(format!("[[{path}]]")));
-            if is_table.is_some() {
-                walk(&path, out);
+            if probe(format!("[{path}]")).is_some() {
+                walk(&path, parents, out);
+            } else if probe(format!("[[{path}]]")).is_some() {
+                walk(&path, &format!("{parents}[[{path}]]\n"), out);
             } else {
                 out.push(path);
             }
         }
     }
     let mut out = Vec::new();
-    walk("", &mut out);
+    walk("", "", &mut out);
     out
 }
 

@@ -1,5 +1,6 @@
 //! The alerts part: one task drives every alert condition (the outage, from the
-//! update stream; log silence, from the watches) through the shared policy, and
+//! update stream; log silence, from the watches; host sensors, from
+//! `daemon/sensors.rs`) through the shared policy, and
 //! queues each message in the durable outbox, from which a task per channel
 //! delivers it.
 
@@ -32,7 +33,24 @@ struct Rules {
     outage: Policy,
     /// Log watches' policies by condition id.
     watches: HashMap<String, Policy>,
+    /// Host sensors' policies by the first part of their ids (`disk`, `memory`, `ssh`).
+    sensors: HashMap<&'static str, Policy>,
     notifier: Arc<Notifier>,
+}
+
+/// A sensor's policy: its own level (threshold) decides WARNING or CRITICAL;
+/// its windows add to the global ones.
+fn sensor_policy(
+    global: &Policy,
+    repeat_every: Option<std::time::Duration>,
+    own: &[crate::config::Window],
+) -> Policy {
+    Policy {
+        warn_after: std::time::Duration::ZERO,
+        critical_after: std::time::Duration::MAX,
+        repeat_every: repeat_every.unwrap_or(global.repeat_every),
+        maintenance: global.maintenance.iter().chain(own).cloned().collect(),
+    }
 }
 
 impl Rules {
@@ -43,19 +61,39 @@ impl Rules {
             .iter()
             .map(|w| (logwatch::id(w), logwatch::policy(w, &outage)))
             .collect();
+        let s = &config.sensors;
+        let mut sensors = HashMap::new();
+        if let Some(d) = &s.disk {
+            let p = sensor_policy(&outage, d.repeat_every, &d.maintenance);
+            sensors.insert("inodes", p.clone());
+            sensors.insert("disk", p);
+        }
+        if let Some(m) = &s.memory {
+            sensors.insert(
+                "memory",
+                sensor_policy(&outage, m.repeat_every, &m.maintenance),
+            );
+        }
+        if let Some(x) = &s.ssh {
+            sensors.insert(
+                "ssh",
+                sensor_policy(&outage, x.repeat_every, &x.maintenance),
+            );
+        }
         Rules {
             outage,
             watches,
+            sensors,
             notifier,
         }
     }
 
     fn policy(&self, id: &str) -> Option<&Policy> {
         if id == OUTAGE {
-            Some(&self.outage)
-        } else {
-            self.watches.get(id)
+            return Some(&self.outage);
         }
+        let kind = id.split(':').next().unwrap_or(id);
+        self.watches.get(id).or_else(|| self.sensors.get(kind))
     }
 }
 
@@ -113,6 +151,13 @@ impl Alerts {
             rules,
             driver,
         }
+    }
+}
+
+impl Alerts {
+    /// Where observers (log watches, sensors) report.
+    pub fn observations(&self) -> mpsc::Sender<Observation> {
+        self.observations.clone()
     }
 }
 
@@ -258,6 +303,7 @@ impl Driver {
                 Seen::Active {
                     since: o.start,
                     detail: o.detail.clone(),
+                    level: None,
                 },
             )),
             None if self.conditions.holds(OUTAGE) => self.observe(&outage(
@@ -274,11 +320,11 @@ impl Driver {
     /// A condition whose watch was removed from the config gets its recovery
     /// ("no longer watched") rather than staying open for ever.
     fn forget_unwatched(&mut self, now: DateTime<Utc>) {
-        for id in self.conditions.ids() {
-            if id == OUTAGE || self.rules.watches.contains_key(&id) {
+        for (id, label) in self.conditions.ids() {
+            if id == OUTAGE || self.rules.policy(&id).is_some() {
                 continue;
             }
-            let label = id.replacen("log:", "LOG_SILENT:", 1);
+            let label = label.unwrap_or_else(|| id.replacen("log:", "LOG_SILENT:", 1));
             self.observe(&Observation {
                 id,
                 label,

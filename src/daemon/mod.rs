@@ -6,6 +6,7 @@
 //! - [`alerts`]: the condition driver (outages, log silence), the outbox and channels.
 //! - [`status`]: systemd's `STATUS=` line and the health-gated watchdog.
 //! - [`path`]: path traces on failures and as a baseline; route changes.
+//! - [`sensors`]: disk, memory and SSH sensors reporting to the alert driver.
 //! - [`live`]: the live view (state, history, metrics) behind [`serve`] (status
 //!   page, JSON API, /metrics) and [`mqtt`] (Home Assistant).
 //!
@@ -19,6 +20,7 @@ pub mod live;
 pub mod mqtt;
 pub mod path;
 pub mod pipeline;
+pub mod sensors;
 pub mod serve;
 pub mod status;
 

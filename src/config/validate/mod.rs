@@ -114,6 +114,7 @@ fn duration_range(key: &str) -> (Duration, Duration) {
         "max_age" => (SEC, 365 * DAY),
         "idle_after" => (SEC, 30 * DAY),
         "baseline_every" => (Duration::ZERO, 30 * DAY),
+        "every" | "window" => (SEC, DAY),
         // warn_after, critical_after, repeat_every: zero is meaningful (at once; never).
         _ => (Duration::ZERO, 30 * DAY),
     }
@@ -177,6 +178,7 @@ pub fn built_in() -> Config {
         path: PathConfig::default(),
         serve: None,
         mqtt: None,
+        sensors: SensorsConfig::default(),
         notes: Vec::new(),
     }
 }
@@ -255,6 +257,7 @@ impl Validator<'_> {
         let path = self.path(raw.path.unwrap_or_default());
         let serve = raw.serve.and_then(|s| self.serve(s));
         let mqtt = raw.mqtt.and_then(|m| self.mqtt(m));
+        let sensors = raw.sensors.map(|s| self.sensors(s)).unwrap_or_default();
         Config {
             source,
             monitor,
@@ -269,6 +272,7 @@ impl Validator<'_> {
             path,
             serve,
             mqtt,
+            sensors,
             notes: std::mem::take(&mut self.notes),
         }
     }
