@@ -130,8 +130,10 @@ def echo_counter(topo):
 # ------------------------------------------------------ workload 1: 1000 targets
 
 def config_many(tmp, addrs):
+    # Probing only, as fping and blackbox_exporter do: no path traces (a baseline
+    # trace to each of 1,000 targets is not probe work; the idle run keeps them on).
     lines = ["[monitor]", 'interval = "1s"', 'timeout = "500ms"', "pings = 1", 'log_level = "warn"',
-             f'log_dir = "{tmp}/logs"', f'state_dir = "{tmp}/state"', ""]
+             f'log_dir = "{tmp}/logs"', f'state_dir = "{tmp}/state"', "", "[path]", "enabled = false", ""]
     for i, a in enumerate(addrs):
         lines += ["[[target]]", f'name = "t{i}"', f'address = "{a}"', 'probes = ["icmp"]', ""]
     path = pathlib.Path(tmp) / "many.toml"
@@ -175,6 +177,9 @@ table inet bench {
         p = topo.spawn("mon", BIN, "run", "-c", cfg, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         results["connectivity-monitor"] = measure(topo, p)
         p.terminate(); p.wait()
+
+        log(f"live view: /metrics and MQTT discovery with {N_TARGETS} targets")
+        results["live"] = workload_live_many(tmp, topo, addrs)
 
         log(f"many targets: fping -l -p 1000, {WINDOW}s")
         p = topo.spawn("mon", "fping", "-l", "-p", "1000", "-i", "1", "-q", "-f", targets_file,
@@ -375,6 +380,70 @@ def workload_path():
         sh("bash", CHAIN, "down", p, check=False)
 
 
+def mosquitto(topo, tmp, port):
+    conf = pathlib.Path(tmp) / f"mosquitto-{port}.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    p = topo.spawn("mon", "mosquitto", "-c", conf, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    return p
+
+
+def workload_live_many(tmp, topo, addrs):
+    """/metrics under 50 requests/s for 30 s, and MQTT discovery of every target, with the checks' cadence."""
+    broker = mosquitto(topo, tmp, 18831)
+    cfg = config_many(tmp, addrs)
+    text = cfg.read_text().replace("[path]", '[serve]\nlisten = "127.0.0.1:9792"\n[mqtt]\nurl = "mqtt://127.0.0.1:18831"\n[path]')
+    text = text.replace(f'log_dir = "{tmp}/logs"', f'log_dir = "{tmp}/live/logs"').replace(f'state_dir = "{tmp}/state"', f'state_dir = "{tmp}/live/state"')
+    cfg = pathlib.Path(tmp) / "live.toml"
+    cfg.write_text(text)
+    p = topo.spawn("mon", BIN, "run", "-c", cfg, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(5)
+    out = sh("ip", "netns", "exec", topo.ns("mon"), sys.executable, __file__, "load", "9792", "50", "30").stdout
+    lat = sorted(json.loads(out))
+    rows = (pathlib.Path(tmp) / "live/logs/connection_log.csv").read_text().splitlines()[1:]
+    stamps = [datetime.datetime.fromisoformat(r.split(",")[0]) for r in rows]
+    gaps = [(b - a).total_seconds() for a, b in zip(stamps, stamps[1:])]
+    p.terminate(); p.wait()
+    broker.terminate(); broker.wait()
+    return {
+        "metrics_p99_ms": lat[int(len(lat) * 0.99) - 1] * 1000, "metrics_p50_ms": lat[len(lat) // 2] * 1000,
+        "metrics_requests": len(lat), "max_check_spacing_s": max(gaps), "checks": len(rows),
+    }
+
+
+def load(port, rate, seconds):
+    """(helper, in the namespace) GET /metrics at `rate`/s for `seconds`; prints the latencies as JSON."""
+    import urllib.request
+    lat, start = [], time.monotonic()
+    n = 0
+    while time.monotonic() - start < seconds:
+        due = start + n / rate
+        time.sleep(max(0.0, due - time.monotonic()))
+        t0 = time.monotonic()
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+        lat.append(time.monotonic() - t0)
+        n += 1
+    print(json.dumps(lat))
+
+
+def workload_idle_live(tmp, topo, out):
+    """The idle run again with [serve] and [mqtt] on, beside the plain one."""
+    broker = mosquitto(topo, tmp, 18832)
+    cfg = config_example(tmp, "idle-live")
+    cfg.write_text(cfg.read_text() + '\n[serve]\nlisten = "127.0.0.1:9793"\n[mqtt]\nurl = "mqtt://127.0.0.1:18832"\n')
+    p = topo.spawn("mon", BIN, "run", "-c", cfg, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2)
+    c0, t0 = cpu_seconds(p.pid), time.monotonic()
+    rss = []
+    while time.monotonic() - t0 < IDLE_SECONDS:
+        time.sleep(10)
+        rss.append(status_kib(p.pid, "VmRSS"))
+    c1, t1 = cpu_seconds(p.pid), time.monotonic()
+    p.terminate(); p.wait()
+    broker.terminate(); broker.wait()
+    out.update({"cpu_pct": (c1 - c0) / (t1 - t0) * 100, "rss_kib_max": max(rss)})
+
+
 def make_year(tmp):
     """REPORT_DAYS of 10 s checks and 500 outages, as the daemon writes them."""
     logs = pathlib.Path(tmp) / "year/logs"
@@ -454,11 +523,13 @@ def main():
     # measured per process, so their load does not count against it.
     quiet = Topo(f"bq{os.getpid() % 1000}")
     quiet.servers(["1.1.1.1", "9.9.9.9", "198.51.100.53"], extra_lo=["1.1.1.1", "8.8.8.8", "9.9.9.9"])
-    idle = {}
+    idle, idle_live = {}, {}
     idle_thread = threading.Thread(target=workload_idle, args=(tmp, quiet, idle))
+    idle_live_thread = threading.Thread(target=workload_idle_live, args=(tmp, quiet, idle_live))
     try:
         log(f"idle footprint: example config for {IDLE_SECONDS}s, in the background")
         idle_thread.start()
+        idle_live_thread.start()
         many = workload_many(tmp)
         log("detection latency")
         det_topo = Topo(f"bd{os.getpid() % 1000}")
@@ -468,6 +539,7 @@ def main():
         finally:
             det_topo.down()
         idle_thread.join()
+        idle_live_thread.join()
         log("path trace: 10 rounds to a 6-hop target, ours and mtr's")
         path = workload_path()
         log(f"report: {REPORT_DAYS} days of 10 s checks")
@@ -478,11 +550,15 @@ def main():
         startups = json.loads(out)
     finally:
         quiet.down()
+    idle["live"] = idle_live
     report(many, idle, detection, startups, path, rep, time.time() - started)
 
 
 def report(many, idle, det, startups, path, rep, elapsed):
+    live = many.pop("live")
     cm, fp, bb = many["connectivity-monitor"], many["fping"], many["blackbox_exporter"]
+    il = idle["live"]
+    live_cpu_ratio = il["cpu_pct"] / max(idle["idle_cpu_pct"], 1e-9)
     mib = lambda kib: kib / 1024
     ratio_fp = cm["cpu_per_1000"] / fp["cpu_per_1000"]
     ratio_bb_cpu = cm["cpu_per_1000"] / bb["cpu_per_1000"]
@@ -511,6 +587,10 @@ def report(many, idle, det, startups, path, rep, elapsed):
         ("max_recorded_end_error", max_end_err, "s", "<=1.0", max_end_err <= 1.0),
         ("rtt_difference_from_ping", rtt_diff, "ms", "<=0.3", rtt_diff <= 0.3),
         ("startup_to_ready", startup_med, "ms", "<=50", startup_med <= 50),
+        ("idle_rss_with_serve_and_mqtt", mib(il["rss_kib_max"]), "MiB", "<=8", mib(il["rss_kib_max"]) <= 8),
+        ("idle_cpu_ratio_with_serve_and_mqtt", live_cpu_ratio, "x", "<=1.2", live_cpu_ratio <= 1.2),
+        ("metrics_p99_1000_targets_50rps", live["metrics_p99_ms"], "ms", "<=20", live["metrics_p99_ms"] <= 20),
+        ("max_check_spacing_during_mqtt_discovery", live["max_check_spacing_s"], "s", "<=1.5", live["max_check_spacing_s"] <= 1.5),
         ("path_trace_cpu_ratio_vs_mtr", path_cpu_ratio, "x", "report", True),
         ("path_trace_wall_ratio_vs_mtr", path_wall_ratio, "x", "report", True),
         ("report_text_year", text_s, "s", "<=3", text_s <= 3),
@@ -578,6 +658,15 @@ def report(many, idle, det, startups, path, rep, elapsed):
         "",
     ]
     md += [
+        f"## Live view with {N_TARGETS} targets: /metrics at 50 requests/s for 30 s, MQTT discovery",
+        "",
+        f"/metrics latency p50 {live['metrics_p50_ms']:.1f} ms, p99 {live['metrics_p99_ms']:.1f} ms over "
+        f"{live['metrics_requests']} requests; the checks kept their 1 s cadence while {N_TARGETS} targets' "
+        f"discovery was published (largest spacing {live['max_check_spacing_s']:.2f} s over {live['checks']} checks).",
+        "",
+        f"Idle with `[serve]` and `[mqtt]` on (same run, same probes): CPU {il['cpu_pct']:.3f}% "
+        f"({live_cpu_ratio:.2f}× the plain idle run), RSS max {mib(il['rss_kib_max']):.2f} MiB.",
+        "",
         f"## Path trace: 10 rounds to a {path['hops']}-hop target (tests/net/chain.sh)",
         "",
         "| program | wall s | CPU s |",
@@ -610,6 +699,8 @@ if __name__ == "__main__":
             asyncio.run(scrape(targets, int(sys.argv[3])))
         except KeyboardInterrupt:
             pass
+    elif len(sys.argv) > 1 and sys.argv[1] == "load":
+        load(int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]))
     elif len(sys.argv) > 1 and sys.argv[1] == "startup":
         startup(sys.argv[2], sys.argv[3])
     else:

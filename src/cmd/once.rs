@@ -10,8 +10,7 @@ use serde_json::{json, Value};
 use crate::config::Config;
 use crate::monitor::persist;
 use crate::monitor::{diagnose, unverified_hop, Check, Diagnosis, Thresholds, Verdict};
-use crate::probe::Host;
-use crate::probe::{self, Outcome, Plan, ProbeResult, Prober, Role, Rtt, Spec};
+use crate::probe::{self, Outcome, Plan, ProbeResult, Prober, Rtt};
 use crate::timefmt::rfc3339_local;
 
 /// Prints each result and the verdict; exit 0 OK, 2 DEGRADED, 3 an outage verdict.
@@ -106,13 +105,7 @@ fn as_json(plan: &Plan, results: &[ProbeResult], d: &Diagnosis, at: DateTime<Utc
         .iter()
         .zip(results)
         .map(|(p, r)| {
-            let (role, name, address) = match &p.role {
-                Role::Gateway => ("gateway", None, r.addr.map(|a| a.to_string())),
-                Role::Hop(ip) => ("hop", None, Some(ip.to_string())),
-                Role::Target(t) => ("target", Some(t.0.clone()), host_ip(&p.spec)),
-                Role::Dns { server, name } => ("dns", Some(name.clone()), Some(server.to_string())),
-                Role::Http(n) => ("http", Some(n.clone()), http_url(&p.spec)),
-            };
+            let (role, name, address) = p.parts(r.addr);
             json!({
                 "role": role,
                 "name": name,
@@ -197,24 +190,5 @@ fn print_sensors(s: &Value) {
             "memory: {p} % used, {} available",
             crate::sensor::bytes(s["memory"]["available_bytes"].as_u64().unwrap_or(0))
         );
-    }
-}
-
-fn host_ip(spec: &Spec) -> Option<String> {
-    match spec {
-        Spec::Icmp {
-            host: Host::Ip(ip), ..
-        }
-        | Spec::Tcp {
-            host: Host::Ip(ip), ..
-        } => Some(ip.to_string()),
-        _ => None,
-    }
-}
-
-fn http_url(spec: &Spec) -> Option<String> {
-    match spec {
-        Spec::Http { url, .. } => Some(crate::util::redact_url(url)),
-        _ => None,
     }
 }

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::monitor::update::{CheckDone, DeliveryNote};
 use crate::monitor::{Event, Update, Verdict};
-use crate::probe::{Host, Outcome, Role, Spec};
+use crate::probe::Outcome;
 use crate::timefmt::rfc3339_local;
 
 /// How much history a target keeps for its sparkline.
@@ -449,13 +449,7 @@ fn probe_views(c: &CheckDone) -> Vec<ProbeView> {
         .iter()
         .zip(&c.results)
         .map(|(p, r)| {
-            let (role, name, address) = match &p.role {
-                Role::Gateway => ("gateway", None, r.addr.map(|a| a.to_string())),
-                Role::Hop(ip) => ("hop", None, Some(ip.to_string())),
-                Role::Target(t) => ("target", Some(t.0.clone()), host(&p.spec)),
-                Role::Dns { server, name } => ("dns", Some(name.clone()), Some(server.to_string())),
-                Role::Http(n) => ("http", Some(n.clone()), None),
-            };
+            let (role, name, address) = p.parts(r.addr);
             let loss_pct = r
                 .icmp
                 .filter(|s| s.sent > 0)
@@ -475,18 +469,6 @@ fn probe_views(c: &CheckDone) -> Vec<ProbeView> {
             }
         })
         .collect()
-}
-
-fn host(spec: &Spec) -> Option<String> {
-    match spec {
-        Spec::Icmp {
-            host: Host::Ip(ip), ..
-        }
-        | Spec::Tcp {
-            host: Host::Ip(ip), ..
-        } => Some(ip.to_string()),
-        _ => None,
-    }
 }
 
 /// The part that keeps the view current.

@@ -28,6 +28,9 @@ use crate::path::{self, Path, TraceSpec};
 
 /// The least time between two rounds of one trace (routers rate-limit Time Exceeded).
 const ROUND_INTERVAL: Duration = Duration::from_secs(1);
+/// Traces running at once; the others wait their turn. With a thousand targets
+/// a failure must not open a thousand sockets and tasks at once.
+const CONCURRENT_TRACES: usize = 4;
 
 /// What the capture task needs; replaced whole on reload.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,6 +117,7 @@ struct Done {
 /// The capture task's state.
 struct Capture {
     running: JoinSet<Done>,
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
     busy: HashSet<String>,
     /// The last recorded route per target (baselines only).
     routes: HashMap<String, Vec<Option<IpAddr>>>,
@@ -142,8 +146,12 @@ impl Capture {
                 interval: ROUND_INTERVAL,
             };
             let notes = self.notes.clone();
-            self.running
-                .spawn(run_one(name.clone(), spec, trigger.clone(), notes));
+            let slots = std::sync::Arc::clone(&self.slots);
+            let (name, trigger) = (name.clone(), trigger.clone());
+            self.running.spawn(async move {
+                let _slot = slots.acquire_owned().await;
+                run_one(name, spec, trigger, notes).await
+            });
         }
     }
 
@@ -178,6 +186,7 @@ async fn capture(
 ) {
     let mut c = Capture {
         running: JoinSet::new(),
+        slots: std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_TRACES)),
         busy: HashSet::new(),
         routes: HashMap::new(),
         unchanged: 0,

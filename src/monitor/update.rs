@@ -19,8 +19,10 @@ use tokio::sync::{broadcast, mpsc};
 use super::{Diagnosis, Event, MachineState};
 use crate::probe::{Plan, ProbeResult};
 
-/// How many updates a live consumer may fall behind before it loses some.
-const LIVE_BACKLOG: usize = 64;
+/// How many updates a live consumer may fall behind before it loses some. The
+/// broadcast keeps this many in its ring even when all were read, and a check
+/// with a thousand targets is a large one: small.
+const LIVE_BACKLOG: usize = 16;
 
 /// One thing the daemon learned.
 #[derive(Debug, Clone)]

@@ -92,6 +92,21 @@ impl Spec {
     }
 }
 
+impl Spec {
+    /// The address of a host probe given by IP.
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self {
+            Spec::Icmp {
+                host: Host::Ip(ip), ..
+            }
+            | Spec::Tcp {
+                host: Host::Ip(ip), ..
+            } => Some(*ip),
+            _ => None,
+        }
+    }
+}
+
 /// One probe: its role in the diagnosis and how it is carried out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Probe {
@@ -99,6 +114,34 @@ pub struct Probe {
     pub role: Role,
     /// How it runs.
     pub spec: Spec,
+}
+
+impl Probe {
+    /// The role split as outputs show it: kind (`gateway`, `hop`, `target`,
+    /// `dns`, `http`), name, and address (`resolved` for the gateway found by route).
+    pub fn parts(
+        &self,
+        resolved: Option<IpAddr>,
+    ) -> (&'static str, Option<String>, Option<String>) {
+        match &self.role {
+            Role::Gateway => ("gateway", None, resolved.map(|a| a.to_string())),
+            Role::Hop(ip) => ("hop", None, Some(ip.to_string())),
+            Role::Target(t) => (
+                "target",
+                Some(t.0.clone()),
+                self.spec.ip().map(|a| a.to_string()),
+            ),
+            Role::Dns { server, name } => ("dns", Some(name.clone()), Some(server.to_string())),
+            Role::Http(n) => (
+                "http",
+                Some(n.clone()),
+                match &self.spec {
+                    Spec::Http { url, .. } => Some(crate::util::redact_url(url)),
+                    _ => None,
+                },
+            ),
+        }
+    }
 }
 
 /// Every probe a config asks for, in a fixed order; results of a check line up with it.
