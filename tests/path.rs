@@ -232,3 +232,26 @@ fn a_reroute_is_one_route_change_and_unchanged_baselines_write_nothing() {
         "nothing else written:\n{table}"
     );
 }
+
+#[test]
+fn without_ping_sockets_discover_says_why_and_exits_1() {
+    let Some(c) = Chain::up() else { return };
+    // No group may open ICMP datagram sockets here, and the user has no capability.
+    let (code, _, err) = c.sh("sysctl -qw net.ipv4.ping_group_range='1 0'");
+    assert_eq!(code, 0, "{err}");
+    let bin = c.dir.path().join("cm");
+    std::fs::copy(BIN, &bin).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(c.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = c.config("");
+    let (code, out, err) = c.sh(&format!(
+        "setpriv --reuid=65534 --regid=65534 --clear-groups {} discover -c {} --target 198.51.100.1 --rounds 1",
+        bin.display(),
+        cfg.display()
+    ));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("cannot trace the path: ") && err.contains("ping_group_range"),
+        "{err}"
+    );
+}

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::condition::{Observation, Seen as Held};
 use super::Policy;
 use crate::config::LogWatchConfig;
-use crate::timefmt::local_hms;
+use crate::timefmt::rfc3339_local;
 
 /// A file's identity and size, or nothing when it is missing.
 pub type Snapshot = Option<(u64, u64)>;
@@ -152,7 +152,7 @@ pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Observation>, token: Cance
                     detail: format!(
                         "{} has new data again (silent since {})",
                         w.path.display(),
-                        local_hms(silent_since)
+                        rfc3339_local(silent_since)
                     ),
                 },
             )),
@@ -166,7 +166,7 @@ pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Observation>, token: Cance
                 detail: format!(
                     "no new data in {} since {}",
                     w.path.display(),
-                    local_hms(tracker.last_data)
+                    rfc3339_local(tracker.last_data)
                 ),
             },
         ));

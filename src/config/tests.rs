@@ -412,3 +412,48 @@ fn path_settings_out_of_range_are_rejected() {
     .unwrap();
     assert!(!c.path.enabled && c.path.baseline_every.is_zero());
 }
+
+#[test]
+fn sensor_thresholds_and_mounts_are_checked() {
+    let e = err(&format!("{MINIMAL}[sensors.disk]\nwarn_used_pct = 96\n"));
+    assert!(
+        e.ends_with(
+            "sensors.disk.warn_used_pct = 96: must be below sensors.disk.critical_used_pct (95)"
+        ),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{MINIMAL}[sensors.memory]\ncritical_used_pct = 101\n"
+    ));
+    assert!(
+        e.ends_with(
+            "sensors.memory.critical_used_pct = 101: must be a whole percentage from 1 to 100"
+        ),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{MINIMAL}[sensors.disk]\nmounts = [\"/no/such/mount\"]\n"
+    ));
+    assert!(
+        e.contains(
+            ":5:11: sensors.disk.mounts = \"/no/such/mount\": must be an existing mount point"
+        ),
+        "{e}"
+    );
+    let e = err(&format!("{MINIMAL}[sensors.ssh]\nmax_failures = 0\n"));
+    assert!(
+        e.ends_with("sensors.ssh.max_failures = 0: must be a whole number from 1 to 100000"),
+        "{e}"
+    );
+    let c = parse(&format!(
+        "{MINIMAL}[sensors.disk]\n[sensors.memory]\n[sensors.ssh]\n"
+    ))
+    .unwrap();
+    let d = c.sensors.disk.unwrap();
+    assert_eq!(
+        (d.warn_used_pct, d.critical_used_pct, d.every),
+        (85, 95, Duration::from_secs(60))
+    );
+    assert_eq!(d.exclude, vec![PathBuf::from("/boot/efi")]);
+    assert_eq!(c.sensors.ssh.unwrap().max_failures, 10);
+}

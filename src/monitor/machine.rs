@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::diagnose::{Diagnosis, Layer, Verdict};
-use crate::timefmt::{local_hms, spelled};
+use crate::timefmt::{rfc3339_local, spelled};
 
 /// The hysteresis rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,13 +141,18 @@ impl OutageRecord {
             parts.push("during a maintenance window (alerts held back)".into());
         }
         for c in &self.cause_changes {
-            parts.push(format!("cause {}→{} at {}", c.from, c.to, local_hms(c.at)));
+            parts.push(format!(
+                "cause {}→{} at {}",
+                c.from,
+                c.to,
+                rfc3339_local(c.at)
+            ));
         }
         for g in &self.gaps {
             parts.push(format!(
-                "monitoring gap {}–{} ({}) not counted",
-                local_hms(g.from),
-                local_hms(g.to),
+                "monitoring gap from {} to {} ({}) not counted",
+                rfc3339_local(g.from),
+                rfc3339_local(g.to),
                 spelled(g.length())
             ));
         }
