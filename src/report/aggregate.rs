@@ -362,8 +362,20 @@ fn read_outages(
     out
 }
 
-fn assemble(o: &Options, mut c: Checks, outages: Vec<Row>, warnings: Vec<String>) -> Report {
-    let interval = c.interval.unwrap_or(10.0);
+/// What the outage rows alone say: counts, causes, durations, starts, and their
+/// share of each day and of the peak hours.
+struct Tally {
+    figures: OutageFigures,
+    list: Vec<Outage>,
+    starts_by_hour: [u32; 24],
+    starts_by_weekday: [u32; 7],
+    downtime: f64,
+    maintenance: f64,
+    day_down: BTreeMap<NaiveDate, f64>,
+    peak_down: f64,
+}
+
+fn tally(o: &Options, outages: &[Row]) -> Tally {
     let mut figures = OutageFigures::default();
     let mut durations = Vec::new();
     let mut starts_by_hour = [0u32; 24];
@@ -373,7 +385,7 @@ fn assemble(o: &Options, mut c: Checks, outages: Vec<Row>, warnings: Vec<String>
     let mut peak_down = 0.0;
     let paths = super::paths::outage_tables(&o.log_dir);
     let mut list = Vec::new();
-    for r in &outages {
+    for r in outages {
         let d = r.row.duration_seconds as f64;
         list.push(Outage {
             start: stamp(r.start),
@@ -435,6 +447,30 @@ fn assemble(o: &Options, mut c: Checks, outages: Vec<Row>, warnings: Vec<String>
         });
         figures.longest_s = durations.last().copied();
     }
+    Tally {
+        figures,
+        list,
+        starts_by_hour,
+        starts_by_weekday,
+        downtime,
+        maintenance,
+        day_down,
+        peak_down,
+    }
+}
+
+fn assemble(o: &Options, mut c: Checks, outages: Vec<Row>, warnings: Vec<String>) -> Report {
+    let interval = c.interval.unwrap_or(10.0);
+    let Tally {
+        mut figures,
+        list,
+        starts_by_hour,
+        starts_by_weekday,
+        downtime,
+        maintenance,
+        day_down,
+        peak_down,
+    } = tally(o, &outages);
     let mut all = Sums::default();
     for s in c.days.values() {
         all.merge(s);

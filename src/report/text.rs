@@ -31,7 +31,15 @@ pub fn hms(s: f64) -> String {
 /// Renders `r`.
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
-    let w = &mut o;
+    headline(&mut o, r);
+    figures(&mut o, r);
+    distribution(&mut o, r);
+    listing(&mut o, r);
+    o
+}
+
+/// The title, the summary and the headline figures.
+fn headline(w: &mut String, r: &Report) {
     let _ = writeln!(w, "CONNECTIVITY REPORT\n");
     for line in textwrap(&r.summary, 98) {
         let _ = writeln!(w, "{line}");
@@ -79,12 +87,16 @@ pub fn render(r: &Report) -> String {
         "Mean time between outages",
         f.mean_time_between_s.map_or("-".into(), hms)
     );
+}
+
+/// Outages by cause, latency percentiles and peak against off-peak.
+fn figures(w: &mut String, r: &Report) {
     let _ = writeln!(
         w,
         "\nBY CAUSE\n{:<12}{:>8}{:>20}",
         "cause", "count", "total"
     );
-    for (cause, c) in &f.by_cause {
+    for (cause, c) in &r.outages.by_cause {
         let _ = writeln!(w, "{cause:<12}{:>8}{:>20}", c.count, hms(c.total_s));
     }
     let _ = writeln!(
@@ -114,6 +126,10 @@ pub fn render(r: &Report) -> String {
             pcts(&p.internet_ms)
         );
     }
+}
+
+/// Outage starts by hour and weekday, and one line per day.
+fn distribution(w: &mut String, r: &Report) {
     let _ = writeln!(w, "\nOUTAGE STARTS BY HOUR (local)");
     let _ = writeln!(
         w,
@@ -157,6 +173,10 @@ pub fn render(r: &Report) -> String {
             opt(d.latency.internet_ms.p50, "")
         );
     }
+}
+
+/// Every outage and gap, how it is counted, and the warnings.
+fn listing(w: &mut String, r: &Report) {
     let _ = writeln!(w, "\nOUTAGES");
     for o in &r.outage_list {
         let mark = if o.maintenance { " (maintenance)" } else { "" };
@@ -188,7 +208,6 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(w, "{x}");
         }
     }
-    o
 }
 
 /// Words wrapped at `width` columns.
