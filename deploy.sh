@@ -60,7 +60,7 @@ if [ $mode = uninstall ]; then
   done
   step "remove $SYSCTL (the running kernel keeps ping_group_range until reboot)" -- rm -f "$SYSCTL"
   system_step "reload systemd" -- systemctl daemon-reload
-  echo "kept: $CONF_DIR (config) and /var/log/connectivity-monitor, /var/lib/connectivity-monitor (logs, state)"
+  echo "kept: $CONF_DIR (config) and $root/var/log/connectivity-monitor, $root/var/lib/connectivity-monitor (logs, state)"
   exit 0
 fi
 

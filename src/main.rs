@@ -8,19 +8,26 @@
 //!  probe tasks ──reports──▶ monitor ──Update──┬─▶ durable: sink::connection  (connection_log.csv)
 //!  (one per probe)          (assemble,        ├─▶ durable: sink::recorder    (outage_log.csv, state.json)
 //!                            diagnose,        ├─▶ durable: alert driver ──▶ outbox ──▶ channel tasks
-//!                            machine)         └─▶ live:    systemd STATUS/watchdog (and, next, page, metrics, MQTT)
-//!  log watches ──Observation──▶ alert driver
+//!                            machine)         └─▶ live:    systemd STATUS/watchdog, path capture,
+//!                               ▲                          live view (status page, /metrics, MQTT)
+//!                               └── where-broke annotations from path capture
+//!  log watches, sensors ──Observation──▶ alert driver
 //! ```
 //!
-//! Modules depend one way: `config` → `probe` → `monitor` → `alert`, `sink`
-//! → `daemon` → `cmd`; `util` and `timefmt` are used by all.
+//! Modules depend one way: `config` → `probe` → `monitor` → `path`, `alert`,
+//! `sink` → `sensor`, `report` → `daemon` → `cmd`; `util` and `timefmt` are
+//! used by all.
 //! - [`config`]: the TOML file, validated into typed values (owns `Window`, `Severity`); the built-in default.
 //! - [`probe`]: what is probed (`Plan`), outcomes as data, hedged attempts, one task per probe per interval.
 //! - [`monitor`]: checks assembled from reports, the verdict, the pure outage
 //!   machine and its persisted state, and the update stream (`Hub`, `Update`).
+//! - [`path`]: hop-by-hop traces (unprivileged ICMP sockets), their tables, hop suggestions.
 //! - [`alert`]: the policy, the one condition driver, messages, the durable outbox, channels, log watches.
 //! - [`sink`]: the CSV files, one serde row struct each.
-//! - [`daemon`]: the running daemon as parts (pipeline, alerts, status line), each with start, reload, stop.
+//! - [`sensor`]: disk, memory and SSH-failure sensors, as observers of the alert driver.
+//! - [`report`]: reads the CSV files back into figures, as text, JSON, HTML or per-check CSV.
+//! - [`daemon`]: the running daemon as parts (pipeline, alerts, status, path,
+//!   sensors, live view, server, MQTT), each with start, reload, stop.
 //! - [`cmd`]: one file per subcommand; [`cli`]: the command line.
 //! - [`systemd`]: sd_notify, the watchdog period, journald logging.
 //! - [`timefmt`]: how times and durations are written; [`util`]: atomic files, error chains.
@@ -28,8 +35,9 @@
 //! Where things plug in:
 //! - a probe kind: a `Spec` variant in `probe/plan.rs` and its attempt in `probe/mod.rs` (`Prober::run`);
 //! - a channel: a `Channel` variant in `alert/channel.rs` (and its `[notify.*]` config);
-//! - a surface (page, metrics, MQTT): a part in `daemon/` taking `Hub::live()`, listed in `cmd/run.rs`;
-//! - a sensor: an observer sending `alert::Observation`s to the driver in `daemon/alerts.rs`.
+//! - a surface: a part in `daemon/` taking `Hub::live()` (or reading `daemon/live.rs`'s
+//!   view), listed in `cmd/run.rs`;
+//! - a sensor: a module in `sensor/` sending `alert::Observation`s, started by `daemon/sensors.rs`.
 
 mod alert;
 mod cli;

@@ -15,6 +15,15 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()>
     std::fs::File::open(dir).and_then(|d| d.sync_all())
 }
 
+/// Reads `path` only if it is a regular file: opening a FIFO would block for
+/// ever, and a directory or device is no state file.
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    if !std::fs::symlink_metadata(path)?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    std::fs::read(path)
+}
+
 /// Appends `bytes` to `file` whole or not at all: a write or fsync that fails
 /// part-way (a full disk) is cut back to the length before, so that a retry
 /// neither leaves a torn line nor writes one twice.
@@ -157,6 +166,22 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_regular_refuses_a_fifo_and_a_folder_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("ssh.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        assert!(read_regular(&fifo).is_err(), "a FIFO");
+        assert!(read_regular(dir.path()).is_err(), "a folder");
+        let file = dir.path().join("alerts.json");
+        std::fs::write(&file, b"{}").unwrap();
+        assert_eq!(read_regular(&file).unwrap(), b"{}");
+    }
 
     #[test]
     fn base64_is_rfc_4648() {

@@ -338,6 +338,12 @@ fn deploy_script_modes_in_a_throwaway_root() {
         exists("etc/connectivity-monitor/config.toml"),
         "config kept"
     );
+    assert!(
+        out.contains(&format!(
+            "kept: {root}/etc/connectivity-monitor (config) and {root}/var/log/"
+        )),
+        "names what it kept under the root: {out}"
+    );
 
     std::fs::write(
         dir.path().join("etc/connectivity-monitor/config.toml"),

@@ -72,11 +72,7 @@ impl Conditions {
     /// unreadable one is kept aside and logged.
     pub fn load(state_dir: PathBuf) -> Conditions {
         let path = state_dir.join(FILE);
-        // Never open anything but a regular file: a FIFO would block the start-up.
-        let read = match std::fs::symlink_metadata(&path) {
-            Ok(m) if !m.is_file() => Err(std::io::Error::other("not a regular file")),
-            _ => std::fs::read(&path),
-        };
+        let read = crate::util::read_regular(&path);
         let set_aside = |why: String| {
             let aside = path.with_extension("json.bad");
             let _ = std::fs::rename(&path, &aside);

@@ -583,12 +583,15 @@ fn summary(r: &Report) -> String {
             day(&p.from),
             day(&p.to)
         ),
-        n => format!(
+        n => {
+            format!(
             "Between {} and {} the internet was down {n} time{} for {total} in total ({avail}); \
-             {beyond} of those were beyond your router (WAN/ISP).",
+             {beyond} of {them} beyond your router (WAN/ISP).",
             day(&p.from),
             day(&p.to),
-            if n == 1 { "" } else { "s" }
-        ),
+            if n == 1 { "" } else { "s" },
+            them = if beyond == 1 { "those was" } else { "those were" }
+        )
+        }
     }
 }

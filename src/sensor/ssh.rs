@@ -145,7 +145,7 @@ pub async fn run(
     out: mpsc::Sender<Observation>,
     token: CancellationToken,
 ) {
-    let saved: Saved = std::fs::read(state_dir.join(STATE_FILE))
+    let saved: Saved = crate::util::read_regular(&state_dir.join(STATE_FILE))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
