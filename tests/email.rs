@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{failing_daemon, loopback_config, Proc, BIN};
+use common::{failing_daemon, free_port, loopback_config, smtp_server as smtp, BIN};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -24,25 +24,6 @@ fn have_aiosmtpd() -> bool {
         eprintln!("SKIPPED: python3-aiosmtpd is not installed");
     }
     ok
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn smtp(port: u16, args: &str) -> Proc {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/net/smtp.py");
-    let p = Proc::spawn_in_current(
-        "smtp server",
-        &format!("/usr/bin/python3 -u {script} {port} {args}"),
-        &[],
-    );
-    p.wait_for("listening", WAIT);
-    p
 }
 
 /// A test CA and a certificate for `localhost` signed by it, made with openssl.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{loopback_config, netns_available, Proc, WebServer, BIN};
+use common::{free_port, loopback_config, netns_available, smtp_server, Proc, WebServer, BIN};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -74,25 +74,6 @@ fn nix_free(path: &Path) -> (u64, u64) {
     (nums[0], nums[1])
 }
 
-fn smtp(port: u16) -> Proc {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/net/smtp.py");
-    let p = Proc::spawn_in_current(
-        "smtp server",
-        &format!("/usr/bin/python3 -u {script} {port} plain"),
-        &[],
-    );
-    p.wait_for("listening", WAIT);
-    p
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The labels (WARNING, CRITICAL, RECOVERED) in the order they arrived.
 fn labels(bodies: &[String]) -> Vec<&'static str> {
     bodies
@@ -120,7 +101,7 @@ fn a_filling_disk_warns_then_goes_critical_then_recovers_on_every_channel() {
     let dir = tempfile::tempdir().unwrap();
     let (tg, teams) = (WebServer::start(), WebServer::start());
     let port = free_port();
-    let mail = smtp(port);
+    let mail = smtp_server(port, "plain");
     let cfg = loopback_config(
         dir.path(),
         &format!(

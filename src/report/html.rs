@@ -179,28 +179,18 @@ fn latency(r: &Report) -> Markup {
         .fold(1.0f64, f64::max);
     let y = |ms: f64| 150.0 - ms / top * 140.0;
     let xs = |i: usize| 40.0 + (i as f64 + 0.5) * 960.0 / n;
-    let median: Vec<String> = r
-        .days
-        .iter()
-        .enumerate()
-        .filter_map(|(i, d)| {
-            d.latency
-                .internet_ms
-                .p50
-                .map(|m| format!("{:.1},{:.1}", xs(i), y(m)))
-        })
-        .collect();
-    let band_top: Vec<String> = r
-        .days
-        .iter()
-        .enumerate()
-        .filter_map(|(i, d)| {
-            d.latency
-                .internet_ms
-                .p95
-                .map(|m| format!("{:.1},{:.1}", xs(i), y(m)))
-        })
-        .collect();
+    // One point per day that has the chosen percentile.
+    let points = |pick: fn(&Percentiles) -> Option<f64>| -> Vec<String> {
+        r.days
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| {
+                pick(&d.latency.internet_ms).map(|m| format!("{:.1},{:.1}", xs(i), y(m)))
+            })
+            .collect()
+    };
+    let median = points(|p| p.p50);
+    let band_top = points(|p| p.p95);
     let band_bottom: Vec<String> = median.iter().rev().cloned().collect();
     html! {
         svg #latency viewBox="0 0 1000 180" role="img" aria-label="internet latency per day" {

@@ -726,3 +726,25 @@ impl Drop for Chain {
             .status();
     }
 }
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The aiosmtpd server of tests/net/smtp.py on loopback `port`; `args` pick its
+/// mode ("plain", or TLS and authentication options).
+pub fn smtp_server(port: u16, args: &str) -> Proc {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/net/smtp.py");
+    let p = Proc::spawn_in_current(
+        "smtp server",
+        &format!("/usr/bin/python3 -u {script} {port} {args}"),
+        &[],
+    );
+    p.wait_for("listening", Duration::from_secs(20));
+    p
+}
