@@ -240,22 +240,9 @@ fn urlencode(s: &str) -> String {
 /// Headless Chromium inside the monitor's namespace: the DOM after the page's own script ran.
 fn dom(net: &Net, profile: &Path) -> String {
     let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &net.ns("mon"),
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=3000",
-            "--dump-dom",
-        ])
+        .args(["netns", "exec", &net.ns("mon"), "chromium"])
+        .args(common::CHROMIUM_HEADLESS)
+        .args(["--virtual-time-budget=3000", "--dump-dom"])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg("http://127.0.0.1:9790/")
         .output()
@@ -295,19 +282,9 @@ fn the_status_page_shows_the_targets_then_the_outage() {
     net.restore("upstream");
     let shot = net.dir.path().join("page.png");
     let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &net.ns("mon"),
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--virtual-time-budget=3000",
-            "--window-size=420,900",
-        ])
+        .args(["netns", "exec", &net.ns("mon"), "chromium"])
+        .args(common::CHROMIUM_HEADLESS)
+        .args(["--virtual-time-budget=3000", "--window-size=420,900"])
         .arg(format!(
             "--user-data-dir={}",
             net.dir.path().join("p3").display()

@@ -439,15 +439,8 @@ fn chromium() -> Option<&'static str> {
 /// Headless Chromium with the network off; `args` say what to do with `file`.
 fn headless(browser: &str, profile: &Path, file: &Path, args: &[&str]) -> std::process::Output {
     Command::new(browser)
+        .args(common::CHROMIUM_HEADLESS)
         .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
             "--proxy-server=127.0.0.1:9",
             "--host-resolver-rules=MAP * ~NOTFOUND",
         ])

@@ -312,42 +312,8 @@ impl Live {
         view.gateway_rtt_ms = d.gateway_rtt.map(|r| r.as_ms());
         view.internet_rtt_ms = d.median_rtt.map(|r| r.as_ms());
         view.loss_pct = d.loss_pct;
-        let now = c.at.timestamp();
-        for p in probes.iter().filter(|p| p.role == "target") {
-            let name = p.name.clone().unwrap_or_default();
-            let h = view.history.entry(name).or_default();
-            if h.back().is_none_or(|(t, _)| *t != now) {
-                h.push_back((now, p.rtt_ms));
-            } else if let Some(last) = h.back_mut() {
-                // Several probes of one target in one check: keep the best answer.
-                last.1 = match (last.1, p.rtt_ms) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-            }
-            while h.front().is_some_and(|(t, _)| now - t > HISTORY_SECONDS) {
-                h.pop_front();
-            }
-        }
-        for p in &probes {
-            let labels = ProbeLabels {
-                role: p.role.into(),
-                target: p
-                    .name
-                    .clone()
-                    .or_else(|| p.address.clone())
-                    .unwrap_or_default(),
-                kind: p.kind.clone(),
-            };
-            m.probe_success.get_or_create(&labels).set(i64::from(p.up));
-            if let Some(ms) = p.rtt_ms {
-                m.probe_rtt.get_or_create(&labels).set(ms / 1000.0);
-                m.probe_rtt_hist.get_or_create(&labels).observe(ms / 1000.0);
-            }
-            if let Some(l) = p.loss_pct {
-                m.probe_loss.get_or_create(&labels).set(l / 100.0);
-            }
-        }
+        push_history(&mut view.history, &probes, c.at.timestamp());
+        probe_metrics(&m, &probes);
         view.probes = probes;
         for v in VERDICTS {
             m.verdict
@@ -441,6 +407,53 @@ fn spooled(state_dir: &std::path::Path, channel: &str) -> usize {
                 .count()
         })
         .unwrap_or(0)
+}
+
+/// Appends this check's best RTT per target to the last hour's history.
+fn push_history(
+    history: &mut BTreeMap<String, VecDeque<(i64, Option<f64>)>>,
+    probes: &[ProbeView],
+    now: i64,
+) {
+    for p in probes.iter().filter(|p| p.role == "target") {
+        let name = p.name.clone().unwrap_or_default();
+        let h = history.entry(name).or_default();
+        if h.back().is_none_or(|(t, _)| *t != now) {
+            h.push_back((now, p.rtt_ms));
+        } else if let Some(last) = h.back_mut() {
+            // Several probes of one target in one check: keep the best answer.
+            last.1 = match (last.1, p.rtt_ms) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        while h.front().is_some_and(|(t, _)| now - t > HISTORY_SECONDS) {
+            h.pop_front();
+        }
+    }
+}
+
+/// The per-probe gauges and histogram.
+fn probe_metrics(m: &Metrics, probes: &[ProbeView]) {
+    for p in probes {
+        let labels = ProbeLabels {
+            role: p.role.into(),
+            target: p
+                .name
+                .clone()
+                .or_else(|| p.address.clone())
+                .unwrap_or_default(),
+            kind: p.kind.clone(),
+        };
+        m.probe_success.get_or_create(&labels).set(i64::from(p.up));
+        if let Some(ms) = p.rtt_ms {
+            m.probe_rtt.get_or_create(&labels).set(ms / 1000.0);
+            m.probe_rtt_hist.get_or_create(&labels).observe(ms / 1000.0);
+        }
+        if let Some(l) = p.loss_pct {
+            m.probe_loss.get_or_create(&labels).set(l / 100.0);
+        }
+    }
 }
 
 fn probe_views(c: &CheckDone) -> Vec<ProbeView> {

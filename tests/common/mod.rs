@@ -748,3 +748,16 @@ pub fn smtp_server(port: u16, args: &str) -> Proc {
     p.wait_for("listening", Duration::from_secs(20));
     p
 }
+
+/// Headless Chromium that stays quiet: no sandbox (tests run as root), no GPU,
+/// no background traffic of its own.
+pub const CHROMIUM_HEADLESS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
