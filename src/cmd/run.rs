@@ -111,28 +111,7 @@ pub async fn daemon(
                 if absorbed > 0 {
                     tracing::info!("{} more reload requests arrived meanwhile: one reload for all", absorbed);
                 }
-                match validated(&config, path.as_deref(), &parts) {
-                    Ok(new) if new == config => {
-                        // Nothing to apply: no probe restarts, no skipped checks.
-                        tracing::info!("reloaded {}: no changes", new.source);
-                        status.reload_error(None);
-                    }
-                    Ok(new) => {
-                        let mut notes = vec![changed_sections(&config, &new)];
-                        for part in &mut parts {
-                            notes.extend(part.reload(&config, &new).await);
-                        }
-                        tracing::info!("reloaded {}: {}", new.source, notes.join("; "));
-                        level.modify(|f| *f = systemd::filter(new.monitor.log_level.as_deref())).ok();
-                        config = new;
-                        status.reload_error(None);
-                    }
-                    Err(e) => {
-                        let line = format!("{e:#}").replace('\n', "; ");
-                        tracing::error!("reload failed, still running the previous config: {line}");
-                        status.reload_error(Some(line));
-                    }
-                }
+                apply_reload(&mut config, path.as_deref(), &mut parts, &status, &level).await;
                 systemd::ready(&status.summary());
             }
         }
@@ -145,6 +124,41 @@ pub async fn daemon(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Validates the file again and, if it changed, hands the new config to every
+/// part; a bad file keeps the running config and says so in STATUS.
+async fn apply_reload(
+    config: &mut Config,
+    path: Option<&Path>,
+    parts: &mut [Box<dyn Part>],
+    status: &crate::daemon::status::StatusHandle,
+    level: &LevelHandle,
+) {
+    match validated(config, path, parts) {
+        Ok(new) if new == *config => {
+            // Nothing to apply: no probe restarts, no skipped checks.
+            tracing::info!("reloaded {}: no changes", new.source);
+            status.reload_error(None);
+        }
+        Ok(new) => {
+            let mut notes = vec![changed_sections(config, &new)];
+            for part in parts.iter_mut() {
+                notes.extend(part.reload(config, &new).await);
+            }
+            tracing::info!("reloaded {}: {}", new.source, notes.join("; "));
+            level
+                .modify(|f| *f = systemd::filter(new.monitor.log_level.as_deref()))
+                .ok();
+            *config = new;
+            status.reload_error(None);
+        }
+        Err(e) => {
+            let line = format!("{e:#}").replace('\n', "; ");
+            tracing::error!("reload failed, still running the previous config: {line}");
+            status.reload_error(Some(line));
+        }
+    }
 }
 
 /// The live surfaces the config asks for: the status page and /metrics

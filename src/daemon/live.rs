@@ -131,6 +131,7 @@ struct Metrics {
 }
 
 impl Metrics {
+    /// One registration per metric, with its help text; long as a list is long.
     fn new() -> Metrics {
         let mut registry = Registry::with_prefix("connectivity_monitor");
         let m = Metrics {

@@ -309,7 +309,8 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
-/// Every entity's discovery topic and config.
+/// Every entity's discovery topic and config. Long because it is a table: one
+/// entry per entity, read top to bottom like Home Assistant lists them.
 fn discovery(n: &Names) -> Vec<(String, Value)> {
     let device = json!({
         "identifiers": [n.node],
