@@ -5,8 +5,10 @@
 //! `validate` turns it into [`Config`], whose fields are typed values.
 
 mod error;
+mod notify;
 mod raw;
 mod secret;
+mod sensors;
 mod validate;
 mod window;
 
@@ -19,7 +21,9 @@ use serde::{Deserialize, Serialize, Serializer};
 use url::Url;
 
 pub use error::ConfigError;
+pub use notify::{EmailConfig, NotifyConfig, TeamsConfig, TeamsFormat, TelegramConfig, TlsMode};
 pub use secret::Secret;
+pub use sensors::{DiskSensor, MemorySensor, SensorsConfig, SshSensor};
 pub use window::Window;
 
 /// Where the daemon looks for its config when no `-c` is given.
@@ -91,69 +95,6 @@ impl Default for PathConfig {
             max_hops: 30,
         }
     }
-}
-
-/// `[sensors]`: each one off unless its section is present.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-pub struct SensorsConfig {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub disk: Option<DiskSensor>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub memory: Option<MemorySensor>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ssh: Option<SshSensor>,
-}
-
-/// `[sensors.disk]`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DiskSensor {
-    #[serde(serialize_with = "ser_duration")]
-    pub every: Duration,
-    pub warn_used_pct: u8,
-    pub critical_used_pct: u8,
-    pub warn_inodes_pct: u8,
-    /// Watched whatever their type; empty: every real filesystem.
-    pub mounts: Vec<PathBuf>,
-    pub exclude: Vec<PathBuf>,
-    #[serde(
-        serialize_with = "ser_opt_duration",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub repeat_every: Option<Duration>,
-    pub maintenance: Vec<Window>,
-}
-
-/// `[sensors.memory]`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MemorySensor {
-    #[serde(serialize_with = "ser_duration")]
-    pub every: Duration,
-    pub warn_used_pct: u8,
-    pub critical_used_pct: u8,
-    #[serde(
-        serialize_with = "ser_opt_duration",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub repeat_every: Option<Duration>,
-    pub maintenance: Vec<Window>,
-}
-
-/// `[sensors.ssh]`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SshSensor {
-    /// More failed logins than this within `window` is an alert.
-    pub max_failures: u32,
-    #[serde(serialize_with = "ser_duration")]
-    pub window: Duration,
-    #[serde(
-        serialize_with = "ser_opt_duration",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub repeat_every: Option<Duration>,
-    /// Read this file instead of the journal.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub log_file: Option<PathBuf>,
-    pub maintenance: Vec<Window>,
 }
 
 /// `[serve]`
@@ -383,41 +324,6 @@ impl Default for AlertsConfig {
     }
 }
 
-/// `[notify]`: the configured channels.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NotifyConfig {
-    /// An undelivered notification older than this is given up, loudly.
-    #[serde(serialize_with = "ser_duration")]
-    pub max_age: Duration,
-    /// `[notify.email]`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<EmailConfig>,
-    /// `[notify.teams]`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub teams: Option<TeamsConfig>,
-    /// `[notify.telegram]`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub telegram: Option<TelegramConfig>,
-}
-
-impl Default for NotifyConfig {
-    fn default() -> NotifyConfig {
-        NotifyConfig {
-            max_age: Duration::from_secs(7 * 24 * 3600),
-            email: None,
-            teams: None,
-            telegram: None,
-        }
-    }
-}
-
-impl NotifyConfig {
-    /// No channel configured.
-    pub fn is_empty(&self) -> bool {
-        self.email.is_none() && self.teams.is_none() && self.telegram.is_none()
-    }
-}
-
 /// How bad an alert is; also the lowest severity a channel is told about.
 ///
 /// Written in lowercase; state and outbox files of earlier versions wrote
@@ -441,85 +347,6 @@ impl Severity {
             Severity::Critical => "CRITICAL",
         }
     }
-}
-
-/// How SMTP is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TlsMode {
-    /// Plain connection upgraded with STARTTLS (port 587).
-    Starttls,
-    /// TLS from the start (port 465).
-    Tls,
-    /// No TLS (a local relay only).
-    None,
-}
-
-/// `[notify.email]`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EmailConfig {
-    /// Off without removing the settings.
-    pub enabled: bool,
-    /// SMTP server host name.
-    pub server: String,
-    /// SMTP port; 587 for STARTTLS, 465 for TLS, 25 for none unless given.
-    pub port: u16,
-    /// How the connection is secured.
-    pub tls: TlsMode,
-    /// Login name, if the server wants one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    /// Login password.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub password: Option<Secret>,
-    /// Sender address.
-    pub from: String,
-    /// Recipients.
-    pub to: Vec<String>,
-    /// A private CA to trust for the server's certificate.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls_ca_file: Option<PathBuf>,
-    /// The lowest severity sent.
-    pub min_severity: Severity,
-}
-
-/// `[notify.teams]`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TeamsConfig {
-    /// Off without removing the settings.
-    pub enabled: bool,
-    /// The incoming webhook URL; it is a secret (anyone with it can post).
-    pub webhook_url: Secret,
-    /// `workflows` (Adaptive Card for Power Automate) or `messagecard` (legacy).
-    pub format: TeamsFormat,
-    /// The lowest severity sent.
-    pub min_severity: Severity,
-}
-
-/// The Teams payload format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TeamsFormat {
-    /// Adaptive Card in the Power Automate Workflows envelope.
-    Workflows,
-    /// The legacy Office 365 connector MessageCard.
-    Messagecard,
-}
-
-/// `[notify.telegram]`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TelegramConfig {
-    /// Off without removing the settings.
-    pub enabled: bool,
-    /// The bot token.
-    pub bot_token: Secret,
-    /// The chat: a number, or `@channelname`.
-    pub chat_id: String,
-    /// The Bot API base URL.
-    #[serde(serialize_with = "ser_url")]
-    pub api_base: Url,
-    /// The lowest severity sent.
-    pub min_severity: Severity,
 }
 
 /// How a host is probed: ICMP echo or a TCP connect to a port.
