@@ -1,5 +1,5 @@
 //! How times and durations are written wherever a person reads them: logs,
-//! CSV cells, messages and the status line. One rule each, in one place.
+//! CSV cells, messages, the status line and the report. One rule each, in one place.
 
 use std::time::Duration;
 
@@ -65,6 +65,18 @@ pub fn largest_unit(d: Duration) -> String {
         60..=3599 => format!("{}m", s / 60),
         3600..=86_399 => format!("{}h", s / 3600),
         _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// Seconds as hours, minutes and seconds, spelled out for a report a person
+/// reads: `3 h 12 min 5 s`.
+pub fn hms(s: f64) -> String {
+    let s = s.round() as u64;
+    let (h, m, s) = (s / 3600, s % 3600 / 60, s % 60);
+    match (h, m) {
+        (0, 0) => format!("{s} s"),
+        (0, _) => format!("{m} min {s} s"),
+        _ => format!("{h} h {m} min {s} s"),
     }
 }
 

@@ -576,7 +576,7 @@ fn summary(r: &Report) -> String {
         || "not measured".to_owned(),
         |a| format!("{a:.2} % available"),
     );
-    let total = super::text::hms(r.downtime_s);
+    let total = crate::timefmt::hms(r.downtime_s);
     match r.outages.count {
         0 => format!(
             "Between {} and {} the internet was never down ({avail}).",

@@ -6,7 +6,7 @@ use chrono::DateTime;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::model::{Percentiles, Report};
-use super::text::hms;
+use crate::timefmt::hms;
 
 const STYLE: &str = "
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222;padding:0 1em}

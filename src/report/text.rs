@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::model::{Percentiles, Report};
+use crate::timefmt::hms;
 
 fn opt(v: Option<f64>, unit: &str) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}{unit}"))
@@ -15,17 +16,6 @@ fn pcts(p: &Percentiles) -> String {
         opt(p.p95, ""),
         opt(p.p99, "")
     )
-}
-
-/// Hours, minutes and seconds: `3 h 12 min 5 s`.
-pub fn hms(s: f64) -> String {
-    let s = s.round() as u64;
-    let (h, m, s) = (s / 3600, s % 3600 / 60, s % 60);
-    match (h, m) {
-        (0, 0) => format!("{s} s"),
-        (0, _) => format!("{m} min {s} s"),
-        _ => format!("{h} h {m} min {s} s"),
-    }
 }
 
 /// Renders `r`.
