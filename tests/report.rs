@@ -398,6 +398,92 @@ fn bad_rows_are_named_and_the_rest_still_counts() {
     assert_eq!(v["outages"]["count"], 0);
 }
 
+/// logrotate's siblings, oldest last by name (`NAME.2.gz`, `NAME.1`, `NAME`),
+/// are read oldest first by their content: the same figures as one file.
+#[test]
+fn rotated_and_compressed_logs_give_the_figures_of_one_file() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = fixture(dir.path());
+    let whole = json(&cfg);
+    let path = dir.path().join("logs/connection_log.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    let third = rows.len() / 3;
+    let part = |rows: &[&str]| format!("{CONN_HEADER}\n{}\n", rows.join("\n"));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(part(&rows[..third]).as_bytes()).unwrap();
+    std::fs::write(
+        dir.path().join("logs/connection_log.csv.2.gz"),
+        gz.finish().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("logs/connection_log.csv.1"),
+        part(&rows[third..2 * third]),
+    )
+    .unwrap();
+    std::fs::write(&path, part(&rows[2 * third..])).unwrap();
+    let rotated = json(&cfg);
+    for k in [
+        "period",
+        "checks_expected",
+        "checks_present",
+        "monitored_s",
+        "gaps",
+        "availability_pct",
+        "degraded_s",
+        "latency",
+        "peak",
+        "days",
+        "warnings",
+    ] {
+        assert_eq!(rotated[k], whole[k], "{k}");
+    }
+    // The CSV export is in time order too.
+    let (code, csv, err) = report(&cfg, &["--format", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    let stamps: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(stamps.len(), rows.len());
+    assert!(stamps.windows(2).all(|w| t(w[0]) < t(w[1])), "out of order");
+}
+
+/// A log from before the internet RTT columns is read too: every figure but
+/// the internet latency, which it never had.
+#[test]
+fn a_log_with_the_older_header_is_read_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = fixture(dir.path());
+    let whole = json(&cfg);
+    let path = dir.path().join("logs/connection_log.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let older: String = text
+        .lines()
+        .map(|l| l.rsplitn(3, ',').nth(2).unwrap().to_owned() + "\n")
+        .collect();
+    assert!(older.starts_with("timestamp,status,gateway_rtt_ms,isp_rtt_ms,targets_up,targets_total,dns_ok,http_ok,loss_pct,detail\n"));
+    std::fs::write(&path, older).unwrap();
+    let v = json(&cfg);
+    for k in [
+        "period",
+        "checks_present",
+        "monitored_s",
+        "gaps",
+        "availability_pct",
+        "degraded_s",
+        "warnings",
+    ] {
+        assert_eq!(v[k], whole[k], "{k}");
+    }
+    assert_eq!(v["latency"]["gateway_ms"], whole["latency"]["gateway_ms"]);
+    assert_eq!(v["latency"]["loss_pct"], whole["latency"]["loss_pct"]);
+    assert_eq!(v["latency"]["internet_ms"]["p50"], Value::Null);
+}
+
 #[test]
 fn a_bad_period_is_a_usage_error_and_an_empty_one_says_so() {
     let dir = tempfile::tempdir().unwrap();

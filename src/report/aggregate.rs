@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Duration as Span, FixedOffset, NaiveDate, NaiveTime, Timelike};
 
-use super::histogram::Histogram;
+use super::histogram::{bucket, Bucket, Histogram};
 use super::model::{
     CauseFigures, Day, Gap, Latency, Outage, OutageFigures, Part, PeakFigures, Period, Report,
 };
@@ -42,14 +42,28 @@ struct Sums {
     degraded_s: f64,
     loss_sum: f64,
     loss_n: u64,
-    gateway: Option<Box<Histogram>>,
-    isp: Option<Box<Histogram>>,
-    internet: Option<Box<Histogram>>,
+    /// RTT histograms: gateway, ISP hop, internet.
+    rtt: [Option<Box<Histogram>>; 3],
 }
 
-fn add_to(h: &mut Option<Box<Histogram>>, v: Option<f64>) {
-    if let Some(v) = v {
-        h.get_or_insert_with(Default::default).add(v);
+/// What the figures need of one check, its RTTs already in their buckets.
+#[derive(Clone, Copy)]
+struct Check {
+    at: DateTime<FixedOffset>,
+    degraded: bool,
+    loss: Option<f64>,
+    /// Gateway, ISP hop, internet, as in [`Sums::rtt`].
+    rtt: [Option<Bucket>; 3],
+}
+
+impl Check {
+    fn of(at: DateTime<FixedOffset>, r: &ConnectionRow<&str>) -> Check {
+        Check {
+            at,
+            degraded: r.status == "DEGRADED",
+            loss: r.loss_pct,
+            rtt: [r.gateway_rtt_ms, r.isp_rtt_ms, r.internet_rtt_ms].map(|v| v.map(bucket)),
+        }
     }
 }
 
@@ -59,15 +73,17 @@ fn pct(h: &Option<Box<Histogram>>) -> super::model::Percentiles {
 
 impl Sums {
     /// Counts a check's figures.
-    fn check(&mut self, r: &ConnectionRow) {
+    fn check(&mut self, c: &Check) {
         self.checks += 1;
-        if let Some(l) = r.loss_pct {
+        if let Some(l) = c.loss {
             self.loss_sum += l;
             self.loss_n += 1;
         }
-        add_to(&mut self.gateway, r.gateway_rtt_ms);
-        add_to(&mut self.isp, r.isp_rtt_ms);
-        add_to(&mut self.internet, r.internet_rtt_ms);
+        for (h, b) in self.rtt.iter_mut().zip(c.rtt) {
+            if let Some(b) = b {
+                h.get_or_insert_with(Default::default).count(b);
+            }
+        }
     }
 
     /// Credits the time a check stands for.
@@ -84,11 +100,7 @@ impl Sums {
         self.degraded_s += o.degraded_s;
         self.loss_sum += o.loss_sum;
         self.loss_n += o.loss_n;
-        for (a, b) in [
-            (&mut self.gateway, &o.gateway),
-            (&mut self.isp, &o.isp),
-            (&mut self.internet, &o.internet),
-        ] {
+        for (a, b) in self.rtt.iter_mut().zip(&o.rtt) {
             if let Some(b) = b {
                 a.get_or_insert_with(Default::default).merge(b);
             }
@@ -97,9 +109,9 @@ impl Sums {
 
     fn latency(&self) -> Latency {
         Latency {
-            gateway_ms: pct(&self.gateway),
-            isp_ms: pct(&self.isp),
-            internet_ms: pct(&self.internet),
+            gateway_ms: pct(&self.rtt[0]),
+            isp_ms: pct(&self.rtt[1]),
+            internet_ms: pct(&self.rtt[2]),
             loss_pct: (self.loss_n > 0).then(|| round2(self.loss_sum / self.loss_n as f64)),
         }
     }
@@ -125,10 +137,13 @@ struct Last {
 /// The state while checks stream by.
 struct Checks {
     interval: Option<f64>,
-    /// Rows held until the interval is known (when the config does not say).
-    early: Vec<(DateTime<FixedOffset>, ConnectionRow)>,
+    /// Checks held until the interval is known (when the config does not say).
+    early: Vec<Check>,
     last: Option<Last>,
     first: Option<DateTime<FixedOffset>>,
+    /// The day being read; checks come in time order, so it is put away in
+    /// `days` only when the next day starts.
+    today: Option<(NaiveDate, Sums)>,
     days: BTreeMap<NaiveDate, Sums>,
     peak: Sums,
     off_peak: Sums,
@@ -141,11 +156,11 @@ struct Checks {
 const LEARN_FROM: usize = 64;
 
 impl Checks {
-    fn push(&mut self, at: DateTime<FixedOffset>, r: ConnectionRow) {
+    fn push(&mut self, c: Check) {
         match self.interval {
-            Some(_) => self.take(at, r),
+            Some(_) => self.take(c),
             None => {
-                self.early.push((at, r));
+                self.early.push(c);
                 if self.early.len() >= LEARN_FROM {
                     self.learn();
                 }
@@ -158,28 +173,28 @@ impl Checks {
         let mut deltas: Vec<f64> = self
             .early
             .windows(2)
-            .map(|w| (w[1].0 - w[0].0).num_milliseconds() as f64 / 1000.0)
+            .map(|w| (w[1].at - w[0].at).num_milliseconds() as f64 / 1000.0)
             .filter(|d| *d > 0.0)
             .collect();
         deltas.sort_by(f64::total_cmp);
         self.interval = Some(deltas.get(deltas.len() / 2).copied().unwrap_or(10.0));
-        for (at, r) in std::mem::take(&mut self.early) {
-            self.take(at, r);
+        for c in std::mem::take(&mut self.early) {
+            self.take(c);
         }
     }
 
     /// A check stands for the time until the next one, one interval at most
     /// before a gap; that share is credited to its own day and part of the day.
-    fn take(&mut self, at: DateTime<FixedOffset>, r: ConnectionRow) {
+    fn take(&mut self, c: Check) {
         let interval = self.interval.unwrap_or(10.0);
         self.present += 1;
-        self.first.get_or_insert(at);
+        self.first.get_or_insert(c.at);
         if let Some(last) = self.last {
-            let d = (at - last.at).num_milliseconds() as f64 / 1000.0;
+            let d = (c.at - last.at).num_milliseconds() as f64 / 1000.0;
             let share = if d > 3.0 * interval {
                 self.gaps.push(Gap {
                     from: stamp(last.at + secs(interval)),
-                    to: stamp(at),
+                    to: stamp(c.at),
                     seconds: round2(d - interval),
                 });
                 interval
@@ -188,34 +203,45 @@ impl Checks {
             };
             self.credit(last, share);
         }
-        let day = at.date_naive();
-        let peak = in_window(at.time(), self.peak_hours.0, self.peak_hours.1);
-        self.days.entry(day).or_default().check(&r);
+        let day = c.at.date_naive();
+        let peak = in_window(c.at.time(), self.peak_hours.0, self.peak_hours.1);
+        self.day(day).check(&c);
         if peak {
             &mut self.peak
         } else {
             &mut self.off_peak
         }
-        .check(&r);
+        .check(&c);
         self.last = Some(Last {
-            at,
+            at: c.at,
             day,
             peak,
-            degraded: r.status == "DEGRADED",
+            degraded: c.degraded,
         });
     }
 
     fn credit(&mut self, last: Last, share: f64) {
-        self.days
-            .entry(last.day)
-            .or_default()
-            .credit(share, last.degraded);
+        self.day(last.day).credit(share, last.degraded);
         if last.peak {
             &mut self.peak
         } else {
             &mut self.off_peak
         }
         .credit(share, last.degraded);
+    }
+
+    /// The sums of `day`, putting away those of the day before.
+    fn day(&mut self, day: NaiveDate) -> &mut Sums {
+        if self.today.as_ref().is_some_and(|(d, _)| *d != day) {
+            self.put_away_today();
+        }
+        &mut self.today.get_or_insert_with(|| (day, Sums::default())).1
+    }
+
+    fn put_away_today(&mut self) {
+        if let Some((d, s)) = self.today.take() {
+            self.days.entry(d).or_default().merge(&s);
+        }
     }
 
     fn finish(&mut self) {
@@ -225,6 +251,7 @@ impl Checks {
         if let Some(last) = self.last {
             self.credit(last, self.interval.unwrap_or(10.0));
         }
+        self.put_away_today();
     }
 }
 
@@ -282,6 +309,7 @@ pub fn build(o: &Options) -> Report {
         early: Vec::new(),
         last: None,
         first: None,
+        today: None,
         days: BTreeMap::new(),
         peak: Sums::default(),
         off_peak: Sums::default(),
@@ -298,12 +326,9 @@ pub fn build(o: &Options) -> Report {
     }
     let mut read_so_far = 0u64;
     for f in &conn_files {
-        read_so_far += read::rows::<ConnectionRow>(f, &mut warnings, |r| {
-            let Ok(at) = DateTime::parse_from_rfc3339(&r.timestamp) else {
-                return;
-            };
+        read_so_far += read::checks(f, &mut warnings, |at, r| {
             if in_period(&at) {
-                checks.push(at, r);
+                checks.push(Check::of(at, &r));
             }
         });
         if let Some(p) = o.progress {
@@ -502,7 +527,7 @@ fn assemble(o: &Options, mut c: Checks, outages: Vec<Row>, warnings: Vec<String>
         downtime_s: round2(down),
         availability_pct: availability(s.monitored_s, down),
         loss_pct: s.latency().loss_pct,
-        internet_ms: pct(&s.internet),
+        internet_ms: pct(&s.rtt[2]),
     };
     let peak = PeakFigures {
         hours: format!("{}-{}", o.peak.0.format("%H:%M"), o.peak.1.format("%H:%M")),

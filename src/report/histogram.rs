@@ -7,6 +7,10 @@ use super::model::Percentiles;
 /// Bucket widths in hundredths of a millisecond, and where each range ends.
 const RANGES: [(u64, u64); 4] = [(1, 1_000), (10, 10_000), (100, 100_000), (1_000, 1_000_000)];
 const BUCKETS: usize = 1_000 + 900 + 900 + 900 + 1;
+const _: () = assert!(
+    BUCKETS <= u16::MAX as usize,
+    "a bucket's number fits in a u16"
+);
 
 /// Counts of RTTs by bucket.
 #[derive(Debug, Clone)]
@@ -24,18 +28,25 @@ impl Default for Histogram {
     }
 }
 
-fn bucket(ms: f64) -> usize {
-    let h = (ms.max(0.0) * 100.0).round() as u64;
+/// Where an RTT is counted: worked out once per value, however many
+/// histograms (its day, its part of the day) count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bucket(u16);
+
+/// The bucket of an RTT of `ms` milliseconds.
+pub fn bucket(ms: f64) -> Bucket {
+    // Hundredths of a millisecond, to the nearest (the value is never negative here).
+    let h = (ms.max(0.0) * 100.0 + 0.5) as u64;
     let mut base = 0;
     let mut from = 0;
     for (width, to) in RANGES {
         if h < to {
-            return base + ((h - from) / width) as usize;
+            return Bucket((base + (h - from) / width) as u16);
         }
-        base += ((to - from) / width) as usize;
+        base += (to - from) / width;
         from = to;
     }
-    BUCKETS - 1
+    Bucket((BUCKETS - 1) as u16)
 }
 
 /// The smallest value of bucket `i`, ms.
@@ -54,9 +65,9 @@ fn value(i: usize) -> f64 {
 }
 
 impl Histogram {
-    /// Counts one RTT.
-    pub fn add(&mut self, ms: f64) {
-        self.counts[bucket(ms)] += 1;
+    /// Counts one RTT, placed in its bucket.
+    pub fn count(&mut self, b: Bucket) {
+        self.counts[usize::from(b.0)] += 1;
         self.total += 1;
     }
 
@@ -103,14 +114,14 @@ mod tests {
     fn nearest_rank_percentiles_exact_at_the_bucket_resolution() {
         let mut h = Histogram::default();
         for ms in 1..=100 {
-            h.add(f64::from(ms));
+            h.count(bucket(f64::from(ms)));
         }
         assert_eq!(h.percentile(50.0), Some(50.0));
         assert_eq!(h.percentile(95.0), Some(95.0));
         assert_eq!(h.percentile(99.0), Some(99.0));
         let mut small = Histogram::default();
         for ms in [0.25, 0.5, 0.75, 12.3, 456.0, 2_345.0] {
-            small.add(ms);
+            small.count(bucket(ms));
         }
         assert_eq!(small.percentile(50.0), Some(0.75));
         assert_eq!(small.percentile(80.0), Some(456.0));

@@ -13,13 +13,9 @@ mod paths;
 mod read;
 mod text;
 
-use chrono::{DateTime, FixedOffset};
-
 pub use aggregate::{build, Options};
 pub use html::render as html;
 pub use text::render as text;
-
-use crate::sink::ConnectionRow;
 
 /// The checks of the period as CSV: the raw, timestamped evidence for the
 /// ISP's own tools. Returns the rows written and the warnings.
@@ -42,10 +38,7 @@ pub fn checks_csv(
     let mut failed = None;
     let cell = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
     for f in read::files(&o.log_dir, crate::sink::connection::FILE) {
-        read::rows::<ConnectionRow>(&f, &mut warnings, |r| {
-            let Ok(at) = DateTime::<FixedOffset>::parse_from_rfc3339(&r.timestamp) else {
-                return;
-            };
+        read::checks(&f, &mut warnings, |at, r| {
             if o.since.is_some_and(|s| at < s)
                 || o.until.is_some_and(|u| at >= u)
                 || failed.is_some()
@@ -53,8 +46,8 @@ pub fn checks_csv(
                 return;
             }
             let record = [
-                r.timestamp.clone(),
-                r.status.clone(),
+                r.timestamp.to_owned(),
+                r.status.to_owned(),
                 cell(r.gateway_rtt_ms),
                 cell(r.isp_rtt_ms),
                 cell(r.internet_rtt_ms),

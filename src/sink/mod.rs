@@ -76,13 +76,14 @@ impl From<&OutageRecord> for OutageRow {
     }
 }
 
-/// One `connection_log.csv` row.
+/// One `connection_log.csv` row. The writer owns its text; a reader may borrow
+/// it from its buffer (`ConnectionRow<&str>`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConnectionRow {
+pub struct ConnectionRow<S = String> {
     /// The check's time, RFC 3339 with offset.
-    pub timestamp: String,
+    pub timestamp: S,
     /// The verdict, e.g. `OK`.
-    pub status: String,
+    pub status: S,
     /// Best gateway RTT in ms; empty when it did not answer.
     #[serde(serialize_with = "ms3")]
     pub gateway_rtt_ms: Option<f64>,
@@ -101,7 +102,7 @@ pub struct ConnectionRow {
     #[serde(serialize_with = "pct1")]
     pub loss_pct: Option<f64>,
     /// Where it broke, in words.
-    pub detail: String,
+    pub detail: S,
     /// Median RTT over the internet targets that answered, ms.
     #[serde(default, serialize_with = "ms3")]
     pub internet_rtt_ms: Option<f64>,
