@@ -42,9 +42,14 @@ struct Sums {
     degraded_s: f64,
     loss_sum: f64,
     loss_n: u64,
-    /// RTT histograms: gateway, ISP hop, internet.
+    /// RTT histograms, by [`GATEWAY`], [`ISP`] and [`INTERNET`].
     rtt: [Option<Box<Histogram>>; 3],
 }
+
+/// The RTT series of a check, as they stand in [`Sums::rtt`] and [`Check::rtt`].
+const GATEWAY: usize = 0;
+const ISP: usize = 1;
+const INTERNET: usize = 2;
 
 /// What the figures need of one check, its RTTs already in their buckets.
 #[derive(Clone, Copy)]
@@ -52,7 +57,7 @@ struct Check {
     at: DateTime<FixedOffset>,
     degraded: bool,
     loss: Option<f64>,
-    /// Gateway, ISP hop, internet, as in [`Sums::rtt`].
+    /// By [`GATEWAY`], [`ISP`] and [`INTERNET`].
     rtt: [Option<Bucket>; 3],
 }
 
@@ -62,7 +67,13 @@ impl Check {
             at,
             degraded: r.status == "DEGRADED",
             loss: r.loss_pct,
-            rtt: [r.gateway_rtt_ms, r.isp_rtt_ms, r.internet_rtt_ms].map(|v| v.map(bucket)),
+            rtt: {
+                let mut rtt = [None; 3];
+                rtt[GATEWAY] = r.gateway_rtt_ms.map(bucket);
+                rtt[ISP] = r.isp_rtt_ms.map(bucket);
+                rtt[INTERNET] = r.internet_rtt_ms.map(bucket);
+                rtt
+            },
         }
     }
 }
@@ -109,9 +120,9 @@ impl Sums {
 
     fn latency(&self) -> Latency {
         Latency {
-            gateway_ms: pct(&self.rtt[0]),
-            isp_ms: pct(&self.rtt[1]),
-            internet_ms: pct(&self.rtt[2]),
+            gateway_ms: pct(&self.rtt[GATEWAY]),
+            isp_ms: pct(&self.rtt[ISP]),
+            internet_ms: pct(&self.rtt[INTERNET]),
             loss_pct: (self.loss_n > 0).then(|| round2(self.loss_sum / self.loss_n as f64)),
         }
     }
@@ -527,7 +538,7 @@ fn assemble(o: &Options, mut c: Checks, outages: Vec<Row>, warnings: Vec<String>
         downtime_s: round2(down),
         availability_pct: availability(s.monitored_s, down),
         loss_pct: s.latency().loss_pct,
-        internet_ms: pct(&s.rtt[2]),
+        internet_ms: pct(&s.rtt[INTERNET]),
     };
     let peak = PeakFigures {
         hours: format!("{}-{}", o.peak.0.format("%H:%M"), o.peak.1.format("%H:%M")),
