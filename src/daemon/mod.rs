@@ -27,7 +27,37 @@ pub mod status;
 use std::future::Future;
 use std::pin::Pin;
 
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
 use crate::config::Config;
+
+/// A part's one task, running until its token is cancelled.
+pub struct Background {
+    token: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Background {
+    /// Spawns the task `run` makes from the token that will stop it.
+    pub fn spawn<F>(run: impl FnOnce(CancellationToken) -> F) -> Background
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let token = CancellationToken::new();
+        let task = tokio::spawn(run(token.clone()));
+        Background { token, task }
+    }
+
+    /// Cancels the task and waits for it to finish.
+    pub fn stop(self) -> PartFuture<'static, anyhow::Result<()>> {
+        self.token.cancel();
+        Box::pin(async move {
+            let _ = self.task.await;
+            Ok(())
+        })
+    }
+}
 
 /// A future that borrows the part; the runtime is single-threaded, so no `Send`.
 pub type PartFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;

@@ -15,11 +15,10 @@ use rumqttc::{
     AsyncClient, Event, LastWill, MqttOptions, Packet, QoS, TlsConfiguration, Transport,
 };
 use serde_json::{json, Value};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::live::{Live, View};
-use super::{Part, PartFuture};
+use super::{Background, Part, PartFuture};
 use crate::config::{Config, MqttConfig};
 use crate::monitor::Update;
 
@@ -28,8 +27,7 @@ const MAX_RETRY: Duration = Duration::from_secs(60);
 
 /// The running publisher.
 pub struct Mqtt {
-    token: CancellationToken,
-    task: JoinHandle<()>,
+    task: Background,
     url: url::Url,
 }
 
@@ -113,14 +111,12 @@ impl Mqtt {
         }
         // Room for a thousand targets' discovery at once; past it, states drop, checks never wait.
         let (client, eventloop) = AsyncClient::new(opts, 4096);
-        let token = CancellationToken::new();
-        let task = tokio::spawn(run(client, eventloop, names, view, live, token.clone()));
+        let task = Background::spawn(|token| run(client, eventloop, names, view, live, token));
         tracing::info!(
             "publishing to Home Assistant through {}",
             crate::util::redact_url(&cfg.url)
         );
         Ok(Mqtt {
-            token,
             task,
             url: cfg.url.clone(),
         })
@@ -141,11 +137,7 @@ impl Part for Mqtt {
     }
 
     fn stop(self: Box<Self>) -> PartFuture<'static, anyhow::Result<()>> {
-        self.token.cancel();
-        Box::pin(async move {
-            let _ = self.task.await;
-            Ok(())
-        })
+        self.task.stop()
     }
 }
 

@@ -17,10 +17,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::{mpsc, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::{Part, PartFuture};
+use super::{Background, Part, PartFuture};
 use crate::config::{Config, PathConfig};
 use crate::monitor::update::Annotation;
 use crate::monitor::{Layer, Live, Update};
@@ -59,21 +59,15 @@ impl Settings {
 /// The running path capture.
 pub struct PathCapture {
     settings: watch::Sender<Settings>,
-    token: CancellationToken,
-    task: JoinHandle<()>,
+    task: Background,
 }
 
 impl PathCapture {
     /// Follows `live`; tells the monitor where paths broke through `notes`.
     pub fn start(config: &Config, live: Live, notes: mpsc::Sender<Annotation>) -> PathCapture {
         let (settings, rx) = watch::channel(Settings::of(config));
-        let token = CancellationToken::new();
-        let task = tokio::spawn(capture(rx, live, notes, token.clone()));
-        PathCapture {
-            settings,
-            token,
-            task,
-        }
+        let task = Background::spawn(|token| capture(rx, live, notes, token));
+        PathCapture { settings, task }
     }
 }
 
@@ -93,11 +87,7 @@ impl Part for PathCapture {
     }
 
     fn stop(self: Box<Self>) -> PartFuture<'static, anyhow::Result<()>> {
-        self.token.cancel();
-        Box::pin(async move {
-            let _ = self.task.await;
-            Ok(())
-        })
+        self.task.stop()
     }
 }
 

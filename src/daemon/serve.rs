@@ -19,11 +19,10 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::live::Live;
-use super::{Part, PartFuture};
+use super::{Background, Part, PartFuture};
 use crate::config::{Config, ServeConfig};
 
 const MAX_CONNECTIONS: usize = 64;
@@ -44,8 +43,7 @@ struct Shared {
 
 /// The running server.
 pub struct Server {
-    token: CancellationToken,
-    task: JoinHandle<()>,
+    task: Background,
     listen: SocketAddr,
 }
 
@@ -74,8 +72,7 @@ impl Server {
             expected_auth,
             log_dir: config.monitor.log_dir.clone(),
         });
-        let token = CancellationToken::new();
-        let task = tokio::spawn(accept(listener, shared, token.clone()));
+        let task = Background::spawn(|token| accept(listener, shared, token));
         tracing::info!(
             "serving the status page, /api/status and /metrics on http://{}{}",
             cfg.listen,
@@ -86,7 +83,6 @@ impl Server {
             }
         );
         Ok(Server {
-            token,
             task,
             listen: cfg.listen,
         })
@@ -107,11 +103,7 @@ impl Part for Server {
     }
 
     fn stop(self: Box<Self>) -> PartFuture<'static, anyhow::Result<()>> {
-        self.token.cancel();
-        Box::pin(async move {
-            let _ = self.task.await;
-            Ok(())
-        })
+        self.task.stop()
     }
 }
 
