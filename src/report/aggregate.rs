@@ -1,6 +1,6 @@
-//! From rows to figures, streaming: checks are folded into per-day and
-//! per-part-of-day sums and RTT histograms as they are read, so memory
-//! follows the number of days, not the number of rows.
+//! From rows to figures: the checks stream through [`Checks`] (memory follows
+//! the number of days, not of rows), the outages are tallied, and both are
+//! put together into the [`Report`].
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -8,12 +8,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Duration as Span, FixedOffset, NaiveDate, NaiveTime, Timelike};
 
-use super::histogram::{bucket, Bucket, Histogram};
-use super::model::{
-    CauseFigures, Day, Gap, Latency, Outage, OutageFigures, Part, PeakFigures, Period, Report,
-};
+use super::checks::{round2, secs, stamp, Check, Checks, Sums};
+use super::model::{CauseFigures, Day, Outage, OutageFigures, Part, PeakFigures, Period, Report};
 use super::read;
-use crate::sink::{ConnectionRow, OutageRow};
+use crate::sink::OutageRow;
 
 /// What to report on.
 #[derive(Debug, Clone)]
@@ -34,252 +32,8 @@ pub struct Options {
     pub progress: Option<fn(u64)>,
 }
 
-/// Sums for one part of time (a day, the peak, the rest).
-#[derive(Default, Clone)]
-struct Sums {
-    checks: u64,
-    monitored_s: f64,
-    degraded_s: f64,
-    loss_sum: f64,
-    loss_n: u64,
-    /// RTT histograms, by [`GATEWAY`], [`ISP`] and [`INTERNET`].
-    rtt: [Option<Box<Histogram>>; 3],
-}
-
-/// The RTT series of a check, as they stand in [`Sums::rtt`] and [`Check::rtt`].
-const GATEWAY: usize = 0;
-const ISP: usize = 1;
-const INTERNET: usize = 2;
-
-/// What the figures need of one check, its RTTs already in their buckets.
-#[derive(Clone, Copy)]
-struct Check {
-    at: DateTime<FixedOffset>,
-    degraded: bool,
-    loss: Option<f64>,
-    /// By [`GATEWAY`], [`ISP`] and [`INTERNET`].
-    rtt: [Option<Bucket>; 3],
-}
-
-impl Check {
-    fn of(at: DateTime<FixedOffset>, r: &ConnectionRow<&str>) -> Check {
-        Check {
-            at,
-            degraded: r.status == "DEGRADED",
-            loss: r.loss_pct,
-            rtt: {
-                let mut rtt = [None; 3];
-                rtt[GATEWAY] = r.gateway_rtt_ms.map(bucket);
-                rtt[ISP] = r.isp_rtt_ms.map(bucket);
-                rtt[INTERNET] = r.internet_rtt_ms.map(bucket);
-                rtt
-            },
-        }
-    }
-}
-
-fn pct(h: &Option<Box<Histogram>>) -> super::model::Percentiles {
-    h.as_ref().map(|h| h.percentiles()).unwrap_or_default()
-}
-
-impl Sums {
-    /// Counts a check's figures.
-    fn check(&mut self, c: &Check) {
-        self.checks += 1;
-        if let Some(l) = c.loss {
-            self.loss_sum += l;
-            self.loss_n += 1;
-        }
-        for (h, b) in self.rtt.iter_mut().zip(c.rtt) {
-            if let Some(b) = b {
-                h.get_or_insert_with(Default::default).count(b);
-            }
-        }
-    }
-
-    /// Credits the time a check stands for.
-    fn credit(&mut self, share_s: f64, degraded: bool) {
-        self.monitored_s += share_s;
-        if degraded {
-            self.degraded_s += share_s;
-        }
-    }
-
-    fn merge(&mut self, o: &Sums) {
-        self.checks += o.checks;
-        self.monitored_s += o.monitored_s;
-        self.degraded_s += o.degraded_s;
-        self.loss_sum += o.loss_sum;
-        self.loss_n += o.loss_n;
-        for (a, b) in self.rtt.iter_mut().zip(&o.rtt) {
-            if let Some(b) = b {
-                a.get_or_insert_with(Default::default).merge(b);
-            }
-        }
-    }
-
-    fn latency(&self) -> Latency {
-        Latency {
-            gateway_ms: pct(&self.rtt[GATEWAY]),
-            isp_ms: pct(&self.rtt[ISP]),
-            internet_ms: pct(&self.rtt[INTERNET]),
-            loss_pct: (self.loss_n > 0).then(|| round2(self.loss_sum / self.loss_n as f64)),
-        }
-    }
-}
-
-fn round2(v: f64) -> f64 {
-    (v * 100.0).round() / 100.0
-}
-
 fn availability(monitored: f64, down: f64) -> Option<f64> {
     (monitored > 0.0).then(|| round2(100.0 * (1.0 - (down / monitored).min(1.0))))
-}
-
-/// The last check seen: its time, day, part of the day, and whether it was DEGRADED.
-#[derive(Clone, Copy)]
-struct Last {
-    at: DateTime<FixedOffset>,
-    day: NaiveDate,
-    peak: bool,
-    degraded: bool,
-}
-
-/// The state while checks stream by.
-struct Checks {
-    interval: Option<f64>,
-    /// Checks held until the interval is known (when the config does not say).
-    early: Vec<Check>,
-    last: Option<Last>,
-    first: Option<DateTime<FixedOffset>>,
-    /// The day being read; checks come in time order, so it is put away in
-    /// `days` only when the next day starts.
-    today: Option<(NaiveDate, Sums)>,
-    days: BTreeMap<NaiveDate, Sums>,
-    peak: Sums,
-    off_peak: Sums,
-    gaps: Vec<Gap>,
-    present: u64,
-    peak_hours: (NaiveTime, NaiveTime),
-}
-
-/// How many checks are looked at to learn the interval when the config does not say.
-const LEARN_FROM: usize = 64;
-
-impl Checks {
-    fn push(&mut self, c: Check) {
-        match self.interval {
-            Some(_) => self.take(c),
-            None => {
-                self.early.push(c);
-                if self.early.len() >= LEARN_FROM {
-                    self.learn();
-                }
-            }
-        }
-    }
-
-    /// The interval as the median spacing of the first checks.
-    fn learn(&mut self) {
-        let mut deltas: Vec<f64> = self
-            .early
-            .windows(2)
-            .map(|w| (w[1].at - w[0].at).num_milliseconds() as f64 / 1000.0)
-            .filter(|d| *d > 0.0)
-            .collect();
-        deltas.sort_by(f64::total_cmp);
-        self.interval = Some(deltas.get(deltas.len() / 2).copied().unwrap_or(10.0));
-        for c in std::mem::take(&mut self.early) {
-            self.take(c);
-        }
-    }
-
-    /// A check stands for the time until the next one, one interval at most
-    /// before a gap; that share is credited to its own day and part of the day.
-    fn take(&mut self, c: Check) {
-        let interval = self.interval.unwrap_or(10.0);
-        self.present += 1;
-        self.first.get_or_insert(c.at);
-        if let Some(last) = self.last {
-            let d = (c.at - last.at).num_milliseconds() as f64 / 1000.0;
-            let share = if d > 3.0 * interval {
-                self.gaps.push(Gap {
-                    from: stamp(last.at + secs(interval)),
-                    to: stamp(c.at),
-                    seconds: round2(d - interval),
-                });
-                interval
-            } else {
-                d.max(0.0)
-            };
-            self.credit(last, share);
-        }
-        let day = c.at.date_naive();
-        let peak = in_window(c.at.time(), self.peak_hours.0, self.peak_hours.1);
-        self.day(day).check(&c);
-        if peak {
-            &mut self.peak
-        } else {
-            &mut self.off_peak
-        }
-        .check(&c);
-        self.last = Some(Last {
-            at: c.at,
-            day,
-            peak,
-            degraded: c.degraded,
-        });
-    }
-
-    fn credit(&mut self, last: Last, share: f64) {
-        self.day(last.day).credit(share, last.degraded);
-        if last.peak {
-            &mut self.peak
-        } else {
-            &mut self.off_peak
-        }
-        .credit(share, last.degraded);
-    }
-
-    /// The sums of `day`, putting away those of the day before.
-    fn day(&mut self, day: NaiveDate) -> &mut Sums {
-        if self.today.as_ref().is_some_and(|(d, _)| *d != day) {
-            self.put_away_today();
-        }
-        &mut self.today.get_or_insert_with(|| (day, Sums::default())).1
-    }
-
-    fn put_away_today(&mut self) {
-        if let Some((d, s)) = self.today.take() {
-            self.days.entry(d).or_default().merge(&s);
-        }
-    }
-
-    fn finish(&mut self) {
-        if self.interval.is_none() {
-            self.learn();
-        }
-        if let Some(last) = self.last {
-            self.credit(last, self.interval.unwrap_or(10.0));
-        }
-        self.put_away_today();
-    }
-}
-
-fn in_window(t: NaiveTime, from: NaiveTime, to: NaiveTime) -> bool {
-    if from <= to {
-        t >= from && t < to
-    } else {
-        t >= from || t < to
-    }
-}
-
-fn secs(s: f64) -> Span {
-    Span::milliseconds((s * 1000.0).round() as i64)
-}
-
-fn stamp(t: DateTime<FixedOffset>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
 /// Seconds of [start, end) inside the daily window [from, to) (local time of `start`'s offset).
@@ -315,19 +69,7 @@ pub fn build(o: &Options) -> Report {
     let in_period = |t: &DateTime<FixedOffset>| {
         o.since.is_none_or(|s| *t >= s) && o.until.is_none_or(|u| *t < u)
     };
-    let mut checks = Checks {
-        interval: o.interval.map(|d| d.as_secs_f64()),
-        early: Vec::new(),
-        last: None,
-        first: None,
-        today: None,
-        days: BTreeMap::new(),
-        peak: Sums::default(),
-        off_peak: Sums::default(),
-        gaps: Vec::new(),
-        present: 0,
-        peak_hours: o.peak,
-    };
+    let mut checks = Checks::new(o.interval.map(|d| d.as_secs_f64()), o.peak);
     let conn_files = read::files(&o.log_dir, crate::sink::connection::FILE);
     if conn_files.is_empty() {
         warnings.push(format!(
@@ -450,25 +192,7 @@ fn tally(o: &Options, outages: &[Row]) -> Tally {
         // Spread over the days and the peak in proportion to the span (gaps inside are not outage time).
         let span = ((r.end - r.start).num_milliseconds() as f64 / 1000.0).max(1e-9);
         let scale = (d / span).min(1.0);
-        if r.start >= r.end {
-            *day_down.entry(r.start.date_naive()).or_default() += d;
-        }
-        let mut day = r.start.date_naive();
-        while day <= r.end.date_naive() && r.start < r.end {
-            let Some(ds) = day
-                .and_time(NaiveTime::MIN)
-                .and_local_timezone(*r.start.offset())
-                .single()
-            else {
-                break;
-            };
-            let (s, e) = (ds.max(r.start), (ds + Span::days(1)).min(r.end));
-            if e > s {
-                *day_down.entry(day).or_default() +=
-                    (e - s).num_milliseconds() as f64 / 1000.0 * scale;
-            }
-            day += Span::days(1);
-        }
+        spread_over_days(r, d, scale, &mut day_down);
         peak_down += overlap_with_window(r.start, r.end, o.peak.0, o.peak.1) * scale;
     }
     figures.total_s = downtime;
@@ -495,33 +219,49 @@ fn tally(o: &Options, outages: &[Row]) -> Tally {
     }
 }
 
+/// Adds outage `r`'s time to each day it covers, `scale` of the clock time
+/// there (its observed `d` seconds if it has no span).
+fn spread_over_days(r: &Row, d: f64, scale: f64, day_down: &mut BTreeMap<NaiveDate, f64>) {
+    if r.start >= r.end {
+        *day_down.entry(r.start.date_naive()).or_default() += d;
+        return;
+    }
+    let mut day = r.start.date_naive();
+    while day <= r.end.date_naive() {
+        let Some(ds) = day
+            .and_time(NaiveTime::MIN)
+            .and_local_timezone(*r.start.offset())
+            .single()
+        else {
+            break;
+        };
+        let (s, e) = (ds.max(r.start), (ds + Span::days(1)).min(r.end));
+        if e > s {
+            *day_down.entry(day).or_default() += (e - s).num_milliseconds() as f64 / 1000.0 * scale;
+        }
+        day += Span::days(1);
+    }
+}
+
 fn assemble(o: &Options, mut c: Checks, outages: Vec<Row>, warnings: Vec<String>) -> Report {
     let interval = c.interval.unwrap_or(10.0);
-    let Tally {
-        mut figures,
-        list,
-        starts_by_hour,
-        starts_by_weekday,
-        downtime,
-        maintenance,
-        day_down,
-        peak_down,
-    } = tally(o, &outages);
+    let mut t = tally(o, &outages);
+    let downtime = t.downtime;
     let mut all = Sums::default();
     for s in c.days.values() {
         all.merge(s);
     }
     let monitored = all.monitored_s;
-    if figures.count > 0 {
-        figures.mean_time_between_s = Some(round2(
-            (monitored - downtime).max(0.0) / f64::from(figures.count),
+    if t.figures.count > 0 {
+        t.figures.mean_time_between_s = Some(round2(
+            (monitored - downtime).max(0.0) / f64::from(t.figures.count),
         ));
     }
     let days: Vec<Day> = c
         .days
         .iter()
         .map(|(date, s)| {
-            let down = day_down.get(date).copied().unwrap_or(0.0);
+            let down = t.day_down.get(date).copied().unwrap_or(0.0);
             Day {
                 date: date.to_string(),
                 checks: s.checks,
@@ -533,17 +273,20 @@ fn assemble(o: &Options, mut c: Checks, outages: Vec<Row>, warnings: Vec<String>
             }
         })
         .collect();
-    let part = |s: &Sums, down: f64| Part {
-        monitored_s: round2(s.monitored_s),
-        downtime_s: round2(down),
-        availability_pct: availability(s.monitored_s, down),
-        loss_pct: s.latency().loss_pct,
-        internet_ms: pct(&s.rtt[INTERNET]),
+    let part = |s: &Sums, down: f64| {
+        let latency = s.latency();
+        Part {
+            monitored_s: round2(s.monitored_s),
+            downtime_s: round2(down),
+            availability_pct: availability(s.monitored_s, down),
+            loss_pct: latency.loss_pct,
+            internet_ms: latency.internet_ms,
+        }
     };
     let peak = PeakFigures {
         hours: format!("{}-{}", o.peak.0.format("%H:%M"), o.peak.1.format("%H:%M")),
-        peak: part(&c.peak, peak_down),
-        off_peak: part(&c.off_peak, (downtime - peak_down).max(0.0)),
+        peak: part(&c.peak, t.peak_down),
+        off_peak: part(&c.off_peak, (downtime - t.peak_down).max(0.0)),
     };
     let last_at = c.last.map(|l| l.at);
     let period = c.first.zip(last_at).map(|(f, l)| Period {
@@ -565,13 +308,13 @@ fn assemble(o: &Options, mut c: Checks, outages: Vec<Row>, warnings: Vec<String>
         monitored_s: round2(monitored),
         gaps: std::mem::take(&mut c.gaps),
         downtime_s: round2(downtime),
-        maintenance_s: round2(maintenance),
+        maintenance_s: round2(t.maintenance),
         availability_pct,
         degraded_s: round2(all.degraded_s),
-        outages: figures,
-        outage_list: list,
-        starts_by_hour,
-        starts_by_weekday,
+        outages: t.figures,
+        outage_list: t.list,
+        starts_by_hour: t.starts_by_hour,
+        starts_by_weekday: t.starts_by_weekday,
         latency: all.latency(),
         peak,
         days,

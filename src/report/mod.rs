@@ -3,9 +3,11 @@
 //! JSON, a self-contained HTML page, or the raw checks as CSV.
 //!
 //! `read` finds and streams the files through the writers' row structs,
-//! `aggregate` folds them into figures (`model`), and `text` and `html` render.
+//! `checks` folds the checks into sums as they stream by, `aggregate` makes
+//! the figures (`model`) of them and the outages, and `text` and `html` render.
 
 mod aggregate;
+mod checks;
 mod histogram;
 mod html;
 pub mod model;

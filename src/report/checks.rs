@@ -1,0 +1,272 @@
+//! Checks as they stream by, folded into sums per day and per part of the
+//! day (the evening peak, the rest): time monitored and DEGRADED, loss, and
+//! RTT histograms; silences of more than three intervals become gaps.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration as Span, FixedOffset, NaiveDate, NaiveTime};
+
+use super::histogram::{bucket, Bucket, Histogram};
+use super::model::{Gap, Latency, Percentiles};
+use crate::sink::ConnectionRow;
+
+/// Sums for one part of time (a day, the peak, the rest).
+#[derive(Default, Clone)]
+pub struct Sums {
+    pub checks: u64,
+    pub monitored_s: f64,
+    pub degraded_s: f64,
+    loss_sum: f64,
+    loss_n: u64,
+    /// RTT histograms, by [`GATEWAY`], [`ISP`] and [`INTERNET`].
+    rtt: [Option<Box<Histogram>>; 3],
+}
+
+/// The RTT series of a check, as they stand in [`Sums::rtt`] and [`Check::rtt`].
+const GATEWAY: usize = 0;
+const ISP: usize = 1;
+const INTERNET: usize = 2;
+
+/// What the figures need of one check, its RTTs already in their buckets.
+#[derive(Clone, Copy)]
+pub struct Check {
+    at: DateTime<FixedOffset>,
+    degraded: bool,
+    loss: Option<f64>,
+    /// By [`GATEWAY`], [`ISP`] and [`INTERNET`].
+    rtt: [Option<Bucket>; 3],
+}
+
+impl Check {
+    pub fn of(at: DateTime<FixedOffset>, r: &ConnectionRow<&str>) -> Check {
+        Check {
+            at,
+            degraded: r.status == "DEGRADED",
+            loss: r.loss_pct,
+            rtt: {
+                let mut rtt = [None; 3];
+                rtt[GATEWAY] = r.gateway_rtt_ms.map(bucket);
+                rtt[ISP] = r.isp_rtt_ms.map(bucket);
+                rtt[INTERNET] = r.internet_rtt_ms.map(bucket);
+                rtt
+            },
+        }
+    }
+}
+
+fn pct(h: &Option<Box<Histogram>>) -> Percentiles {
+    h.as_ref().map(|h| h.percentiles()).unwrap_or_default()
+}
+
+impl Sums {
+    /// Counts a check's figures.
+    fn check(&mut self, c: &Check) {
+        self.checks += 1;
+        if let Some(l) = c.loss {
+            self.loss_sum += l;
+            self.loss_n += 1;
+        }
+        for (h, b) in self.rtt.iter_mut().zip(c.rtt) {
+            if let Some(b) = b {
+                h.get_or_insert_with(Default::default).count(b);
+            }
+        }
+    }
+
+    /// Credits the time a check stands for.
+    fn credit(&mut self, share_s: f64, degraded: bool) {
+        self.monitored_s += share_s;
+        if degraded {
+            self.degraded_s += share_s;
+        }
+    }
+
+    pub fn merge(&mut self, o: &Sums) {
+        self.checks += o.checks;
+        self.monitored_s += o.monitored_s;
+        self.degraded_s += o.degraded_s;
+        self.loss_sum += o.loss_sum;
+        self.loss_n += o.loss_n;
+        for (a, b) in self.rtt.iter_mut().zip(&o.rtt) {
+            if let Some(b) = b {
+                a.get_or_insert_with(Default::default).merge(b);
+            }
+        }
+    }
+
+    pub fn latency(&self) -> Latency {
+        Latency {
+            gateway_ms: pct(&self.rtt[GATEWAY]),
+            isp_ms: pct(&self.rtt[ISP]),
+            internet_ms: pct(&self.rtt[INTERNET]),
+            loss_pct: (self.loss_n > 0).then(|| round2(self.loss_sum / self.loss_n as f64)),
+        }
+    }
+}
+
+pub fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// The last check seen: its time, day, part of the day, and whether it was DEGRADED.
+#[derive(Clone, Copy)]
+pub struct Last {
+    pub at: DateTime<FixedOffset>,
+    day: NaiveDate,
+    peak: bool,
+    degraded: bool,
+}
+
+/// The state while checks stream by.
+pub struct Checks {
+    pub interval: Option<f64>,
+    /// Checks held until the interval is known (when the config does not say).
+    early: Vec<Check>,
+    pub last: Option<Last>,
+    pub first: Option<DateTime<FixedOffset>>,
+    /// The day being read; checks come in time order, so it is put away in
+    /// `days` only when the next day starts.
+    today: Option<(NaiveDate, Sums)>,
+    pub days: BTreeMap<NaiveDate, Sums>,
+    pub peak: Sums,
+    pub off_peak: Sums,
+    pub gaps: Vec<Gap>,
+    pub present: u64,
+    peak_hours: (NaiveTime, NaiveTime),
+}
+
+/// How many checks are looked at to learn the interval when the config does not say.
+const LEARN_FROM: usize = 64;
+
+impl Checks {
+    /// Nothing seen yet; `interval` is learnt from the first checks if `None`.
+    pub fn new(interval: Option<f64>, peak_hours: (NaiveTime, NaiveTime)) -> Checks {
+        Checks {
+            interval,
+            early: Vec::new(),
+            last: None,
+            first: None,
+            today: None,
+            days: BTreeMap::new(),
+            peak: Sums::default(),
+            off_peak: Sums::default(),
+            gaps: Vec::new(),
+            present: 0,
+            peak_hours,
+        }
+    }
+
+    pub fn push(&mut self, c: Check) {
+        match self.interval {
+            Some(_) => self.take(c),
+            None => {
+                self.early.push(c);
+                if self.early.len() >= LEARN_FROM {
+                    self.learn();
+                }
+            }
+        }
+    }
+
+    /// The interval as the median spacing of the first checks.
+    fn learn(&mut self) {
+        let mut deltas: Vec<f64> = self
+            .early
+            .windows(2)
+            .map(|w| (w[1].at - w[0].at).num_milliseconds() as f64 / 1000.0)
+            .filter(|d| *d > 0.0)
+            .collect();
+        deltas.sort_by(f64::total_cmp);
+        self.interval = Some(deltas.get(deltas.len() / 2).copied().unwrap_or(10.0));
+        for c in std::mem::take(&mut self.early) {
+            self.take(c);
+        }
+    }
+
+    /// A check stands for the time until the next one, one interval at most
+    /// before a gap; that share is credited to its own day and part of the day.
+    fn take(&mut self, c: Check) {
+        let interval = self.interval.unwrap_or(10.0);
+        self.present += 1;
+        self.first.get_or_insert(c.at);
+        if let Some(last) = self.last {
+            let d = (c.at - last.at).num_milliseconds() as f64 / 1000.0;
+            let share = if d > 3.0 * interval {
+                self.gaps.push(Gap {
+                    from: stamp(last.at + secs(interval)),
+                    to: stamp(c.at),
+                    seconds: round2(d - interval),
+                });
+                interval
+            } else {
+                d.max(0.0)
+            };
+            self.credit(last, share);
+        }
+        let day = c.at.date_naive();
+        let peak = in_window(c.at.time(), self.peak_hours.0, self.peak_hours.1);
+        self.day(day).check(&c);
+        if peak {
+            &mut self.peak
+        } else {
+            &mut self.off_peak
+        }
+        .check(&c);
+        self.last = Some(Last {
+            at: c.at,
+            day,
+            peak,
+            degraded: c.degraded,
+        });
+    }
+
+    fn credit(&mut self, last: Last, share: f64) {
+        self.day(last.day).credit(share, last.degraded);
+        if last.peak {
+            &mut self.peak
+        } else {
+            &mut self.off_peak
+        }
+        .credit(share, last.degraded);
+    }
+
+    /// The sums of `day`, putting away those of the day before.
+    fn day(&mut self, day: NaiveDate) -> &mut Sums {
+        if self.today.as_ref().is_some_and(|(d, _)| *d != day) {
+            self.put_away_today();
+        }
+        &mut self.today.get_or_insert_with(|| (day, Sums::default())).1
+    }
+
+    fn put_away_today(&mut self) {
+        if let Some((d, s)) = self.today.take() {
+            self.days.entry(d).or_default().merge(&s);
+        }
+    }
+
+    pub fn finish(&mut self) {
+        if self.interval.is_none() {
+            self.learn();
+        }
+        if let Some(last) = self.last {
+            self.credit(last, self.interval.unwrap_or(10.0));
+        }
+        self.put_away_today();
+    }
+}
+
+fn in_window(t: NaiveTime, from: NaiveTime, to: NaiveTime) -> bool {
+    if from <= to {
+        t >= from && t < to
+    } else {
+        t >= from || t < to
+    }
+}
+
+pub fn secs(s: f64) -> Span {
+    Span::milliseconds((s * 1000.0).round() as i64)
+}
+
+pub fn stamp(t: DateTime<FixedOffset>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
