@@ -301,112 +301,150 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
-/// Every entity's discovery topic and config. Long because it is a table: one
-/// entry per entity, read top to bottom like Home Assistant lists them.
+/// Every entity's discovery topic and config, in the order Home Assistant lists them.
 fn discovery(n: &Names) -> Vec<(String, Value)> {
-    let device = json!({
-        "identifiers": [n.node],
-        "name": format!("connectivity-monitor {}", crate::util::hostname()),
-        "manufacturer": "connectivity-monitor",
-        "model": "internet connection monitor",
-        "sw_version": env!("CARGO_PKG_VERSION"),
-    });
-    let entity = |component: &str, id: &str, name: &str, state: &str, extra: Value| {
-        let mut config = json!({
-            "name": name,
-            "unique_id": format!("{}_{id}", n.node),
-            "object_id": format!("{}_{id}", n.node),
-            "state_topic": n.state(state),
-            "availability_topic": n.availability(),
-            "payload_available": "online",
-            "payload_not_available": "offline",
-            "expire_after": n.expire_after,
-            "device": device,
-        });
-        if let (Some(c), Some(e)) = (config.as_object_mut(), extra.as_object()) {
-            c.extend(e.clone());
-        }
+    let connectivity = || json!({"device_class": "connectivity"});
+    let fixed = [
+        ("binary_sensor", "internet", "Internet", connectivity()),
+        ("binary_sensor", "gateway", "Gateway", connectivity()),
         (
-            format!("{}/{component}/{}/{id}/config", n.discovery, n.node),
-            config,
-        )
-    };
-    let mut out = vec![
-        entity(
-            "binary_sensor",
-            "internet",
-            "Internet",
-            "internet",
-            json!({"device_class": "connectivity"}),
-        ),
-        entity(
-            "binary_sensor",
-            "gateway",
-            "Gateway",
-            "gateway",
-            json!({"device_class": "connectivity"}),
-        ),
-        entity(
             "sensor",
             "verdict",
             "Verdict",
-            "verdict",
             json!({
                 "device_class": "enum",
                 "options": ["OK", "DEGRADED", "DNS_FAIL", "HTTP_FAIL", "WAN_DOWN", "ISP_DOWN", "LAN_DOWN"],
             }),
         ),
-        entity(
+        (
             "sensor",
             "latency",
             "Internet latency",
-            "latency",
-            json!({
-                "unit_of_measurement": "ms", "state_class": "measurement", "device_class": "duration",
-            }),
+            json!({"unit_of_measurement": "ms", "state_class": "measurement", "device_class": "duration"}),
         ),
-        entity(
+        (
             "sensor",
             "loss",
             "Packet loss",
-            "loss",
             json!({"unit_of_measurement": "%", "state_class": "measurement"}),
         ),
-        entity(
+        (
             "sensor",
             "last_outage_start",
             "Last outage start",
-            "last_outage_start",
             json!({"device_class": "timestamp"}),
         ),
-        entity(
+        (
             "sensor",
             "last_outage_duration",
             "Last outage duration",
-            "last_outage_duration",
-            json!({
-                "unit_of_measurement": "s", "device_class": "duration",
-            }),
+            json!({"unit_of_measurement": "s", "device_class": "duration"}),
         ),
-        entity(
+        (
             "sensor",
             "availability_today",
             "Availability today",
-            "availability_today",
-            json!({
-                "unit_of_measurement": "%", "state_class": "measurement",
-            }),
+            json!({"unit_of_measurement": "%", "state_class": "measurement"}),
         ),
     ];
+    let device = device(n);
+    let mut out: Vec<_> = fixed
+        .into_iter()
+        .map(|(component, id, name, extra)| entity(n, &device, component, id, name, id, extra))
+        .collect();
     for t in &n.targets {
-        let id = format!("target_{}", slug(t));
+        let slug = slug(t);
         out.push(entity(
+            n,
+            &device,
             "binary_sensor",
-            &id,
+            &format!("target_{slug}"),
             &format!("Target {t}"),
-            &format!("target/{}", slug(t)),
-            json!({"device_class": "connectivity"}),
+            &format!("target/{slug}"),
+            connectivity(),
         ));
     }
     out
+}
+
+/// The device every entity belongs to.
+fn device(n: &Names) -> Value {
+    json!({
+        "identifiers": [n.node],
+        "name": format!("connectivity-monitor {}", crate::util::hostname()),
+        "manufacturer": "connectivity-monitor",
+        "model": "internet connection monitor",
+        "sw_version": env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// One entity's discovery topic and config: what every entity has, then `extra`.
+fn entity(
+    n: &Names,
+    device: &Value,
+    component: &str,
+    id: &str,
+    name: &str,
+    state: &str,
+    extra: Value,
+) -> (String, Value) {
+    let mut config = json!({
+        "name": name,
+        "unique_id": format!("{}_{id}", n.node),
+        "object_id": format!("{}_{id}", n.node),
+        "state_topic": n.state(state),
+        "availability_topic": n.availability(),
+        "payload_available": "online",
+        "payload_not_available": "offline",
+        "expire_after": n.expire_after,
+        "device": device,
+    });
+    if let (Some(c), Value::Object(e)) = (config.as_object_mut(), extra) {
+        c.extend(e);
+    }
+    (
+        format!("{}/{component}/{}/{id}/config", n.discovery, n.node),
+        config,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_gives_every_entity_the_common_fields_and_its_own() {
+        let n = Names {
+            discovery: "homeassistant".into(),
+            prefix: "cm/box".into(),
+            node: "connectivity_monitor_box".into(),
+            targets: vec!["one".into()],
+            expire_after: 30,
+        };
+        let d = discovery(&n);
+        assert_eq!(d.len(), 9);
+        let (topic, verdict) = &d[2];
+        assert_eq!(
+            topic,
+            "homeassistant/sensor/connectivity_monitor_box/verdict/config"
+        );
+        assert_eq!(verdict["state_topic"], "cm/box/verdict");
+        assert_eq!(verdict["unique_id"], "connectivity_monitor_box_verdict");
+        assert_eq!(verdict["availability_topic"], "cm/box/availability");
+        assert_eq!(verdict["options"][6], "LAN_DOWN");
+        assert_eq!(verdict["expire_after"], 30);
+        assert_eq!(
+            verdict["device"]["identifiers"][0],
+            "connectivity_monitor_box"
+        );
+        assert_eq!(d[3].1["unit_of_measurement"], "ms");
+        let (topic, target) = &d[8];
+        assert_eq!(
+            topic,
+            "homeassistant/binary_sensor/connectivity_monitor_box/target_one/config"
+        );
+        assert_eq!(target["state_topic"], "cm/box/target/one");
+        assert_eq!(target["name"], "Target one");
+        assert_eq!(target["device_class"], "connectivity");
+    }
 }
