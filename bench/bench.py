@@ -255,6 +255,18 @@ def config_example(tmp, name):
     return path
 
 
+def watch_idle(pid, seconds=None, every=10):
+    """CPU % of process `pid` over `seconds` (IDLE_SECONDS), and its RSS (KiB) sampled `every` s."""
+    seconds = IDLE_SECONDS if seconds is None else seconds
+    c0, t0 = cpu_seconds(pid), time.monotonic()
+    rss = []
+    while time.monotonic() - t0 < seconds:
+        time.sleep(every)
+        rss.append(status_kib(pid, "VmRSS"))
+    c1, t1 = cpu_seconds(pid), time.monotonic()
+    return (c1 - c0) / (t1 - t0) * 100, rss
+
+
 def workload_idle(tmp, topo, out):
     """Idle footprint over IDLE_SECONDS, and the gateway RTT it reports against ping's."""
     cfg = config_example(tmp, "idle")
@@ -262,12 +274,7 @@ def workload_idle(tmp, topo, out):
     pinger = topo.spawn("mon", "ping", "-n", "-i", "1", "-c", str(IDLE_SECONDS), "10.0.1.1",
                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     time.sleep(2)
-    c0, t0 = cpu_seconds(p.pid), time.monotonic()
-    rss = []
-    while time.monotonic() - t0 < IDLE_SECONDS:
-        time.sleep(10)
-        rss.append(status_kib(p.pid, "VmRSS"))
-    c1, t1 = cpu_seconds(p.pid), time.monotonic()
+    cpu_pct, rss = watch_idle(p.pid)
     hwm = status_kib(p.pid, "VmHWM")
     p.terminate(); p.wait()
     ping_out = pinger.communicate()[0]
@@ -275,7 +282,7 @@ def workload_idle(tmp, topo, out):
     rows = (pathlib.Path(tmp) / "idle/logs/connection_log.csv").read_text().splitlines()[1:]
     daemon_rtts = [float(r.split(",")[2]) for r in rows if r.split(",")[2]]
     out.update({
-        "idle_cpu_pct": (c1 - c0) / (t1 - t0) * 100,
+        "idle_cpu_pct": cpu_pct,
         "idle_rss_kib_max": max(rss), "idle_rss_kib_mean": statistics.mean(rss), "idle_hwm_kib": hwm,
         "rtt_daemon_median_ms": statistics.median(daemon_rtts), "rtt_ping_median_ms": statistics.median(ping_rtts),
         "rtt_samples": (len(daemon_rtts), len(ping_rtts)),
@@ -452,15 +459,10 @@ def workload_idle_live(tmp, topo, out):
     cfg.write_text(cfg.read_text() + '\n[serve]\nlisten = "127.0.0.1:9793"\n[mqtt]\nurl = "mqtt://127.0.0.1:18832"\n')
     p = topo.spawn("mon", BIN, "run", "-c", cfg, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(2)
-    c0, t0 = cpu_seconds(p.pid), time.monotonic()
-    rss = []
-    while time.monotonic() - t0 < IDLE_SECONDS:
-        time.sleep(10)
-        rss.append(status_kib(p.pid, "VmRSS"))
-    c1, t1 = cpu_seconds(p.pid), time.monotonic()
+    cpu_pct, rss = watch_idle(p.pid)
     p.terminate(); p.wait()
     broker.terminate(); broker.wait()
-    out.update({"cpu_pct": (c1 - c0) / (t1 - t0) * 100, "rss_kib_max": max(rss)})
+    out.update({"cpu_pct": cpu_pct, "rss_kib_max": max(rss)})
 
 
 def make_year(tmp):
