@@ -108,6 +108,22 @@ pub struct OpenOutage {
     pub maintenance: bool,
 }
 
+impl OpenOutage {
+    /// An outage that starts at `start` with `cause`: no changes, gaps or good checks yet.
+    pub fn new(start: DateTime<Utc>, cause: Layer, detail: String, simulated: bool) -> OpenOutage {
+        OpenOutage {
+            start,
+            cause,
+            detail,
+            cause_changes: Vec::new(),
+            gaps: Vec::new(),
+            good: None,
+            simulated,
+            maintenance: false,
+        }
+    }
+}
+
 /// A finished outage, as recorded in `outage_log.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutageRecord {
@@ -396,16 +412,12 @@ impl Machine {
             cause: streak.lowest,
             detail: streak.detail.clone(),
         });
-        self.state.outage = Some(OpenOutage {
-            start: streak.since,
-            cause: streak.lowest,
-            detail: streak.detail,
-            cause_changes: Vec::new(),
-            gaps: Vec::new(),
-            good: None,
-            simulated: streak.simulated,
-            maintenance: false,
-        });
+        self.state.outage = Some(OpenOutage::new(
+            streak.since,
+            streak.lowest,
+            streak.detail,
+            streak.simulated,
+        ));
     }
 
     fn failing_in_outage(

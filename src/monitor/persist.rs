@@ -118,16 +118,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let mut p = Persisted::default();
-        p.machine.outage = Some(super::super::machine::OpenOutage {
-            start: at,
-            cause: crate::monitor::Layer::Wan,
-            detail: "d".into(),
-            cause_changes: Vec::new(),
-            gaps: Vec::new(),
-            good: None,
-            simulated: false,
-            maintenance: false,
-        });
+        p.machine.outage = Some(super::super::machine::OpenOutage::new(
+            at,
+            crate::monitor::Layer::Wan,
+            "d".into(),
+            false,
+        ));
         save(dir.path(), &p).unwrap();
         let text = std::fs::read_to_string(dir.path().join(STATE_FILE)).unwrap();
         assert!(text.contains("\"cause\": \"WAN_DOWN\""), "{text}");

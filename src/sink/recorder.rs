@@ -201,16 +201,8 @@ mod tests {
     /// unwritten) although its row is on disk.
     fn state_with(open: Option<i64>, unwritten: &[i64]) -> Persisted {
         let mut p = Persisted::default();
-        p.machine.outage = open.map(|s| OpenOutage {
-            start: record(s).start,
-            cause: Layer::Wan,
-            detail: "d".into(),
-            cause_changes: Vec::new(),
-            gaps: Vec::new(),
-            good: None,
-            simulated: false,
-            maintenance: false,
-        });
+        p.machine.outage =
+            open.map(|s| OpenOutage::new(record(s).start, Layer::Wan, "d".into(), false));
         p.unwritten = unwritten.iter().map(|s| record(*s)).collect();
         p
     }
