@@ -9,6 +9,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
+use hyper::body::Bytes;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -128,6 +129,9 @@ struct Metrics {
     sent: Family<ChannelLabels, Counter>,
     failed: Family<ChannelLabels, Counter>,
     spooled: Family<ChannelLabels, Gauge>,
+    /// The text of the last scrape, until a metric changes: scrapers between
+    /// two checks get it without the registry being encoded again.
+    encoded: Option<Bytes>,
 }
 
 impl Metrics {
@@ -152,6 +156,7 @@ impl Metrics {
             sent: Family::default(),
             failed: Family::default(),
             spooled: Family::default(),
+            encoded: None,
         };
         registry.register(
             "probe_success",
@@ -284,12 +289,15 @@ impl Live {
     }
 
     /// /metrics, in the OpenMetrics text format.
-    pub fn metrics_text(&self) -> String {
+    pub fn metrics_text(&self) -> Bytes {
+        let mut m = self.metrics.lock().expect("metrics lock");
+        if let Some(text) = &m.encoded {
+            return text.clone();
+        }
         let mut out = String::new();
-        let m = self.metrics.lock().expect("metrics lock");
         prometheus_client::encoding::text::encode(&mut out, &m.registry)
             .expect("encoding to a String");
-        out
+        m.encoded.insert(Bytes::from(out)).clone()
     }
 
     /// Follows one update.
@@ -304,7 +312,8 @@ impl Live {
     fn check(&self, c: &CheckDone) {
         let probes = probe_views(c);
         let mut view = self.view.lock().expect("view lock");
-        let m = self.metrics.lock().expect("metrics lock");
+        let mut m = self.metrics.lock().expect("metrics lock");
+        m.encoded = None;
         let d = &c.diagnosis;
         view.checks += 1;
         view.last_check = Some(rfc3339_local(c.at));
@@ -368,7 +377,8 @@ impl Live {
 
     fn delivery(&self, d: &DeliveryNote) {
         let mut view = self.view.lock().expect("view lock");
-        let m = self.metrics.lock().expect("metrics lock");
+        let mut m = self.metrics.lock().expect("metrics lock");
+        m.encoded = None;
         let labels = ChannelLabels {
             channel: d.channel.into(),
         };
@@ -512,5 +522,35 @@ impl super::Part for Follower {
         // The stream ended with the pipeline; whatever is left is only a view.
         self.0.abort();
         Box::pin(async { Ok(()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::update::DeliveryNote;
+
+    #[test]
+    fn a_scrape_is_encoded_once_until_a_metric_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = Live::new(1.0, dir.path().to_owned(), &["email"]);
+        let first = live.metrics_text();
+        assert_eq!(
+            first.as_ptr(),
+            live.metrics_text().as_ptr(),
+            "the second scrape reuses the first one's text"
+        );
+        assert!(!String::from_utf8_lossy(&first)
+            .contains("notifications_sent_total{channel=\"email\"} 1"));
+        live.apply(&Update::Delivery(DeliveryNote {
+            channel: "email",
+            id: "m1".into(),
+            error: None,
+        }));
+        let after = String::from_utf8_lossy(&live.metrics_text()).into_owned();
+        assert!(
+            after.contains("connectivity_monitor_notifications_sent_total{channel=\"email\"} 1"),
+            "{after}"
+        );
     }
 }
