@@ -1,9 +1,14 @@
 //! How times and durations are written wherever a person reads them: logs,
-//! CSV cells, messages, the status line and the report. One rule each, in one place.
+//! CSV cells, messages, the status line and the report; and how a person
+//! writes a point in time for `report --since` or `/api/outages?since=`.
+//! One rule each, in one place.
 
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, Local, NaiveTime, SecondsFormat, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, FixedOffset, Local, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat,
+    TimeZone, Utc, Weekday,
+};
 
 /// RFC 3339 in local time with its offset, to the second.
 pub fn rfc3339_local(t: DateTime<Utc>) -> String {
@@ -80,9 +85,70 @@ pub fn hms(s: f64) -> String {
     }
 }
 
+/// A point in time as a person writes it: a date (local midnight), a local
+/// date-time, RFC 3339, or a span back from `now` (`30d`, `12h`). Every
+/// computation is checked: no input can overflow, whatever its size.
+pub fn parse_when(s: &str, now: DateTime<Local>) -> Result<DateTime<FixedOffset>, String> {
+    let local = |n: NaiveDateTime| {
+        Local
+            .from_local_datetime(&n)
+            .earliest()
+            .map(|t| t.fixed_offset())
+            .ok_or_else(|| format!("{s:?} does not exist in local time"))
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t);
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return local(d.and_time(NaiveTime::MIN));
+    }
+    for f in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(s, f) {
+            return local(n);
+        }
+    }
+    if let Ok(span) = humantime::parse_duration(s) {
+        return chrono::Duration::from_std(span)
+            .ok()
+            .and_then(|span| now.checked_sub_signed(span))
+            .map(|t| t.fixed_offset())
+            .ok_or_else(|| format!("{s:?} reaches back before any date this program can write"));
+    }
+    Err(format!(
+        "{s:?} is not a date (2026-11-01), a date-time (2026-11-01T18:00), RFC 3339, or a span (30d, 12h)"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn when_takes_each_form_and_no_span_overflows() {
+        let now = Local.with_ymd_and_hms(2026, 12, 3, 12, 0, 0).unwrap();
+        let day = parse_when("30d", now).unwrap();
+        assert_eq!((now.fixed_offset() - day).num_days(), 30);
+        assert_eq!(
+            parse_when("2026-11-01T18:00:00+01:00", now)
+                .unwrap()
+                .to_rfc3339(),
+            "2026-11-01T18:00:00+01:00"
+        );
+        assert!(parse_when("2026-11-01", now).is_ok());
+        assert!(parse_when("2026-11-01 18:00", now).is_ok());
+        for huge in ["300000y", "9999999999999y", "18446744073709551615s"] {
+            let e = parse_when(huge, now).unwrap_err();
+            assert!(e.contains(huge), "{e}");
+        }
+        assert!(parse_when("yesterday", now)
+            .unwrap_err()
+            .contains("is not a date"));
+    }
 
     #[test]
     fn each_duration_form() {

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono::{Local, NaiveTime};
 
 use crate::cli::{ReportArgs, EXIT_USAGE};
 use crate::config::{Config, Source};
@@ -17,11 +17,21 @@ pub fn run(config_path: Option<&Path>, args: &ReportArgs) -> anyhow::Result<Exit
         eprintln!("connectivity-monitor report: {msg}");
         Ok(ExitCode::from(EXIT_USAGE))
     };
-    let since = match args.since.as_deref().map(when).transpose() {
+    let since = match args
+        .since
+        .as_deref()
+        .map(|s| crate::timefmt::parse_when(s, Local::now()))
+        .transpose()
+    {
         Ok(t) => t,
         Err(e) => return usage(format!("--since: {e}")),
     };
-    let until = match args.until.as_deref().map(when).transpose() {
+    let until = match args
+        .until
+        .as_deref()
+        .map(|s| crate::timefmt::parse_when(s, Local::now()))
+        .transpose()
+    {
         Ok(t) => t,
         Err(e) => return usage(format!("--until: {e}")),
     };
@@ -84,41 +94,6 @@ fn progress(rows: u64) {
     if START.get_or_init(Instant::now).elapsed().as_secs() >= 1 {
         eprint!("\rreading the logs: {rows} rows");
     }
-}
-
-/// A date (local midnight), a local date-time, RFC 3339, or a span back from now.
-fn when(s: &str) -> Result<DateTime<FixedOffset>, String> {
-    let local = |n: NaiveDateTime| {
-        Local
-            .from_local_datetime(&n)
-            .earliest()
-            .map(|t| t.fixed_offset())
-            .ok_or_else(|| format!("{s:?} does not exist in local time"))
-    };
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t);
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return local(d.and_time(NaiveTime::MIN));
-    }
-    for f in [
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%d %H:%M",
-    ] {
-        if let Ok(n) = NaiveDateTime::parse_from_str(s, f) {
-            return local(n);
-        }
-    }
-    if let Ok(span) = humantime::parse_duration(s) {
-        let span =
-            chrono::Duration::from_std(span).map_err(|_| format!("{s:?} is too long a span"))?;
-        return Ok((Local::now() - span).fixed_offset());
-    }
-    Err(format!(
-        "{s:?} is not a date (2026-11-01), a date-time (2026-11-01T18:00), RFC 3339, or a span (30d, 12h)"
-    ))
 }
 
 fn peak_hours(s: &str) -> Option<(NaiveTime, NaiveTime)> {

@@ -205,12 +205,14 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// `/api/outages?since=WHEN`: the rows of `outage_log.csv` that started at or after WHEN
 /// (RFC 3339, or a span back from now such as `30d`), as JSON.
 fn outages(s: &Shared, query: Option<&str>) -> Response<Full<Bytes>> {
-    let since = query
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .find_map(|kv| kv.strip_prefix("since="))
-        .map(|v| v.replace("%3A", ":").replace("%2B", "+"));
-    let since = match since.as_deref().map(parse_since).transpose() {
+    let since = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "since")
+        .map(|(_, v)| v.into_owned());
+    let since = match since
+        .as_deref()
+        .map(|v| crate::timefmt::parse_when(v, chrono::Local::now()))
+        .transpose()
+    {
         Ok(s) => s,
         Err(e) => {
             return reply(
@@ -239,14 +241,4 @@ fn outages(s: &Shared, query: Option<&str>) -> Response<Full<Bytes>> {
             e.to_string(),
         ),
     }
-}
-
-fn parse_since(v: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, String> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v) {
-        return Ok(t);
-    }
-    let span = humantime::parse_duration(v)
-        .map_err(|_| format!("{v:?} is neither RFC 3339 nor a span such as 30d"))?;
-    let span = chrono::Duration::from_std(span).map_err(|e| e.to_string())?;
-    Ok((chrono::Utc::now() - span).fixed_offset())
 }
