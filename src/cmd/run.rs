@@ -27,7 +27,7 @@ use crate::daemon::serve::Server;
 use crate::daemon::status::StatusLine;
 use crate::daemon::Part;
 use crate::monitor::Hub;
-use crate::probe::{self, Prober};
+use crate::probe;
 use crate::systemd::{self, LevelHandle};
 
 /// Loads the config, starts logging and runs until SIGTERM or SIGINT.
@@ -83,14 +83,7 @@ pub async fn daemon(
     let surfaces = surfaces(&config, &hub).await?;
     let (notes, annotations) = tokio::sync::mpsc::channel(64);
     let paths = PathCapture::start(&config, hub.live(), notes);
-    let pipeline = Pipeline::start(
-        &config,
-        Prober::new(http),
-        persisted,
-        hub,
-        annotations,
-        args.sim_fail,
-    )?;
+    let pipeline = Pipeline::start(&config, persisted, hub, annotations, args.sim_fail)?;
     // In stop order.
     let mut parts: Vec<Box<dyn Part>> = vec![
         Box::new(sensors),

@@ -1,6 +1,11 @@
 //! The detection pipeline: probe tasks → the monitor → the update stream, and
 //! the two durable CSV sinks (the connection log; outage rows with the state).
 //!
+//! The probe tasks and the monitor run on a thread and runtime of their own
+//! ([`Detection`]): whatever else the daemon does on its main runtime (a status
+//! page visitor, a sensor's `statfs`, an fsync) can neither delay a probe's
+//! timer nor stretch the RTT it measures. Only the update stream joins them.
+//!
 //! Stopping follows the data: the probe tasks stop, so the report queue closes
 //! and the monitor drains and returns; its publisher is dropped, so every
 //! durable queue closes and the sinks write what they hold and save the state.
@@ -12,6 +17,7 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::{Part, PartFuture};
 use crate::config::Config;
@@ -27,6 +33,7 @@ const SINK_QUEUE: usize = 256;
 
 /// The running pipeline.
 pub struct Pipeline {
+    detection: Detection,
     prober: Arc<Prober>,
     tasks: ProbeTasks,
     reloads: mpsc::Sender<Settings>,
@@ -42,14 +49,17 @@ impl Pipeline {
     /// publishes to `hub`'s consumers (all of them subscribed by now).
     pub fn start(
         config: &Config,
-        prober: Arc<Prober>,
         mut persisted: Persisted,
         mut hub: Hub,
         annotations: mpsc::Receiver<Annotation>,
         sim_fail: f64,
     ) -> anyhow::Result<Pipeline> {
+        let detection = Detection::start()?;
+        // Its own HTTP client: the connections a client keeps are driven by the
+        // runtime that opened them, and the probes' must live on detection's.
+        let prober = Prober::new(crate::probe::http_client()?);
         let plan = Arc::new(Plan::from_config(config));
-        prober.check_icmp(&plan)?;
+        detection.within(|| prober.check_icmp(&plan))?;
         recorder::reconcile(&config.monitor.log_dir, &mut persisted);
         let machine = Machine::new(Rules::of(config), persisted.machine.clone());
         if let Some(o) = &machine.state().outage {
@@ -74,9 +84,15 @@ impl Pipeline {
         });
         log_proxies(config);
         let (report_tx, report_rx) = mpsc::channel(plan.probes.len().max(16) * 2);
-        let tasks = ProbeTasks::start(&plan, Arc::clone(&prober), timing(config, &plan), report_tx);
+        let tasks = ProbeTasks::start(
+            &plan,
+            Arc::clone(&prober),
+            detection.handle.clone(),
+            timing(config, &plan),
+            report_tx,
+        );
         let (reloads, reload_rx) = mpsc::channel(4);
-        let monitor = tokio::spawn(monitor::run(
+        let monitor = detection.handle.spawn(monitor::run(
             settings(config, plan, &tasks, sim_fail),
             machine,
             report_rx,
@@ -92,6 +108,7 @@ impl Pipeline {
             config.monitor.state_dir.display()
         );
         Ok(Pipeline {
+            detection,
             prober,
             tasks,
             reloads,
@@ -105,7 +122,8 @@ impl Pipeline {
 
 impl Part for Pipeline {
     fn check(&self, new: &Config) -> anyhow::Result<()> {
-        Ok(self.prober.check_icmp(&Plan::from_config(new))?)
+        let plan = Plan::from_config(new);
+        Ok(self.detection.within(|| self.prober.check_icmp(&plan))?)
     }
 
     fn reload<'a>(
@@ -130,6 +148,7 @@ impl Part for Pipeline {
     fn stop(self: Box<Self>) -> PartFuture<'static, anyhow::Result<()>> {
         Box::pin(async move {
             let Pipeline {
+                detection,
                 tasks,
                 reloads,
                 monitor,
@@ -139,7 +158,9 @@ impl Part for Pipeline {
             } = *self;
             tasks.stop().await;
             drop(reloads);
-            let machine = monitor.await.context("the monitor task panicked")?;
+            let machine = monitor.await.context("the monitor task panicked");
+            detection.stop().await;
+            let machine = machine?;
             connection_log
                 .await
                 .context("the connection log writer panicked")?;
@@ -157,6 +178,53 @@ impl Part for Pipeline {
             }
             Ok(())
         })
+    }
+}
+
+/// Detection's thread and its single-threaded runtime, which runs only the
+/// probe tasks and the monitor; everything else is spawned onto it by handle.
+struct Detection {
+    handle: tokio::runtime::Handle,
+    stop: CancellationToken,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Detection {
+    fn start() -> anyhow::Result<Detection> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start detection's runtime")?;
+        let handle = runtime.handle().clone();
+        let stop = CancellationToken::new();
+        let stopped = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("detection".into())
+            // The runtime drives its tasks only while this thread waits in it.
+            .spawn(move || runtime.block_on(stopped.cancelled()))
+            .context("cannot start detection's thread")?;
+        Ok(Detection {
+            handle,
+            stop,
+            thread,
+        })
+    }
+
+    /// Runs `f` with detection's runtime as the current one, so that whatever
+    /// it spawns (an ICMP socket's receiving task) runs there.
+    fn within<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _entered = self.handle.enter();
+        f()
+    }
+
+    /// Ends the runtime (the caller has stopped its tasks) and waits for its thread.
+    async fn stop(self) {
+        self.stop.cancel();
+        let thread = self.thread;
+        let joined = tokio::task::spawn_blocking(move || thread.join()).await;
+        if !matches!(joined, Ok(Ok(()))) {
+            tracing::error!("detection's thread did not end cleanly");
+        }
     }
 }
 

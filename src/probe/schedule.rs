@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
@@ -89,6 +90,8 @@ impl Timing {
 /// are unchanged, stops the ones no longer wanted and starts the new ones.
 pub struct ProbeTasks {
     prober: Arc<Prober>,
+    /// The runtime the tasks run on: detection's own, apart from the rest of the daemon.
+    runtime: Handle,
     timing: Timing,
     running: Vec<Running>,
     tracker: TaskTracker,
@@ -103,15 +106,17 @@ struct Running {
 }
 
 impl ProbeTasks {
-    /// Starts a task for every probe of `plan`; reports go to `tx`.
+    /// Starts a task for every probe of `plan` on `runtime`; reports go to `tx`.
     pub fn start(
         plan: &Plan,
         prober: Arc<Prober>,
+        runtime: Handle,
         timing: Timing,
         tx: mpsc::Sender<ProbeReport>,
     ) -> ProbeTasks {
         let mut tasks = ProbeTasks {
             prober,
+            runtime,
             timing,
             running: Vec::new(),
             tracker: TaskTracker::new(),
@@ -174,15 +179,18 @@ impl ProbeTasks {
             let id = self.next_id;
             self.next_id += 1;
             let token = CancellationToken::new();
-            self.tracker.spawn(run_probe(
-                id,
-                probe.clone(),
-                Arc::clone(&self.prober),
-                self.timing,
-                (self.timing.offset(index, n), first_round),
-                self.tx.clone(),
-                token.clone(),
-            ));
+            self.tracker.spawn_on(
+                run_probe(
+                    id,
+                    probe.clone(),
+                    Arc::clone(&self.prober),
+                    self.timing,
+                    (self.timing.offset(index, n), first_round),
+                    self.tx.clone(),
+                    token.clone(),
+                ),
+                &self.runtime,
+            );
             self.running.push(Running {
                 probe: probe.clone(),
                 id,
