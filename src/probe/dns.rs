@@ -11,14 +11,13 @@ use hickory_proto::rr::{Name, RecordType};
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
-use super::tcp::io_failure;
 use super::{Failure, Outcome, Rtt};
 
 /// Asks `server` for `name`'s A records. The caller bounds the time.
 pub async fn query(server: SocketAddr, name: std::sync::Arc<String>) -> Outcome {
     match try_query(server, &name).await {
         Ok(outcome) => outcome,
-        Err(e) => Outcome::Down(io_failure(&e)),
+        Err(e) => Outcome::Down(Failure::of_io(&e)),
     }
 }
 

@@ -129,11 +129,7 @@ fn with_addr(outcome: Outcome, icmp: Option<IcmpStats>, addr: IpAddr) -> ProbeRe
 fn failure(e: SurgeError) -> Failure {
     match e {
         SurgeError::Timeout { .. } => Failure::Timeout,
-        SurgeError::IOError(io) => match io.raw_os_error() {
-            // ENETUNREACH, EHOSTUNREACH: the kernel has no way there.
-            Some(101) | Some(113) => Failure::Unreachable(io.to_string()),
-            _ => Failure::Io(io.to_string()),
-        },
+        SurgeError::IOError(io) => Failure::of_io(&io),
         other => Failure::Io(other.to_string()),
     }
 }

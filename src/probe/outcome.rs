@@ -50,7 +50,8 @@ pub enum Failure {
     Timeout,
     /// The host answered with a refusal (TCP RST, ICMP port unreachable).
     Refused,
-    /// The network said the host cannot be reached.
+    /// The host cannot be reached, and the kernel or a router said so: the
+    /// words say why (`link down`, `no route`, `host unreachable`).
     Unreachable(String),
     /// There is no default route, so no gateway to probe.
     NoRoute,
@@ -77,7 +78,7 @@ impl fmt::Display for Failure {
         match self {
             Failure::Timeout => f.write_str("timeout"),
             Failure::Refused => f.write_str("refused"),
-            Failure::Unreachable(why) => write!(f, "unreachable ({why})"),
+            Failure::Unreachable(why) => f.write_str(why),
             Failure::NoRoute => f.write_str("no default route"),
             Failure::DnsServFail => f.write_str("SERVFAIL"),
             Failure::DnsNxDomain => f.write_str("NXDOMAIN"),
@@ -88,6 +89,34 @@ impl fmt::Display for Failure {
             Failure::Io(why) => write!(f, "error ({why})"),
             Failure::Simulated => f.write_str("simulated failure"),
         }
+    }
+}
+
+impl Failure {
+    /// What a socket error says about the path, in words: an error number is
+    /// no evidence a person can read to their ISP.
+    pub fn of_io(e: &std::io::Error) -> Failure {
+        use nix::errno::Errno;
+        let unreachable = |why: &str| Failure::Unreachable(why.to_owned());
+        match e.raw_os_error().map(Errno::from_raw) {
+            Some(Errno::ECONNREFUSED) => Failure::Refused,
+            Some(Errno::ETIMEDOUT) => Failure::Timeout,
+            Some(Errno::ENETUNREACH) => unreachable("no route"),
+            Some(Errno::EHOSTUNREACH) => unreachable("host unreachable"),
+            // The interface has no carrier, or its queue no longer drains.
+            Some(Errno::ENOBUFS | Errno::ENETDOWN) => unreachable("link down"),
+            Some(Errno::EADDRNOTAVAIL) => unreachable("no local address"),
+            Some(Errno::EPERM | Errno::EACCES) => {
+                Failure::Io("not permitted (a firewall rule on this host?)".into())
+            }
+            _ => Failure::Io(e.to_string()),
+        }
+    }
+
+    /// Whether this host itself knows the path is broken (no route, link down):
+    /// evidence about the local network that no silence can give.
+    pub fn is_local(&self) -> bool {
+        matches!(self, Failure::NoRoute | Failure::Unreachable(_))
     }
 }
 

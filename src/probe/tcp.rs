@@ -1,6 +1,5 @@
 //! TCP connect probe.
 
-use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 
 use tokio::net::TcpStream;
@@ -19,18 +18,6 @@ pub async fn connect(addr: IpAddr, scope: u32, port: u16) -> Outcome {
         Ok(_) => Outcome::Up {
             rtt: Rtt(start.elapsed()),
         },
-        Err(e) => Outcome::Down(io_failure(&e)),
-    }
-}
-
-/// Maps a socket error to what it says about the path.
-pub fn io_failure(e: &std::io::Error) -> Failure {
-    match e.kind() {
-        ErrorKind::ConnectionRefused => Failure::Refused,
-        ErrorKind::TimedOut => Failure::Timeout,
-        ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => {
-            Failure::Unreachable(e.to_string())
-        }
-        _ => Failure::Io(e.to_string()),
+        Err(e) => Outcome::Down(Failure::of_io(&e)),
     }
 }
