@@ -62,6 +62,16 @@ pub fn compact(d: Duration) -> String {
     spelled(d).replace(' ', "")
 }
 
+/// A step of the clock, signed, as the journal and a detail say it: `+2h`, `-1h 5s`.
+pub fn signed(by: chrono::Duration) -> String {
+    let sign = if by < chrono::Duration::zero() {
+        '-'
+    } else {
+        '+'
+    };
+    format!("{sign}{}", spelled(by.abs().to_std().unwrap_or_default()))
+}
+
 /// A duration rounded down to its largest unit: `45s`, `4m`, `2h`, `3d`.
 pub fn largest_unit(d: Duration) -> String {
     let s = d.as_secs();

@@ -130,6 +130,9 @@ impl Conditions {
                     .open
                     .entry(o.id.clone())
                     .or_insert_with(|| Alerting::new(*since));
+                // The observer's start is the record's (an outage's start moves
+                // with a step of the wall clock): durations agree with the CSV.
+                a.since = *since;
                 a.label = Some(o.label.clone());
                 let d = policy.tick_at(a, o.now, local_weekday_time(o.now), *level);
                 (d, a.since, detail)

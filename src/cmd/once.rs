@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::config::Config;
 use crate::monitor::persist;
-use crate::monitor::{diagnose, unverified_hop, Check, Diagnosis, Thresholds, Verdict};
+use crate::monitor::{diagnose, unverified_hop, Check, Diagnosis, LossWindow, Thresholds, Verdict};
 use crate::probe::{self, Outcome, Plan, ProbeResult, Prober, Rtt};
 use crate::timefmt::rfc3339_local;
 
@@ -59,14 +59,31 @@ async fn check(
         .collect();
     let check = Check {
         at,
+        boot: None,
         results: results.clone(),
         simulated: false,
     };
-    // The daemon's knowledge of which hops are real, if it has run here.
-    let verified = persist::load(&config.monitor.state_dir)
-        .map(|p| p.machine.verified_hops)
+    // Which routers are real, as the daemon and earlier runs of `once` proved them.
+    let dir = &config.monitor.state_dir;
+    let mut verified = persist::load(dir)
+        .map(|p| p.machine.verified_routers)
         .unwrap_or_default();
-    let d = diagnose(&plan, &check, &Thresholds::of(config), &verified);
+    verified.extend(persist::load_routers(dir));
+    // One check has no earlier ones: its loss is judged on its own echoes.
+    let d = diagnose(
+        &plan,
+        &check,
+        &Thresholds::of(config),
+        &verified,
+        &mut LossWindow::default(),
+    );
+    let proven = d.routers_proven.iter().copied().collect();
+    if let Err(e) = persist::add_routers(dir, &proven) {
+        eprintln!(
+            "note: cannot record the routers this check proved in {}: {e}",
+            dir.join(persist::ROUTERS_FILE).display()
+        );
+    }
     Ok((plan, results, d))
 }
 

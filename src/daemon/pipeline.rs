@@ -61,6 +61,9 @@ impl Pipeline {
         let plan = Arc::new(Plan::from_config(config));
         detection.within(|| prober.check_icmp(&plan))?;
         recorder::reconcile(&config.monitor.log_dir, &mut persisted);
+        // Routers that `once` proved while the daemon was not running.
+        (persisted.machine.verified_routers)
+            .extend(persist::load_routers(&config.monitor.state_dir));
         let machine = Machine::new(Rules::of(config), persisted.machine.clone());
         if let Some(o) = &machine.state().outage {
             tracing::warn!(outage_cause = %o.cause, "resuming the open outage that started at {} ({})", rfc3339_local(o.start), o.cause);

@@ -14,6 +14,7 @@ use crate::probe::{Failure, Outcome, ProbeReport, ProbeResult};
 
 struct Partial {
     started_at: DateTime<Utc>,
+    started_boot: Option<std::time::Duration>,
     results: Vec<Option<ProbeResult>>,
     received: usize,
 }
@@ -56,10 +57,15 @@ impl Assembler {
         let n = self.probes;
         let partial = self.rounds.entry(report.round).or_insert_with(|| Partial {
             started_at: report.started_at,
+            started_boot: report.started_boot,
             results: vec![None; n],
             received: 0,
         });
-        partial.started_at = partial.started_at.min(report.started_at);
+        if report.started_at < partial.started_at {
+            // Both clocks of the same moment: the round's first attempt.
+            partial.started_at = report.started_at;
+            partial.started_boot = report.started_boot;
+        }
         if partial.results[index].replace(report.result).is_none() {
             partial.received += 1;
         }
@@ -93,6 +99,7 @@ impl Assembler {
         self.done_through = Some(round);
         Some(Check {
             at: partial.started_at,
+            boot: partial.started_boot,
             results: partial
                 .results
                 .into_iter()
@@ -114,6 +121,7 @@ mod tests {
             id,
             round,
             started_at: DateTime::from_timestamp(1_700_000_000 + round as i64 * 10, 0).unwrap(),
+            started_boot: None,
             result: ProbeResult::new(Outcome::Up {
                 rtt: Rtt(Duration::from_millis(1)),
             }),

@@ -211,15 +211,37 @@ pub enum Event {
     OutageEnded(OutageRecord),
     /// Checks resumed after a span not observed.
     Gap(Gap),
-    /// The wall clock went back (NTP step, RTC reset, a state file from the
-    /// future); times already recorded were clamped so no outage ends before it starts.
+    /// The wall clock stepped (NTP, an RTC reset, a state file from the
+    /// future): the times already recorded were moved with it, so that every
+    /// length still agrees with the clock that never steps.
     ClockStepped {
-        /// The time that was ahead.
-        from: DateTime<Utc>,
-        /// The check's time.
-        to: DateTime<Utc>,
+        /// The check that saw it.
+        at: DateTime<Utc>,
+        /// How far the wall clock moved, forward or back.
+        by: chrono::Duration,
     },
 }
+
+/// When a check ran, on two clocks: the wall clock, which the records show,
+/// and the boot clock (`CLOCK_BOOTTIME`), which never steps and counts the
+/// time the machine slept. Comparing the two tells a clock step (the wall
+/// clock moved, the boot clock did not) from a gap (both moved).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct At {
+    /// The wall clock.
+    pub wall: DateTime<Utc>,
+    /// The boot clock, when known.
+    pub boot: Option<Duration>,
+}
+
+impl From<DateTime<Utc>> for At {
+    fn from(wall: DateTime<Utc>) -> At {
+        At { wall, boot: None }
+    }
+}
+
+/// Two clocks disagreeing by less than this is jitter, not a step.
+const STEP_TOLERANCE: chrono::Duration = chrono::Duration::seconds(1);
 
 /// The machine's whole state; persisted so that a restart resumes an open outage.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -232,9 +254,10 @@ pub struct MachineState {
     pub streak: Option<Streak>,
     /// The open outage.
     pub outage: Option<OpenOutage>,
-    /// ISP hops seen answering while the internet worked (see `diagnose`).
-    #[serde(default)]
-    pub verified_hops: BTreeSet<IpAddr>,
+    /// Routers proven real: a gateway seen answering, ISP hops seen
+    /// answering while the internet worked (see `diagnose`).
+    #[serde(default, alias = "verified_hops")]
+    pub verified_routers: BTreeSet<IpAddr>,
 }
 
 impl MachineState {
@@ -249,12 +272,19 @@ impl MachineState {
 pub struct Machine {
     rules: Rules,
     state: MachineState,
+    /// The last check on both clocks. Never persisted: a boot clock reading
+    /// means nothing to another run.
+    last: Option<(Duration, DateTime<Utc>)>,
 }
 
 impl Machine {
     /// A machine resuming from `state` (use `Default` for a fresh start).
     pub fn new(rules: Rules, state: MachineState) -> Machine {
-        Machine { rules, state }
+        Machine {
+            rules,
+            state,
+            last: None,
+        }
     }
 
     /// Its state, for persisting.
@@ -274,13 +304,15 @@ impl Machine {
         }
     }
 
-    /// Feeds one check's diagnosis, taken at `now`.
-    pub fn observe(&mut self, d: &Diagnosis, now: DateTime<Utc>) -> Vec<Event> {
+    /// Feeds one check's diagnosis, taken at `at`.
+    pub fn observe(&mut self, d: &Diagnosis, at: impl Into<At>) -> Vec<Event> {
+        let at = at.into();
+        let now = at.wall;
         let mut events = Vec::new();
-        self.note_clock_step(now, &mut events);
+        self.note_clock_step(at, &mut events);
         self.note_gap(now, &mut events);
         self.state.last_check = Some(now);
-        self.state.verified_hops.extend(&d.hops_proven);
+        self.state.verified_routers.extend(&d.routers_proven);
         if self.state.last_verdict != Some(d.verdict) {
             events.push(Event::VerdictChanged {
                 at: now,
@@ -322,10 +354,56 @@ impl Machine {
         }
     }
 
-    /// Time that runs backwards is the wall clock's fault: whatever was
-    /// recorded ahead of `now` is brought back to it, with a note, so that
-    /// no outage ends before it starts and no duration is negative.
-    fn note_clock_step(&mut self, now: DateTime<Utc>, events: &mut Vec<Event>) {
+    /// A step of the wall clock between two checks (the boot clock says how
+    /// much time really passed) moves every time recorded before it by the
+    /// same amount: a step is not outage time, nor a gap, and every start,
+    /// end and length keeps agreeing with the others. Without a boot clock
+    /// reading (the first check after a start), times ahead of `now` are
+    /// clamped to it.
+    fn note_clock_step(&mut self, at: At, events: &mut Vec<Event>) {
+        let last = self.last.replace((at.boot.unwrap_or_default(), at.wall));
+        let (Some(boot), Some((last_boot, last_wall))) = (at.boot, last) else {
+            self.last = at.boot.map(|b| (b, at.wall));
+            return self.clamp_ahead(at.wall, events);
+        };
+        let on_boot =
+            chrono::Duration::from_std(boot.saturating_sub(last_boot)).unwrap_or_default();
+        let by = (at.wall - last_wall) - on_boot;
+        if by.abs() <= STEP_TOLERANCE {
+            return;
+        }
+        events.push(Event::ClockStepped { at: at.wall, by });
+        self.shift(by);
+    }
+
+    /// Moves every recorded time by `by`, with a note on the open outage.
+    fn shift(&mut self, by: chrono::Duration) {
+        let s = &mut self.state;
+        let moved = |t: &mut DateTime<Utc>| *t = t.checked_add_signed(by).unwrap_or(*t);
+        s.last_check.iter_mut().for_each(moved);
+        if let Some(streak) = &mut s.streak {
+            moved(&mut streak.since);
+        }
+        if let Some(o) = &mut s.outage {
+            moved(&mut o.start);
+            o.good.iter_mut().for_each(|g| moved(&mut g.since));
+            o.cause_changes.iter_mut().for_each(|c| moved(&mut c.at));
+            for g in &mut o.gaps {
+                moved(&mut g.from);
+                moved(&mut g.to);
+            }
+            o.detail.push_str(&format!(
+                "; the wall clock stepped {} during it: its times are given on the stepped clock",
+                crate::timefmt::signed(by)
+            ));
+        }
+    }
+
+    /// Time that runs backwards with nothing to measure it by (a state file
+    /// from the future): whatever was recorded ahead of `now` is brought back
+    /// to it, with a note, so that no outage ends before it starts and no
+    /// duration is negative.
+    fn clamp_ahead(&mut self, now: DateTime<Utc>, events: &mut Vec<Event>) {
         let ahead = [
             self.state.last_check,
             self.state.streak.as_ref().map(|s| s.since),
@@ -342,7 +420,10 @@ impl Machine {
         let Some(from) = ahead else {
             return;
         };
-        events.push(Event::ClockStepped { from, to: now });
+        events.push(Event::ClockStepped {
+            at: now,
+            by: now - from,
+        });
         self.state.last_check = self.state.last_check.map(|t| t.min(now));
         if let Some(s) = &mut self.state.streak {
             s.since = s.since.min(now);

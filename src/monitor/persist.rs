@@ -1,6 +1,8 @@
 //! The persisted state: the machine's state plus outage rows not yet written,
 //! saved atomically (write, fsync, rename, fsync folder).
 
+use std::collections::BTreeSet;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -99,9 +101,45 @@ pub fn save(dir: &Path, state: &Persisted) -> Result<(), PersistError> {
     })
 }
 
+/// The routers proven real, shared by the daemon and `once` (which must not
+/// write `state.json` under a running daemon): a JSON list of addresses.
+pub const ROUTERS_FILE: &str = "routers.json";
+
+/// The routers `dir` holds as proven; none when the file is missing or unreadable.
+pub fn load_routers(dir: &Path) -> BTreeSet<IpAddr> {
+    crate::util::read_regular(&dir.join(ROUTERS_FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// Adds `proven` to the routers `dir` holds; writes only when that adds one.
+/// Both writers only ever add, so the worst a race can do is drop one
+/// addition, which the next proof puts back.
+pub fn add_routers(dir: &Path, proven: &BTreeSet<IpAddr>) -> std::io::Result<()> {
+    let mut known = load_routers(dir);
+    if proven.is_subset(&known) {
+        return Ok(());
+    }
+    known.extend(proven);
+    let bytes = serde_json::to_vec(&known).expect("addresses serialise");
+    write_atomic(dir, ROUTERS_FILE, &bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proven_routers_are_only_ever_added() {
+        let dir = tempfile::tempdir().unwrap();
+        let set =
+            |a: &[&str]| -> BTreeSet<IpAddr> { a.iter().map(|s| s.parse().unwrap()).collect() };
+        assert!(load_routers(dir.path()).is_empty());
+        add_routers(dir.path(), &set(&["10.0.2.2"])).unwrap();
+        add_routers(dir.path(), &set(&["10.0.1.1"])).unwrap();
+        assert_eq!(load_routers(dir.path()), set(&["10.0.1.1", "10.0.2.2"]));
+    }
 
     #[test]
     fn missing_file_is_fresh_start_and_round_trip_is_exact() {

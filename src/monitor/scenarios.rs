@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use serde::Deserialize;
 
-use super::diagnose::{diagnose, Check, Diagnosis, Thresholds, Verdict};
+use super::diagnose::{diagnose, Check, Diagnosis, LossWindow, Thresholds, Verdict};
 use super::machine::{Event, Machine, MachineState, Rules};
 use crate::config::TargetName;
 use crate::probe::{Failure, Host, IcmpStats, Outcome, Plan, Probe, ProbeResult, Role, Rtt, Spec};
@@ -91,10 +91,14 @@ struct CheckSpec {
     http: String,
     #[serde(default)]
     loss_pct: u32,
+    /// Loss per target instead of `loss_pct`; 100 loses every echo (the target is silent).
+    target_loss_pct: Option<Vec<u32>>,
     #[serde(default = "ten")]
     rtt_ms: u64,
     /// The verdict every one of these checks must get.
     expect: Option<Verdict>,
+    /// The loss figure (percent, rounded) every one of these checks must record.
+    expect_loss_pct: Option<u32>,
 }
 
 fn one() -> u32 {
@@ -190,18 +194,19 @@ fn plan(spec: &PlanSpec) -> Plan {
     Plan { probes }
 }
 
-fn result(state: &str, c: &CheckSpec, icmp: bool) -> ProbeResult {
+fn result(state: &str, c: &CheckSpec, icmp: bool, loss_pct: u32) -> ProbeResult {
     let rtt = Rtt(Duration::from_millis(c.rtt_ms));
     let outcome = match state {
-        "up" => Outcome::Up { rtt },
-        "down" => Outcome::Down(Failure::Timeout),
+        "up" if loss_pct < 100 => Outcome::Up { rtt },
+        "up" | "down" => Outcome::Down(Failure::Timeout),
         "noroute" => Outcome::Down(Failure::NoRoute),
+        "linkdown" => Outcome::Down(Failure::Unreachable("link down".into())),
         "refused" => Outcome::Down(Failure::Refused),
         other => panic!("unknown host state {other:?}"),
     };
     let stats = icmp.then(|| {
         let up = matches!(outcome, Outcome::Up { .. });
-        let received = if up { 100 - c.loss_pct } else { 0 };
+        let received = if up { 100 - loss_pct } else { 0 };
         IcmpStats {
             sent: 100,
             received,
@@ -223,15 +228,22 @@ fn results(plan: &Plan, c: &CheckSpec) -> Vec<ProbeResult> {
     plan.probes
         .iter()
         .map(|p| match &p.role {
-            Role::Gateway => result(&c.gateway, c, true),
-            Role::Hop(_) => result(&c.hops, c, true),
+            Role::Gateway => ProbeResult {
+                addr: Some(IpAddr::from([192, 0, 2, 1])),
+                ..result(&c.gateway, c, true, c.loss_pct)
+            },
+            Role::Hop(_) => result(&c.hops, c, true, c.loss_pct),
             Role::Target(_) => {
                 let up = c.targets_up.is_none_or(|n| target_index < n);
+                let loss = c
+                    .target_loss_pct
+                    .as_ref()
+                    .map_or(c.loss_pct, |l| l[target_index]);
                 target_index += 1;
-                result(if up { "up" } else { "down" }, c, true)
+                result(if up { "up" } else { "down" }, c, true, loss)
             }
-            Role::Dns { .. } => result(&c.dns, c, false),
-            Role::Http(_) => result(&c.http, c, false),
+            Role::Dns { .. } => result(&c.dns, c, false, 0),
+            Role::Http(_) => result(&c.http, c, false, 0),
         })
         .collect()
 }
@@ -279,6 +291,7 @@ fn run_scenario(path: &Path) -> Result<(), String> {
     );
     let mut now: Option<i64> = None;
     let mut events = Vec::new();
+    let mut window = LossWindow::default();
     for c in &s.check {
         for i in 0..c.repeat {
             let step = if i == 0 {
@@ -290,10 +303,26 @@ fn run_scenario(path: &Path) -> Result<(), String> {
             now = Some(at);
             let check = Check {
                 at: t(at),
+                boot: None,
                 results: results(&plan, c),
                 simulated: false,
             };
-            let d: Diagnosis = diagnose(&plan, &check, &thresholds, &machine.state().verified_hops);
+            let d: Diagnosis = diagnose(
+                &plan,
+                &check,
+                &thresholds,
+                &machine.state().verified_routers,
+                &mut window,
+            );
+            if let Some(want) = c.expect_loss_pct {
+                let got = d.loss_pct.map(|l| l.round() as u32);
+                if got != Some(want) {
+                    return Err(format!(
+                        "check at {at}s: loss {got:?} but expected {want} ({})",
+                        d.detail
+                    ));
+                }
+            }
             if let Some(want) = c.expect {
                 if d.verdict != want {
                     return Err(format!(
@@ -358,7 +387,8 @@ fn diag(verdict: Verdict) -> Diagnosis {
         max_rtt: None,
         detail: String::new(),
         simulated: false,
-        hops_proven: Vec::new(),
+        routers_proven: Vec::new(),
+        window_loss_pct: None,
         unverified_hops: Vec::new(),
     }
 }
@@ -518,6 +548,7 @@ fn the_detail_stays_small_whatever_the_number_of_targets() {
     let c: CheckSpec = toml::from_str("targets_up = 0\nhops = \"down\"").unwrap();
     let check = Check {
         at: t(0),
+        boot: None,
         results: results(&plan, &c),
         simulated: false,
     };
@@ -525,7 +556,13 @@ fn the_detail_stays_small_whatever_the_number_of_targets() {
         loss_pct: 20.0,
         rtt: Duration::from_millis(300),
     };
-    let d = diagnose(&plan, &check, &thresholds, &Default::default());
+    let d = diagnose(
+        &plan,
+        &check,
+        &thresholds,
+        &Default::default(),
+        &mut LossWindow::default(),
+    );
     assert!(
         d.detail.len() <= super::diagnose::MAX_DETAIL,
         "{} bytes",
@@ -536,4 +573,65 @@ fn the_detail_stays_small_whatever_the_number_of_targets() {
         "{}",
         d.detail
     );
+}
+
+/// Both clocks of a check `wall` seconds in on the wall clock and `boot` on the boot clock.
+fn at(wall: i64, boot: u64) -> super::machine::At {
+    super::machine::At {
+        wall: t(wall),
+        boot: Some(Duration::from_secs(boot)),
+    }
+}
+
+#[test]
+fn a_wall_clock_step_during_an_outage_is_neither_outage_time_nor_a_gap() {
+    // Regression: a step forward of 2 h gave a row of 8 s, "RECOVERED after
+    // 2h8s" and a two-hour "monitoring gap" while checks ran every second; a
+    // step back of 1 h recorded an 8 s outage as 4 s.
+    for step in [7200, -3600] {
+        let mut m = machine();
+        m.observe(&diag(Verdict::Ok), at(0, 1000));
+        m.observe(&diag(Verdict::WanDown), at(10, 1010));
+        m.observe(&diag(Verdict::WanDown), at(20, 1020));
+        let events = m.observe(&diag(Verdict::WanDown), at(30 + step, 1030));
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::ClockStepped { by, .. } if by.num_seconds() == step)),
+            "{events:?}"
+        );
+        assert!(
+            !events.iter().any(|e| matches!(e, Event::Gap(_))),
+            "{events:?}"
+        );
+        m.observe(&diag(Verdict::Ok), at(40 + step, 1040));
+        let events = m.observe(&diag(Verdict::Ok), at(50 + step, 1050));
+        let o = ended(&events).expect("ended");
+        assert_eq!(o.observed, Duration::from_secs(30), "step {step}");
+        assert_eq!(
+            (o.end - o.start).num_seconds(),
+            30,
+            "the row agrees with itself"
+        );
+        assert_eq!(
+            o.start,
+            t(10 + step),
+            "the start is given on the stepped clock"
+        );
+        assert!(o.detail.contains("the wall clock stepped"), "{}", o.detail);
+    }
+}
+
+#[test]
+fn a_machine_that_slept_has_a_gap_on_both_clocks() {
+    let mut m = machine();
+    m.observe(&diag(Verdict::Ok), at(0, 1000));
+    let events = m.observe(&diag(Verdict::Ok), at(3600, 4600));
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Gap(_))),
+        "{events:?}"
+    );
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, Event::ClockStepped { .. })));
 }

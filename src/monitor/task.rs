@@ -12,8 +12,9 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::machine::At;
 use super::update::{Annotation, CheckDone, Publisher, Update};
-use super::{diagnose, Assembler, Check, Event, Machine, Rules, Thresholds};
+use super::{diagnose, Assembler, Check, Event, LossWindow, Machine, Rules, Thresholds};
 use crate::config::Window;
 use crate::probe::{Failure, Outcome, Plan, ProbeReport, ProbeResult, Timing};
 use crate::timefmt::{rfc3339_local, rfc3339_local_ms, whole_seconds};
@@ -49,6 +50,7 @@ pub async fn run(
 ) -> Machine {
     let mut assembler = Assembler::new(settings.ids.clone());
     let mut seen = Seen::default();
+    let mut window = LossWindow::default();
     loop {
         let deadline = assembler
             .oldest()
@@ -78,7 +80,7 @@ pub async fn run(
             }
         };
         for check in checks {
-            let done = handle(&settings, &mut machine, &mut seen, check);
+            let done = handle(&settings, &mut machine, &mut seen, &mut window, check);
             out.publish(Update::Check(Box::new(done))).await;
         }
     }
@@ -102,7 +104,13 @@ struct Seen {
 }
 
 /// One check through the diagnosis and the machine.
-fn handle(s: &Settings, machine: &mut Machine, seen: &mut Seen, mut check: Check) -> CheckDone {
+fn handle(
+    s: &Settings,
+    machine: &mut Machine,
+    seen: &mut Seen,
+    window: &mut LossWindow,
+    mut check: Check,
+) -> CheckDone {
     if s.sim_fail > 0.0 && fastrand::f64() < s.sim_fail {
         check.simulated = true;
         for r in &mut check.results {
@@ -114,7 +122,8 @@ fn handle(s: &Settings, machine: &mut Machine, seen: &mut Seen, mut check: Check
         &s.plan,
         &check,
         &s.thresholds,
-        &machine.state().verified_hops,
+        &machine.state().verified_routers,
+        window,
     );
     if d.targets_up > 0 {
         for hop in &d.unverified_hops {
@@ -123,7 +132,13 @@ fn handle(s: &Settings, machine: &mut Machine, seen: &mut Seen, mut check: Check
             }
         }
     }
-    let events = machine.observe(&d, check.at);
+    let events = machine.observe(
+        &d,
+        At {
+            wall: check.at,
+            boot: check.boot,
+        },
+    );
     if in_maintenance(&s.maintenance, check.at) {
         machine.mark_maintenance();
     }
@@ -199,11 +214,11 @@ fn log_event(e: &Event) {
                 o.cause, rfc3339_local_ms(o.start), rfc3339_local_ms(o.end), whole_seconds(o.observed)
             );
         }
-        Event::ClockStepped { from, to } => {
+        Event::ClockStepped { at, by } => {
             tracing::warn!(
-                "the wall clock stepped back from {} to {}; times recorded ahead of it were clamped",
-                rfc3339_local(*from),
-                rfc3339_local(*to)
+                "the wall clock stepped {} before the check at {}; the times already recorded moved with it (no outage time, no gap)",
+                crate::timefmt::signed(*by),
+                rfc3339_local(*at)
             );
         }
         Event::Gap(g) => {

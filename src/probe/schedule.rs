@@ -25,8 +25,18 @@ pub struct ProbeReport {
     pub round: u64,
     /// Wall-clock time the attempt started.
     pub started_at: DateTime<Utc>,
+    /// The boot clock when it started (see [`boot_clock`]).
+    pub started_boot: Option<Duration>,
     /// What it saw.
     pub result: ProbeResult,
+}
+
+/// The time since boot, counting suspend (`CLOCK_BOOTTIME`): a clock that
+/// never steps, against which a step of the wall clock shows.
+pub fn boot_clock() -> Option<Duration> {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)
+        .ok()
+        .map(Duration::from)
 }
 
 /// The shared timing of all probe tasks.
@@ -238,6 +248,7 @@ async fn run_probe(
         let since = tick.saturating_duration_since(base).as_secs_f64();
         let round = (since / timing.interval.as_secs_f64()).round() as u64;
         let started_at = Utc::now();
+        let started_boot = boot_clock();
         let result = tokio::select! {
             _ = token.cancelled() => return,
             r = prober.run(&probe.spec, timing.timeout) => r,
@@ -247,6 +258,7 @@ async fn run_probe(
             id,
             round,
             started_at,
+            started_boot,
             result,
         };
         if tx.send(report).await.is_err() {

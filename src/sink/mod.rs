@@ -186,7 +186,8 @@ mod tests {
             max_rtt: None,
             detail: "=1+1".into(),
             simulated: false,
-            hops_proven: Vec::new(),
+            routers_proven: Vec::new(),
+            window_loss_pct: None,
             unverified_hops: Vec::new(),
         }
     }

@@ -93,6 +93,7 @@ pub fn run(
         rec.state.machine = check.state.clone();
         rec.write_rows();
         rec.save(ended);
+        rec.share_routers();
     }
     rec.write_rows();
     rec.save(true);
@@ -101,6 +102,8 @@ pub fn run(
 
 struct Recorder {
     state_dir: PathBuf,
+    /// How many proven routers `routers.json` was last given.
+    routers_shared: usize,
     csv: CsvFile<OutageRow>,
     state: Persisted,
     saved: Option<(Instant, Persisted)>,
@@ -112,6 +115,7 @@ impl Recorder {
     fn new(state_dir: PathBuf, csv: CsvFile<OutageRow>, state: Persisted) -> Recorder {
         Recorder {
             state_dir,
+            routers_shared: 0,
             csv,
             state,
             saved: None,
@@ -127,6 +131,18 @@ impl Recorder {
         let rows: Vec<OutageRow> = self.state.unwritten.iter().map(OutageRow::from).collect();
         if self.csv.write_now(&rows) {
             self.state.unwritten.clear();
+        }
+    }
+
+    /// Gives `once` the routers proven since it was last told (the set only grows).
+    fn share_routers(&mut self) {
+        let routers = &self.state.machine.verified_routers;
+        if routers.len() == self.routers_shared {
+            return;
+        }
+        match persist::add_routers(&self.state_dir, routers) {
+            Ok(()) => self.routers_shared = routers.len(),
+            Err(e) => tracing::debug!("cannot share the proven routers: {e}"),
         }
     }
 

@@ -267,6 +267,20 @@ impl Net {
             .args(["loss-both", &pct.to_string(), &self.prefix]));
     }
 
+    /// Stops dropping packets.
+    pub fn no_loss(&self) {
+        run(Command::new("bash")
+            .arg(topo())
+            .args(["noloss", &self.prefix]));
+    }
+
+    /// Makes the home router ignore echo requests to itself (it still forwards).
+    pub fn gateway_ignores_ping(&self) {
+        run(Command::new("bash")
+            .arg(topo())
+            .args(["noping-gw", &self.prefix]));
+    }
+
     pub fn log_dir(&self) -> PathBuf {
         self.dir.path().join("logs")
     }

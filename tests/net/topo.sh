@@ -102,5 +102,14 @@ NFT
 noloss)
   ip netns exec "$1-isp" nft delete table inet cmloss
   ;;
+noping-gw)
+  # noping-gw P: the home router ignores echo requests to itself, as many do;
+  # it still forwards everything.
+  ip netns exec "$1-gw" nft -f - <<NFT
+table inet cmnoping {
+  chain in { type filter hook input priority 0; policy accept; icmp type echo-request drop; icmpv6 type echo-request drop; }
+}
+NFT
+  ;;
 *) echo "usage: $0 up|down|cut|restore|loss|noloss ..." >&2; exit 2 ;;
 esac

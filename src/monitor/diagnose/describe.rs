@@ -5,18 +5,18 @@ use std::net::IpAddr;
 
 use super::tally::Tally;
 
-/// The detail of a check, from the bottom of the path up.
-pub fn sentence(t: &Tally, simulated: bool, unverified: &[IpAddr], loss_threshold: f64) -> String {
+/// The detail of a check, from the bottom of the path up. `gateway_counts`:
+/// whether a silent gateway means the LAN is down (see `Tally::gateway_silence_counts`).
+pub fn sentence(
+    t: &Tally,
+    simulated: bool,
+    unverified: &[IpAddr],
+    gateway_counts: bool,
+    loss_threshold: f64,
+) -> String {
     let mut parts = Vec::new();
-    let gw_name = t
-        .gateway_addr
-        .map_or_else(|| "gateway".to_owned(), |a| format!("gateway {a}"));
-    if !t.gateway.is_empty() {
-        if t.gateway.up() > 0 {
-            parts.push(format!("{gw_name} answers"));
-        } else {
-            parts.push(format!("{gw_name} silent ({})", t.gateway.first_failure()));
-        }
+    if let Some(gateway) = gateway_words(t, gateway_counts) {
+        parts.push(gateway);
     }
     const NAMED_HOPS: usize = 5;
     for (hop, ip) in t.hops.members.iter().zip(&t.hop_ips).take(NAMED_HOPS) {
@@ -67,7 +67,7 @@ pub fn sentence(t: &Tally, simulated: bool, unverified: &[IpAddr], loss_threshol
     if let Some(l) = t.loss_pct().filter(|l| *l > 0.0) {
         parts.push(format!("loss {l:.0}%"));
     }
-    if let Some(l) = t.loss_pct().filter(|l| *l >= loss_threshold) {
+    if let Some(l) = t.window_loss_pct().filter(|l| *l >= loss_threshold) {
         let timed_out: Vec<&str> = [("dns", &t.dns), ("http", &t.http)]
             .iter()
             .filter(|(_, g)| !g.is_empty() && g.up_strict() == 0 && g.only_timeouts())
@@ -75,8 +75,9 @@ pub fn sentence(t: &Tally, simulated: bool, unverified: &[IpAddr], loss_threshol
             .collect();
         if !timed_out.is_empty() {
             parts.push(format!(
-                "{} timing out under {l:.0}% loss: DEGRADED, not a service outage",
-                timed_out.join(" and ")
+                "{} timing out under {l:.0}% loss over the last {} checks: DEGRADED, not a service outage",
+                timed_out.join(" and "),
+                super::LOSS_WINDOW_CHECKS
             ));
         }
     }
@@ -84,6 +85,30 @@ pub fn sentence(t: &Tally, simulated: bool, unverified: &[IpAddr], loss_threshol
         parts.push("simulated".into());
     }
     cap(parts.join("; "))
+}
+
+/// What the gateway's answer says: it answers; it does not answer ping while
+/// something beyond it does (the LAN works); it is silent and has never
+/// answered (its silence proves nothing); or it is silent and that counts.
+fn gateway_words(t: &Tally, counts: bool) -> Option<String> {
+    if t.gateway.is_empty() {
+        return None;
+    }
+    let name = t
+        .gateway_addr
+        .map_or_else(|| "gateway".to_owned(), |a| format!("gateway {a}"));
+    Some(if t.gateway.up() > 0 {
+        format!("{name} answers")
+    } else if t.hops.up() > 0 || t.targets.up() > 0 {
+        format!("{name} ignores ping (something beyond it answers)")
+    } else if counts {
+        format!("{name} silent ({})", t.gateway.first_failure())
+    } else {
+        format!(
+            "{name} silent ({}; it has never answered ping, so its silence proves nothing)",
+            t.gateway.first_failure()
+        )
+    })
 }
 
 /// The most a detail may hold; whatever the config, a CSV row stays small.

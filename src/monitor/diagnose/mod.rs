@@ -13,17 +13,21 @@ use crate::probe::{Plan, ProbeResult, Rtt};
 
 mod describe;
 mod tally;
+mod window;
 
 #[cfg(test)]
 pub use describe::MAX_DETAIL;
 
 use tally::Tally;
+pub use window::{LossWindow, CHECKS as LOSS_WINDOW_CHECKS};
 
 /// The results of every probe for one round, in plan order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Check {
     /// Wall-clock time the round started.
     pub at: DateTime<Utc>,
+    /// The boot clock at the same moment, when known (a step of the wall clock shows against it).
+    pub boot: Option<std::time::Duration>,
     /// One result per probe of the plan.
     pub results: Vec<ProbeResult>,
     /// Failed on purpose by `--sim-fail`.
@@ -161,8 +165,12 @@ pub struct Diagnosis {
     pub dns_ok: Option<bool>,
     /// Whether any HTTP check succeeded; `None` if none is configured.
     pub http_ok: Option<bool>,
-    /// ICMP loss to internet targets, percent.
+    /// This check's ICMP loss to the internet targets that answered within
+    /// the loss window, percent.
     pub loss_pct: Option<f64>,
+    /// The same targets' loss over the whole window.
+    #[serde(default)]
+    pub window_loss_pct: Option<f64>,
     /// Median RTT to internet targets.
     pub median_rtt: Option<Rtt>,
     /// Highest RTT to internet targets.
@@ -172,24 +180,30 @@ pub struct Diagnosis {
     pub detail: String,
     /// The check was failed on purpose.
     pub simulated: bool,
-    /// Hops that answered in this check while the internet was reachable.
+    /// Routers this check proved real: the gateway if it answered, hops that
+    /// answered while the internet was reachable.
     #[serde(skip)]
-    pub hops_proven: Vec<IpAddr>,
+    pub routers_proven: Vec<IpAddr>,
     /// Configured hops that have never answered while the internet worked.
     #[serde(default)]
     pub unverified_hops: Vec<IpAddr>,
 }
 
-/// Applies the verdict rules to one check. `verified` holds the ISP hops that
-/// have answered while the internet was reachable; only they can make ISP_DOWN.
+/// Applies the verdict rules to one check. `verified` holds the routers
+/// proven real (see [`Diagnosis::routers_proven`]): only a silent ISP hop among
+/// them can make ISP_DOWN, and a silent gateway counts only if it is among
+/// them or this host reports no route or no link. `window` holds the echoes of
+/// the checks before this one; this check's are added to it.
 pub fn diagnose(
     plan: &Plan,
     check: &Check,
     t: &Thresholds,
     verified: &BTreeSet<IpAddr>,
+    window: &mut LossWindow,
 ) -> Diagnosis {
-    let tally = Tally::of(plan, check);
-    let proven = tally.hops_proven();
+    let tally = Tally::of(plan, check, window);
+    window.record(&tally.per_probe);
+    let proven = tally.routers_proven();
     let unverified_hops: Vec<IpAddr> = tally
         .hop_ips
         .iter()
@@ -197,8 +211,9 @@ pub fn diagnose(
         .copied()
         .collect();
     let isp_can_fail = tally.hop_ips.len() > unverified_hops.len();
+    let lan_can_fail = tally.gateway_silence_counts(verified);
     Diagnosis {
-        verdict: verdict(&tally, t, isp_can_fail),
+        verdict: verdict(&tally, t, isp_can_fail, lan_can_fail),
         gateway_rtt: tally.gateway.best_rtt(),
         isp_rtt: tally.hops.best_rtt(),
         targets_up: tally.targets.up(),
@@ -206,11 +221,18 @@ pub fn diagnose(
         dns_ok: tally.dns_ok(),
         http_ok: tally.http_ok(),
         loss_pct: tally.loss_pct(),
+        window_loss_pct: tally.window_loss_pct(),
         median_rtt: tally.median_rtt(),
         max_rtt: tally.max_rtt(),
-        detail: describe::sentence(&tally, check.simulated, &unverified_hops, t.loss_pct),
+        detail: describe::sentence(
+            &tally,
+            check.simulated,
+            &unverified_hops,
+            lan_can_fail,
+            t.loss_pct,
+        ),
         simulated: check.simulated,
-        hops_proven: proven,
+        routers_proven: proven,
         unverified_hops,
     }
 }
@@ -219,11 +241,13 @@ pub fn diagnose(
 /// the lowest layer that fails; with the internet reachable, DNS then HTTP
 /// failures, then loss or slowness (DEGRADED).
 ///
-/// A hop that has never answered while the internet worked may be a wrong
-/// address; its silence says nothing, so it cannot make ISP_DOWN.
-fn verdict(tally: &Tally, t: &Thresholds, isp_can_fail: bool) -> Verdict {
+/// A layer is up if anything beyond it answers. A hop that has never answered
+/// while the internet worked may be a wrong address, and a gateway that has
+/// never answered may ignore ping: their silence says nothing, so it cannot
+/// make ISP_DOWN or LAN_DOWN (`isp_can_fail`, `lan_can_fail`).
+fn verdict(tally: &Tally, t: &Thresholds, isp_can_fail: bool, lan_can_fail: bool) -> Verdict {
     if tally.targets.up() == 0 {
-        return if tally.gateway.up() == 0 {
+        return if lan_can_fail {
             Verdict::LanDown
         } else if isp_can_fail && tally.hops.up() == 0 {
             Verdict::IspDown
@@ -233,14 +257,22 @@ fn verdict(tally: &Tally, t: &Thresholds, isp_can_fail: bool) -> Verdict {
     }
     // Loss is not a service outage: a DNS or HTTP exchange needs several
     // packets, so on a lossy line it times out while every target answers.
-    // Timeouts under loss are DEGRADED; a refusal, an error status, SERVFAIL
-    // or NXDOMAIN still fail at once.
-    let lossy = tally.loss_pct().is_some_and(|l| l >= t.loss_pct);
-    if tally.dns_ok() == Some(false) && !(lossy && tally.dns.only_timeouts()) {
+    // Timeouts on a line lossy over the window are DEGRADED; a refusal, an
+    // error status, SERVFAIL or NXDOMAIN still fail at once.
+    let lossy = tally.window_loss_pct().is_some_and(|l| l >= t.loss_pct);
+    let (dns_down, http_down) = (
+        tally.dns_ok() == Some(false),
+        tally.http_ok() == Some(false),
+    );
+    if dns_down && !(lossy && tally.dns.only_timeouts()) {
         Verdict::DnsFail
-    } else if tally.http_ok() == Some(false) && !(lossy && tally.http.only_timeouts()) {
+    } else if http_down && !(lossy && tally.http.only_timeouts()) {
         Verdict::HttpFail
-    } else if lossy || tally.median_rtt().is_some_and(|r| r.0 >= t.rtt) {
+    } else if dns_down
+        || http_down
+        || tally.loss_pct().is_some_and(|l| l >= t.loss_pct)
+        || tally.median_rtt().is_some_and(|r| r.0 >= t.rtt)
+    {
         Verdict::Degraded
     } else {
         Verdict::Ok

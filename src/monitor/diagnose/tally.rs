@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+use super::window::{Echoes, LossWindow};
 use super::Check;
 use crate::probe::{Failure, Outcome, Plan, ProbeResult, Role, Rtt, Spec};
 
@@ -126,16 +127,20 @@ pub struct Tally<'a> {
     pub targets: Group<'a>,
     pub dns: Group<'a>,
     pub http: Group<'a>,
-    /// ICMP echoes sent to and received from targets that answered at all.
-    sent: u32,
-    received: u32,
+    /// This check's echoes to the targets that answered within the loss window.
+    echoes: Echoes,
+    /// The same targets' echoes over the whole window, this check included.
+    window_echoes: Echoes,
+    /// This check's echoes per ICMP target probe, in plan order, for the window.
+    pub per_probe: Vec<Echoes>,
     icmp_rtts: Vec<Rtt>,
     other_rtts: Vec<Rtt>,
 }
 
 impl<'a> Tally<'a> {
-    /// Counts `check`'s results by the roles of `plan`.
-    pub fn of(plan: &'a Plan, check: &Check) -> Tally<'a> {
+    /// Counts `check`'s results by the roles of `plan`, judging loss over
+    /// `window` (the checks before this one).
+    pub fn of(plan: &'a Plan, check: &Check, window: &LossWindow) -> Tally<'a> {
         let mut t = Tally::default();
         for (probe, r) in plan.probes.iter().zip(&check.results) {
             match &probe.role {
@@ -152,7 +157,7 @@ impl<'a> Tally<'a> {
                 }
                 Role::Target(name) => {
                     t.targets.add(Cow::Borrowed(&name.0), r);
-                    t.target_figures(&probe.spec, r);
+                    t.target_figures(&probe.spec, r, window);
                 }
                 Role::Dns { server, .. } => t.dns.add(Cow::Owned(server.to_string()), r),
                 Role::Http(name) => t.http.add(Cow::Borrowed(name), r),
@@ -161,32 +166,55 @@ impl<'a> Tally<'a> {
         t
     }
 
-    fn target_figures(&mut self, spec: &Spec, r: &ProbeResult) {
-        match (spec, &r.icmp) {
-            // Loss measures the line, so a target that is wholly silent
-            // (its own fault, reported in the detail) does not count.
-            (Spec::Icmp { .. }, Some(s)) if s.received > 0 => {
-                self.sent += s.sent;
-                self.received += s.received;
-                self.icmp_rtts.extend(r.outcome.rtt());
-            }
-            (Spec::Icmp { .. }, _) => {}
-            _ => self.other_rtts.extend(r.outcome.rtt()),
+    fn target_figures(&mut self, spec: &Spec, r: &ProbeResult, window: &LossWindow) {
+        let Spec::Icmp { .. } = spec else {
+            self.other_rtts.extend(r.outcome.rtt());
+            return;
+        };
+        let now = r.icmp.map_or(Echoes::default(), |s| Echoes {
+            sent: s.sent,
+            received: s.received,
+        });
+        let before = window.before(self.per_probe.len());
+        self.per_probe.push(now);
+        // Loss measures the line: a target silent for the whole window is
+        // down (its own fault, said in the detail), not lossy.
+        if now.received > 0 || before.received > 0 {
+            self.echoes.add(now);
+            self.window_echoes.add(now);
+            self.window_echoes.add(before);
         }
+        self.icmp_rtts.extend(r.outcome.rtt());
     }
 
-    /// Hops that answered while the internet was reachable: they are real
-    /// routers on this line, and may now tell an ISP outage from a WAN one.
-    pub fn hops_proven(&self) -> Vec<IpAddr> {
-        if self.targets.up() == 0 {
-            return Vec::new();
-        }
-        self.hop_ips
+    /// Routers proven real by this check: a gateway that answered (it
+    /// answers ping, so its silence can mean a LAN failure), and hops that
+    /// answered while the internet was reachable (they are on this line, and
+    /// may now tell an ISP outage from a WAN one).
+    pub fn routers_proven(&self) -> Vec<IpAddr> {
+        let gateway = self.gateway_addr.filter(|_| self.gateway.up() > 0);
+        let hops = self
+            .hop_ips
             .iter()
             .zip(&self.hops.members)
-            .filter(|(_, m)| m.answered)
-            .map(|(ip, _)| *ip)
-            .collect()
+            .filter(|(_, m)| m.answered && self.targets.up() > 0)
+            .map(|(ip, _)| *ip);
+        gateway.into_iter().chain(hops).collect()
+    }
+
+    /// Whether the gateway's silence says the LAN is down: it has answered
+    /// before (so it answers ping), or this host itself reports no route or
+    /// no link. Anything beyond it answering proves the LAN up regardless.
+    pub fn gateway_silence_counts(&self, verified: &std::collections::BTreeSet<IpAddr>) -> bool {
+        if self.gateway.is_empty() || self.gateway.up() > 0 || self.hops.up() > 0 {
+            return false;
+        }
+        let local = self
+            .gateway
+            .members
+            .iter()
+            .any(|m| m.failure.as_ref().is_some_and(Failure::is_local));
+        local || self.gateway_addr.is_some_and(|a| verified.contains(&a))
     }
 
     /// Whether any DNS query succeeded; `None` if DNS is not checked.
@@ -199,9 +227,15 @@ impl<'a> Tally<'a> {
         self.http.works()
     }
 
-    /// ICMP loss to the internet targets, percent.
+    /// This check's ICMP loss to the internet targets, percent (targets
+    /// silent for the whole window left out).
     pub fn loss_pct(&self) -> Option<f64> {
-        (self.sent > 0).then(|| f64::from(self.sent - self.received) * 100.0 / f64::from(self.sent))
+        self.echoes.loss_pct()
+    }
+
+    /// The same over the loss window: what excuses a DNS or HTTP timeout.
+    pub fn window_loss_pct(&self) -> Option<f64> {
+        self.window_echoes.loss_pct()
     }
 
     /// Highest RTT to the internet targets, of the same kind of probe as the median.
