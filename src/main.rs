@@ -48,6 +48,7 @@ mod monitor;
 mod path;
 mod probe;
 mod report;
+mod route;
 mod sensor;
 mod sink;
 mod systemd;

@@ -65,16 +65,14 @@ async fn check(
     };
     // Which routers are real, as the daemon and earlier runs of `once` proved them.
     let dir = &config.monitor.state_dir;
-    let mut verified = persist::load(dir)
-        .map(|p| p.machine.verified_routers)
-        .unwrap_or_default();
-    verified.extend(persist::load_routers(dir));
+    let mut state = persist::load(dir).map(|p| p.machine).unwrap_or_default();
+    state.verified_routers.extend(persist::load_routers(dir));
     // One check has no earlier ones: its loss is judged on its own echoes.
     let d = diagnose(
         &plan,
         &check,
         &Thresholds::of(config),
-        &verified,
+        state.known(),
         &mut LossWindow::default(),
     );
     let proven = d.routers_proven.iter().copied().collect();

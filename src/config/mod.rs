@@ -281,8 +281,69 @@ pub struct DnsConfig {
     /// Servers, each with its port (53 unless given).
     #[serde(serialize_with = "ser_dns_servers")]
     pub servers: Vec<SocketAddr>,
-    /// Names to resolve (A records).
+    /// Names to resolve.
     pub names: Vec<String>,
+    /// The questions asked for each name: A, AAAA or both.
+    pub types: Vec<DnsType>,
+}
+
+/// A DNS question type the probe asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum DnsType {
+    /// IPv4 addresses.
+    A,
+    /// IPv6 addresses.
+    #[serde(rename = "AAAA")]
+    Aaaa,
+}
+
+/// An IP address family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Family {
+    /// IPv4.
+    #[serde(rename = "ipv4")]
+    V4,
+    /// IPv6.
+    #[serde(rename = "ipv6")]
+    V6,
+}
+
+impl Family {
+    /// Both, IPv4 first.
+    pub const ALL: [Family; 2] = [Family::V4, Family::V6];
+
+    /// The family of `ip`.
+    pub fn of(ip: IpAddr) -> Family {
+        if ip.is_ipv4() {
+            Family::V4
+        } else {
+            Family::V6
+        }
+    }
+
+    /// `IPv4` or `IPv6`, as sentences say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+        }
+    }
+
+    /// `ipv4` or `ipv6`, as labels and JSON keys say it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Family::V4 => "ipv4",
+            Family::V6 => "ipv6",
+        }
+    }
+
+    /// The other one.
+    pub fn other(self) -> Family {
+        match self {
+            Family::V4 => Family::V6,
+            Family::V6 => Family::V4,
+        }
+    }
 }
 
 /// One `[[http]]` check.
@@ -295,6 +356,17 @@ pub struct HttpConfig {
     pub url: Url,
     /// Statuses that count as up.
     pub expect_status: Vec<u16>,
+    /// The family it must connect over; `None` ("any"): whichever answers first.
+    #[serde(serialize_with = "ser_family")]
+    pub family: Option<Family>,
+}
+
+fn ser_family<S: Serializer>(f: &Option<Family>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(match f {
+        None => "any",
+        Some(Family::V4) => "4",
+        Some(Family::V6) => "6",
+    })
 }
 
 /// `[alerts]`

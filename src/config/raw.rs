@@ -81,6 +81,7 @@ pub struct RawTarget {
 pub struct RawDns {
     pub servers: Vec<SpannedStr>,
     pub names: Vec<SpannedStr>,
+    pub types: Option<Vec<SpannedStr>>,
 }
 
 /// One `[[http]]`.
@@ -90,6 +91,7 @@ pub struct RawHttp {
     pub name: SpannedStr,
     pub url: SpannedStr,
     pub expect_status: Option<Vec<Spanned<i64>>>,
+    pub family: Option<SpannedStr>,
 }
 
 /// `[notify]`: one table per channel.

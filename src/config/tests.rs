@@ -217,7 +217,14 @@ fn built_in_default_matches_design() {
     let c = Config::built_in();
     assert_eq!(c.source, Source::BuiltIn);
     assert_eq!(c.gateway.address, GatewayAddress::Auto);
-    assert_eq!(c.targets.len(), 3);
+    let v6 = c.targets.iter().filter(|t| t.address.is_ipv6()).count();
+    assert_eq!(c.targets.len() - v6, 3);
+    let routes_v6 = crate::route::default_gateway(Family::V6).is_some();
+    assert_eq!(
+        v6,
+        if routes_v6 { 3 } else { 0 },
+        "IPv6 targets only where IPv6 is routed"
+    );
     assert!(c.targets.iter().all(|t| t.probes.len() == 2));
     assert_eq!(c.dns.as_ref().unwrap().servers.len(), 3);
     assert_eq!(c.http.len(), 1);

@@ -400,15 +400,7 @@ impl Live {
     }
 }
 
-const VERDICTS: [Verdict; 7] = [
-    Verdict::Ok,
-    Verdict::Degraded,
-    Verdict::DnsFail,
-    Verdict::HttpFail,
-    Verdict::WanDown,
-    Verdict::IspDown,
-    Verdict::LanDown,
-];
+const VERDICTS: [Verdict; 9] = Verdict::ALL;
 
 /// Messages waiting for `channel`.
 fn spooled(state_dir: &std::path::Path, channel: &str) -> usize {

@@ -21,10 +21,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Part, PartFuture};
 use crate::config::Config;
+use crate::config::Family;
 use crate::monitor::persist::{self, Persisted};
 use crate::monitor::update::Annotation;
 use crate::monitor::{self, Hub, Machine, Rules, Settings, Thresholds};
-use crate::probe::{Plan, ProbeTasks, Prober, Timing};
+use crate::probe::{Plan, ProbeTasks, Prober, Role, Timing};
 use crate::sink::{connection, recorder};
 use crate::timefmt::{rfc3339_local, spelled};
 
@@ -86,6 +87,7 @@ impl Pipeline {
             recorder::run(state_dir, outage_file, persisted, rec_rx)
         });
         log_proxies(config);
+        note_missing_ipv6(&plan);
         let (report_tx, report_rx) = mpsc::channel(plan.probes.len().max(16) * 2);
         let tasks = ProbeTasks::start(
             &plan,
@@ -272,6 +274,25 @@ fn settings(config: &Config, plan: Arc<Plan>, tasks: &ProbeTasks, sim_fail: f64)
         rules: Rules::of(config),
         sim_fail,
         maintenance: config.alerts.maintenance.clone(),
+    }
+}
+
+/// Says once, at start, that IPv6 targets are configured on a host without
+/// IPv6: they are probed, but no IPv6 outage is counted until IPv6 has worked.
+fn note_missing_ipv6(plan: &Plan) {
+    let wants = plan
+        .probes
+        .iter()
+        .any(|p| matches!(p.role, Role::Target(_)) && p.spec.family() == Some(Family::V6));
+    let why = if !crate::route::has_global_v6() {
+        "no global IPv6 address"
+    } else if crate::route::default_gateway(Family::V6).is_none() {
+        "no IPv6 default route"
+    } else {
+        return;
+    };
+    if wants {
+        tracing::warn!("this host has {why}: the IPv6 targets are probed, but no IPv6 outage is counted until IPv6 has worked here");
     }
 }
 

@@ -10,7 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::diagnose::{Diagnosis, Layer, Verdict};
+use super::diagnose::{Diagnosis, Known, Layer, Verdict};
+use crate::config::Family;
 use crate::timefmt::{rfc3339_local, spelled};
 
 /// The hysteresis rules.
@@ -258,9 +259,21 @@ pub struct MachineState {
     /// answering while the internet worked (see `diagnose`).
     #[serde(default, alias = "verified_hops")]
     pub verified_routers: BTreeSet<IpAddr>,
+    /// Families whose internet targets have answered: only a family that has
+    /// worked can fail (a host that never had IPv6 has no IPv6 outage).
+    #[serde(default)]
+    pub families_working: BTreeSet<Family>,
 }
 
 impl MachineState {
+    /// What earlier checks proved, for the diagnosis of the next.
+    pub fn known(&self) -> Known<'_> {
+        Known {
+            routers: &self.verified_routers,
+            families: &self.families_working,
+        }
+    }
+
     /// Whether anything would be lost if this state were forgotten.
     pub fn is_quiet(&self) -> bool {
         self.streak.is_none() && self.outage.is_none()
@@ -313,6 +326,7 @@ impl Machine {
         self.note_gap(now, &mut events);
         self.state.last_check = Some(now);
         self.state.verified_routers.extend(&d.routers_proven);
+        self.state.families_working.extend(&d.families_proven);
         if self.state.last_verdict != Some(d.verdict) {
             events.push(Event::VerdictChanged {
                 at: now,

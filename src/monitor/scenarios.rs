@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::diagnose::{diagnose, Check, Diagnosis, LossWindow, Thresholds, Verdict};
 use super::machine::{Event, Machine, MachineState, Rules};
-use crate::config::TargetName;
+use crate::config::{Family, TargetName};
 use crate::probe::{Failure, Host, IcmpStats, Outcome, Plan, Probe, ProbeResult, Role, Rtt, Spec};
 
 #[derive(Debug, Deserialize)]
@@ -56,6 +56,8 @@ impl Default for RulesSpec {
 struct PlanSpec {
     hops: usize,
     targets: usize,
+    /// IPv6 targets, behind a gateway of their own family.
+    targets6: usize,
     dns: bool,
     http: bool,
 }
@@ -65,6 +67,7 @@ impl Default for PlanSpec {
         PlanSpec {
             hops: 1,
             targets: 3,
+            targets6: 0,
             dns: true,
             http: true,
         }
@@ -85,6 +88,11 @@ struct CheckSpec {
     hops: String,
     /// How many targets answer; all when absent.
     targets_up: Option<usize>,
+    /// The IPv6 gateway's state.
+    #[serde(default = "up")]
+    gateway6: String,
+    /// How many IPv6 targets answer; all when absent.
+    targets6_up: Option<usize>,
     #[serde(default = "up")]
     dns: String,
     #[serde(default = "up")]
@@ -151,10 +159,19 @@ fn plan(spec: &PlanSpec) -> Plan {
     let mut probes = vec![Probe {
         role: Role::Gateway,
         spec: Spec::Icmp {
-            host: Host::DefaultGateway,
+            host: Host::DefaultGateway(Family::V4),
             count: 3,
         },
     }];
+    if spec.targets6 > 0 {
+        probes.push(Probe {
+            role: Role::Gateway,
+            spec: Spec::Icmp {
+                host: Host::DefaultGateway(Family::V6),
+                count: 3,
+            },
+        });
+    }
     for i in 0..spec.hops {
         let ip = IpAddr::from([100, 64, (i / 250) as u8, (i % 250) as u8 + 1]);
         probes.push(Probe {
@@ -169,6 +186,13 @@ fn plan(spec: &PlanSpec) -> Plan {
             spec: icmp(ip),
         });
     }
+    for i in 0..spec.targets6 {
+        let ip = IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, i as u16 + 1]);
+        probes.push(Probe {
+            role: Role::Target(TargetName(format!("six{i}"))),
+            spec: icmp(ip),
+        });
+    }
     if spec.dns {
         let server = SocketAddr::from(([198, 51, 100, 53], 53));
         probes.push(Probe {
@@ -179,6 +203,7 @@ fn plan(spec: &PlanSpec) -> Plan {
             spec: Spec::Dns {
                 server,
                 name: "example.com".into(),
+                qtype: crate::config::DnsType::A,
             },
         });
     }
@@ -188,6 +213,7 @@ fn plan(spec: &PlanSpec) -> Plan {
             spec: Spec::Http {
                 url: "http://198.51.100.80/".parse().expect("url"),
                 expect_status: vec![200],
+                family: None,
             },
         });
     }
@@ -224,15 +250,24 @@ fn result(state: &str, c: &CheckSpec, icmp: bool, loss_pct: u32) -> ProbeResult 
 }
 
 fn results(plan: &Plan, c: &CheckSpec) -> Vec<ProbeResult> {
-    let mut target_index = 0;
+    let (mut target_index, mut six_index) = (0, 0);
     plan.probes
         .iter()
         .map(|p| match &p.role {
+            Role::Gateway if p.spec.family() == Some(Family::V6) => ProbeResult {
+                addr: Some("fe80::1".parse().expect("address")),
+                ..result(&c.gateway6, c, true, c.loss_pct)
+            },
             Role::Gateway => ProbeResult {
                 addr: Some(IpAddr::from([192, 0, 2, 1])),
                 ..result(&c.gateway, c, true, c.loss_pct)
             },
             Role::Hop(_) => result(&c.hops, c, true, c.loss_pct),
+            Role::Target(_) if p.spec.family() == Some(Family::V6) => {
+                let up = c.targets6_up.is_none_or(|n| six_index < n);
+                six_index += 1;
+                result(if up { "up" } else { "down" }, c, true, c.loss_pct)
+            }
             Role::Target(_) => {
                 let up = c.targets_up.is_none_or(|n| target_index < n);
                 let loss = c
@@ -311,7 +346,7 @@ fn run_scenario(path: &Path) -> Result<(), String> {
                 &plan,
                 &check,
                 &thresholds,
-                &machine.state().verified_routers,
+                machine.state().known(),
                 &mut window,
             );
             if let Some(want) = c.expect_loss_pct {
@@ -388,6 +423,8 @@ fn diag(verdict: Verdict) -> Diagnosis {
         detail: String::new(),
         simulated: false,
         routers_proven: Vec::new(),
+        families_proven: Vec::new(),
+        targets_by_family: Default::default(),
         window_loss_pct: None,
         unverified_hops: Vec::new(),
     }
@@ -541,6 +578,7 @@ fn the_detail_stays_small_whatever_the_number_of_targets() {
     let spec = PlanSpec {
         hops: 200,
         targets: 10_000,
+        targets6: 0,
         dns: true,
         http: true,
     };
@@ -560,7 +598,7 @@ fn the_detail_stays_small_whatever_the_number_of_targets() {
         &plan,
         &check,
         &thresholds,
-        &Default::default(),
+        MachineState::default().known(),
         &mut LossWindow::default(),
     );
     assert!(

@@ -122,7 +122,7 @@ fn handle(
         &s.plan,
         &check,
         &s.thresholds,
-        &machine.state().verified_routers,
+        machine.state().known(),
         window,
     );
     if d.targets_up > 0 {

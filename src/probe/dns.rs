@@ -1,4 +1,4 @@
-//! DNS probe: one A query sent straight to a server over UDP, not through the
+//! DNS probe: one A or AAAA query sent straight to a server over UDP, not through the
 //! system resolver, so that each server's answer is seen as it is.
 //!
 //! hickory-proto builds and parses the messages; only the socket is ours.
@@ -12,16 +12,17 @@ use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
 use super::{Failure, Outcome, Rtt};
+use crate::config::DnsType;
 
-/// Asks `server` for `name`'s A records. The caller bounds the time.
-pub async fn query(server: SocketAddr, name: std::sync::Arc<String>) -> Outcome {
-    match try_query(server, &name).await {
+/// Asks `server` for `name`'s records of `qtype`. The caller bounds the time.
+pub async fn query(server: SocketAddr, name: std::sync::Arc<String>, qtype: DnsType) -> Outcome {
+    match try_query(server, &name, qtype).await {
         Ok(outcome) => outcome,
         Err(e) => Outcome::Down(Failure::of_io(&e)),
     }
 }
 
-async fn try_query(server: SocketAddr, name: &str) -> std::io::Result<Outcome> {
+async fn try_query(server: SocketAddr, name: &str, qtype: DnsType) -> std::io::Result<Outcome> {
     let fqdn = match Name::from_str(name) {
         Ok(mut n) => {
             n.set_fqdn(true);
@@ -35,7 +36,13 @@ async fn try_query(server: SocketAddr, name: &str) -> std::io::Result<Outcome> {
         .set_message_type(MessageType::Query)
         .set_op_code(OpCode::Query)
         .set_recursion_desired(true)
-        .add_query(Query::query(fqdn, RecordType::A));
+        .add_query(Query::query(
+            fqdn,
+            match qtype {
+                DnsType::A => RecordType::A,
+                DnsType::Aaaa => RecordType::AAAA,
+            },
+        ));
     let bytes = msg
         .to_vec()
         .map_err(|e| std::io::Error::other(e.to_string()))?;

@@ -9,17 +9,50 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::{Failure, Outcome, ProbeSetupError, Rtt};
+use crate::config::Family;
 
 /// The shared client: no redirects followed (a redirect is an answer), no cookies.
 /// Its attempts are bounded by the probe's timeout, not by the client.
 pub fn client() -> Result<reqwest::Client, ProbeSetupError> {
+    builder()
+        .build()
+        .map_err(|e| ProbeSetupError::Http(e.to_string()))
+}
+
+/// A client that connects over `family` only: the names it resolves keep only
+/// that family's addresses, so Happy Eyeballs cannot hide a broken family.
+pub fn client_over(family: Family) -> Result<reqwest::Client, ProbeSetupError> {
+    builder()
+        .dns_resolver(Arc::new(OneFamily(family)))
+        .build()
+        .map_err(|e| ProbeSetupError::Http(e.to_string()))
+}
+
+fn builder() -> reqwest::ClientBuilder {
     // Installing twice is harmless: the second call just reports the first provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("connectivity-monitor/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| ProbeSetupError::Http(e.to_string()))
+}
+
+/// The system's resolver, keeping one family's addresses.
+struct OneFamily(Family);
+
+impl reqwest::dns::Resolve for OneFamily {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let family = self.0;
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
+            let kept: Vec<std::net::SocketAddr> =
+                found.filter(|a| Family::of(a.ip()) == family).collect();
+            if kept.is_empty() {
+                let why = format!("{} has no {} address", name.as_str(), family.name());
+                return Err(why.into());
+            }
+            Ok(Box::new(kept.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
 }
 
 /// GETs `url`; up when the status is one of `expect`. The caller bounds the time.
@@ -37,11 +70,27 @@ pub async fn get(client: reqwest::Client, url: Arc<Url>, expect: Arc<Vec<u16>>) 
             }
         }
         Err(e) if e.is_timeout() => Outcome::Down(Failure::Timeout),
+        // A refused or unroutable connection is said as the socket said it.
+        Err(e) if e.is_connect() && io_cause(&e).is_some() => {
+            Outcome::Down(Failure::of_io(io_cause(&e).expect("checked")))
+        }
         // Without the URL, and redacted besides (a proxy URL can be in a cause).
         Err(e) => Outcome::Down(Failure::Http(crate::util::redact(
             &crate::util::error_chain(&e.without_url()),
         ))),
     }
+}
+
+/// The socket error behind a request error, if there is one.
+fn io_cause(e: &reqwest::Error) -> Option<&std::io::Error> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return Some(io);
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// Which proxy variable applies to `url`, if any, by the same rules reqwest uses.

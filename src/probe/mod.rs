@@ -13,13 +13,15 @@ mod http;
 mod icmp;
 mod outcome;
 mod plan;
-pub mod route;
 pub mod schedule;
 mod tcp;
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use crate::config::Family;
+use crate::route;
 
 use hedge::hedged;
 
@@ -28,27 +30,40 @@ pub use outcome::{Failure, IcmpStats, Outcome, ProbeResult, Rtt};
 pub use plan::{Host, Plan, Probe, Role, Spec};
 pub use schedule::{ProbeReport, ProbeTasks, Timing};
 
-/// Shared means of probing: one ICMP socket per address family and one HTTP client.
+/// Shared means of probing: one ICMP socket per address family and one HTTP
+/// client (plus one per family for checks pinned to a family).
 pub struct Prober {
     icmp: icmp::Icmp,
     http: reqwest::Client,
+    http_over: [OnceLock<Result<reqwest::Client, String>>; 2],
 }
 
 impl Prober {
-    /// A prober using `http`, the daemon's one HTTP client (each client loads
-    /// the system's certificates, so the channels share it); ICMP sockets open on first use.
+    /// A prober using `http` for the HTTP checks that may use either family;
+    /// ICMP sockets and the per-family clients open on first use.
     pub fn new(http: reqwest::Client) -> Arc<Prober> {
         Arc::new(Prober {
             icmp: icmp::Icmp::new(),
             http,
+            http_over: Default::default(),
         })
+    }
+
+    /// The client for an HTTP check over `family` (`None`: either).
+    fn http(&self, family: Option<Family>) -> Result<reqwest::Client, String> {
+        let Some(f) = family else {
+            return Ok(self.http.clone());
+        };
+        self.http_over[f as usize]
+            .get_or_init(|| http::client_over(f).map_err(|e| e.to_string()))
+            .clone()
     }
 
     /// Opens the ICMP sockets `plan` needs now, so a missing permission is a start-up error.
     pub fn check_icmp(&self, plan: &Plan) -> Result<(), ProbeSetupError> {
         for p in &plan.probes {
             if let Spec::Icmp { host, .. } = &p.spec {
-                let v6 = matches!(host, Host::Ip(IpAddr::V6(_)));
+                let v6 = host.family() == Family::V6;
                 self.icmp.client(v6).map_err(ProbeSetupError::Icmp)?;
             }
         }
@@ -57,6 +72,16 @@ impl Prober {
 
     /// Runs one attempt of `spec`, never taking longer than `timeout`.
     pub async fn run(&self, spec: &Spec, timeout: Duration) -> ProbeResult {
+        let mut result = self.attempt(spec, timeout).await;
+        if spec.family() == Some(Family::V6) && !result.outcome.answered() {
+            if let Some(why) = ipv6_missing(spec) {
+                result.outcome = Outcome::Down(Failure::Unreachable(why.into()));
+            }
+        }
+        result
+    }
+
+    async fn attempt(&self, spec: &Spec, timeout: Duration) -> ProbeResult {
         let attempt = async {
             match spec {
                 Spec::Icmp { host, count } => {
@@ -76,14 +101,28 @@ impl Prober {
                     r.addr = Some(addr);
                     r
                 }
-                Spec::Dns { server, name } => {
-                    let (server, name) = (*server, Arc::new(name.clone()));
+                Spec::Dns {
+                    server,
+                    name,
+                    qtype,
+                } => {
+                    let (server, name, qtype) = (*server, Arc::new(name.clone()), *qtype);
                     ProbeResult::new(
-                        hedged(timeout, move || dns::query(server, Arc::clone(&name))).await,
+                        hedged(timeout, move || {
+                            dns::query(server, Arc::clone(&name), qtype)
+                        })
+                        .await,
                     )
                 }
-                Spec::Http { url, expect_status } => {
-                    let client = self.http.clone();
+                Spec::Http {
+                    url,
+                    expect_status,
+                    family,
+                } => {
+                    let client = match self.http(*family) {
+                        Ok(c) => c,
+                        Err(e) => return ProbeResult::new(Outcome::Down(Failure::Io(e))),
+                    };
                     let (url, expect) = (Arc::new(url.clone()), Arc::new(expect_status.clone()));
                     ProbeResult::new(
                         hedged(timeout, move || {
@@ -106,7 +145,31 @@ impl Prober {
 fn resolve(host: Host) -> Option<(IpAddr, u32)> {
     match host {
         Host::Ip(ip) => Some((ip, 0)),
-        Host::DefaultGateway => route::default_gateway().map(|g| (g.addr, g.scope_id)),
+        Host::DefaultGateway(f) => route::default_gateway(f).map(|g| (g.addr, g.scope_id)),
+    }
+}
+
+/// Why this host cannot reach the IPv6 internet at all, if it cannot: a probe
+/// that failed for that reason says so in words, not as a timeout. Only
+/// global destinations need a global address and the default route.
+fn ipv6_missing(spec: &Spec) -> Option<&'static str> {
+    let global = match spec {
+        Spec::Icmp { host, .. } | Spec::Tcp { host, .. } => match host {
+            Host::Ip(IpAddr::V6(a)) => !a.is_unicast_link_local() && !a.is_loopback(),
+            _ => false,
+        },
+        Spec::Dns { server, .. } => !server.ip().is_loopback(),
+        Spec::Http { .. } => true,
+    };
+    if !global {
+        return None;
+    }
+    if !route::has_global_v6() {
+        Some("no global IPv6 address on this host")
+    } else if route::default_gateway(Family::V6).is_none() {
+        Some("no IPv6 default route on this host")
+    } else {
+        None
     }
 }
 

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
-use crate::config::{Config, GatewayAddress, ProbeKind, TargetName};
+use crate::config::{Config, DnsType, Family, GatewayAddress, ProbeKind, TargetName};
 
 /// What part of the path a probe looks at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,8 +43,18 @@ impl fmt::Display for Role {
 pub enum Host {
     /// A fixed address.
     Ip(IpAddr),
-    /// The default route's gateway, looked up at each attempt.
-    DefaultGateway,
+    /// The default route's gateway of a family, looked up at each attempt.
+    DefaultGateway(Family),
+}
+
+impl Host {
+    /// The family of the address it goes to.
+    pub fn family(self) -> Family {
+        match self {
+            Host::Ip(ip) => Family::of(ip),
+            Host::DefaultGateway(f) => f,
+        }
+    }
 }
 
 /// How one probe is carried out.
@@ -64,12 +74,14 @@ pub enum Spec {
         /// Which port.
         port: u16,
     },
-    /// A DNS A query sent straight to a server.
+    /// A DNS query sent straight to a server.
     Dns {
         /// The server.
         server: SocketAddr,
         /// The name.
         name: String,
+        /// The question: A or AAAA.
+        qtype: DnsType,
     },
     /// An HTTP GET.
     Http {
@@ -77,6 +89,8 @@ pub enum Spec {
         url: url::Url,
         /// Statuses that count as up.
         expect_status: Vec<u16>,
+        /// The family it must connect over; `None`: either.
+        family: Option<Family>,
     },
 }
 
@@ -86,13 +100,28 @@ impl Spec {
         match self {
             Spec::Icmp { .. } => "icmp".into(),
             Spec::Tcp { port, .. } => format!("tcp:{port}"),
-            Spec::Dns { .. } => "dns".into(),
+            Spec::Dns {
+                qtype: DnsType::A, ..
+            } => "dns".into(),
+            Spec::Dns {
+                qtype: DnsType::Aaaa,
+                ..
+            } => "dns:aaaa".into(),
             Spec::Http { .. } => "http".into(),
         }
     }
 }
 
 impl Spec {
+    /// The family its packets travel over; `None` for an HTTP check that may take either.
+    pub fn family(&self) -> Option<Family> {
+        match self {
+            Spec::Icmp { host, .. } | Spec::Tcp { host, .. } => Some(host.family()),
+            Spec::Dns { server, .. } => Some(Family::of(server.ip())),
+            Spec::Http { family, .. } => *family,
+        }
+    }
+
     /// The address of a host probe given by IP.
     pub fn ip(&self) -> Option<IpAddr> {
         match self {
@@ -163,15 +192,22 @@ impl Plan {
             },
         };
         let mut probes = Vec::new();
-        let gw = match config.gateway.address {
-            GatewayAddress::Auto => Host::DefaultGateway,
-            GatewayAddress::Ip(ip) => Host::Ip(ip),
+        // With `auto`, the default gateway of each family that has targets.
+        let gateways: Vec<Host> = match config.gateway.address {
+            GatewayAddress::Auto => Family::ALL
+                .into_iter()
+                .filter(|f| config.targets.iter().any(|t| Family::of(t.address) == *f))
+                .map(Host::DefaultGateway)
+                .collect(),
+            GatewayAddress::Ip(ip) => vec![Host::Ip(ip)],
         };
-        for kind in &config.gateway.probes {
-            probes.push(Probe {
-                role: Role::Gateway,
-                spec: host_spec(gw, kind),
-            });
+        for gw in gateways {
+            for kind in &config.gateway.probes {
+                probes.push(Probe {
+                    role: Role::Gateway,
+                    spec: host_spec(gw, kind),
+                });
+            }
         }
         for hop in &config.isp.hops {
             for kind in &config.isp.probes {
@@ -192,16 +228,19 @@ impl Plan {
         if let Some(dns) = &config.dns {
             for server in &dns.servers {
                 for name in &dns.names {
-                    probes.push(Probe {
-                        role: Role::Dns {
-                            server: *server,
-                            name: name.clone(),
-                        },
-                        spec: Spec::Dns {
-                            server: *server,
-                            name: name.clone(),
-                        },
-                    });
+                    for qtype in &dns.types {
+                        probes.push(Probe {
+                            role: Role::Dns {
+                                server: *server,
+                                name: name.clone(),
+                            },
+                            spec: Spec::Dns {
+                                server: *server,
+                                name: name.clone(),
+                                qtype: *qtype,
+                            },
+                        });
+                    }
                 }
             }
         }
@@ -211,6 +250,7 @@ impl Plan {
                 spec: Spec::Http {
                     url: h.url.clone(),
                     expect_status: h.expect_status.clone(),
+                    family: h.family,
                 },
             });
         }

@@ -109,6 +109,16 @@ pub struct ConnectionRow<S = String> {
     /// Highest RTT of the internet targets that answered, ms.
     #[serde(default, serialize_with = "ms3")]
     pub internet_rtt_max_ms: Option<f64>,
+    /// IPv4 targets that answered, and IPv4 targets configured.
+    #[serde(default)]
+    pub targets_up_v4: usize,
+    #[serde(default)]
+    pub targets_total_v4: usize,
+    /// IPv6 targets that answered, and IPv6 targets configured.
+    #[serde(default)]
+    pub targets_up_v6: usize,
+    #[serde(default)]
+    pub targets_total_v6: usize,
 }
 
 impl ConnectionRow {
@@ -126,6 +136,10 @@ impl ConnectionRow {
         "detail",
         "internet_rtt_ms",
         "internet_rtt_max_ms",
+        "targets_up_v4",
+        "targets_total_v4",
+        "targets_up_v6",
+        "targets_total_v6",
     ];
 
     /// The row for a check diagnosed at `at`.
@@ -143,6 +157,10 @@ impl ConnectionRow {
             detail: neutralise(&d.detail),
             internet_rtt_ms: d.median_rtt.map(Rtt::as_ms),
             internet_rtt_max_ms: d.max_rtt.map(Rtt::as_ms),
+            targets_up_v4: d.targets_by_family[0].0,
+            targets_total_v4: d.targets_by_family[0].1,
+            targets_up_v6: d.targets_by_family[1].0,
+            targets_total_v6: d.targets_by_family[1].1,
         }
     }
 }
@@ -187,6 +205,8 @@ mod tests {
             detail: "=1+1".into(),
             simulated: false,
             routers_proven: Vec::new(),
+            families_proven: Vec::new(),
+            targets_by_family: Default::default(),
             window_loss_pct: None,
             unverified_hops: Vec::new(),
         }

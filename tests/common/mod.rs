@@ -274,6 +274,32 @@ impl Net {
             .args(["noloss", &self.prefix]));
     }
 
+    /// Adds IPv6 to the network (topo.sh `dual`).
+    pub fn dual_stack(&self) {
+        run(Command::new("bash")
+            .arg(topo())
+            .args(["dual", &self.prefix]));
+    }
+
+    /// The ISP router drops what it forwards of family `which` (`4`, `6`, `both`).
+    pub fn drop_family(&self, which: &str) {
+        run(Command::new("bash")
+            .arg(topo())
+            .args(["drop", which, &self.prefix]));
+    }
+
+    /// Undoes [`Net::drop_family`].
+    pub fn undrop(&self) {
+        run(Command::new("bash")
+            .arg(topo())
+            .args(["undrop", &self.prefix]));
+    }
+
+    /// Runs `ip ARGS` inside namespace `which` (e.g. `mon`).
+    pub fn ip_in(&self, which: &str, args: &[&str]) {
+        run(Command::new("ip").arg("-n").arg(self.ns(which)).args(args));
+    }
+
     /// Makes the home router ignore echo requests to itself (it still forwards).
     pub fn gateway_ignores_ping(&self) {
         run(Command::new("bash")

@@ -102,6 +102,50 @@ NFT
 noloss)
   ip netns exec "$1-isp" nft delete table inet cmloss
   ;;
+dual)
+  # dual P: adds IPv6 to the network made by `up` (documentation prefixes):
+  #   mon0 2001:db8:1::2/64, default via fe80::1 (the home router's link-local
+  #   address, as routers announce it); gw lan0 fe80::1, 2001:db8:1::1/64;
+  #   gw wan0 2001:db8:2::1 - isp cpe0 2001:db8:2::2; isp up0 2001:db8:3::1 -
+  #   net isp0 2001:db8:3::2; targets 2001:db8:100::1 and ::2 on the net's lo.
+  P=$1
+  for n in mon gw isp net; do
+    ip netns exec "$P-$n" sysctl -qw net.ipv6.conf.all.keep_addr_on_down=1
+  done
+  for n in gw isp; do ip netns exec "$P-$n" sysctl -qw net.ipv6.conf.all.forwarding=1; done
+  ip -n "$P-mon" addr add 2001:db8:1::2/64 dev mon0 nodad
+  ip -n "$P-gw" addr add fe80::1/64 dev lan0 nodad
+  ip -n "$P-gw" addr add 2001:db8:1::1/64 dev lan0 nodad
+  ip -n "$P-gw" addr add 2001:db8:2::1/64 dev wan0 nodad
+  ip -n "$P-isp" addr add 2001:db8:2::2/64 dev cpe0 nodad
+  ip -n "$P-isp" addr add 2001:db8:3::1/64 dev up0 nodad
+  ip -n "$P-net" addr add 2001:db8:3::2/64 dev isp0 nodad
+  for a in 2001:db8:100::1 2001:db8:100::2; do ip -n "$P-net" addr add "$a/128" dev lo nodad; done
+  ip -n "$P-mon" -6 route add default via fe80::1 dev mon0
+  ip -n "$P-gw" -6 route add default via 2001:db8:2::2
+  ip -n "$P-isp" -6 route add 2001:db8:1::/64 via 2001:db8:2::1
+  ip -n "$P-isp" -6 route add default via 2001:db8:3::2
+  ip -n "$P-net" -6 route add 2001:db8::/40 via 2001:db8:3::1
+  # Link-local addresses are usable only once duplicate detection is done.
+  for _ in $(seq 50); do
+    busy=""
+    for n in mon gw isp net; do busy+=$(ip -n "$P-$n" -6 addr show tentative); done
+    [ -z "$busy" ] && break
+    sleep 0.1
+  done
+  ;;
+drop)
+  # drop 4|6|both P: the ISP router drops what it forwards of that family.
+  case $1 in 4) m="meta nfproto ipv4" ;; 6) m="meta nfproto ipv6" ;; both) m="" ;; *) exit 2 ;; esac
+  ip netns exec "$2-isp" nft -f - <<NFT
+table inet cmfamily {
+  chain famdrop { type filter hook forward priority 0; policy accept; $m drop; }
+}
+NFT
+  ;;
+undrop)
+  ip netns exec "$1-isp" nft delete table inet cmfamily
+  ;;
 noping-gw)
   # noping-gw P: the home router ignores echo requests to itself, as many do;
   # it still forwards everything.

@@ -136,13 +136,29 @@ fn written(d: Duration) -> String {
 }
 
 /// The built-in default: gateway from the default route, three public resolvers
-/// as ICMP, TCP/443 and DNS targets, one HTTPS check.
+/// as ICMP, TCP/443 and DNS targets (their IPv6 addresses too when this host
+/// has an IPv6 default route), one HTTPS check.
 pub fn built_in() -> Config {
     let resolvers: [(&str, IpAddr); 3] = [
         ("cloudflare", IpAddr::from([1, 1, 1, 1])),
         ("google", IpAddr::from([8, 8, 8, 8])),
         ("quad9", IpAddr::from([9, 9, 9, 9])),
     ];
+    let resolvers6: [(&str, IpAddr); 3] = [
+        (
+            "cloudflare-v6",
+            IpAddr::from([0x2606, 0x4700, 0x4700, 0, 0, 0, 0, 0x1111]),
+        ),
+        (
+            "google-v6",
+            IpAddr::from([0x2001, 0x4860, 0x4860, 0, 0, 0, 0, 0x8888]),
+        ),
+        (
+            "quad9-v6",
+            IpAddr::from([0x2620, 0xfe, 0, 0, 0, 0, 0, 0xfe]),
+        ),
+    ];
+    let ipv6 = crate::route::default_gateway(Family::V6).is_some();
     let https = ProbeKind::Tcp(NonZeroU16::new(443).expect("443 is not zero"));
     Config {
         source: Source::BuiltIn,
@@ -154,6 +170,7 @@ pub fn built_in() -> Config {
         isp: IspConfig::default(),
         targets: resolvers
             .iter()
+            .chain(resolvers6.iter().filter(|_| ipv6))
             .map(|(name, address)| TargetConfig {
                 name: TargetName((*name).to_owned()),
                 address: *address,
@@ -166,11 +183,13 @@ pub fn built_in() -> Config {
                 .map(|(_, ip)| SocketAddr::new(*ip, 53))
                 .collect(),
             names: vec!["example.com".into()],
+            types: vec![DnsType::A],
         }),
         http: vec![HttpConfig {
             name: "example".into(),
             url: Url::parse("https://example.com/").expect("static URL parses"),
             expect_status: vec![200],
+            family: None,
         }],
         alerts: AlertsConfig::default(),
         notify: NotifyConfig::default(),

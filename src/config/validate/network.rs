@@ -204,7 +204,40 @@ impl Validator<'_> {
                 ok.then(|| n.get_ref().trim().to_owned())
             })
             .collect();
-        DnsConfig { servers, names }
+        let mut types = Vec::new();
+        for t in raw.types.iter().flatten() {
+            let ty = match t.get_ref().as_str() {
+                "A" => DnsType::A,
+                "AAAA" => DnsType::Aaaa,
+                _ => {
+                    self.problem(
+                        Some(t.span()),
+                        "dns.types",
+                        &quoted(Some(t)),
+                        "must be \"A\" or \"AAAA\"",
+                    );
+                    continue;
+                }
+            };
+            if types.contains(&ty) {
+                self.problem(
+                    Some(t.span()),
+                    "dns.types",
+                    &quoted(Some(t)),
+                    "is listed twice",
+                );
+            } else {
+                types.push(ty);
+            }
+        }
+        if types.is_empty() {
+            types.push(DnsType::A);
+        }
+        DnsConfig {
+            servers,
+            names,
+            types,
+        }
     }
 
     pub(super) fn http(&mut self, raw: Vec<RawHttp>) -> Vec<HttpConfig> {
@@ -227,11 +260,21 @@ impl Validator<'_> {
                 expect_status.push(200);
             }
             self.plain_name(&h.name, &format!("http[{i}].name"));
+            let family = self.choice(
+                h.family.as_ref(),
+                &format!("http[{i}].family"),
+                &[
+                    ("any", None),
+                    ("4", Some(Family::V4)),
+                    ("6", Some(Family::V6)),
+                ],
+            );
             if let Some(url) = url {
                 out.push(HttpConfig {
                     name: h.name.get_ref().trim().to_owned(),
                     url,
                     expect_status,
+                    family,
                 });
             }
         }

@@ -3,20 +3,27 @@
 
 use std::net::IpAddr;
 
-use super::tally::Tally;
+use super::tally::{Known, Member, Tally};
+use super::Verdict;
+use crate::config::Family;
 
-/// The detail of a check, from the bottom of the path up. `gateway_counts`:
-/// whether a silent gateway means the LAN is down (see `Tally::gateway_silence_counts`).
+/// The detail of a check, from the bottom of the path up: with the verdict
+/// a family's failure, then each gateway, hop, the targets, DNS, HTTP, loss.
 pub fn sentence(
     t: &Tally,
     simulated: bool,
     unverified: &[IpAddr],
-    gateway_counts: bool,
-    loss_threshold: f64,
+    known: &Known,
+    (verdict, loss_threshold): (Verdict, f64),
 ) -> String {
     let mut parts = Vec::new();
-    if let Some(gateway) = gateway_words(t, gateway_counts) {
-        parts.push(gateway);
+    if let Some(words) = family_words(t, verdict) {
+        parts.push(words);
+    }
+    let lan_counts = t.gateway_silence_counts(known);
+    let beyond = t.hops.up() > 0 || t.targets.up() > 0;
+    for m in &t.gateway.members {
+        parts.push(gateway_words(m, beyond, lan_counts));
     }
     const NAMED_HOPS: usize = 5;
     for (hop, ip) in t.hops.members.iter().zip(&t.hop_ips).take(NAMED_HOPS) {
@@ -40,12 +47,7 @@ pub fn sentence(
         let answering = rest.iter().filter(|m| m.answered).count();
         parts.push(format!("{} more hops ({answering} answer)", rest.len()));
     }
-    let (up, total) = (t.targets.up(), t.targets.members.len());
-    let mut targets = format!("{up}/{total} targets");
-    if up < total {
-        targets.push_str(&format!(" (down: {})", t.targets.why_down()));
-    }
-    parts.push(targets);
+    parts.extend(targets_words(t, known));
     match t.dns_ok() {
         Some(true) => parts.push(format!(
             "dns {}/{} servers",
@@ -67,7 +69,11 @@ pub fn sentence(
     if let Some(l) = t.loss_pct().filter(|l| *l > 0.0) {
         parts.push(format!("loss {l:.0}%"));
     }
-    if let Some(l) = t.window_loss_pct().filter(|l| *l >= loss_threshold) {
+    let excused = verdict == Verdict::Degraded;
+    if let Some(l) = t
+        .window_loss_pct()
+        .filter(|l| excused && *l >= loss_threshold)
+    {
         let timed_out: Vec<&str> = [("dns", &t.dns), ("http", &t.http)]
             .iter()
             .filter(|(_, g)| !g.is_empty() && g.up_strict() == 0 && g.only_timeouts())
@@ -87,28 +93,76 @@ pub fn sentence(
     cap(parts.join("; "))
 }
 
-/// What the gateway's answer says: it answers; it does not answer ping while
-/// something beyond it does (the LAN works); it is silent and has never
-/// answered (its silence proves nothing); or it is silent and that counts.
-fn gateway_words(t: &Tally, counts: bool) -> Option<String> {
-    if t.gateway.is_empty() {
-        return None;
-    }
-    let name = t
-        .gateway_addr
-        .map_or_else(|| "gateway".to_owned(), |a| format!("gateway {a}"));
-    Some(if t.gateway.up() > 0 {
+/// What a gateway's answer says: it answers; it does not answer ping while
+/// something beyond it does (the LAN works); it is silent and that counts; or
+/// it is silent and has never answered, so its silence proves nothing.
+fn gateway_words(m: &Member, beyond: bool, counts: bool) -> String {
+    let name = match (m.addr, m.family) {
+        (Some(a), _) => format!("gateway {a}"),
+        (None, Some(f)) => format!("{} gateway", f.name()),
+        (None, None) => "gateway".to_owned(),
+    };
+    let failure = m
+        .failure
+        .as_ref()
+        .map_or_else(|| "no answer".to_owned(), ToString::to_string);
+    if m.answered {
         format!("{name} answers")
-    } else if t.hops.up() > 0 || t.targets.up() > 0 {
+    } else if beyond {
         format!("{name} ignores ping (something beyond it answers)")
     } else if counts {
-        format!("{name} silent ({})", t.gateway.first_failure())
+        format!("{name} silent ({failure})")
     } else {
         format!(
-            "{name} silent ({}; it has never answered ping, so its silence proves nothing)",
-            t.gateway.first_failure()
+            "{name} silent ({failure}; it has never answered ping, so its silence proves nothing)"
         )
-    })
+    }
+}
+
+/// `2/3 targets (down: …)`; a family that has never worked here (a host
+/// without IPv6) is said once, with why, instead of target by target.
+fn targets_words(t: &Tally, known: &Known) -> Vec<String> {
+    let unused = Family::ALL.into_iter().find(|f| {
+        let (n, up) = t.targets.of_family(*f);
+        n > 0 && up == 0 && !known.families.contains(f) && t.targets.of_family(f.other()).0 > 0
+    });
+    let (up, total) = (t.targets.up(), t.targets.members.len());
+    let mut words = format!("{up}/{total} targets");
+    let down = t
+        .targets
+        .why_down_of(|m| unused.is_none() || m.family != unused);
+    if !down.is_empty() {
+        words.push_str(&format!(" (down: {down})"));
+    }
+    let mut out = vec![words];
+    if let Some(f) = unused {
+        let why = t
+            .targets
+            .members
+            .iter()
+            .find(|m| m.family == Some(f))
+            .and_then(|m| m.failure.as_ref())
+            .map_or_else(|| "no answer".to_owned(), ToString::to_string);
+        out.push(format!("{} has not worked here yet ({why})", f.name()));
+    }
+    out
+}
+
+/// For IPV4_DOWN and IPV6_DOWN: which family fails and that the other works.
+fn family_words(t: &Tally, verdict: Verdict) -> Option<String> {
+    let down = match verdict {
+        Verdict::Ipv4Down => Family::V4,
+        Verdict::Ipv6Down => Family::V6,
+        _ => return None,
+    };
+    let (n, _) = t.targets.of_family(down);
+    let (other, other_up) = t.targets.of_family(down.other());
+    Some(format!(
+        "{} down: 0/{n} {} targets answer, {} works ({other_up}/{other} targets)",
+        down.name(),
+        down.name(),
+        down.other().name()
+    ))
 }
 
 /// The most a detail may hold; whatever the config, a CSV row stays small.

@@ -1,7 +1,6 @@
 //! One verdict per check: the lowest layer that fails (LAN, ISP, WAN, DNS,
 //! HTTP), DEGRADED when reachable but lossy or slow, else OK.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -18,6 +17,8 @@ mod window;
 #[cfg(test)]
 pub use describe::MAX_DETAIL;
 
+use crate::config::Family;
+pub use tally::Known;
 use tally::Tally;
 pub use window::{LossWindow, CHECKS as LOSS_WINDOW_CHECKS};
 
@@ -49,6 +50,12 @@ pub enum Layer {
     /// The wider internet.
     #[serde(rename = "WAN_DOWN", alias = "Wan")]
     Wan,
+    /// One family's internet, while the other family's works.
+    #[serde(rename = "IPV4_DOWN")]
+    Ipv4,
+    /// The same, for IPv6.
+    #[serde(rename = "IPV6_DOWN")]
+    Ipv6,
     /// Name resolution.
     #[serde(rename = "DNS_FAIL", alias = "Dns")]
     Dns,
@@ -64,6 +71,8 @@ impl Layer {
             Layer::Lan => Verdict::LanDown,
             Layer::Isp => Verdict::IspDown,
             Layer::Wan => Verdict::WanDown,
+            Layer::Ipv4 => Verdict::Ipv4Down,
+            Layer::Ipv6 => Verdict::Ipv6Down,
             Layer::Dns => Verdict::DnsFail,
             Layer::Http => Verdict::HttpFail,
         }
@@ -94,6 +103,12 @@ pub enum Verdict {
     IspDown,
     /// No target answers and the gateway fails, or there is no default route.
     LanDown,
+    /// Every IPv4 target fails while IPv6 ones answer.
+    #[serde(rename = "IPV4_DOWN")]
+    Ipv4Down,
+    /// Every IPv6 target fails while IPv4 ones answer.
+    #[serde(rename = "IPV6_DOWN")]
+    Ipv6Down,
 }
 
 impl Verdict {
@@ -106,8 +121,23 @@ impl Verdict {
             Verdict::WanDown => Some(Layer::Wan),
             Verdict::IspDown => Some(Layer::Isp),
             Verdict::LanDown => Some(Layer::Lan),
+            Verdict::Ipv4Down => Some(Layer::Ipv4),
+            Verdict::Ipv6Down => Some(Layer::Ipv6),
         }
     }
+
+    /// Every verdict, best first.
+    pub const ALL: [Verdict; 9] = [
+        Verdict::Ok,
+        Verdict::Degraded,
+        Verdict::DnsFail,
+        Verdict::HttpFail,
+        Verdict::Ipv4Down,
+        Verdict::Ipv6Down,
+        Verdict::WanDown,
+        Verdict::IspDown,
+        Verdict::LanDown,
+    ];
 
     /// The name written to logs and CSV, e.g. `WAN_DOWN`.
     pub fn as_str(self) -> &'static str {
@@ -119,6 +149,8 @@ impl Verdict {
             Verdict::WanDown => "WAN_DOWN",
             Verdict::IspDown => "ISP_DOWN",
             Verdict::LanDown => "LAN_DOWN",
+            Verdict::Ipv4Down => "IPV4_DOWN",
+            Verdict::Ipv6Down => "IPV6_DOWN",
         }
     }
 }
@@ -184,21 +216,28 @@ pub struct Diagnosis {
     /// answered while the internet was reachable.
     #[serde(skip)]
     pub routers_proven: Vec<IpAddr>,
+    /// Families whose internet targets answered in this check.
+    #[serde(skip)]
+    pub families_proven: Vec<Family>,
+    /// Internet targets up and configured, per family (IPv4, IPv6).
+    #[serde(default)]
+    pub targets_by_family: [(usize, usize); 2],
     /// Configured hops that have never answered while the internet worked.
     #[serde(default)]
     pub unverified_hops: Vec<IpAddr>,
 }
 
-/// Applies the verdict rules to one check. `verified` holds the routers
-/// proven real (see [`Diagnosis::routers_proven`]): only a silent ISP hop among
-/// them can make ISP_DOWN, and a silent gateway counts only if it is among
-/// them or this host reports no route or no link. `window` holds the echoes of
-/// the checks before this one; this check's are added to it.
+/// Applies the verdict rules to one check. `known` holds what earlier checks
+/// proved: only a silent ISP hop among the proven routers can make ISP_DOWN, a
+/// silent gateway counts only if it is among them or this host reports no
+/// route or no link, and a family's failure is IPV4_DOWN or IPV6_DOWN only if
+/// that family has worked. `window` holds the echoes of the checks before this
+/// one; this check's are added to it.
 pub fn diagnose(
     plan: &Plan,
     check: &Check,
     t: &Thresholds,
-    verified: &BTreeSet<IpAddr>,
+    known: Known,
     window: &mut LossWindow,
 ) -> Diagnosis {
     let tally = Tally::of(plan, check, window);
@@ -207,13 +246,15 @@ pub fn diagnose(
     let unverified_hops: Vec<IpAddr> = tally
         .hop_ips
         .iter()
-        .filter(|ip| !verified.contains(ip) && !proven.contains(ip))
+        .filter(|ip| !known.routers.contains(ip) && !proven.contains(ip))
         .copied()
         .collect();
     let isp_can_fail = tally.hop_ips.len() > unverified_hops.len();
-    let lan_can_fail = tally.gateway_silence_counts(verified);
+    let lan_can_fail = tally.gateway_silence_counts(&known);
+    let family_down = tally.family_down(&known);
+    let verdict = verdict(&tally, t, isp_can_fail, lan_can_fail, family_down);
     Diagnosis {
-        verdict: verdict(&tally, t, isp_can_fail, lan_can_fail),
+        verdict,
         gateway_rtt: tally.gateway.best_rtt(),
         isp_rtt: tally.hops.best_rtt(),
         targets_up: tally.targets.up(),
@@ -228,11 +269,16 @@ pub fn diagnose(
             &tally,
             check.simulated,
             &unverified_hops,
-            lan_can_fail,
-            t.loss_pct,
+            &known,
+            (verdict, t.loss_pct),
         ),
         simulated: check.simulated,
         routers_proven: proven,
+        families_proven: tally.families_proven(),
+        targets_by_family: Family::ALL.map(|f| {
+            let (n, up) = tally.targets.of_family(f);
+            (up, n)
+        }),
         unverified_hops,
     }
 }
@@ -245,7 +291,17 @@ pub fn diagnose(
 /// while the internet worked may be a wrong address, and a gateway that has
 /// never answered may ignore ping: their silence says nothing, so it cannot
 /// make ISP_DOWN or LAN_DOWN (`isp_can_fail`, `lan_can_fail`).
-fn verdict(tally: &Tally, t: &Thresholds, isp_can_fail: bool, lan_can_fail: bool) -> Verdict {
+///
+/// With both families configured, one family failing while the other works is
+/// IPV4_DOWN or IPV6_DOWN, below DNS and HTTP (a DNS server reached over the
+/// failing family fails with it); both failing is judged as one path.
+fn verdict(
+    tally: &Tally,
+    t: &Thresholds,
+    isp_can_fail: bool,
+    lan_can_fail: bool,
+    family_down: Option<Family>,
+) -> Verdict {
     if tally.targets.up() == 0 {
         return if lan_can_fail {
             Verdict::LanDown
@@ -254,6 +310,11 @@ fn verdict(tally: &Tally, t: &Thresholds, isp_can_fail: bool, lan_can_fail: bool
         } else {
             Verdict::WanDown
         };
+    }
+    match family_down {
+        Some(Family::V4) => return Verdict::Ipv4Down,
+        Some(Family::V6) => return Verdict::Ipv6Down,
+        None => {}
     }
     // Loss is not a service outage: a DNS or HTTP exchange needs several
     // packets, so on a lossy line it times out while every target answers.

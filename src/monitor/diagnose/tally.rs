@@ -2,16 +2,22 @@
 //! internet targets, DNS servers and HTTP checks, with loss and RTTs.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use super::window::{Echoes, LossWindow};
 use super::Check;
+use crate::config::Family;
 use crate::probe::{Failure, Outcome, Plan, ProbeResult, Role, Rtt, Spec};
 
 /// One host (or service) of a group, over all its probes in this check.
 pub struct Member<'a> {
     /// Borrowed from the plan: with many targets this runs for every probe of every check.
     pub name: Cow<'a, str>,
+    /// The family its probes travel over; `None` for an HTTP check that may take either.
+    pub family: Option<Family>,
+    /// The address probed, when known (the gateway `auto` found).
+    pub addr: Option<IpAddr>,
     /// Any probe answered.
     pub answered: bool,
     /// Best RTT of a good answer.
@@ -27,7 +33,7 @@ pub struct Group<'a> {
 }
 
 impl<'a> Group<'a> {
-    fn add(&mut self, name: Cow<'a, str>, r: &ProbeResult) {
+    fn add(&mut self, name: Cow<'a, str>, family: Option<Family>, r: &ProbeResult) {
         let answered = r.outcome.answered();
         let rtt = r.outcome.rtt();
         let failure = match &r.outcome {
@@ -39,12 +45,15 @@ impl<'a> Group<'a> {
             Some(m) => {
                 m.answered |= answered;
                 m.rtt = min_rtt(m.rtt, rtt);
+                m.addr = m.addr.or(r.addr);
                 if m.failure.is_none() {
                     m.failure = failure;
                 }
             }
             None => self.members.push(Member {
                 name,
+                family,
+                addr: r.addr,
                 answered,
                 rtt,
                 failure,
@@ -55,6 +64,12 @@ impl<'a> Group<'a> {
     /// Members that answered (a refusal counts: the host is there).
     pub fn up(&self) -> usize {
         self.members.iter().filter(|m| m.answered).count()
+    }
+
+    /// Members of `family`, and how many of them answered.
+    pub fn of_family(&self, family: Family) -> (usize, usize) {
+        let mine = self.members.iter().filter(|m| m.family == Some(family));
+        mine.fold((0, 0), |(n, up), m| (n + 1, up + usize::from(m.answered)))
     }
 
     /// Members with a good answer (a refusal is not a working DNS or HTTP service).
@@ -75,8 +90,13 @@ impl<'a> Group<'a> {
     /// "a timeout, b refused" for the members that did not answer: the first
     /// few by name and the rest counted, so a row stays small with any config.
     pub fn why_down(&self) -> String {
+        self.why_down_of(|_| true)
+    }
+
+    /// The same, for the members `which` picks.
+    pub fn why_down_of(&self, which: impl Fn(&Member) -> bool) -> String {
         const NAMED: usize = 5;
-        let mut down = self.members.iter().filter(|m| !m.answered);
+        let mut down = self.members.iter().filter(|m| !m.answered && which(m));
         let mut parts: Vec<String> = down
             .by_ref()
             .take(NAMED)
@@ -90,14 +110,6 @@ impl<'a> Group<'a> {
             parts.push(format!("and {rest} more"));
         }
         parts.join(", ")
-    }
-
-    /// The first failure of any member, in words.
-    pub fn first_failure(&self) -> String {
-        self.members
-            .iter()
-            .find_map(|m| m.failure.as_ref().map(ToString::to_string))
-            .unwrap_or_else(|| "no answer".into())
     }
 
     /// Whether every member without a good answer timed out (rather than
@@ -115,12 +127,20 @@ impl<'a> Group<'a> {
     }
 }
 
+/// What earlier checks proved, which the silence of a router or a family is judged against.
+#[derive(Debug, Clone, Copy)]
+pub struct Known<'a> {
+    /// Routers proven real: gateways seen answering, hops seen answering while the internet worked.
+    pub routers: &'a BTreeSet<IpAddr>,
+    /// Families whose internet targets have answered.
+    pub families: &'a BTreeSet<Family>,
+}
+
 /// A check counted by group.
 #[derive(Default)]
 pub struct Tally<'a> {
+    /// One member per family with a gateway probe.
     pub gateway: Group<'a>,
-    /// The gateway's address, when the route gave one.
-    pub gateway_addr: Option<IpAddr>,
     pub hops: Group<'a>,
     /// Each hop's address, in the order of `hops.members`.
     pub hop_ips: Vec<IpAddr>,
@@ -133,6 +153,8 @@ pub struct Tally<'a> {
     window_echoes: Echoes,
     /// This check's echoes per ICMP target probe, in plan order, for the window.
     pub per_probe: Vec<Echoes>,
+    /// Each of those probes' family and its echoes earlier in the window.
+    echo_families: Vec<(Family, Echoes)>,
     icmp_rtts: Vec<Rtt>,
     other_rtts: Vec<Rtt>,
 }
@@ -143,31 +165,35 @@ impl<'a> Tally<'a> {
     pub fn of(plan: &'a Plan, check: &Check, window: &LossWindow) -> Tally<'a> {
         let mut t = Tally::default();
         for (probe, r) in plan.probes.iter().zip(&check.results) {
+            let family = probe.spec.family();
             match &probe.role {
                 Role::Gateway => {
-                    t.gateway_addr = t.gateway_addr.or(r.addr);
-                    t.gateway.add(Cow::Borrowed("gateway"), r);
+                    let name = family.map_or("gateway", Family::label);
+                    t.gateway.add(Cow::Borrowed(name), family, r);
                 }
                 Role::Hop(ip) => {
                     let before = t.hops.members.len();
-                    t.hops.add(Cow::Owned(ip.to_string()), r);
+                    t.hops.add(Cow::Owned(ip.to_string()), family, r);
                     if t.hops.members.len() > before {
                         t.hop_ips.push(*ip);
                     }
                 }
                 Role::Target(name) => {
-                    t.targets.add(Cow::Borrowed(&name.0), r);
+                    t.targets.add(Cow::Borrowed(&name.0), family, r);
                     t.target_figures(&probe.spec, r, window);
                 }
-                Role::Dns { server, .. } => t.dns.add(Cow::Owned(server.to_string()), r),
-                Role::Http(name) => t.http.add(Cow::Borrowed(name), r),
+                Role::Dns { server, .. } => {
+                    t.dns.add(Cow::Owned(server.to_string()), family, r);
+                }
+                Role::Http(name) => t.http.add(Cow::Borrowed(name), family, r),
             }
         }
+        t.loss_figures();
         t
     }
 
     fn target_figures(&mut self, spec: &Spec, r: &ProbeResult, window: &LossWindow) {
-        let Spec::Icmp { .. } = spec else {
+        let Spec::Icmp { host, .. } = spec else {
             self.other_rtts.extend(r.outcome.rtt());
             return;
         };
@@ -177,14 +203,26 @@ impl<'a> Tally<'a> {
         });
         let before = window.before(self.per_probe.len());
         self.per_probe.push(now);
-        // Loss measures the line: a target silent for the whole window is
-        // down (its own fault, said in the detail), not lossy.
-        if now.received > 0 || before.received > 0 {
-            self.echoes.add(now);
-            self.window_echoes.add(now);
-            self.window_echoes.add(before);
-        }
+        self.echo_families.push((host.family(), before));
         self.icmp_rtts.extend(r.outcome.rtt());
+    }
+
+    /// Loss measures the line while it carries traffic. A target silent for
+    /// the whole window is down (its own fault, said in the detail), not
+    /// lossy; and in a check where no target of a family answers, that family
+    /// is down (an outage, not loss): its echoes count neither now nor later
+    /// in the window.
+    fn loss_figures(&mut self) {
+        let carrying = Family::ALL.map(|f| self.targets.of_family(f).1 > 0);
+        for (now, (family, before)) in self.per_probe.iter_mut().zip(&self.echo_families) {
+            if !carrying[*family as usize] {
+                *now = Echoes::default();
+            } else if now.received > 0 || before.received > 0 {
+                self.echoes.add(*now);
+                self.window_echoes.add(*now);
+                self.window_echoes.add(*before);
+            }
+        }
     }
 
     /// Routers proven real by this check: a gateway that answered (it
@@ -192,29 +230,52 @@ impl<'a> Tally<'a> {
     /// answered while the internet was reachable (they are on this line, and
     /// may now tell an ISP outage from a WAN one).
     pub fn routers_proven(&self) -> Vec<IpAddr> {
-        let gateway = self.gateway_addr.filter(|_| self.gateway.up() > 0);
+        let gateways = (self.gateway.members.iter())
+            .filter(|m| m.answered)
+            .filter_map(|m| m.addr);
         let hops = self
             .hop_ips
             .iter()
             .zip(&self.hops.members)
             .filter(|(_, m)| m.answered && self.targets.up() > 0)
             .map(|(ip, _)| *ip);
-        gateway.into_iter().chain(hops).collect()
+        gateways.chain(hops).collect()
     }
 
-    /// Whether the gateway's silence says the LAN is down: it has answered
+    /// The families with an internet target that answered in this check.
+    pub fn families_proven(&self) -> Vec<Family> {
+        Family::ALL
+            .into_iter()
+            .filter(|f| self.targets.of_family(*f).1 > 0)
+            .collect()
+    }
+
+    /// Whether a gateway's silence says the LAN is down: it has answered
     /// before (so it answers ping), or this host itself reports no route or
-    /// no link. Anything beyond it answering proves the LAN up regardless.
-    pub fn gateway_silence_counts(&self, verified: &std::collections::BTreeSet<IpAddr>) -> bool {
+    /// no link, in a family that has worked (a host that never had IPv6 has
+    /// no IPv6 route either). Anything beyond a gateway answering proves the
+    /// LAN up regardless.
+    pub fn gateway_silence_counts(&self, known: &Known) -> bool {
         if self.gateway.is_empty() || self.gateway.up() > 0 || self.hops.up() > 0 {
             return false;
         }
-        let local = self
-            .gateway
-            .members
-            .iter()
-            .any(|m| m.failure.as_ref().is_some_and(Failure::is_local));
-        local || self.gateway_addr.is_some_and(|a| verified.contains(&a))
+        let single = self.gateway.members.len() == 1;
+        self.gateway.members.iter().any(|m| {
+            let local = m.failure.as_ref().is_some_and(Failure::is_local)
+                && (single || m.family.is_some_and(|f| known.families.contains(&f)));
+            local || m.addr.is_some_and(|a| known.routers.contains(&a))
+        })
+    }
+
+    /// The family whose internet targets all fail while the other family's
+    /// answer, if one does and it has worked before (a host that never had
+    /// IPv6 gets no IPV6_DOWN for it).
+    pub fn family_down(&self, known: &Known) -> Option<Family> {
+        Family::ALL.into_iter().find(|f| {
+            let (mine, mine_up) = self.targets.of_family(*f);
+            let (_, other_up) = self.targets.of_family(f.other());
+            mine > 0 && mine_up == 0 && other_up > 0 && known.families.contains(f)
+        })
     }
 
     /// Whether any DNS query succeeded; `None` if DNS is not checked.

@@ -1,7 +1,10 @@
-//! The default gateway, read from the kernel's routing tables in /proc/self/net
-//! (not /proc/net, which `ProcSubset=pid` hides).
+//! What this host routes, read from the kernel's tables in /proc/self/net (not
+//! /proc/net, which `ProcSubset=pid` hides): each family's default gateway, and
+//! whether the host has a global IPv6 address.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::config::Family;
 
 /// A default route's next hop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,31 +15,54 @@ pub struct Gateway {
     pub scope_id: u32,
 }
 
-/// The default gateway: IPv4 preferred, then IPv6; `None` when there is no default route.
-pub fn default_gateway() -> Option<Gateway> {
-    let v4 = std::fs::read_to_string("/proc/self/net/route")
-        .ok()
-        .and_then(|t| parse_v4(&t));
-    v4.map(|addr| Gateway {
-        addr: IpAddr::V4(addr),
-        scope_id: 0,
-    })
-    .or_else(|| {
-        let t = std::fs::read_to_string("/proc/self/net/ipv6_route").ok()?;
-        let (addr, iface) = parse_v6(&t)?;
-        let scope_id = if addr.is_unicast_link_local() {
-            std::fs::read_to_string(format!("/sys/class/net/{iface}/ifindex"))
-                .ok()?
-                .trim()
-                .parse()
-                .ok()?
-        } else {
-            0
+/// The default gateway of `family`; `None` when there is no default route.
+/// An IPv6 one is usually link-local, and comes with its interface's index.
+pub fn default_gateway(family: Family) -> Option<Gateway> {
+    match family {
+        Family::V4 => {
+            let t = std::fs::read_to_string("/proc/self/net/route").ok()?;
+            Some(Gateway {
+                addr: IpAddr::V4(parse_v4(&t)?),
+                scope_id: 0,
+            })
+        }
+        Family::V6 => {
+            let t = std::fs::read_to_string("/proc/self/net/ipv6_route").ok()?;
+            let (addr, iface) = parse_v6(&t)?;
+            let scope_id = if addr.is_unicast_link_local() {
+                std::fs::read_to_string(format!("/sys/class/net/{iface}/ifindex"))
+                    .ok()?
+                    .trim()
+                    .parse()
+                    .ok()?
+            } else {
+                0
+            };
+            Some(Gateway {
+                addr: IpAddr::V6(addr),
+                scope_id,
+            })
+        }
+    }
+}
+
+/// Whether this host has a usable global IPv6 address (not tentative, not
+/// failed duplicate detection); without one it cannot reach the IPv6 internet.
+pub fn has_global_v6() -> bool {
+    std::fs::read_to_string("/proc/self/net/if_inet6").is_ok_and(|t| parse_global_v6(&t))
+}
+
+/// Whether `/proc/net/if_inet6` text lists a usable global address.
+pub fn parse_global_v6(text: &str) -> bool {
+    const TENTATIVE: u32 = 0x40;
+    const DAD_FAILED: u32 = 0x08;
+    text.lines().any(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (Some(scope), Some(flags)) = (f.get(3), f.get(4)) else {
+            return false;
         };
-        Some(Gateway {
-            addr: IpAddr::V6(addr),
-            scope_id,
-        })
+        let flags = u32::from_str_radix(flags, 16).unwrap_or(TENTATIVE);
+        *scope == "00" && flags & (TENTATIVE | DAD_FAILED) == 0
     })
 }
 
@@ -112,6 +138,16 @@ eth0\t0001A8C0\t00000000\t0001\t0\t0\t600\t00FFFFFF\t0\t0\t0
             .collect::<Vec<_>>()
             .join("\n");
         assert_eq!(parse_v4(&only_lan), None);
+    }
+
+    #[test]
+    fn a_global_ipv6_address_is_found_and_link_local_or_tentative_ones_are_not() {
+        let link_local = "fe800000000000000000000000000001 02 40 20 80     eth0\n";
+        let global = "20010db8000000000000000000000002 02 40 00 80     eth0\n";
+        let tentative = "20010db8000000000000000000000002 02 40 00 c0     eth0\n";
+        assert!(!parse_global_v6(link_local));
+        assert!(parse_global_v6(&format!("{link_local}{global}")));
+        assert!(!parse_global_v6(tentative));
     }
 
     #[test]

@@ -1,0 +1,143 @@
+//! IPv4 and IPv6 diagnosed apart, on a dual-stack simulated network: the home
+//! router announces itself by its link-local address, as home routers do.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use common::{Net, Proc};
+
+const STEP: Duration = Duration::from_secs(15);
+
+/// A change made to the network.
+type Change<'a> = &'a dyn Fn(&Net);
+
+/// The monitor's config for the dual-stack network: two targets per family,
+/// the ISP router's address of each family as hops, DNS over IPv4.
+fn config(net: &Net) -> std::path::PathBuf {
+    let path = net.dir.path().join("dual.toml");
+    let text = format!(
+        "[monitor]\ninterval = \"1s\"\ntimeout = \"500ms\"\nlog_dir = \"{}\"\nstate_dir = \"{}\"\n\
+         [isp]\nhops = [\"10.0.2.2\", \"2001:db8:2::2\"]\n\
+         [[target]]\nname = \"one\"\naddress = \"198.51.100.1\"\n\
+         [[target]]\nname = \"two\"\naddress = \"198.51.100.2\"\n\
+         [[target]]\nname = \"six-one\"\naddress = \"2001:db8:100::1\"\n\
+         [[target]]\nname = \"six-two\"\naddress = \"2001:db8:100::2\"\n\
+         [dns]\nservers = [\"198.51.100.53\"]\nnames = [\"example.test\"]\n",
+        net.log_dir().display(),
+        net.state_dir().display()
+    );
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// One outage made by `cut` and ended by `restore`: the cause the daemon
+/// said, and the real times of both.
+fn outage(
+    net: &Net,
+    d: &Proc,
+    cut: impl FnOnce(&Net),
+    restore: impl FnOnce(&Net),
+) -> (String, DateTime<Utc>, DateTime<Utc>) {
+    let cut_at = Utc::now();
+    cut(net);
+    let started = d.wait_for("outage started", STEP);
+    let restored_at = Utc::now();
+    restore(net);
+    d.wait_for("outage ended", STEP);
+    (started, cut_at, restored_at)
+}
+
+#[test]
+fn each_family_fails_on_its_own_and_both_together_are_one_wan_outage() {
+    let Some(net) = Net::up() else { return };
+    net.dual_stack();
+    let cfg = config(&net);
+    let d = net.daemon(&cfg, "");
+    let first = d.wait_for("verdict start → OK", STEP);
+    assert!(first.contains("OK"), "{first}");
+    let checks = d.wait_for("check:", STEP);
+    assert!(
+        checks.contains("gateway fe80::1 answers"),
+        "auto found the link-local router: {checks}"
+    );
+    let cases: [(&str, Change, Change); 4] = [
+        ("IPV6_DOWN", &|n| n.drop_family("6"), &|n| n.undrop()),
+        ("IPV4_DOWN", &|n| n.drop_family("4"), &|n| n.undrop()),
+        ("WAN_DOWN", &|n| n.drop_family("both"), &|n| n.undrop()),
+        (
+            "IPV6_DOWN",
+            &|n| n.ip_in("mon", &["addr", "del", "2001:db8:1::2/64", "dev", "mon0"]),
+            &|n| {
+                n.ip_in(
+                    "mon",
+                    &["addr", "add", "2001:db8:1::2/64", "dev", "mon0", "nodad"],
+                )
+            },
+        ),
+    ];
+    let mut real = Vec::new();
+    for (cause, cut, restore) in cases {
+        let (started, cut_at, restored_at) = outage(&net, &d, cut, restore);
+        assert!(started.contains(cause), "expected {cause}: {started}");
+        real.push((cause, cut_at, restored_at));
+        d.wait_for_n("check:", 3, STEP);
+    }
+    let (status, log) = d.stop();
+    assert!(status.success(), "{log}");
+    let rows = net.outage_rows();
+    assert_eq!(
+        rows.len(),
+        4,
+        "one row per outage, none inside another: {rows:?}"
+    );
+    for (row, (cause, cut_at, restored_at)) in rows.iter().zip(real) {
+        assert_eq!(&row[4], cause, "{row:?}");
+        let near = |recorded: &str, actual: DateTime<Utc>| {
+            let t = DateTime::parse_from_rfc3339(recorded)
+                .unwrap()
+                .with_timezone(&Utc);
+            // One interval, plus one second as the row keeps whole seconds.
+            (t - actual).num_milliseconds().abs() <= 2000
+        };
+        assert!(near(&row[5], cut_at), "start within one interval: {row:?}");
+        assert!(
+            near(&row[6], restored_at),
+            "end within one interval: {row:?}"
+        );
+    }
+    assert!(rows[0][7].contains("IPv6 down"), "{:?}", rows[0]);
+    assert!(rows[1][7].contains("IPv4 down"), "{:?}", rows[1]);
+    assert!(
+        rows[3][7].contains("no global IPv6 address on this host"),
+        "the reason in words: {:?}",
+        rows[3]
+    );
+    // The per-family columns of the connection log.
+    let checks = net.connection_rows();
+    let last = checks.last().unwrap();
+    assert_eq!(
+        (&last[12], &last[13], &last[14], &last[15]),
+        ("2", "2", "2", "2"),
+        "{last:?}"
+    );
+}
+
+#[test]
+fn a_host_that_never_had_ipv6_gets_a_note_not_an_outage() {
+    // IPv6 targets configured on a network without IPv6 at all.
+    let Some(net) = Net::up() else { return };
+    let cfg = config(&net);
+    let d = net.daemon(&cfg, "");
+    d.wait_for(
+        "the IPv6 targets are probed, but no IPv6 outage is counted",
+        STEP,
+    );
+    let check = d.wait_for("check:", STEP);
+    assert!(check.contains("IPv6 has not worked here yet"), "{check}");
+    d.wait_for_n("check:", 4, STEP);
+    let (_, log) = d.stop();
+    assert!(!log.contains("outage started"), "{log}");
+    assert!(net.outage_rows().is_empty());
+}
