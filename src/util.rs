@@ -1,7 +1,9 @@
-//! Small helpers shared by every layer: atomic file replacement and error chains.
+//! Small helpers shared by every layer: atomic file replacement, setting a bad
+//! file aside, backoff, blocking calls off the runtime, and error chains.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Writes `dir/name` so that it is either the old file or the whole new one,
 /// even across a crash: write a temporary file, fsync, rename, fsync the folder.
@@ -22,6 +24,80 @@ pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
         return Err(std::io::Error::other("not a regular file"));
     }
     std::fs::read(path)
+}
+
+/// Moves `path` aside to `path.WHY-YYYYMMDDTHHMMSS` (local time), never over an
+/// earlier one: a second file set aside within the same second gets `-2`, `-3`…
+/// Returns where it went. A file set aside is kept for a person to look at.
+pub fn set_aside(path: &Path, why: &str) -> std::io::Result<PathBuf> {
+    let stamp = chrono::Local::now().format("%Y%m%dT%H%M%S");
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{why}-{stamp}"));
+    let first = path.with_file_name(&name);
+    let mut aside = first.clone();
+    let mut n = 1;
+    while std::fs::symlink_metadata(&aside).is_ok() {
+        n += 1;
+        let mut numbered = name.clone();
+        numbered.push(format!("-{n}"));
+        aside = path.with_file_name(numbered);
+    }
+    std::fs::rename(path, &aside)?;
+    Ok(aside)
+}
+
+/// The wait before the next try of something that failed: doubling from
+/// `first` up to `max`, unless the other side said how long; reset by a success.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    first: Duration,
+    max: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    /// Starts at `first`, doubles up to `max`.
+    pub fn new(first: Duration, max: Duration) -> Backoff {
+        Backoff {
+            first,
+            max,
+            next: first,
+        }
+    }
+
+    /// The wait after a failure: `told` if the other side said, else the next doubling.
+    pub fn failed(&mut self, told: Option<Duration>) -> Duration {
+        let wait = told.unwrap_or(self.next);
+        self.next = (self.next * 2).min(self.max);
+        wait
+    }
+
+    /// A success: the next failure waits `first` again.
+    pub fn succeeded(&mut self) {
+        self.next = self.first;
+    }
+}
+
+/// Runs blocking `f` on a thread of its own and gives its result, or `None`
+/// if it has not returned within `limit`. The thread is detached: a call that
+/// never returns (`statfs` on a hung FUSE or NFS mount) holds that one thread,
+/// never the runtime, nor the daemon's exit, which `spawn_blocking` would.
+pub async fn off_thread<T: Send + 'static>(
+    name: &str,
+    limit: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            let _ = tx.send(f());
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start a thread for {name}: {e}");
+        return None;
+    }
+    tokio::time::timeout(limit, rx).await.ok()?.ok()
 }
 
 /// Appends `bytes` to `file` whole or not at all: a write or fsync that fails
@@ -181,6 +257,51 @@ mod tests {
         let file = dir.path().join("alerts.json");
         std::fs::write(&file, b"{}").unwrap();
         assert_eq!(read_regular(&file).unwrap(), b"{}");
+    }
+
+    #[test]
+    fn set_aside_keeps_every_earlier_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("alerts.json");
+        let mut aside = Vec::new();
+        for body in ["one", "two", "three"] {
+            std::fs::write(&file, body).unwrap();
+            aside.push(set_aside(&file, "bad").unwrap());
+        }
+        assert!(!file.exists());
+        let kept: Vec<String> = aside
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
+        assert_eq!(kept, ["one", "two", "three"], "none overwritten: {aside:?}");
+        let name = aside[0].file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("alerts.json.bad-20"), "{name}");
+    }
+
+    #[test]
+    fn backoff_doubles_to_its_cap_honours_the_other_side_and_resets() {
+        let mut b = Backoff::new(Duration::from_secs(2), Duration::from_secs(300));
+        let waits: Vec<u64> = (0..10).map(|_| b.failed(None).as_secs()).collect();
+        assert_eq!(waits, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+        assert_eq!(
+            b.failed(Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+        b.succeeded();
+        assert_eq!(b.failed(None), Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn a_call_that_never_returns_holds_its_thread_not_the_caller() {
+        let (_keep, never) = std::sync::mpsc::channel::<()>();
+        let started = std::time::Instant::now();
+        let got = off_thread("hangs", Duration::from_millis(100), move || never.recv()).await;
+        assert!(got.is_none());
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(
+            off_thread("answers", Duration::from_secs(5), || 7).await,
+            Some(7)
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::condition::{Observation, Seen as Held};
+use super::condition::{Observation, Report, Seen as Held};
 use super::Policy;
 use crate::config::LogWatchConfig;
 use crate::timefmt::rfc3339_local;
@@ -115,7 +115,7 @@ pub fn id(w: &LogWatchConfig) -> String {
 
 /// Watches `w.path` until `token` is cancelled, telling the condition driver
 /// what it sees at every look.
-pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Observation>, token: CancellationToken) {
+pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Report>, token: CancellationToken) {
     let poll = (w.idle_after / 10).clamp(Duration::from_millis(200), Duration::from_secs(5));
     let (snap, mtime) = snapshot(&w.path);
     let mut tracker = Tracker::new(snap, mtime.unwrap_or_else(Utc::now));
@@ -171,7 +171,7 @@ pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Observation>, token: Cance
             },
         ));
         for o in obs {
-            if out.send(o).await.is_err() {
+            if out.send(o.into()).await.is_err() {
                 return;
             }
         }
