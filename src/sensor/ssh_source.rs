@@ -46,49 +46,69 @@ pub async fn follow(
 /// calls it, the daemon at start off the runtime thread).
 pub fn problem(cfg: &SshSensor) -> Option<String> {
     match &cfg.log_file {
-        Some(file) => match std::fs::metadata(file) {
-            Err(e) => Some(format!("cannot read {}: {e}", file.display())),
-            Ok(m) if !m.is_file() => Some(format!("{} is not a regular file", file.display())),
-            Ok(_) => std::fs::File::open(file)
-                .err()
-                .map(|e| format!("cannot read {}: {e}", file.display())),
-        },
+        Some(file) => problem_of_file(file),
         None => journal_problem(),
+    }
+}
+
+fn problem_of_file(file: &Path) -> Option<String> {
+    match std::fs::metadata(file) {
+        Err(e) => Some(format!("cannot read {}: {e}", file.display())),
+        Ok(m) if !m.is_file() => Some(format!("{} is not a regular file", file.display())),
+        Ok(_) => std::fs::File::open(file)
+            .err()
+            .map(|e| format!("cannot read {}: {e}", file.display())),
     }
 }
 
 fn journal_problem() -> Option<String> {
     let dirs = ["/run/log/journal", "/var/log/journal"];
-    if !dirs.iter().any(|d| Path::new(d).is_dir()) {
-        return Some(format!(
-            "cannot read the journal: there is none here (neither {} nor {} exists; is systemd-journald running?); {INSTEAD}",
-            dirs[0], dirs[1]
-        ));
-    }
-    let out = match std::process::Command::new("journalctl")
+    let any_dir = dirs.iter().any(|d| Path::new(d).is_dir());
+    let run = std::process::Command::new("journalctl")
         .args(["-n", "0", "--no-pager"])
         .stdin(std::process::Stdio::null())
         .output()
-    {
-        Ok(o) => o,
-        Err(e) => return Some(format!("cannot run journalctl: {e}; {INSTEAD}")),
-    };
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let said = stderr.lines().next().unwrap_or_default().trim();
-    if !out.status.success() {
+        .map(|o| {
+            let status = (o.status.success(), o.status.to_string());
+            (status, String::from_utf8_lossy(&o.stderr).into_owned())
+        })
+        .map_err(|e| e.to_string());
+    judge_journal(any_dir, run)
+}
+
+/// Why the journal cannot be read, from whether a journal folder exists and
+/// what `journalctl -n 0` did: ((succeeded, its status), its stderr).
+fn judge_journal(any_dir: bool, run: Result<((bool, String), String), String>) -> Option<String> {
+    let none_here = "there is no journal here (is systemd-journald running?)";
+    if !any_dir {
         return Some(format!(
-            "journalctl failed ({}): {said}; {INSTEAD}",
-            out.status
+            "cannot read the journal: {none_here}: neither /run/log/journal nor /var/log/journal exists; {INSTEAD}"
         ));
     }
-    let blind = [
-        "not seeing messages",
-        "No journal files",
-        "ermission denied",
-    ];
+    let ((ok, status), stderr) = match run {
+        Ok(r) => r,
+        Err(e) => {
+            return Some(format!(
+                "cannot read the journal: cannot run journalctl: {e}; {INSTEAD}"
+            ))
+        }
+    };
+    let said = stderr.lines().next().unwrap_or_default().trim();
+    if !ok {
+        return Some(format!(
+            "cannot read the journal: journalctl failed ({status}): {said}; {INSTEAD}"
+        ));
+    }
+    if stderr.contains("No journal files") {
+        return Some(format!(
+            "cannot read the journal: {none_here}: journalctl says \"{said}\"; {INSTEAD}"
+        ));
+    }
+    let blind = ["not seeing messages", "ermission denied"];
     blind.iter().any(|b| stderr.contains(b)).then(|| {
         format!(
-            "journalctl cannot read the system journal ({said}): the service needs SupplementaryGroups=systemd-journal; or {INSTEAD}"
+            "cannot read the system journal: journalctl says \"{said}\"; the service needs \
+             SupplementaryGroups=systemd-journal, or {INSTEAD}"
         )
     })
 }
@@ -122,7 +142,7 @@ async fn follow_journal(
             Ok(Ok(o)) => o,
             Ok(Err(e)) => {
                 if !said {
-                    tracing::error!("ssh sensor: cannot run journalctl: {e}; {INSTEAD}");
+                    tracing::error!("ssh sensor: cannot read the journal: cannot run journalctl: {e}; {INSTEAD}");
                     said = true;
                 }
                 continue;
@@ -217,21 +237,35 @@ async fn follow_file(file: PathBuf, out: mpsc::Sender<Batch>, token: Cancellatio
             .await
             .ok()
             .flatten();
-    if mark.is_none() {
-        tracing::error!(
-            "ssh sensor: {} cannot be read; waiting for it",
-            file.display()
-        );
+    if let Some((_, from)) = mark {
+        tracing::debug!("ssh sensor: following {} from byte {from}", file.display());
     }
+    if mark.is_none() {
+        let why =
+            problem_of_file(&file).unwrap_or_else(|| format!("cannot read {}", file.display()));
+        tracing::error!("ssh sensor: {why}; waiting for it");
+    }
+    let mut said = mark.is_none();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! { _ = token.cancelled() => return, _ = tick.tick() => {} }
         let f = file.clone();
-        let Ok(Ok((next, failures))) =
-            tokio::task::spawn_blocking(move || read_new(&f, mark, Utc::now())).await
-        else {
-            continue;
+        let read = tokio::task::spawn_blocking(move || read_new(&f, mark, Utc::now())).await;
+        let (next, failures) = match read {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                if !said {
+                    tracing::error!("ssh sensor: cannot read {}: {e}", file.display());
+                    said = true;
+                }
+                continue;
+            }
+            Err(_) => continue,
         };
+        if said && next.is_some() {
+            tracing::info!("ssh sensor: reading {}", file.display());
+            said = false;
+        }
         mark = next;
         if !failures.is_empty() {
             let batch = Batch {
@@ -301,6 +335,38 @@ mod tests {
         let (_, got) = read_new(&log, mark, Utc::now()).unwrap();
         assert_eq!(got.len(), 1, "the line once ended: {got:?}");
         assert_eq!(got[0].addr, "192.0.2.3");
+    }
+
+    #[test]
+    fn a_journal_that_cannot_be_read_is_said_with_why() {
+        let ran =
+            |ok: bool, stderr: &str| Ok(((ok, "exit status: 1".to_owned()), stderr.to_owned()));
+        let none = judge_journal(false, ran(true, "")).unwrap();
+        assert!(none.contains("there is no journal here"), "{none}");
+        let empty = judge_journal(true, ran(true, "No journal files were found.\n")).unwrap();
+        assert!(
+            empty.contains("journalctl says \"No journal files were found.\""),
+            "{empty}"
+        );
+        let hint = "Hint: You are currently not seeing messages from other users and the system.\n";
+        let blind = judge_journal(true, ran(true, hint)).unwrap();
+        assert!(
+            blind.contains("SupplementaryGroups=systemd-journal"),
+            "{blind}"
+        );
+        let failed = judge_journal(true, ran(false, "Failed to open files\n")).unwrap();
+        assert!(
+            failed.contains("journalctl failed (exit status: 1): Failed to open files"),
+            "{failed}"
+        );
+        let missing =
+            judge_journal(true, Err("No such file or directory (os error 2)".into())).unwrap();
+        assert!(
+            missing.contains("cannot run journalctl: No such file"),
+            "{missing}"
+        );
+        assert_eq!(judge_journal(true, ran(true, "")), None);
+        assert!(none.ends_with("set sensors.ssh.log_file to read a log file instead"));
     }
 
     #[test]
