@@ -1,5 +1,6 @@
 //! Small helpers shared by every layer: atomic file replacement, setting a bad
-//! file aside, backoff, blocking calls off the runtime, and error chains.
+//! file aside, backoff, blocking calls off the runtime ([`OneAtATime`]), and
+//! error chains.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -82,26 +83,57 @@ impl Backoff {
     }
 }
 
-/// Runs blocking `f` on a thread of its own and gives its result, or `None`
-/// if it has not returned within `limit`. The thread is detached: a call that
-/// never returns (`statfs` on a hung FUSE or NFS mount) holds that one thread,
-/// never the runtime, nor the daemon's exit, which `spawn_blocking` would.
-pub async fn off_thread<T: Send + 'static>(
-    name: &str,
-    limit: Duration,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Option<T> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let spawned = std::thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(move || {
-            let _ = tx.send(f());
-        });
-    if let Err(e) = spawned {
-        tracing::error!("cannot start a thread for {name}: {e}");
-        return None;
+/// A blocking call that runs on a detached thread of its own and may outlive
+/// one wait: while it has not answered, a new call waits for the old one
+/// rather than starting another, so a path that hangs holds one thread, not
+/// one per look.
+#[derive(Debug)]
+pub struct OneAtATime<T> {
+    name: &'static str,
+    waiting: Option<tokio::sync::oneshot::Receiver<T>>,
+}
+
+impl<T: Send + 'static> OneAtATime<T> {
+    /// Calls named `name` in thread names and errors.
+    pub fn new(name: &'static str) -> OneAtATime<T> {
+        OneAtATime {
+            name,
+            waiting: None,
+        }
     }
-    tokio::time::timeout(limit, rx).await.ok()?.ok()
+
+    /// The result of `f` (or of the earlier call still running, `f` then
+    /// unused), or `None` if it has not returned within `limit`.
+    pub async fn call(
+        &mut self,
+        limit: Duration,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let rx = match self.waiting.take() {
+            Some(rx) => rx,
+            None => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let spawned = std::thread::Builder::new()
+                    .name(self.name.to_owned())
+                    .spawn(move || {
+                        let _ = tx.send(f());
+                    });
+                if let Err(e) = spawned {
+                    tracing::error!("cannot start a thread for {}: {e}", self.name);
+                    return None;
+                }
+                rx
+            }
+        };
+        let mut rx = rx;
+        match tokio::time::timeout(limit, &mut rx).await {
+            Ok(r) => r.ok(),
+            Err(_) => {
+                self.waiting = Some(rx);
+                None
+            }
+        }
+    }
 }
 
 /// Appends `bytes` to `file` whole or not at all: a write or fsync that fails
@@ -296,15 +328,25 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_call_that_never_returns_holds_its_thread_not_the_caller() {
-        let (_keep, never) = std::sync::mpsc::channel::<()>();
+    async fn a_call_that_hangs_holds_one_thread_not_the_caller() {
+        let (release, hang) = std::sync::mpsc::channel::<u32>();
+        let mut call = OneAtATime::new("hangs");
         let started = std::time::Instant::now();
-        let got = off_thread("hangs", Duration::from_millis(100), move || never.recv()).await;
-        assert!(got.is_none());
+        let limit = Duration::from_millis(100);
+        assert_eq!(call.call(limit, move || hang.recv().unwrap()).await, None);
+        // Asked again while it hangs: no second thread, the new call unused.
+        assert_eq!(call.call(limit, || unreachable!("not started")).await, None);
         assert!(started.elapsed() < Duration::from_secs(2));
+        release.send(7).unwrap();
         assert_eq!(
-            off_thread("answers", Duration::from_secs(5), || 7).await,
-            Some(7)
+            call.call(Duration::from_secs(5), || 0).await,
+            Some(7),
+            "the old answer"
+        );
+        assert_eq!(
+            call.call(Duration::from_secs(5), || 8).await,
+            Some(8),
+            "then afresh"
         );
     }
 

@@ -219,6 +219,7 @@ pub async fn run(cfg: DiskSensor, out: mpsc::Sender<Report>, token: Cancellation
     let mut inodes: HashMap<PathBuf, Threshold> = HashMap::new();
     let mut said = Said::default();
     let mut looker = Looker::default();
+    let mut mountinfo_reads = crate::util::OneAtATime::new("mountinfo");
     let mut tick = tokio::time::interval(cfg.every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -226,7 +227,7 @@ pub async fn run(cfg: DiskSensor, out: mpsc::Sender<Report>, token: Cancellation
             _ = token.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let info = crate::util::off_thread("mountinfo", LOOK_TIMEOUT, mountinfo).await;
+        let info = mountinfo_reads.call(LOOK_TIMEOUT, mountinfo).await;
         let Some(Ok(info)) = info else {
             said.once(&PathBuf::from("/proc/self/mountinfo"), "cannot be read");
             continue;

@@ -81,6 +81,7 @@ pub fn describe(m: &Memory, cfg: &MemorySensor) -> String {
 pub async fn run(cfg: MemorySensor, out: mpsc::Sender<Report>, token: CancellationToken) {
     let mut th = Threshold::default();
     let mut failing = false;
+    let mut reads = crate::util::OneAtATime::new("memory sensor");
     let mut tick = tokio::time::interval(cfg.every);
     loop {
         tokio::select! {
@@ -88,7 +89,8 @@ pub async fn run(cfg: MemorySensor, out: mpsc::Sender<Report>, token: Cancellati
             _ = tick.tick() => {}
         }
         // Off the runtime thread, bounded, like every blocking call of the sensors.
-        let m = match crate::util::off_thread("memory sensor", super::LOOK_TIMEOUT, read)
+        let m = match reads
+            .call(super::LOOK_TIMEOUT, read)
             .await
             .unwrap_or_else(|| Err(format!("{} did not answer", meminfo_path().display())))
         {

@@ -232,11 +232,12 @@ type Mark = Option<(u64, u64)>;
 /// Follows `file` from its end, across rename and copytruncate rotation.
 async fn follow_file(file: PathBuf, out: mpsc::Sender<Batch>, token: CancellationToken) {
     let f = file.clone();
-    let mut mark: Mark =
-        tokio::task::spawn_blocking(move || std::fs::metadata(&f).ok().map(|m| (m.ino(), m.len())))
-            .await
-            .ok()
-            .flatten();
+    let mut mark: Mark = crate::util::OneAtATime::new("ssh log stat")
+        .call(super::LOOK_TIMEOUT, move || {
+            std::fs::metadata(&f).ok().map(|m| (m.ino(), m.len()))
+        })
+        .await
+        .flatten();
     if let Some((_, from)) = mark {
         tracing::debug!("ssh sensor: following {} from byte {from}", file.display());
     }
@@ -246,21 +247,25 @@ async fn follow_file(file: PathBuf, out: mpsc::Sender<Batch>, token: Cancellatio
         tracing::error!("ssh sensor: {why}; waiting for it");
     }
     let mut said = mark.is_none();
+    // A log on a hung filesystem holds one thread, never the runtime.
+    let mut reads = crate::util::OneAtATime::new("ssh log read");
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! { _ = token.cancelled() => return, _ = tick.tick() => {} }
         let f = file.clone();
-        let read = tokio::task::spawn_blocking(move || read_new(&f, mark, Utc::now())).await;
+        let read = reads
+            .call(super::LOOK_TIMEOUT, move || read_new(&f, mark, Utc::now()))
+            .await;
         let (next, failures) = match read {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => {
                 if !said {
                     tracing::error!("ssh sensor: cannot read {}: {e}", file.display());
                     said = true;
                 }
                 continue;
             }
-            Err(_) => continue,
+            None => continue,
         };
         if said && next.is_some() {
             tracing::info!("ssh sensor: reading {}", file.display());
