@@ -117,6 +117,25 @@ pub fn id(w: &LogWatchConfig) -> String {
     format!("log:{}", w.service)
 }
 
+/// One stat of the watched file, off the runtime thread; `None` while it
+/// hangs (said once, until it answers).
+async fn look(
+    w: &LogWatchConfig,
+    looks: &mut OneAtATime<(Snapshot, Option<DateTime<Utc>>)>,
+    hung: &mut bool,
+) -> Option<Snapshot> {
+    let path = w.path.clone();
+    let Some((snap, _)) = looks.call(STAT_TIMEOUT, move || snapshot(&path)).await else {
+        if !*hung {
+            tracing::error!(service = %w.service, "log watch {}: stat of {} has not answered within {}; skipped until it does", w.service, w.path.display(), crate::timefmt::spelled(STAT_TIMEOUT));
+            *hung = true;
+        }
+        return None;
+    };
+    *hung = false;
+    Some(snap)
+}
+
 /// Watches `w.path` until `token` is cancelled, telling the condition driver
 /// what it sees at every look.
 pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Report>, token: CancellationToken) {
@@ -147,15 +166,9 @@ pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Report>, token: Cancellati
             _ = token.cancelled() => return,
             _ = tokio::time::sleep(poll) => {}
         }
-        let path = w.path.clone();
-        let Some((snap, _)) = looks.call(STAT_TIMEOUT, move || snapshot(&path)).await else {
-            if !hung {
-                tracing::error!(service = %w.service, "log watch {}: stat of {} has not answered within {}; skipped until it does", w.service, w.path.display(), crate::timefmt::spelled(STAT_TIMEOUT));
-                hung = true;
-            }
+        let Some(snap) = look(&w, &mut looks, &mut hung).await else {
             continue;
         };
-        hung = false;
         let now = Utc::now();
         let silent_since = tracker.last_data;
         let mut obs = Vec::with_capacity(2);

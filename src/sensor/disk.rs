@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::statfs::{Look, Looker};
 use super::{bytes, Threshold, LOOK_TIMEOUT};
-use crate::alert::Report;
+use crate::alert::{Observation, Report};
 use crate::config::DiskSensor;
 
 /// Filesystem types that hold no data of the box's own: never watched unless listed.
@@ -215,8 +215,7 @@ const FAMILIES: &[&str] = &["disk:", "inodes:"];
 /// conditions of a filesystem gone (unmounted, even while the daemon was not
 /// running) end with "no longer watched".
 pub async fn run(cfg: DiskSensor, out: mpsc::Sender<Report>, token: CancellationToken) {
-    let mut space: HashMap<PathBuf, Threshold> = HashMap::new();
-    let mut inodes: HashMap<PathBuf, Threshold> = HashMap::new();
+    let mut levels = Levels::default();
     let mut said = Said::default();
     let mut looker = Looker::default();
     let mut mountinfo_reads = crate::util::OneAtATime::new("mountinfo");
@@ -229,29 +228,16 @@ pub async fn run(cfg: DiskSensor, out: mpsc::Sender<Report>, token: Cancellation
         }
         let info = mountinfo_reads.call(LOOK_TIMEOUT, mountinfo).await;
         let Some(Ok(info)) = info else {
-            said.once(&PathBuf::from("/proc/self/mountinfo"), "cannot be read");
+            said.once(Path::new("/proc/self/mountinfo"), "cannot be read");
             continue;
         };
         let w = watched(&cfg, &info);
-        // A filesystem gone and back later starts afresh.
-        space.retain(|m, _| w.kept.contains(m));
-        inodes.retain(|m, _| w.kept.contains(m));
+        levels.keep_only(&w.kept);
         for m in &w.unmounted {
             said.once(m, "is not mounted; watched again once it is");
         }
         let now = Utc::now();
-        let ids = w
-            .kept
-            .iter()
-            .flat_map(|m| FAMILIES.iter().map(move |f| format!("{f}{}", m.display())))
-            .collect();
-        let roster = Report::Watching {
-            families: FAMILIES,
-            ids,
-            now,
-            why: "no longer mounted, or left out of [sensors.disk]".into(),
-        };
-        if out.send(roster).await.is_err() {
+        if out.send(roster(&w.kept, now)).await.is_err() {
             return;
         }
         let looks = tokio::select! {
@@ -268,43 +254,82 @@ pub async fn run(cfg: DiskSensor, out: mpsc::Sender<Report>, token: Cancellation
                 Look::Hung => continue,
             };
             said.clear(&m);
-            let shown = m.display().to_string();
-            let detail = format!(
-                "{shown} {:.0} % used (warn {} %, critical {} %), {} free",
-                u.used_pct,
-                cfg.warn_used_pct,
-                cfg.critical_used_pct,
-                bytes(u.free_bytes)
-            );
-            let o = space.entry(m.clone()).or_default().observe(
-                &format!("disk:{shown}"),
-                &format!("DISK_FULL:{shown}"),
-                u.used_pct,
-                (cfg.warn_used_pct, cfg.critical_used_pct),
-                now,
-                detail,
-            );
-            if out.send(o.into()).await.is_err() {
-                return;
-            }
-            if let Some(pct) = u.inodes_pct {
-                let detail = format!(
-                    "{shown} {pct:.0} % of inodes used (warn {} %)",
-                    cfg.warn_inodes_pct
-                );
-                let o = inodes.entry(m.clone()).or_default().observe(
-                    &format!("inodes:{shown}"),
-                    &format!("INODES_FULL:{shown}"),
-                    pct,
-                    (cfg.warn_inodes_pct, 101),
-                    now,
-                    detail,
-                );
+            for o in levels.observe(&cfg, &m, &u, now) {
                 if out.send(o.into()).await.is_err() {
                     return;
                 }
             }
         }
+    }
+}
+
+/// Every condition id the watched mounts can raise: the driver ends the others.
+fn roster(kept: &[PathBuf], now: chrono::DateTime<Utc>) -> Report {
+    let ids = kept
+        .iter()
+        .flat_map(|m| FAMILIES.iter().map(move |f| format!("{f}{}", m.display())))
+        .collect();
+    Report::Watching {
+        families: FAMILIES,
+        ids,
+        now,
+        why: "no longer mounted, or left out of [sensors.disk]".into(),
+    }
+}
+
+/// Space and inodes of each watched filesystem against their thresholds.
+#[derive(Debug, Default)]
+struct Levels {
+    space: HashMap<PathBuf, Threshold>,
+    inodes: HashMap<PathBuf, Threshold>,
+}
+
+impl Levels {
+    /// Forgets filesystems no longer watched: one gone and back starts afresh.
+    fn keep_only(&mut self, kept: &[PathBuf]) {
+        self.space.retain(|m, _| kept.contains(m));
+        self.inodes.retain(|m, _| kept.contains(m));
+    }
+
+    /// What one measurement of `m` says: space, and inodes where it has some.
+    fn observe(
+        &mut self,
+        cfg: &DiskSensor,
+        m: &Path,
+        u: &Usage,
+        now: chrono::DateTime<Utc>,
+    ) -> Vec<Observation> {
+        let shown = m.display().to_string();
+        let detail = format!(
+            "{shown} {:.0} % used (warn {} %, critical {} %), {} free",
+            u.used_pct,
+            cfg.warn_used_pct,
+            cfg.critical_used_pct,
+            bytes(u.free_bytes)
+        );
+        let mut out = vec![self.space.entry(m.to_owned()).or_default().observe(
+            &format!("disk:{shown}"),
+            &format!("DISK_FULL:{shown}"),
+            u.used_pct,
+            (cfg.warn_used_pct, cfg.critical_used_pct),
+            now,
+            detail,
+        )];
+        if let Some(pct) = u.inodes_pct {
+            let detail = format!(
+                "{shown} {pct:.0} % of inodes used (warn {} %)",
+                cfg.warn_inodes_pct
+            );
+            out.push(self.inodes.entry(m.to_owned()).or_default().observe(
+                &format!("inodes:{shown}"),
+                &format!("INODES_FULL:{shown}"),
+                pct,
+                (cfg.warn_inodes_pct, 101),
+                now,
+                detail,
+            ));
+        }
+        out
     }
 }
 
