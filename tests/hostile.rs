@@ -447,6 +447,14 @@ fn an_ssh_flood_of_5000_lines_leaves_every_check_ok_and_rtts_real() {
     let during = &rows[first_row..];
     assert!(during.len() >= 10, "{during:?}");
     let worst_ping = reference.iter().cloned().fold(0.0, f64::max);
+    let worst_gw = during
+        .iter()
+        .filter_map(|r| r[2].parse::<f64>().ok())
+        .fold(0.0, f64::max);
+    eprintln!(
+        "5,000 lines: {} checks, worst gateway RTT {worst_gw} ms (ping: {reference:?}), {written} bytes written",
+        during.len()
+    );
     for r in during {
         assert_eq!(&r[1], "OK", "every check OK: {r:?}");
         let gw: f64 = r[2]
