@@ -1,17 +1,24 @@
-//! Small helpers shared by every layer: atomic file replacement and error chains.
+//! Small helpers shared by every layer: atomic file replacement, setting a bad
+//! file aside, backoff, blocking calls off the runtime ([`OneAtATime`]), and
+//! error chains.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Writes `dir/name` so that it is either the old file or the whole new one,
 /// even across a crash: write a temporary file, fsync, rename, fsync the folder.
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(".{name}.tmp"));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, dir.join(name))?;
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, dir.join(name)));
+    if let Err(e) = written {
+        // A full disk must not keep what little is left in a torn temporary file.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     std::fs::File::open(dir).and_then(|d| d.sync_all())
 }
 
@@ -22,6 +29,111 @@ pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
         return Err(std::io::Error::other("not a regular file"));
     }
     std::fs::read(path)
+}
+
+/// Moves `path` aside to `path.WHY-YYYYMMDDTHHMMSS` (local time), never over an
+/// earlier one: a second file set aside within the same second gets `-2`, `-3`…
+/// Returns where it went. A file set aside is kept for a person to look at.
+pub fn set_aside(path: &Path, why: &str) -> std::io::Result<PathBuf> {
+    let stamp = chrono::Local::now().format("%Y%m%dT%H%M%S");
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{why}-{stamp}"));
+    let first = path.with_file_name(&name);
+    let mut aside = first.clone();
+    let mut n = 1;
+    while std::fs::symlink_metadata(&aside).is_ok() {
+        n += 1;
+        let mut numbered = name.clone();
+        numbered.push(format!("-{n}"));
+        aside = path.with_file_name(numbered);
+    }
+    std::fs::rename(path, &aside)?;
+    Ok(aside)
+}
+
+/// The wait before the next try of something that failed: doubling from
+/// `first` up to `max`, unless the other side said how long; reset by a success.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    first: Duration,
+    max: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    /// Starts at `first`, doubles up to `max`.
+    pub fn new(first: Duration, max: Duration) -> Backoff {
+        Backoff {
+            first,
+            max,
+            next: first,
+        }
+    }
+
+    /// The wait after a failure: `told` if the other side said, else the next doubling.
+    pub fn failed(&mut self, told: Option<Duration>) -> Duration {
+        let wait = told.unwrap_or(self.next);
+        self.next = (self.next * 2).min(self.max);
+        wait
+    }
+
+    /// A success: the next failure waits `first` again.
+    pub fn succeeded(&mut self) {
+        self.next = self.first;
+    }
+}
+
+/// A blocking call that runs on a detached thread of its own and may outlive
+/// one wait: while it has not answered, a new call waits for the old one
+/// rather than starting another, so a path that hangs holds one thread, not
+/// one per look.
+#[derive(Debug)]
+pub struct OneAtATime<T> {
+    name: &'static str,
+    waiting: Option<tokio::sync::oneshot::Receiver<T>>,
+}
+
+impl<T: Send + 'static> OneAtATime<T> {
+    /// Calls named `name` in thread names and errors.
+    pub fn new(name: &'static str) -> OneAtATime<T> {
+        OneAtATime {
+            name,
+            waiting: None,
+        }
+    }
+
+    /// The result of `f` (or of the earlier call still running, `f` then
+    /// unused), or `None` if it has not returned within `limit`.
+    pub async fn call(
+        &mut self,
+        limit: Duration,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let rx = match self.waiting.take() {
+            Some(rx) => rx,
+            None => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let spawned = std::thread::Builder::new()
+                    .name(self.name.to_owned())
+                    .spawn(move || {
+                        let _ = tx.send(f());
+                    });
+                if let Err(e) = spawned {
+                    tracing::error!("cannot start a thread for {}: {e}", self.name);
+                    return None;
+                }
+                rx
+            }
+        };
+        let mut rx = rx;
+        match tokio::time::timeout(limit, &mut rx).await {
+            Ok(r) => r.ok(),
+            Err(_) => {
+                self.waiting = Some(rx);
+                None
+            }
+        }
+    }
 }
 
 /// Appends `bytes` to `file` whole or not at all: a write or fsync that fails
@@ -181,6 +293,61 @@ mod tests {
         let file = dir.path().join("alerts.json");
         std::fs::write(&file, b"{}").unwrap();
         assert_eq!(read_regular(&file).unwrap(), b"{}");
+    }
+
+    #[test]
+    fn set_aside_keeps_every_earlier_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("alerts.json");
+        let mut aside = Vec::new();
+        for body in ["one", "two", "three"] {
+            std::fs::write(&file, body).unwrap();
+            aside.push(set_aside(&file, "bad").unwrap());
+        }
+        assert!(!file.exists());
+        let kept: Vec<String> = aside
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
+        assert_eq!(kept, ["one", "two", "three"], "none overwritten: {aside:?}");
+        let name = aside[0].file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("alerts.json.bad-20"), "{name}");
+    }
+
+    #[test]
+    fn backoff_doubles_to_its_cap_honours_the_other_side_and_resets() {
+        let mut b = Backoff::new(Duration::from_secs(2), Duration::from_secs(300));
+        let waits: Vec<u64> = (0..10).map(|_| b.failed(None).as_secs()).collect();
+        assert_eq!(waits, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+        assert_eq!(
+            b.failed(Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+        b.succeeded();
+        assert_eq!(b.failed(None), Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn a_call_that_hangs_holds_one_thread_not_the_caller() {
+        let (release, hang) = std::sync::mpsc::channel::<u32>();
+        let mut call = OneAtATime::new("hangs");
+        let started = std::time::Instant::now();
+        let limit = Duration::from_millis(100);
+        assert_eq!(call.call(limit, move || hang.recv().unwrap()).await, None);
+        // Asked again while it hangs: no second thread, the new call unused.
+        assert_eq!(call.call(limit, || unreachable!("not started")).await, None);
+        assert!(started.elapsed() < Duration::from_secs(2));
+        release.send(7).unwrap();
+        assert_eq!(
+            call.call(Duration::from_secs(5), || 0).await,
+            Some(7),
+            "the old answer"
+        );
+        assert_eq!(
+            call.call(Duration::from_secs(5), || 8).await,
+            Some(8),
+            "then afresh"
+        );
     }
 
     #[test]

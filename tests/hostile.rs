@@ -1,6 +1,7 @@
 //! The daemon in a hostile environment: a disk that fills, a burst of reloads,
-//! a FIFO where its state should be, secrets planted in URLs. Each test is
-//! named after what broke before it was fixed.
+//! a FIFO where its state should be, secrets planted in URLs, a filesystem
+//! whose statfs hangs, an SSH brute-force, a full state_dir, a huge state
+//! file. Each test is named after what broke before it was fixed.
 
 mod common;
 
@@ -8,52 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{loopback_config, netns_available, read_rows, Net, Proc, BIN};
+use common::hostile::{daemon_beside_hung_fuse, thread_names, Tmpfs};
+use common::{failing_daemon, free_port, loopback_config, read_rows, Net, Proc, WebServer, BIN};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// A small tmpfs the test mounts (root only), unmounted when dropped.
-struct Tmpfs {
-    at: PathBuf,
-    _holder: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount(kib: u32) -> Option<Tmpfs> {
-        // Mounting needs root, as namespaces do: the same rule for CI.
-        if !netns_available() {
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let at = dir.path().join("fs");
-        std::fs::create_dir(&at).unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
-            .arg(&at)
-            .status()
-            .unwrap();
-        assert!(ok.success(), "mount tmpfs");
-        Some(Tmpfs { at, _holder: dir })
-    }
-
-    /// Fills the filesystem to the last byte; returns the filler to delete later.
-    fn fill(&self) -> PathBuf {
-        use std::io::Write;
-        let filler = self.at.join("filler");
-        let mut f = std::fs::File::create(&filler).unwrap();
-        let chunk = [b'x'; 512];
-        while f.write_all(&chunk).and_then(|()| f.flush()).is_ok() {}
-        // Whatever fits of a smaller write, so not even a short row has room.
-        while f.write_all(b"x").is_ok() {}
-        filler
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.at).status();
-    }
-}
 
 fn daemon(cfg: &Path) -> Proc {
     Proc::spawn_in_current(
@@ -221,4 +180,299 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// The connection log's timestamps, in seconds since the epoch.
+fn check_times(log_dir: &Path) -> Vec<f64> {
+    read_rows(&log_dir.join("connection_log.csv"))
+        .iter()
+        .map(|r| {
+            chrono::DateTime::parse_from_rfc3339(&r[0])
+                .unwrap_or_else(|e| panic!("timestamp {:?}: {e}", &r[0]))
+                .timestamp_micros() as f64
+                / 1e6
+        })
+        .collect()
+}
+
+#[test]
+fn a_statfs_that_never_answers_stops_no_check() {
+    // Regression: with a hung FUSE mount watched, no check was written for
+    // 25 s, then a false monitoring gap: statvfs ran on the probes' thread.
+    let Some(other) = Tmpfs::mount(256) else {
+        return;
+    };
+    other.fill_to(60);
+    let dir = tempfile::tempdir().unwrap();
+    let hung = dir.path().join("hung");
+    std::fs::create_dir(&hung).unwrap();
+    let cfg = loopback_config(
+        dir.path(),
+        &format!(
+            "[sensors.disk]\nevery = \"1s\"\nwarn_used_pct = 50\ncritical_used_pct = 95\nmounts = [\"{}\", \"{}\"]\n",
+            hung.display(),
+            other.at.display()
+        ),
+    );
+    let Some(d) = daemon_beside_hung_fuse(&hung, &cfg) else {
+        return;
+    };
+    d.wait_for("hangfs: statfs asked", WAIT);
+    let said = d.wait_for("has not answered statfs", WAIT);
+    assert!(said.contains(&hung.display().to_string()), "{said}");
+    // The other filesystem is measured and alerts all the same.
+    d.wait_for(
+        &format!("alert WARNING: DISK_FULL:{}", other.at.display()),
+        WAIT,
+    );
+    // Each check as it comes: one per 300 ms interval, none held back.
+    let mut last = std::time::Instant::now();
+    let mut worst = Duration::ZERO;
+    for _ in 0..20 {
+        d.wait_for("check:", WAIT);
+        worst = worst.max(last.elapsed());
+        last = std::time::Instant::now();
+    }
+    let statvfs_threads = thread_names(d.pid())
+        .iter()
+        .filter(|n| n.as_str() == "statvfs")
+        .count();
+    let (status, log) = d.stop();
+    assert!(status.success(), "{log}");
+    assert!(
+        worst < Duration::from_millis(900),
+        "one check per 300 ms interval; the longest wait was {worst:?}"
+    );
+    assert_eq!(statvfs_threads, 1, "one call in flight, not one per pass");
+    assert_eq!(
+        log.matches("has not answered statfs").count(),
+        1,
+        "said once: {log}"
+    );
+    assert!(!log.contains("monitoring gap"), "{log}");
+    // The log agrees: no second without its checks (whole-second stamps).
+    let times = check_times(&dir.path().join("logs"));
+    let worst = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    assert!(times.len() >= 20 && worst <= 1.0, "{times:?}");
+    assert!(read_rows(&dir.path().join("logs/outage_log.csv")).is_empty());
+}
+
+#[test]
+fn state_dir_full_while_an_alert_is_raised_it_is_delivered_once_space_is_back() {
+    // Regression: "cannot queue notification … it is NOT sent", and it never was.
+    let Some(state) = Tmpfs::mount(256) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port(); // nothing listens yet: every send fails
+    let cfg = loopback_config(
+        dir.path(),
+        &format!(
+            "[alerts]\nwarn_after = \"2s\"\n\
+             [notify.telegram]\nbot_token = \"1:T\"\nchat_id = 7\napi_base = \"http://127.0.0.1:{port}\"\n"
+        ),
+    );
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        &format!("state_dir = \"{}/state\"", dir.path().display()),
+        &format!("state_dir = \"{}\"", state.at.display()),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let d = failing_daemon(&cfg);
+    d.wait_for("check:", WAIT);
+    let filler = state.fill();
+    let held = d.wait_for("cannot queue notification", WAIT);
+    assert!(held.contains("kept in memory"), "{held}");
+    d.wait_for("not delivered", WAIT);
+    std::fs::remove_file(filler).unwrap();
+    d.wait_for("held notifications written to it", WAIT);
+    let spooled = std::fs::read_dir(state.at.join("outbox/telegram"))
+        .unwrap()
+        .count();
+    assert_eq!(spooled, 1, "the WARNING is in the outbox now");
+    d.wait_for_n("check:", 2, WAIT);
+    let log = d.output();
+    d.kill9();
+    assert_eq!(
+        log.matches("cannot queue notification").count(),
+        1,
+        "said once: {log}"
+    );
+    // A crash after the space came back: the outbox still holds it.
+    let tg = WebServer::start_on(std::net::TcpListener::bind(("127.0.0.1", port)).unwrap());
+    let d = failing_daemon(&cfg);
+    tg.wait_requests(1, WAIT);
+    d.wait_for_n("check:", 5, WAIT);
+    let (status, log) = d.stop();
+    assert!(status.success(), "{log}");
+    let bodies: Vec<String> = tg.requests().into_iter().map(|r| r.body).collect();
+    assert_eq!(bodies.len(), 1, "delivered once: {bodies:#?}");
+    assert!(bodies[0].contains("WARNING"), "{}", bodies[0]);
+}
+
+#[test]
+fn a_huge_alerts_json_of_unknown_conditions_is_set_aside_and_checks_start_at_once() {
+    // Regression: 300,000 unknown conditions in a 36 MB alerts.json kept the
+    // daemon busy for 10 minutes at start, with no check and SIGTERM ignored.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = loopback_config(dir.path(), "");
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let entry = r#"{"since":"2026-01-01T00:00:00Z","raised":"warning","last":"2026-01-01T00:00:00Z","label":"UNKNOWN","held":false}"#;
+    let mut text = String::from("{");
+    for i in 0..300_000 {
+        text.push_str(&format!(
+            "{}\"bogus:{i}\":{entry}",
+            if i > 0 { "," } else { "" }
+        ));
+    }
+    text.push('}');
+    std::fs::write(state.join("alerts.json"), &text).unwrap();
+    let started = std::time::Instant::now();
+    let d = daemon(&cfg);
+    let said = d.wait_for("alerts.json is", WAIT);
+    assert!(
+        said.contains("kept as") && said.contains("alerts.json.bad-"),
+        "{said}"
+    );
+    d.wait_for_n("check:", 3, WAIT);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "checks at once"
+    );
+    let (status, log) = d.stop();
+    assert!(status.success(), "{log}");
+    assert!(!log.contains("RECOVERED"), "nothing replayed: {log}");
+    let aside: Vec<_> = std::fs::read_dir(&state)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("alerts.json.bad-")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1);
+    assert_eq!(
+        std::fs::metadata(aside[0].path()).unwrap().len(),
+        text.len() as u64,
+        "kept whole"
+    );
+}
+
+/// The RTTs to the gateway that `ping` measures from the monitor's namespace, ms.
+fn ping_gateway(net: &Net) -> Vec<f64> {
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &net.ns("mon"),
+            "ping",
+            "-c",
+            "5",
+            "-i",
+            "0.2",
+            "10.0.1.1",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rtts: Vec<f64> = text
+        .lines()
+        .filter_map(|l| l.split("time=").nth(1)?.split(' ').next()?.parse().ok())
+        .collect();
+    assert!(!rtts.is_empty(), "ping: {text}");
+    rtts
+}
+
+#[test]
+fn an_ssh_flood_of_5000_lines_leaves_every_check_ok_and_rtts_real() {
+    // Regression: 5,000 failure lines at once gave RTTs of 217-337 ms (ping
+    // said 0.12), false DEGRADED and HTTP_FAIL checks, and ssh.json was
+    // rewritten and fsynced once per line on the probes' thread.
+    let Some(net) = Net::up() else { return };
+    let auth = net.dir.path().join("auth.log");
+    std::fs::write(&auth, "").unwrap();
+    let cfg = net.config(&format!(
+        "[sensors.ssh]\nmax_failures = 10\nwindow = \"5m\"\nlog_file = \"{}\"\n",
+        auth.display()
+    ));
+    let d = net.daemon(&cfg, "");
+    d.wait_for("ssh sensor: following", WAIT);
+    d.wait_for_n("check:", 2, WAIT);
+    let io_before = written_bytes(d.pid());
+    let mut lines = String::new();
+    for i in 0..5_000 {
+        lines.push_str(&format!(
+            "Dec  3 06:00:00 pi sshd[{i}]: Failed password for invalid user root from 10.9.9.9 port 1 from 192.168.77.{} port {} ssh2\n",
+            i % 3,
+            40_000 + i
+        ));
+    }
+    let first_row = net.connection_rows().len();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&auth)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, lines.as_bytes()))
+        .unwrap();
+    let alert = d.wait_for("alert WARNING: SSH_FAILURES", WAIT);
+    d.wait_for_n("check:", 10, WAIT);
+    let written = written_bytes(d.pid()) - io_before;
+    let reference = ping_gateway(&net);
+    let (status, log) = d.stop();
+    assert!(status.success(), "{log}");
+    assert!(alert.contains("alert WARNING: SSH_FAILURES"), "{alert}");
+    // Counted whole, and from the source sshd appended, not the one in the name.
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(net.state_dir().join("ssh.json")).unwrap()).unwrap();
+    let counted: u64 = saved["slices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 5_000, "{saved}");
+    let kept = saved["failures"].as_array().unwrap();
+    assert!(
+        !kept.is_empty()
+            && kept
+                .iter()
+                .all(|f| f["addr"].as_str().unwrap().starts_with("192.168.77.")),
+        "{saved}"
+    );
+    assert!(
+        written < 20_000_000,
+        "{written} bytes written for 5,000 lines"
+    );
+    let rows = net.connection_rows();
+    let during = &rows[first_row..];
+    assert!(during.len() >= 10, "{during:?}");
+    let worst_ping = reference.iter().cloned().fold(0.0, f64::max);
+    let worst_gw = during
+        .iter()
+        .filter_map(|r| r[2].parse::<f64>().ok())
+        .fold(0.0, f64::max);
+    eprintln!(
+        "5,000 lines: {} checks, worst gateway RTT {worst_gw} ms (ping: {reference:?}), {written} bytes written",
+        during.len()
+    );
+    for r in during {
+        assert_eq!(&r[1], "OK", "every check OK: {r:?}");
+        let gw: f64 = r[2]
+            .parse()
+            .unwrap_or_else(|_| panic!("a gateway RTT: {r:?}"));
+        assert!(
+            gw <= worst_ping + 1.0,
+            "gateway RTT {gw} ms, ping says {reference:?}: {r:?}"
+        );
+    }
+    assert!(net.outage_rows().is_empty());
+}
+
+/// Bytes process `pid` has written (write calls: files, pipes), from /proc.
+fn written_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("wchar: ")?.trim().parse().ok())
+        .unwrap()
 }

@@ -4,11 +4,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{free_port, loopback_config, netns_available, smtp_server, Proc, WebServer, BIN};
+use common::hostile::Tmpfs;
+use common::{free_port, loopback_config, smtp_server, Proc, WebServer, BIN};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -16,62 +17,6 @@ fn daemon(cfg: &Path, env: &[(&str, &str)]) -> Proc {
     let mut all = vec![("RUST_LOG", "connectivity_monitor=debug")];
     all.extend_from_slice(env);
     Proc::spawn_in_current("daemon", &format!("{BIN} run -c {}", cfg.display()), &all)
-}
-
-/// A tmpfs of `kib` KiB mounted by the test (root), unmounted when dropped.
-struct Tmpfs {
-    at: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount(kib: u32) -> Option<Tmpfs> {
-        if !netns_available() {
-            return None; // root only, as namespaces are; fails loudly in CI
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let at = dir.path().join("fs");
-        std::fs::create_dir(&at).unwrap();
-        assert!(Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
-            .arg(&at)
-            .status()
-            .unwrap()
-            .success());
-        Some(Tmpfs { at, _dir: dir })
-    }
-
-    /// Makes the filesystem `pct` % full with one file.
-    fn fill_to(&self, pct: u64) {
-        let s = nix_free(&self.at);
-        let bytes = s.0 * pct / 100;
-        let _ = std::fs::remove_file(self.at.join("fill"));
-        std::fs::write(self.at.join("fill"), vec![b'x'; bytes as usize]).unwrap();
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.at).status();
-    }
-}
-
-/// (total bytes, free bytes) by `df`.
-fn nix_free(path: &Path) -> (u64, u64) {
-    let out = Command::new("df")
-        .args(["-B1", "--output=size,avail"])
-        .arg(path)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let nums: Vec<u64> = text
-        .lines()
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .map(|n| n.parse().unwrap())
-        .collect();
-    (nums[0], nums[1])
 }
 
 /// The labels (WARNING, CRITICAL, RECOVERED) in the order they arrived.
@@ -334,4 +279,222 @@ fn a_watch_in_its_own_maintenance_window_stays_quiet_while_another_alerts() {
         !all.iter().any(|b| b.contains("LOG_SILENT:nightly")),
         "held back by its own window: {all:#?}"
     );
+}
+
+/// A bind mount the test makes (root), unmounted when dropped.
+struct Bind(std::path::PathBuf);
+
+impl Bind {
+    fn of(from: &Path, to: &Path) -> Bind {
+        std::fs::create_dir_all(to).unwrap();
+        let ok = Command::new("mount")
+            .arg("--bind")
+            .arg(from)
+            .arg(to)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "mount --bind");
+        Bind(to.to_owned())
+    }
+}
+
+impl Drop for Bind {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn telegram(tg: &WebServer) -> String {
+    format!(
+        "[notify.telegram]\nbot_token = \"1:T\"\nchat_id = 7\napi_base = \"{}\"\n",
+        tg.url
+    )
+}
+
+#[test]
+fn one_filesystem_bind_mounted_four_times_is_one_warning() {
+    // Regression: four WARNINGs for one /dev/vda.
+    let Some(fs) = Tmpfs::mount(512) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let binds: Vec<Bind> = (1..=3)
+        .map(|i| Bind::of(&fs.at, &dir.path().join(format!("bind{i}"))))
+        .collect();
+    fs.fill_to(60);
+    let tg = WebServer::start();
+    let mounts: Vec<String> = std::iter::once(&fs.at)
+        .chain(binds.iter().map(|b| &b.0))
+        .map(|p| format!("\"{}\"", p.display()))
+        .collect();
+    let cfg = loopback_config(
+        dir.path(),
+        &format!(
+            "{}[sensors.disk]\nevery = \"1s\"\nwarn_used_pct = 50\ncritical_used_pct = 95\nmounts = [{}]\n",
+            telegram(&tg),
+            mounts.join(", ")
+        ),
+    );
+    let d = daemon(&cfg, &[]);
+    let start = d.wait_for("disk sensor:", WAIT);
+    assert_eq!(
+        start.matches("is the same filesystem as").count(),
+        3,
+        "{start}"
+    );
+    tg.wait_requests(1, WAIT);
+    d.wait_for_n("check:", 10, WAIT); // three more passes of the sensor
+    let (status, log) = d.stop();
+    assert!(status.success(), "{log}");
+    let got = tg.requests();
+    assert_eq!(got.len(), 1, "one WARNING: {got:#?}");
+    assert!(
+        got[0]
+            .body
+            .contains(&format!("DISK_FULL:{}", fs.at.display())),
+        "{}",
+        got[0].body
+    );
+}
+
+#[test]
+fn a_filesystem_unmounted_while_alerting_gets_its_closing_notice_even_across_a_restart() {
+    // Regression: a filesystem unmounted while DISK_FULL was raised never
+    // recovered, even across restarts.
+    let Some(a) = Tmpfs::mount(256) else { return };
+    let Some(b) = Tmpfs::mount(256) else { return };
+    a.fill_to(60);
+    b.fill_to(60);
+    let dir = tempfile::tempdir().unwrap();
+    let tg = WebServer::start();
+    let cfg = loopback_config(
+        dir.path(),
+        &format!(
+            "{}[sensors.disk]\nevery = \"1s\"\nwarn_used_pct = 50\ncritical_used_pct = 95\nmounts = [\"{}\", \"{}\"]\n",
+            telegram(&tg),
+            a.at.display(),
+            b.at.display()
+        ),
+    );
+    let d = daemon(&cfg, &[]);
+    tg.wait_requests(2, WAIT);
+    a.umount();
+    d.wait_for("is not mounted", WAIT);
+    tg.wait_requests(3, WAIT);
+    let (status, _) = d.stop();
+    assert!(status.success());
+    b.umount();
+    let d = daemon(&cfg, &[]);
+    let got = tg.wait_requests(4, WAIT);
+    d.wait_for_n("check:", 5, WAIT);
+    let (status, log) = d.stop();
+    assert!(status.success(), "{log}");
+    let bodies: Vec<&str> = got.iter().map(|r| r.body.as_str()).collect();
+    assert_eq!(tg.requests().len(), 4, "{bodies:#?}");
+    for fs in [&a, &b] {
+        let name = format!("RECOVERED: DISK_FULL:{}", fs.at.display());
+        let rec: Vec<&&str> = bodies.iter().filter(|b| b.contains(&name)).collect();
+        assert_eq!(rec.len(), 1, "{name}: {bodies:#?}");
+        assert!(
+            rec[0].contains("no longer watched (no longer mounted"),
+            "{}",
+            rec[0]
+        );
+    }
+}
+
+#[test]
+fn ssh_alert_names_the_source_sshd_appended_and_no_link_reaches_teams() {
+    // Regression: the alert said "from 10.9.9.9" (the user name's words), a
+    // `[link](…)` user name became a link in the Teams card, and one byte
+    // that is not UTF-8 dropped every failure of its read.
+    let dir = tempfile::tempdir().unwrap();
+    let teams = WebServer::start();
+    let auth = dir.path().join("auth.log");
+    std::fs::write(&auth, "").unwrap();
+    let cfg = loopback_config(
+        dir.path(),
+        &format!(
+            "[notify.teams]\nwebhook_url = \"{}/hook\"\n\
+             [sensors.ssh]\nmax_failures = 10\nwindow = \"5m\"\nlog_file = \"{}\"\n",
+            teams.url,
+            auth.display()
+        ),
+    );
+    let d = daemon(&cfg, &[]);
+    d.wait_for("ssh sensor: following", WAIT);
+    let mut lines = Vec::new();
+    for i in 0..6 {
+        lines.extend_from_slice(format!("Dec  3 06:00:0{i} pi sshd[9]: Failed password for invalid user root from 10.9.9.9 port 1 from 192.168.77.1 port 4902{i} ssh2\n").as_bytes());
+        lines.extend_from_slice(format!("Dec  3 06:00:0{i} pi sshd[9]: Failed password for invalid user [link](https://evil.example) from 192.168.77.1 port 4903{i} ssh2\n").as_bytes());
+    }
+    lines.extend_from_slice(
+        b"Dec  3 06:00:09 pi sshd[9]: Failed password for invalid user ro\xffot from 192.168.77.2 port 5 ssh2\n",
+    );
+    std::fs::write(&auth, &lines).unwrap();
+    let got = teams.wait_requests(1, WAIT);
+    let (status, log) = d.stop();
+    assert!(status.success(), "{log}");
+    let body = &got[0].body;
+    assert!(body.contains("WARNING SSH_FAILURES"), "{body}");
+    assert!(
+        body.contains(
+            "13 failed SSH logins in 5m (max 10): from 192.168.77.1 ×12, 192.168.77.2 ×1"
+        ),
+        "every line counted, from the source sshd appended: {body}"
+    );
+    for bad in ["10.9.9.9 ×", "](", "evil.example", "[link"] {
+        assert!(!body.contains(bad), "{bad:?} in {body}");
+    }
+}
+
+#[test]
+fn an_ssh_source_that_cannot_be_read_and_a_corrupt_state_are_said_once_and_in_once() {
+    // Regression: the sensor was silently blind.
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-auth.log");
+    let cfg = loopback_config(
+        dir.path(),
+        &format!(
+            "[sensors.ssh]\nmax_failures = 10\nwindow = \"5m\"\nlog_file = \"{}\"\n",
+            missing.display()
+        ),
+    );
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join("ssh.json"), b"{\"cursor\": 12").unwrap();
+    let once = || {
+        let out = Command::new(BIN)
+            .args(["once", "-c"])
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let before = once();
+    assert!(
+        before.contains(&format!(
+            "ssh sensor: cannot read {}: No such file",
+            missing.display()
+        )) && before.contains("ssh.json is not valid"),
+        "{before}"
+    );
+    let d = daemon(&cfg, &[]);
+    d.wait_for_n("check:", 12, WAIT);
+    let (status, log) = d.stop();
+    assert!(status.success(), "{log}");
+    assert_eq!(
+        log.matches("ssh sensor: cannot read").count(),
+        1,
+        "once: {log}"
+    );
+    let aside = log
+        .lines()
+        .find(|l| l.contains("ssh.json is not valid"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(
+        aside.contains("kept as") && aside.contains("ssh.json.bad-"),
+        "{aside}"
+    );
+    let after = once();
+    assert!(after.contains("ssh sensor: cannot read"), "{after}");
+    assert!(!after.contains("ssh.json"), "set aside: {after}");
 }

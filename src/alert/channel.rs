@@ -262,3 +262,43 @@ fn teams_payload(format: TeamsFormat, msg: &Message) -> Value {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attacker_s_user_name_is_no_link_or_markup_in_any_channel() {
+        // Regression: `[link](https://evil.example)` as a user name survived
+        // into the Teams card as a link.
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let line = b"Failed password for invalid user [link](https://evil.example) from 192.0.2.1 port 1 ssh2";
+        let user = crate::sensor::ssh::parse(line, at).unwrap().user;
+        let msg = Message::from_decision(
+            Kind::Alert(Severity::Warning),
+            "SSH_FAILURES",
+            at,
+            Duration::ZERO,
+            at,
+            &format!("11 failed SSH logins in 5m (max 10): from 192.0.2.1 ×11; users {user} ×11"),
+        );
+        let bodies = [
+            (
+                "teams workflows",
+                teams_payload(TeamsFormat::Workflows, &msg).to_string(),
+            ),
+            (
+                "teams messagecard",
+                teams_payload(TeamsFormat::Messagecard, &msg).to_string(),
+            ),
+            ("telegram", telegram_payload("7", &msg).to_string()),
+            ("email", msg.text()),
+        ];
+        for (channel, body) in bodies {
+            assert!(body.contains("x5blink"), "{channel}: {body}");
+            for bad in ["](", "://evil", "[link", "evil.example"] {
+                assert!(!body.contains(bad), "{channel} holds {bad:?}: {body}");
+            }
+        }
+    }
+}

@@ -35,6 +35,33 @@ pub struct Observation {
     pub state: Seen,
 }
 
+/// What an observer tells the driver.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Report {
+    /// One condition as seen now.
+    Seen(Observation),
+    /// Every condition id of some families (id prefixes such as `disk:`) that
+    /// is watched now: any other open condition of those families ends, "no
+    /// longer watched", with `why`. This also closes what was raised before a
+    /// restart for a thing that is gone (a filesystem unmounted meanwhile).
+    Watching {
+        /// The id prefixes this list is complete for.
+        families: &'static [&'static str],
+        /// The ids watched now.
+        ids: Vec<String>,
+        /// When.
+        now: DateTime<Utc>,
+        /// Why the others are no longer watched, e.g. `not mounted`.
+        why: String,
+    },
+}
+
+impl From<Observation> for Report {
+    fn from(o: Observation) -> Report {
+        Report::Seen(o)
+    }
+}
+
 /// Holding or ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Seen {
@@ -68,33 +95,47 @@ pub struct Conditions {
 }
 
 impl Conditions {
-    /// The progress saved in `state_dir`; a missing file is a fresh start, an
-    /// unreadable one is kept aside and logged.
-    pub fn load(state_dir: PathBuf) -> Conditions {
+    /// The progress saved in `state_dir`; a missing file is a fresh start. A
+    /// file that cannot be read, is not valid, is larger than a real box's
+    /// state, or holds conditions `known` does not recognise is set aside
+    /// whole (kept, with a time stamp) and said once: the known conditions of
+    /// a valid file are kept, and nothing is replayed one entry at a time.
+    pub fn load(state_dir: PathBuf, known: impl Fn(&str) -> bool) -> Conditions {
         let path = state_dir.join(FILE);
-        let read = crate::util::read_regular(&path);
-        let set_aside = |why: String| {
-            let aside = path.with_extension("json.bad");
-            let _ = std::fs::rename(&path, &aside);
-            tracing::error!(
-                "{} {why}; kept as {} and starting without it",
-                path.display(),
-                aside.display()
-            );
-            BTreeMap::new()
+        let (saved, rewrite) = match read_state(&path) {
+            Ok(Some(all)) => {
+                let (kept, unknown): (BTreeMap<_, _>, BTreeMap<_, _>) =
+                    all.into_iter().partition(|(id, _)| known(id));
+                if unknown.is_empty() {
+                    (kept, false)
+                } else {
+                    let some: Vec<&str> = unknown.keys().take(3).map(String::as_str).collect();
+                    set_aside(
+                        &path,
+                        &format!(
+                            "holds {} conditions this version does not know (e.g. {})",
+                            unknown.len(),
+                            some.join(", ")
+                        ),
+                        &format!("the {} known ones", kept.len()),
+                    );
+                    (kept, true)
+                }
+            }
+            Ok(None) => (BTreeMap::new(), false),
+            Err(why) => {
+                set_aside(&path, &why, "without it");
+                (BTreeMap::new(), false)
+            }
         };
-        let saved: BTreeMap<String, Alerting> = match read {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .unwrap_or_else(|e| set_aside(format!("is not valid ({e})"))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => set_aside(format!("cannot be read ({e})")),
-        };
-        Conditions {
+        let mut c = Conditions {
             path_dir: state_dir,
             open: saved.clone(),
-            saved,
+            saved: if rewrite { BTreeMap::new() } else { saved },
             failing: false,
-        }
+        };
+        c.save();
+        c
     }
 
     /// Adopts progress kept elsewhere by an earlier version, unless known already.
@@ -142,14 +183,16 @@ impl Conditions {
                 None => (None, *at, detail),
             },
         };
-        self.save();
         let d = decision?;
         let msg = Message::from_decision(d.kind, &o.label, since, d.lasted, o.now, detail);
         Some((d, msg))
     }
 
-    /// Writes `alerts.json` if what it should hold changed.
-    fn save(&mut self) {
+    /// What `alerts.json` should hold now, as bytes, if that differs from what
+    /// it holds: the conditions with an alert raised. Written by [`write`],
+    /// then told with [`Conditions::saved`], so the writing can run off the
+    /// runtime thread.
+    pub fn unsaved(&self) -> Option<Unsaved> {
         let raised: BTreeMap<String, Alerting> = self
             .open
             .iter()
@@ -157,27 +200,98 @@ impl Conditions {
             .map(|(k, a)| (k.clone(), a.clone()))
             .collect();
         if raised == self.saved {
-            return;
+            return None;
         }
         let bytes = serde_json::to_vec_pretty(&raised).expect("alert state serialises");
-        match write_atomic(&self.path_dir, FILE, &bytes) {
+        Some(Unsaved {
+            dir: self.path_dir.clone(),
+            raised,
+            bytes,
+        })
+    }
+
+    /// Notes how writing `u` went; a failure is said once per run of failures.
+    pub fn saved(&mut self, u: Unsaved, result: std::io::Result<()>) {
+        let path = self.path_dir.join(FILE);
+        match result {
             Ok(()) => {
                 if self.failing {
-                    tracing::info!("{} written again", self.path_dir.join(FILE).display());
+                    tracing::info!("{} written again", path.display());
                 }
                 self.failing = false;
-                self.saved = raised;
+                self.saved = u.raised;
             }
             Err(e) => {
                 if !self.failing {
                     tracing::error!(
                         "cannot save {}: {e}; a restart now could repeat an alert or miss its recovery",
-                        self.path_dir.join(FILE).display()
+                        path.display()
                     );
                 }
                 self.failing = true;
             }
         }
+    }
+
+    /// Writes `alerts.json` here and now if what it should hold changed.
+    pub fn save(&mut self) {
+        if let Some(u) = self.unsaved() {
+            let result = u.write();
+            self.saved(u, result);
+        }
+    }
+}
+
+/// The state `alerts.json` should hold, ready to be written.
+pub struct Unsaved {
+    dir: PathBuf,
+    raised: BTreeMap<String, Alerting>,
+    bytes: Vec<u8>,
+}
+
+impl Unsaved {
+    /// Writes it (blocking: a temporary file, fsync, rename).
+    pub fn write(&self) -> std::io::Result<()> {
+        write_atomic(&self.dir, FILE, &self.bytes)
+    }
+}
+
+/// A state file larger than this is not read: a box has a handful of
+/// conditions (a few hundred bytes each), and replaying a huge file would keep
+/// the daemon busy at start.
+const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// The saved conditions: `None` when there is no file; `Err` says why it
+/// cannot be used.
+fn read_state(path: &std::path::Path) -> Result<Option<BTreeMap<String, Alerting>>, String> {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Ok(m) if m.is_file() && m.len() > MAX_FILE_BYTES => {
+            return Err(format!(
+                "is {} bytes, more than the {MAX_FILE_BYTES} a real state holds",
+                m.len()
+            ))
+        }
+        _ => {}
+    }
+    let bytes = crate::util::read_regular(path).map_err(|e| format!("cannot be read ({e})"))?;
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| format!("is not valid ({e})"))
+}
+
+/// Moves the state file aside (never over an earlier copy) and says why, once.
+fn set_aside(path: &std::path::Path, why: &str, starting: &str) {
+    match crate::util::set_aside(path, "bad") {
+        Ok(aside) => tracing::error!(
+            "{} {why}; kept as {} and starting with {starting}",
+            path.display(),
+            aside.display()
+        ),
+        Err(e) => tracing::error!(
+            "{} {why}, and it cannot be moved aside ({e}); starting with {starting}",
+            path.display()
+        ),
     }
 }
 
@@ -206,105 +320,4 @@ pub fn journal(msg: &Message) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn t(s: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap()
-    }
-
-    fn policy() -> Policy {
-        Policy {
-            warn_after: Duration::from_secs(10),
-            critical_after: Duration::from_secs(100),
-            repeat_every: Duration::ZERO,
-            maintenance: Vec::new(),
-        }
-    }
-
-    fn active(id: &str, now: i64) -> Observation {
-        Observation {
-            id: id.into(),
-            label: id.to_uppercase(),
-            now: t(now),
-            state: Seen::Active {
-                since: t(0),
-                detail: "d".into(),
-                level: None,
-            },
-        }
-    }
-
-    fn cleared(id: &str, now: i64) -> Observation {
-        Observation {
-            state: Seen::Cleared {
-                at: t(now),
-                detail: "d".into(),
-            },
-            ..active(id, now)
-        }
-    }
-
-    fn kinds(c: &mut Conditions, obs: &[Observation]) -> Vec<Kind> {
-        obs.iter()
-            .filter_map(|o| c.observe(&policy(), o).map(|(d, _)| d.kind))
-            .collect()
-    }
-
-    #[test]
-    fn one_driver_escalates_and_recovers_each_condition_on_its_own() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut c = Conditions::load(dir.path().into());
-        let got = kinds(
-            &mut c,
-            &[
-                active("a", 5),
-                active("a", 10),
-                active("b", 20),
-                active("a", 100),
-                cleared("a", 110),
-                cleared("b", 120),
-                cleared("c", 130),
-            ],
-        );
-        use Severity::*;
-        assert_eq!(
-            got,
-            vec![
-                Kind::Alert(Warning),
-                Kind::Alert(Warning),
-                Kind::Alert(Critical),
-                Kind::Recovered(Critical),
-                Kind::Recovered(Warning),
-            ]
-        );
-        assert!(c.ids().is_empty());
-    }
-
-    #[test]
-    fn a_restart_neither_repeats_the_alert_nor_loses_its_recovery() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut c = Conditions::load(dir.path().into());
-        assert_eq!(kinds(&mut c, &[active("a", 10)]).len(), 1);
-        drop(c);
-        let mut c = Conditions::load(dir.path().into());
-        assert!(c.holds("a"));
-        assert!(
-            kinds(&mut c, &[active("a", 20)]).is_empty(),
-            "no second WARNING"
-        );
-        let (_, msg) = c.observe(&policy(), &cleared("a", 30)).unwrap();
-        assert_eq!(msg.label(), "RECOVERED");
-        assert_eq!(msg.lasted_secs, 30, "measured from the first start");
-        drop(c);
-        assert!(!Conditions::load(dir.path().into()).holds("a"));
-    }
-
-    #[test]
-    fn a_condition_that_raised_nothing_is_not_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut c = Conditions::load(dir.path().into());
-        assert!(kinds(&mut c, &[active("a", 1)]).is_empty());
-        assert!(!dir.path().join(FILE).exists());
-    }
-}
+mod tests;

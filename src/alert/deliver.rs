@@ -1,8 +1,9 @@
-//! Delivery: one task per channel takes that channel's outbox in order and
-//! sends each message until it is delivered (or too old, loudly), with capped
-//! exponential backoff. A slow or dead channel delays nothing else.
+//! Delivery: one task per channel takes that channel's outbox in order (then
+//! what the outbox could not take, from memory) and sends each message until
+//! it is delivered (or too old, loudly), with capped exponential backoff. A
+//! slow or dead channel delays nothing else.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,55 +13,26 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::channel::{Channel, SendError};
-use super::{Message, Outbox};
+use super::spool::{self, HeldQueue};
+use super::{Message, NotifyLog, Outbox};
 use crate::config::Severity;
 use crate::monitor::update::{DeliveryNote, LiveSender, Update};
 use crate::timefmt::spelled;
+use crate::util::Backoff;
 
+/// A failed send is retried after this, doubling up to [`MAX_RETRY`], unless
+/// the server said how long (Telegram's `retry_after`).
 const FIRST_RETRY: Duration = Duration::from_secs(2);
 const MAX_RETRY: Duration = Duration::from_secs(300);
-
-/// `notifications.log`: one line per attempt; never a secret.
-#[derive(Debug, Clone)]
-pub struct NotifyLog(PathBuf);
-
-impl NotifyLog {
-    /// The log in `log_dir`.
-    pub fn new(log_dir: &Path) -> NotifyLog {
-        NotifyLog(log_dir.join("notifications.log"))
-    }
-
-    /// Appends one attempt's line.
-    pub fn attempt(&self, channel: &str, msg: &Message, result: Result<(), &str>, what: &str) {
-        let mut line = format!(
-            "{} channel={channel} id={} kind={} result={what}",
-            crate::timefmt::rfc3339_local(Utc::now()),
-            msg.id,
-            msg.label()
-        );
-        if let Err(e) = result {
-            line.push_str(&format!(" error={:?}", e));
-        }
-        line.push('\n');
-        let dir = self.0.parent().unwrap_or(Path::new("."));
-        let written = std::fs::create_dir_all(dir)
-            .and_then(|()| {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&self.0)
-            })
-            .and_then(|mut f| crate::util::append_whole(&mut f, line.as_bytes(), false));
-        if let Err(e) = written {
-            tracing::error!("cannot write {}: {e}", self.0.display());
-        }
-    }
-}
+/// How often writing held messages to the outbox (and held lines to
+/// `notifications.log`) is tried again while it fails.
+const SPOOL_RETRY: Duration = Duration::from_secs(5);
 
 struct Lane {
     name: &'static str,
     min: Severity,
     wake: Arc<Notify>,
+    held: HeldQueue,
 }
 
 /// Queues messages for every channel and runs their delivery tasks.
@@ -80,13 +52,19 @@ impl Notifier {
         let token = CancellationToken::new();
         let mut lanes = Vec::new();
         for channel in channels {
-            let wake = Arc::new(Notify::new());
-            lanes.push(Lane {
+            let lane = Lane {
                 name: channel.name(),
                 min: channel.min_severity(),
-                wake: Arc::clone(&wake),
-            });
-            tracker.spawn(deliver(channel, shared.clone(), wake, token.clone()));
+                wake: Arc::new(Notify::new()),
+                held: HeldQueue::default(),
+            };
+            tracker.spawn(deliver(
+                channel,
+                shared.clone(),
+                (Arc::clone(&lane.wake), Arc::clone(&lane.held)),
+                token.clone(),
+            ));
+            lanes.push(lane);
         }
         tracker.close();
         Notifier {
@@ -98,24 +76,26 @@ impl Notifier {
     }
 
     /// Puts `msg` in each interested channel's outbox (on disk when this
-    /// returns) and wakes its task.
-    pub fn notify(&self, msg: &Message) {
+    /// returns, or held in memory, loudly, when the outbox cannot take it)
+    /// and wakes its task.
+    pub async fn notify(&self, msg: &Message) {
         for lane in self.lanes.iter().filter(|l| msg.passes(l.min)) {
-            match self.outbox.put(lane.name, msg) {
-                Ok(_) => lane.wake.notify_one(),
-                Err(e) => tracing::error!(
-                    channel = lane.name,
-                    "cannot queue notification {} in the outbox: {e}; it is NOT sent",
-                    msg.id
-                ),
-            }
+            spool::hold(&self.outbox, lane.name, &lane.held, msg).await;
+            lane.wake.notify_one();
         }
     }
 
-    /// Stops the delivery tasks; what is undelivered stays in the outbox.
+    /// Stops the delivery tasks; what is undelivered stays in the outbox. What
+    /// the outbox still cannot take is said in the journal, message by message.
     pub async fn stop(&self) {
         self.token.cancel();
         self.tracker.wait().await;
+        for lane in &self.lanes {
+            // A send cut short by the stop left its message first in the queue.
+            spool::sent_front(&lane.held, false).await;
+            spool::spool(&self.outbox, lane.name, &lane.held).await;
+            spool::last_word(lane.name, &lane.held).await;
+        }
     }
 }
 
@@ -135,8 +115,9 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Sets `msg` aside, loudly, if it is older than `max_age`; says whether it did.
-    fn expire(&self, channel: &str, path: &Path, msg: &Message) -> bool {
+    /// Sets `msg` aside (when it is in the outbox at `path`), loudly, if it is
+    /// older than `max_age`; says whether it did.
+    fn expire(&self, channel: &str, path: Option<&Path>, msg: &Message) -> bool {
         let age = (Utc::now() - msg.created).to_std().unwrap_or_default();
         if age <= self.max_age {
             return false;
@@ -149,7 +130,9 @@ impl Shared {
             spelled(self.max_age)
         );
         self.log.attempt(channel, msg, Err("expired"), "expired");
-        self.outbox.set_aside(path, "expired");
+        if let Some(path) = path {
+            self.outbox.set_aside(path, "expired");
+        }
         true
     }
 
@@ -166,101 +149,109 @@ impl Shared {
     }
 }
 
-async fn deliver(channel: Channel, shared: Shared, wake: Arc<Notify>, token: CancellationToken) {
+async fn deliver(
+    channel: Channel,
+    shared: Shared,
+    (wake, held): (Arc<Notify>, HeldQueue),
+    token: CancellationToken,
+) {
     let name = channel.name();
-    let mut backoff = Backoff::default();
+    let mut backoff = Backoff::new(FIRST_RETRY, MAX_RETRY);
     loop {
-        let mut wait = None;
-        for (path, msg) in shared.outbox.pending(name) {
-            if shared.expire(name, &path, &msg) {
-                continue;
-            }
-            let sent = tokio::select! {
-                _ = token.cancelled() => return,
-                r = channel.send(&shared.http, &msg) => r,
-            };
-            shared.record(name, &msg, sent.as_ref().err().map(|e| e.text.as_str()));
-            match sent {
-                Ok(()) => {
-                    tracing::info!(
-                        channel = name,
-                        "notification {} ({}) delivered",
-                        msg.id,
-                        msg.label()
-                    );
-                    shared.outbox.done(&path);
-                    backoff.delivered();
-                }
-                Err(SendError { text, retry_after }) => {
-                    let delay = backoff.failed(retry_after);
-                    tracing::warn!(
-                        channel = name,
-                        "notification {} not delivered ({text}); retrying in {}",
-                        msg.id,
-                        spelled(delay)
-                    );
-                    // Order is kept: nothing after this message goes first.
-                    wait = Some(delay);
-                    break;
-                }
-            }
-        }
-        tokio::select! {
+        let wait = tokio::select! {
             _ = token.cancelled() => return,
-            _ = wake.notified() => {}
-            _ = sleep_or_forever(wait) => {}
+            w = pass(&channel, &shared, &held, &mut backoff) => w,
+        };
+        let until = wait.map(|w| tokio::time::Instant::now() + w);
+        loop {
+            let held_back = spool::any(&held).await || !shared.log.flush();
+            tokio::select! {
+                _ = token.cancelled() => return,
+                _ = wake.notified() => break,
+                _ = sleep_until_or_forever(until) => break,
+                _ = tokio::time::sleep(SPOOL_RETRY), if held_back => {
+                    spool::spool(&shared.outbox, name, &held).await;
+                }
+            }
         }
     }
 }
 
-/// The wait before the next try of a channel: doubling from [`FIRST_RETRY`] up
-/// to [`MAX_RETRY`], unless the server said how long (Telegram's `retry_after`).
-#[derive(Debug)]
-struct Backoff {
-    next: Duration,
+/// Sends what waits for `channel`, oldest first: the outbox, then what only
+/// memory holds. Returns when to try again after a failure (order is kept:
+/// nothing after a failed message goes first), or `None` when all is sent.
+async fn pass(
+    channel: &Channel,
+    shared: &Shared,
+    held: &HeldQueue,
+    backoff: &mut Backoff,
+) -> Option<Duration> {
+    let name = channel.name();
+    spool::spool(&shared.outbox, name, held).await;
+    let outbox = Arc::clone(&shared.outbox);
+    let pending = tokio::task::spawn_blocking(move || outbox.pending(name))
+        .await
+        .unwrap_or_default();
+    for (path, msg) in pending {
+        if shared.expire(name, Some(&path), &msg) {
+            continue;
+        }
+        if let Err(wait) = attempt(channel, shared, &msg, backoff).await {
+            return Some(wait);
+        }
+        shared.outbox.done(&path);
+    }
+    while let Some(msg) = spool::take_front(held).await {
+        if shared.expire(name, None, &msg) {
+            spool::sent_front(held, true).await;
+            continue;
+        }
+        let sent = attempt(channel, shared, &msg, backoff).await;
+        spool::sent_front(held, sent.is_ok()).await;
+        if let Err(wait) = sent {
+            return Some(wait);
+        }
+    }
+    None
 }
 
-impl Default for Backoff {
-    fn default() -> Backoff {
-        Backoff { next: FIRST_RETRY }
+/// One attempt to send `msg`, recorded; on failure, the wait before the next.
+async fn attempt(
+    channel: &Channel,
+    shared: &Shared,
+    msg: &Message,
+    backoff: &mut Backoff,
+) -> Result<(), Duration> {
+    let name = channel.name();
+    let sent = channel.send(&shared.http, msg).await;
+    shared.record(name, msg, sent.as_ref().err().map(|e| e.text.as_str()));
+    match sent {
+        Ok(()) => {
+            tracing::info!(
+                channel = name,
+                "notification {} ({}) delivered",
+                msg.id,
+                msg.label()
+            );
+            backoff.succeeded();
+            Ok(())
+        }
+        Err(SendError { text, retry_after }) => {
+            let delay = backoff.failed(retry_after);
+            tracing::warn!(
+                channel = name,
+                "notification {} not delivered ({text}); retrying in {}",
+                msg.id,
+                spelled(delay)
+            );
+            Err(delay)
+        }
     }
 }
 
-impl Backoff {
-    /// The wait after a failed attempt.
-    fn failed(&mut self, retry_after: Option<Duration>) -> Duration {
-        let wait = retry_after.unwrap_or(self.next);
-        self.next = (self.next * 2).min(MAX_RETRY);
-        wait
-    }
-
-    /// A delivery resets the doubling.
-    fn delivered(&mut self) {
-        self.next = FIRST_RETRY;
-    }
-}
-
-async fn sleep_or_forever(d: Option<Duration>) {
-    match d {
-        Some(d) => tokio::time::sleep(d).await,
+async fn sleep_until_or_forever(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_to_its_cap_honours_the_server_and_resets() {
-        let mut b = Backoff::default();
-        let waits: Vec<u64> = (0..10).map(|_| b.failed(None).as_secs()).collect();
-        assert_eq!(waits, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
-        assert_eq!(
-            b.failed(Some(Duration::from_secs(7))),
-            Duration::from_secs(7)
-        );
-        b.delivered();
-        assert_eq!(b.failed(None), FIRST_RETRY);
     }
 }

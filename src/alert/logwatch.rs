@@ -13,10 +13,14 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::condition::{Observation, Seen as Held};
+use super::condition::{Observation, Report, Seen as Held};
 use super::Policy;
 use crate::config::LogWatchConfig;
 use crate::timefmt::rfc3339_local;
+use crate::util::OneAtATime;
+
+/// How long one stat of a watched log may take before it is said to hang.
+const STAT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A file's identity and size, or nothing when it is missing.
 pub type Snapshot = Option<(u64, u64)>;
@@ -113,11 +117,38 @@ pub fn id(w: &LogWatchConfig) -> String {
     format!("log:{}", w.service)
 }
 
+/// One stat of the watched file, off the runtime thread; `None` while it
+/// hangs (said once, until it answers).
+async fn look(
+    w: &LogWatchConfig,
+    looks: &mut OneAtATime<(Snapshot, Option<DateTime<Utc>>)>,
+    hung: &mut bool,
+) -> Option<Snapshot> {
+    let path = w.path.clone();
+    let Some((snap, _)) = looks.call(STAT_TIMEOUT, move || snapshot(&path)).await else {
+        if !*hung {
+            tracing::error!(service = %w.service, "log watch {}: stat of {} has not answered within {}; skipped until it does", w.service, w.path.display(), crate::timefmt::spelled(STAT_TIMEOUT));
+            *hung = true;
+        }
+        return None;
+    };
+    *hung = false;
+    Some(snap)
+}
+
 /// Watches `w.path` until `token` is cancelled, telling the condition driver
 /// what it sees at every look.
-pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Observation>, token: CancellationToken) {
+pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Report>, token: CancellationToken) {
     let poll = (w.idle_after / 10).clamp(Duration::from_millis(200), Duration::from_secs(5));
-    let (snap, mtime) = snapshot(&w.path);
+    // stat runs on a thread of its own, bounded: a log on a hung network
+    // filesystem is said once and holds one thread, never the runtime.
+    let mut looks = OneAtATime::new("log watch");
+    let mut hung = false;
+    let path = w.path.clone();
+    let (snap, mtime) = looks
+        .call(STAT_TIMEOUT, move || snapshot(&path))
+        .await
+        .unwrap_or((None, None));
     let mut tracker = Tracker::new(snap, mtime.unwrap_or_else(Utc::now));
     if snap.is_none() {
         tracing::warn!(service = %w.service, "log watch {}: {} is missing; waiting for it", w.service, w.path.display());
@@ -135,10 +166,13 @@ pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Observation>, token: Cance
             _ = token.cancelled() => return,
             _ = tokio::time::sleep(poll) => {}
         }
+        let Some(snap) = look(&w, &mut looks, &mut hung).await else {
+            continue;
+        };
         let now = Utc::now();
         let silent_since = tracker.last_data;
         let mut obs = Vec::with_capacity(2);
-        match tracker.observe(snapshot(&w.path).0, now) {
+        match tracker.observe(snap, now) {
             Seen::Missing => {
                 tracing::warn!(service = %w.service, "log watch {}: {} is missing", w.service, w.path.display())
             }
@@ -171,7 +205,7 @@ pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Observation>, token: Cance
             },
         ));
         for o in obs {
-            if out.send(o).await.is_err() {
+            if out.send(o.into()).await.is_err() {
                 return;
             }
         }

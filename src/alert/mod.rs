@@ -14,13 +14,16 @@ pub mod condition;
 mod deliver;
 pub mod logwatch;
 mod message;
+mod notifylog;
 mod outbox;
 mod policy;
+mod spool;
 
 pub use channel::Channel;
-pub use condition::{Conditions, Observation};
-pub use deliver::{Notifier, NotifyLog, Shared};
+pub use condition::{Conditions, Observation, Report};
+pub use deliver::{Notifier, Shared};
 pub use message::Message;
+pub use notifylog::NotifyLog;
 pub use outbox::Outbox;
 pub use policy::{Alerting, Decision, Kind, Policy};
 

@@ -162,11 +162,11 @@ fn as_json(plan: &Plan, results: &[ProbeResult], d: &Diagnosis, at: DateTime<Utc
 fn sensors(config: &Config) -> Value {
     let s = &config.sensors;
     let disk = s.disk.as_ref().map(|d| {
-        crate::sensor::disk::watched(d)
-            .iter()
-            .map(|m| match crate::sensor::disk::usage(m) {
+        crate::sensor::disk::look_now(d)
+            .into_iter()
+            .map(|(m, r)| match r {
                 Ok(u) => json!({"mount": m, "used_pct": round1(u.used_pct), "free_bytes": u.free_bytes, "inodes_used_pct": u.inodes_pct.map(round1)}),
-                Err(e) => json!({"mount": m, "error": e.to_string()}),
+                Err(e) => json!({"mount": m, "error": e}),
             })
             .collect::<Vec<_>>()
     });
@@ -178,7 +178,11 @@ fn sensors(config: &Config) -> Value {
         }),
         Err(e) => json!({"error": e}),
     });
-    json!({ "disk": disk, "memory": memory })
+    let ssh = s
+        .ssh
+        .as_ref()
+        .map(|x| json!({"problems": crate::sensor::ssh::problems(x, &config.monitor.state_dir)}));
+    json!({ "disk": disk, "memory": memory, "ssh": ssh })
 }
 
 fn round1(v: f64) -> f64 {
@@ -199,6 +203,9 @@ fn print_sensors(s: &Value) {
                 d["error"]
             ),
         }
+    }
+    for p in s["ssh"]["problems"].as_array().into_iter().flatten() {
+        println!("ssh sensor: {}", p.as_str().unwrap_or_default());
     }
     if let Some(p) = s["memory"]["used_pct"].as_f64() {
         println!(

@@ -18,7 +18,7 @@ use super::{Part, PartFuture};
 use crate::alert::condition::{self, Seen};
 use crate::alert::{
     logwatch, Alerting, Channel, Conditions, Notifier, NotifyLog, Observation, Outbox, Policy,
-    Shared,
+    Report, Shared,
 };
 use crate::config::Config;
 use crate::monitor::update::{AlertNote, CheckDone};
@@ -27,6 +27,18 @@ use crate::timefmt::spelled;
 
 /// The condition id of the internet outage.
 const OUTAGE: &str = "outage";
+
+/// The families of condition ids this version raises: the outage, and the
+/// prefixes or ids of log watches and sensors. Anything else in `alerts.json`
+/// came from elsewhere and is set aside at start, not replayed.
+const FAMILIES: &[&str] = &[OUTAGE, "log:", "disk:", "inodes:", "memory", "ssh"];
+
+/// Whether `id` belongs to a family this version raises.
+fn known(id: &str) -> bool {
+    FAMILIES
+        .iter()
+        .any(|f| id == *f || (f.ends_with(':') && id.starts_with(f)))
+}
 
 /// What the driver task applies; replaced whole on reload.
 struct Rules {
@@ -102,7 +114,7 @@ pub struct Alerts {
     shared: Shared,
     notifier: Arc<Notifier>,
     watches: Watches,
-    observations: mpsc::Sender<Observation>,
+    observations: mpsc::Sender<Report>,
     rules: mpsc::Sender<Rules>,
     driver: JoinHandle<()>,
 }
@@ -125,7 +137,7 @@ impl Alerts {
             live: live.clone(),
         };
         let notifier = start_notifier(config, &shared);
-        let mut conditions = Conditions::load(config.monitor.state_dir.clone());
+        let mut conditions = Conditions::load(config.monitor.state_dir.clone(), known);
         // Versions before alerts.json kept the open outage's progress in state.json.
         if let Some(a) = legacy.and_then(|v| serde_json::from_value::<Alerting>(v).ok()) {
             conditions.adopt(OUTAGE, a);
@@ -156,7 +168,7 @@ impl Alerts {
 
 impl Alerts {
     /// Where observers (log watches, sensors) report.
-    pub fn observations(&self) -> mpsc::Sender<Observation> {
+    pub fn observations(&self) -> mpsc::Sender<Report> {
         self.observations.clone()
     }
 }
@@ -230,35 +242,39 @@ struct Driver {
 async fn drive(
     mut d: Driver,
     mut updates: mpsc::Receiver<Arc<Update>>,
-    mut observations: mpsc::Receiver<Observation>,
+    mut observations: mpsc::Receiver<Report>,
     mut rules: mpsc::Receiver<Rules>,
 ) {
-    d.forget_unwatched(Utc::now());
+    d.forget_unwatched(Utc::now()).await;
     let (mut updates_open, mut watches_open) = (true, true);
     while updates_open || watches_open {
         tokio::select! {
             u = updates.recv(), if updates_open => match u {
                 Some(u) => {
                     if let Update::Check(c) = &*u {
-                        d.check(c);
+                        d.check(c).await;
                     }
                 }
                 None => updates_open = false,
             },
             o = observations.recv(), if watches_open => match o {
-                Some(o) => d.observe(&o),
+                Some(Report::Seen(o)) => d.observe(&o).await,
+                Some(Report::Watching { families, ids, now, why }) => {
+                    d.watching(families, &ids, now, &why).await;
+                }
                 None => watches_open = false,
             },
             Some(r) = rules.recv() => {
                 d.rules = r;
-                d.forget_unwatched(Utc::now());
+                d.forget_unwatched(Utc::now()).await;
             }
         }
+        d.persist().await;
     }
 }
 
 impl Driver {
-    fn observe(&mut self, o: &Observation) {
+    async fn observe(&mut self, o: &Observation) {
         let policy = match (self.rules.policy(&o.id), &o.state) {
             (Some(p), _) => p,
             // Only the recovery of a condition no longer configured: the policy
@@ -267,8 +283,9 @@ impl Driver {
             (None, Seen::Active { .. }) => return,
         };
         if let Some((_, msg)) = self.conditions.observe(policy, o) {
-            // On disk in the outbox before anything else hears of it.
-            self.rules.notifier.notify(&msg);
+            // On disk in the outbox (or held in memory, loudly, when it cannot
+            // be written) before anything else hears of it.
+            self.rules.notifier.notify(&msg).await;
             condition::journal(&msg);
             self.live.send(Update::Alert(AlertNote {
                 id: msg.id.clone(),
@@ -278,9 +295,23 @@ impl Driver {
         }
     }
 
+    /// Writes `alerts.json` off the runtime thread if what it holds changed.
+    async fn persist(&mut self) {
+        let Some(u) = self.conditions.unsaved() else {
+            return;
+        };
+        let (u, result) = tokio::task::spawn_blocking(move || {
+            let r = u.write();
+            (u, r)
+        })
+        .await
+        .expect("writing alerts.json does not panic");
+        self.conditions.saved(u, result);
+    }
+
     /// An outage is a condition from its start until its end; one that ended
     /// while the daemon was not running is cleared at the first check.
-    fn check(&mut self, c: &CheckDone) {
+    async fn check(&mut self, c: &CheckDone) {
         let outage = |label: &str, state| Observation {
             id: OUTAGE.into(),
             label: label.into(),
@@ -294,36 +325,63 @@ impl Driver {
                 self.observe(&outage(
                     o.cause.verdict().as_str(),
                     Seen::Cleared { at, detail },
-                ));
+                ))
+                .await;
             }
         }
         match &c.state.outage {
-            Some(o) => self.observe(&outage(
-                o.cause.verdict().as_str(),
-                Seen::Active {
-                    since: o.start,
-                    detail: o.detail.clone(),
-                    level: None,
-                },
-            )),
-            None if self.conditions.holds(OUTAGE) => self.observe(&outage(
-                "OUTAGE",
-                Seen::Cleared {
-                    at: c.at,
-                    detail: "the outage ended while the daemon was not running".into(),
-                },
-            )),
+            Some(o) => {
+                self.observe(&outage(
+                    o.cause.verdict().as_str(),
+                    Seen::Active {
+                        since: o.start,
+                        detail: o.detail.clone(),
+                        level: None,
+                    },
+                ))
+                .await;
+            }
+            None if self.conditions.holds(OUTAGE) => {
+                self.observe(&outage(
+                    "OUTAGE",
+                    Seen::Cleared {
+                        at: c.at,
+                        detail: "the outage ended while the daemon was not running".into(),
+                    },
+                ))
+                .await;
+            }
             None => {}
         }
     }
 
     /// A condition whose watch was removed from the config gets its recovery
     /// ("no longer watched") rather than staying open for ever.
-    fn forget_unwatched(&mut self, now: DateTime<Utc>) {
-        for (id, label) in self.conditions.ids() {
-            if id == OUTAGE || self.rules.policy(&id).is_some() {
-                continue;
-            }
+    async fn forget_unwatched(&mut self, now: DateTime<Utc>) {
+        let gone: Vec<_> = self
+            .conditions
+            .ids()
+            .into_iter()
+            .filter(|(id, _)| id != OUTAGE && self.rules.policy(id).is_none())
+            .collect();
+        self.close(gone, now, "removed from the config").await;
+    }
+
+    /// The open conditions of `families` not in `ids` end: their thing is gone.
+    async fn watching(&mut self, families: &[&str], ids: &[String], now: DateTime<Utc>, why: &str) {
+        let gone: Vec<_> = self
+            .conditions
+            .ids()
+            .into_iter()
+            .filter(|(id, _)| families.iter().any(|f| id.starts_with(f)) && !ids.contains(id))
+            .collect();
+        self.close(gone, now, why).await;
+    }
+
+    /// Ends each of `gone` with "no longer watched (why)"; the state file is
+    /// written once afterwards, and the runtime is given back between entries.
+    async fn close(&mut self, gone: Vec<(String, Option<String>)>, now: DateTime<Utc>, why: &str) {
+        for (id, label) in gone {
             let label = label.unwrap_or_else(|| id.replacen("log:", "LOG_SILENT:", 1));
             self.observe(&Observation {
                 id,
@@ -331,9 +389,11 @@ impl Driver {
                 now,
                 state: Seen::Cleared {
                     at: now,
-                    detail: "no longer watched (removed from the config)".into(),
+                    detail: format!("no longer watched ({why})"),
                 },
-            });
+            })
+            .await;
+            tokio::task::yield_now().await;
         }
     }
 }
@@ -345,7 +405,7 @@ struct Watches {
 }
 
 impl Watches {
-    fn start(config: &Config, out: &mpsc::Sender<Observation>) -> Watches {
+    fn start(config: &Config, out: &mpsc::Sender<Report>) -> Watches {
         let token = CancellationToken::new();
         let tracker = TaskTracker::new();
         for w in &config.log_watch {

@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{Part, PartFuture};
-use crate::alert::Observation;
+use crate::alert::Report;
 use crate::config::Config;
 use crate::sensor;
 
@@ -15,26 +15,17 @@ use crate::sensor;
 pub struct Sensors {
     token: CancellationToken,
     tracker: TaskTracker,
-    out: mpsc::Sender<Observation>,
+    out: mpsc::Sender<Report>,
 }
 
 impl Sensors {
     /// Starts what `config` asks for, reporting to `out`.
-    pub fn start(config: &Config, out: mpsc::Sender<Observation>) -> Sensors {
+    pub fn start(config: &Config, out: mpsc::Sender<Report>) -> Sensors {
         let token = CancellationToken::new();
         let tracker = TaskTracker::new();
         let s = &config.sensors;
         if let Some(d) = &s.disk {
-            let mounts: Vec<String> = sensor::disk::watched(d)
-                .iter()
-                .map(|m| m.display().to_string())
-                .collect();
-            tracing::info!(
-                "disk sensor: {} ({} % warn, {} % critical)",
-                mounts.join(", "),
-                d.warn_used_pct,
-                d.critical_used_pct
-            );
+            say_disk(d);
             tracker.spawn(sensor::disk::run(d.clone(), out.clone(), token.clone()));
         }
         if let Some(m) = &s.memory {
@@ -69,6 +60,36 @@ impl Sensors {
             out,
         }
     }
+}
+
+/// The disk sensor's start line: what it watches, each filesystem once.
+fn say_disk(d: &crate::config::DiskSensor) {
+    let w = sensor::disk::mountinfo()
+        .map(|info| sensor::disk::watched(d, &info))
+        .unwrap_or_default();
+    let shown = |v: &[std::path::PathBuf]| {
+        v.iter()
+            .map(|m| m.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut line = format!(
+        "disk sensor: {} ({} % warn, {} % critical)",
+        shown(&w.kept),
+        d.warn_used_pct,
+        d.critical_used_pct
+    );
+    for (m, first) in &w.same {
+        line.push_str(&format!(
+            "; {} is the same filesystem as {}",
+            m.display(),
+            first.display()
+        ));
+    }
+    if !w.unmounted.is_empty() {
+        line.push_str(&format!("; not mounted now: {}", shown(&w.unmounted)));
+    }
+    tracing::info!("{line}");
 }
 
 impl Part for Sensors {

@@ -16,7 +16,7 @@ use super::machine::At;
 use super::update::{Annotation, CheckDone, Publisher, Update};
 use super::{diagnose, Assembler, Check, Event, LossWindow, Machine, Rules, Thresholds};
 use crate::config::Window;
-use crate::probe::{Failure, Outcome, Plan, ProbeReport, ProbeResult, Timing};
+use crate::probe::{Failure, Outcome, Plan, ProbeReport, ProbeResult, Role, Timing};
 use crate::timefmt::{rfc3339_local, rfc3339_local_ms, whole_seconds};
 
 /// What the monitor task needs to know; replaced whole on reload.
@@ -173,7 +173,11 @@ fn in_maintenance(windows: &[Window], at: DateTime<Utc>) -> bool {
 /// that does not answer), with `PROBE_TARGET` and `PROBE` fields for the journal.
 fn log_probe_changes(s: &Settings, answered: &mut HashMap<u64, bool>, check: &Check) {
     for ((probe, id), r) in s.plan.probes.iter().zip(&s.ids).zip(&check.results) {
-        let now = r.outcome.answered();
+        // A host that refuses is there; a DNS or web service that refuses is not working.
+        let now = match probe.role {
+            Role::Dns { .. } | Role::Http(_) => matches!(r.outcome, Outcome::Up { .. }),
+            _ => r.outcome.answered(),
+        };
         let before = answered.insert(*id, now);
         let addr = r.addr.map(|a| format!(" ({a})")).unwrap_or_default();
         match (before, now, &r.outcome) {

@@ -114,9 +114,13 @@ impl Failure {
     }
 
     /// Whether this host itself knows the path is broken (no route, link down):
-    /// evidence about the local network that no silence can give.
+    /// evidence about the local network that no silence can give. A failure
+    /// made on purpose fails the whole path, from the bottom.
     pub fn is_local(&self) -> bool {
-        matches!(self, Failure::NoRoute | Failure::Unreachable(_))
+        matches!(
+            self,
+            Failure::NoRoute | Failure::Unreachable(_) | Failure::Simulated
+        )
     }
 }
 

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{bytes, Threshold};
-use crate::alert::Observation;
+use crate::alert::Report;
 use crate::config::MemorySensor;
 
 /// The file read: /proc/meminfo, or `CONNECTIVITY_MONITOR_MEMINFO` (tests
@@ -78,16 +78,22 @@ pub fn describe(m: &Memory, cfg: &MemorySensor) -> String {
 }
 
 /// Looks every `every` until `token` is cancelled.
-pub async fn run(cfg: MemorySensor, out: mpsc::Sender<Observation>, token: CancellationToken) {
+pub async fn run(cfg: MemorySensor, out: mpsc::Sender<Report>, token: CancellationToken) {
     let mut th = Threshold::default();
     let mut failing = false;
+    let mut reads = crate::util::OneAtATime::new("memory sensor");
     let mut tick = tokio::time::interval(cfg.every);
     loop {
         tokio::select! {
             _ = token.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let m = match read() {
+        // Off the runtime thread, bounded, like every blocking call of the sensors.
+        let m = match reads
+            .call(super::LOOK_TIMEOUT, read)
+            .await
+            .unwrap_or_else(|| Err(format!("{} did not answer", meminfo_path().display())))
+        {
             Ok(m) => m,
             Err(e) => {
                 if !failing {
@@ -106,7 +112,7 @@ pub async fn run(cfg: MemorySensor, out: mpsc::Sender<Observation>, token: Cance
             Utc::now(),
             describe(&m, &cfg),
         );
-        if out.send(o).await.is_err() {
+        if out.send(o.into()).await.is_err() {
             return;
         }
     }

@@ -6,18 +6,28 @@
 //! - `memory`: used memory from MemAvailable, with swap;
 //! - `ssh`: bursts of failed SSH logins, from the journal or a log file.
 //!
+//! Every blocking call (statvfs, a file read, a state write) runs off the
+//! runtime thread, bounded in time: a hung filesystem or a log flood never
+//! delays a check.
+//!
 //! A new sensor is one more module here sending [`Observation`]s, and its
 //! config section and policy in `daemon/alerts.rs`.
 
 pub mod disk;
 pub mod memory;
 pub mod ssh;
+pub mod ssh_source;
+pub mod statfs;
 
 use chrono::{DateTime, Utc};
 
 use crate::alert::condition::Seen;
 use crate::alert::Observation;
 use crate::config::Severity;
+
+/// How long one look of a sensor (statvfs, a read) may take before it is
+/// reported as hung; checks never wait on it.
+pub const LOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A value must fall this many points below the warning threshold before the
 /// condition recovers, so one hovering at the threshold does not flap.

@@ -801,3 +801,5 @@ pub const CHROMIUM_HEADLESS: &[&str] = &[
     "--disable-component-update",
     "--disable-sync",
 ];
+
+pub mod hostile;

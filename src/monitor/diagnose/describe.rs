@@ -22,8 +22,9 @@ pub fn sentence(
     }
     let lan_counts = t.gateway_silence_counts(known);
     let beyond = t.hops.up() > 0 || t.targets.up() > 0;
+    let several = t.gateway.members.len() > 1;
     for m in &t.gateway.members {
-        parts.push(gateway_words(m, beyond, lan_counts));
+        parts.push(gateway_words(m, several, beyond, lan_counts));
     }
     const NAMED_HOPS: usize = 5;
     for (hop, ip) in t.hops.members.iter().zip(&t.hop_ips).take(NAMED_HOPS) {
@@ -96,11 +97,11 @@ pub fn sentence(
 /// What a gateway's answer says: it answers; it does not answer ping while
 /// something beyond it does (the LAN works); it is silent and that counts; or
 /// it is silent and has never answered, so its silence proves nothing.
-fn gateway_words(m: &Member, beyond: bool, counts: bool) -> String {
+fn gateway_words(m: &Member, several: bool, beyond: bool, counts: bool) -> String {
     let name = match (m.addr, m.family) {
         (Some(a), _) => format!("gateway {a}"),
-        (None, Some(f)) => format!("{} gateway", f.name()),
-        (None, None) => "gateway".to_owned(),
+        (None, Some(f)) if several => format!("{} gateway", f.name()),
+        _ => "gateway".to_owned(),
     };
     let failure = m
         .failure
