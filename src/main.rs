@@ -35,8 +35,8 @@
 //! Where things plug in:
 //! - a probe kind: a `Spec` variant in `probe/plan.rs` and its attempt in `probe/mod.rs` (`Prober::run`);
 //! - a channel: a `Channel` variant in `alert/channel.rs` (and its `[notify.*]` config);
-//! - a surface: a part in `daemon/` taking `Hub::live()` (or reading `daemon/live.rs`'s
-//!   view), listed in `cmd/run.rs`;
+//! - a surface: a module in `daemon/` reading `daemon/live.rs`'s view, started,
+//!   reloaded and stopped by `daemon/surfaces.rs` (one more arm there);
 //! - a sensor: a module in `sensor/` sending `alert::Observation`s, started by `daemon/sensors.rs`.
 
 mod alert;

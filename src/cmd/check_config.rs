@@ -8,7 +8,18 @@ use crate::config::Config;
 /// Prints `# valid: SOURCE` and the effective config; a bad one is an error.
 pub fn run(path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let config = Config::load(path)?;
+    // What `run` would leave off is refused here, so that it is found before a restart.
+    let (errors, warnings) = crate::daemon::surfaces::preflight(&config);
+    if !errors.is_empty() {
+        for e in &errors {
+            eprintln!("connectivity-monitor: {}: {e}", config.source);
+        }
+        return Ok(ExitCode::from(1));
+    }
     println!("# valid: {}", config.source);
+    for w in &warnings {
+        println!("# warning: {w}");
+    }
     for note in &config.notes {
         println!("# note: {note}");
     }

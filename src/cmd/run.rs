@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::signal::unix::{signal, SignalKind};
@@ -18,13 +17,11 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::RunArgs;
 use crate::config::{self, Config};
 use crate::daemon::alerts::Alerts;
-use crate::daemon::live::{Follower, Live};
-use crate::daemon::mqtt::Mqtt;
 use crate::daemon::path::PathCapture;
 use crate::daemon::pipeline::{self, Pipeline};
 use crate::daemon::sensors::Sensors;
-use crate::daemon::serve::Server;
 use crate::daemon::status::StatusLine;
+use crate::daemon::surfaces::Surfaces;
 use crate::daemon::Part;
 use crate::monitor::Hub;
 use crate::probe;
@@ -80,7 +77,7 @@ pub async fn daemon(
         persisted.legacy_alerting.clone(),
     );
     let sensors = Sensors::start(&config, alerts.observations());
-    let surfaces = surfaces(&config, &hub).await?;
+    let surfaces = Surfaces::start(&config, hub.live()).await;
     let (notes, annotations) = tokio::sync::mpsc::channel(64);
     let paths = PathCapture::start(&config, hub.live(), notes);
     let pipeline = Pipeline::start(&config, persisted, hub, annotations, args.sim_fail)?;
@@ -92,7 +89,7 @@ pub async fn daemon(
         Box::new(paths),
         Box::new(status_line),
     ];
-    parts.extend(surfaces);
+    parts.push(Box::new(surfaces));
     systemd::ready(&status.summary());
 
     loop {
@@ -152,32 +149,6 @@ async fn apply_reload(
             status.reload_error(Some(line));
         }
     }
-}
-
-/// The live surfaces the config asks for: the status page and /metrics
-/// (`[serve]`) and Home Assistant (`[mqtt]`), over one live view.
-async fn surfaces(config: &Config, hub: &Hub) -> anyhow::Result<Vec<Box<dyn Part>>> {
-    let mut parts: Vec<Box<dyn Part>> = Vec::new();
-    if config.serve.is_none() && config.mqtt.is_none() {
-        return Ok(parts);
-    }
-    let channels: Vec<&'static str> = crate::alert::Channel::all(&config.notify)
-        .iter()
-        .map(crate::alert::Channel::name)
-        .collect();
-    let view = Live::new(
-        config.monitor.interval.as_secs_f64(),
-        config.monitor.state_dir.clone(),
-        &channels,
-    );
-    parts.push(Box::new(Follower::start(Arc::clone(&view), hub.live())));
-    if let Some(s) = &config.serve {
-        parts.push(Box::new(Server::start(s, config, Arc::clone(&view)).await?));
-    }
-    if let Some(m) = &config.mqtt {
-        parts.push(Box::new(Mqtt::start(m, config, view, hub.live())?));
-    }
-    Ok(parts)
 }
 
 /// Lets a burst of SIGHUPs (an editor saving twice, a script in a loop) end:

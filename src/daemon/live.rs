@@ -1,23 +1,19 @@
 //! The live view shared by the status page, the JSON API, /metrics and MQTT:
 //! a live consumer of the update stream that keeps the current state, the
-//! last hour per target, the last outages and the channels' health, and the
-//! Prometheus metrics, all updated in place once per check.
+//! last hour per target, the last outages, the channels' health, today's
+//! availability and the Prometheus metrics, all updated in place once per check.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use hyper::body::Bytes;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::registry::Registry;
 use serde::Serialize;
 
+use super::metrics::{Format, Metrics};
+use super::today::{Seed, Today};
+use crate::config::Config;
 use crate::monitor::update::{CheckDone, DeliveryNote};
 use crate::monitor::{Event, Update, Verdict};
 use crate::probe::Outcome;
@@ -79,208 +75,85 @@ pub struct View {
     pub outage: Option<OutageView>,
     pub recent_outages: VecDeque<OutageView>,
     pub channels: BTreeMap<String, ChannelView>,
-    /// Today's checks that were not part of an outage, percent.
+    /// Today's availability against the ISP, percent, as the report counts it.
     pub availability_today_pct: Option<f64>,
-    #[serde(skip)]
-    today: Option<(chrono::NaiveDate, u64, u64)>,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ProbeLabels {
-    role: String,
-    target: String,
-    kind: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CauseLabels {
-    cause: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct VerdictLabels {
-    verdict: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ChannelLabels {
-    channel: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct BuildLabels {
-    version: String,
-}
-
-/// The metrics, registered once; label sets come from the config, so their number is bounded.
-struct Metrics {
-    registry: Registry,
-    probe_success: Family<ProbeLabels, Gauge>,
-    probe_rtt: Family<ProbeLabels, Gauge<f64, AtomicU64>>,
-    probe_rtt_hist: Family<ProbeLabels, Histogram>,
-    probe_loss: Family<ProbeLabels, Gauge<f64, AtomicU64>>,
-    verdict: Family<VerdictLabels, Gauge>,
-    outages: Family<CauseLabels, Counter>,
-    outage_seconds: Family<CauseLabels, Counter<f64, AtomicU64>>,
-    outage_open: Gauge,
-    outage_open_start: Gauge<f64, AtomicU64>,
-    last_check: Gauge<f64, AtomicU64>,
-    check_duration: Gauge<f64, AtomicU64>,
-    sent: Family<ChannelLabels, Counter>,
-    failed: Family<ChannelLabels, Counter>,
-    spooled: Family<ChannelLabels, Gauge>,
-    /// The text of the last scrape, until a metric changes: scrapers between
-    /// two checks get it without the registry being encoded again.
-    encoded: Option<Bytes>,
-}
-
-impl Metrics {
-    /// One registration per metric, with its help text; long as a list is long.
-    fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("connectivity_monitor");
-        let m = Metrics {
-            registry: Registry::default(),
-            probe_success: Family::default(),
-            probe_rtt: Family::default(),
-            probe_rtt_hist: Family::new_with_constructor(|| {
-                Histogram::new(exponential_buckets(0.0005, 2.0, 14))
-            }),
-            probe_loss: Family::default(),
-            verdict: Family::default(),
-            outages: Family::default(),
-            outage_seconds: Family::default(),
-            outage_open: Gauge::default(),
-            outage_open_start: Gauge::default(),
-            last_check: Gauge::default(),
-            check_duration: Gauge::default(),
-            sent: Family::default(),
-            failed: Family::default(),
-            spooled: Family::default(),
-            encoded: None,
-        };
-        registry.register(
-            "probe_success",
-            "1 if the probe got an answer at the last check",
-            m.probe_success.clone(),
-        );
-        registry.register(
-            "probe_rtt_seconds",
-            "Round-trip time of the probe at the last check",
-            m.probe_rtt.clone(),
-        );
-        registry.register(
-            "probe_rtt_distribution_seconds",
-            "Round-trip times of the probe",
-            m.probe_rtt_hist.clone(),
-        );
-        registry.register(
-            "probe_loss_ratio",
-            "ICMP loss of the probe at the last check, 0 to 1",
-            m.probe_loss.clone(),
-        );
-        registry.register(
-            "verdict",
-            "1 for the verdict of the last check, 0 for the others",
-            m.verdict.clone(),
-        );
-        registry.register("outages", "Outages ended, by cause", m.outages.clone());
-        registry.register(
-            "outage_seconds",
-            "Observed outage time of ended outages, by cause",
-            m.outage_seconds.clone(),
-        );
-        registry.register(
-            "outage_open",
-            "1 while an outage is open",
-            m.outage_open.clone(),
-        );
-        registry.register(
-            "outage_open_start_timestamp_seconds",
-            "Start of the open outage (Unix time), 0 when none",
-            m.outage_open_start.clone(),
-        );
-        registry.register(
-            "last_check_timestamp_seconds",
-            "Start of the last check (Unix time)",
-            m.last_check.clone(),
-        );
-        registry.register(
-            "check_duration_seconds",
-            "From a check's start until its verdict was published",
-            m.check_duration.clone(),
-        );
-        registry.register(
-            "notifications_sent",
-            "Notifications delivered, by channel",
-            m.sent.clone(),
-        );
-        registry.register(
-            "notifications_failed",
-            "Failed delivery attempts, by channel",
-            m.failed.clone(),
-        );
-        registry.register(
-            "notifications_spooled",
-            "Notifications waiting in the outbox, by channel",
-            m.spooled.clone(),
-        );
-        let build: Family<BuildLabels, Gauge> = Family::default();
-        build
-            .get_or_create(&BuildLabels {
-                version: env!("CARGO_PKG_VERSION").into(),
-            })
-            .set(1);
-        registry.register("build_info", "The running version", build);
-        Metrics { registry, ..m }
-    }
-}
-
-/// The view and the metrics behind one lock: a check updates both at once.
+/// The view, today's figure and the metrics, each behind its own lock; a
+/// check updates them in turn, and a reader holds one lock at a time.
 pub struct Live {
     view: Mutex<View>,
+    today: Mutex<Today>,
     metrics: Mutex<Metrics>,
     state_dir: PathBuf,
 }
 
 impl Live {
-    /// An empty view, before the first check.
-    pub fn new(interval_s: f64, state_dir: PathBuf, channels: &[&'static str]) -> Arc<Live> {
-        let mut view = View {
+    /// An empty view, before the first check; checks from `start` on count
+    /// towards today's figure live, those before it come from the logs.
+    pub fn new(config: &Config, start: DateTime<Utc>) -> Arc<Live> {
+        let view = View {
             schema_version: 1,
             host: crate::util::hostname(),
-            interval_s,
             ..View::default()
         };
-        let metrics = Metrics::new();
-        for c in channels {
-            let spooled = spooled(&state_dir, c);
-            view.channels.insert(
-                (*c).to_owned(),
-                ChannelView {
-                    spooled,
-                    ..Default::default()
-                },
-            );
-            metrics
-                .spooled
-                .get_or_create(&ChannelLabels {
-                    channel: (*c).to_owned(),
-                })
-                .set(spooled as i64);
-        }
-        for v in VERDICTS {
-            metrics
-                .verdict
-                .get_or_create(&VerdictLabels {
-                    verdict: v.as_str().into(),
-                })
-                .set(0);
-        }
-        Arc::new(Live {
+        let live = Arc::new(Live {
             view: Mutex::new(view),
-            metrics: Mutex::new(metrics),
-            state_dir,
-        })
+            today: Mutex::new(Today::new(config.monitor.interval, start)),
+            metrics: Mutex::new(Metrics::new()),
+            state_dir: config.monitor.state_dir.clone(),
+        });
+        live.configure(config);
+        live
+    }
+
+    /// Follows a new config: the interval, the channels (a removed one loses
+    /// its entry and series), the targets (a removed one loses its history;
+    /// its series go with the next check).
+    pub fn configure(&self, config: &Config) {
+        let channels: Vec<&'static str> = crate::alert::Channel::all(&config.notify)
+            .iter()
+            .map(crate::alert::Channel::name)
+            .collect();
+        let spooled: Vec<usize> = channels
+            .iter()
+            .map(|c| spooled(&self.state_dir, c))
+            .collect();
+        self.today
+            .lock()
+            .expect("today lock")
+            .set_interval(config.monitor.interval);
+        let mut view = self.view.lock().expect("view lock");
+        let mut m = self.metrics.lock().expect("metrics lock");
+        m.changed();
+        view.interval_s = config.monitor.interval.as_secs_f64();
+        let targets: HashSet<&str> = config.targets.iter().map(|t| t.name.0.as_str()).collect();
+        view.history
+            .retain(|name, _| targets.contains(name.as_str()));
+        let gone: Vec<String> = view
+            .channels
+            .keys()
+            .filter(|c| !channels.contains(&c.as_str()))
+            .cloned()
+            .collect();
+        for c in gone {
+            view.channels.remove(&c);
+            m.remove_channel(&c);
+        }
+        for (c, n) in channels.iter().zip(spooled) {
+            view.channels.entry((*c).to_owned()).or_default().spooled = n;
+            m.spooled(c, n);
+        }
+    }
+
+    /// Today's figure from the logs (see `today::seed_from_logs`).
+    pub fn seed(&self, seed: Seed) {
+        let pct = {
+            let mut today = self.today.lock().expect("today lock");
+            today.seed(seed);
+            today.pct()
+        };
+        self.view.lock().expect("view lock").availability_today_pct = pct;
     }
 
     /// The view as it is now.
@@ -288,16 +161,9 @@ impl Live {
         self.view.lock().expect("view lock").clone()
     }
 
-    /// /metrics, in the OpenMetrics text format.
-    pub fn metrics_text(&self) -> Bytes {
-        let mut m = self.metrics.lock().expect("metrics lock");
-        if let Some(text) = &m.encoded {
-            return text.clone();
-        }
-        let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &m.registry)
-            .expect("encoding to a String");
-        m.encoded.insert(Bytes::from(out)).clone()
+    /// /metrics in `format`.
+    pub fn metrics_text(&self, format: Format) -> Bytes {
+        self.metrics.lock().expect("metrics lock").text(format)
     }
 
     /// Follows one update.
@@ -311,9 +177,18 @@ impl Live {
 
     fn check(&self, c: &CheckDone) {
         let probes = probe_views(c);
+        let pct = {
+            let mut today = self.today.lock().expect("today lock");
+            today.check(c.at);
+            for e in &c.events {
+                if let Event::OutageEnded(o) = e {
+                    today.outage_ended(o);
+                }
+            }
+            today.pct()
+        };
+        self.check_metrics(c, &probes);
         let mut view = self.view.lock().expect("view lock");
-        let mut m = self.metrics.lock().expect("metrics lock");
-        m.encoded = None;
         let d = &c.diagnosis;
         view.checks += 1;
         view.last_check = Some(rfc3339_local(c.at));
@@ -323,24 +198,9 @@ impl Live {
         view.internet_rtt_ms = d.median_rtt.map(|r| r.as_ms());
         view.loss_pct = d.loss_pct;
         push_history(&mut view.history, &probes, c.at.timestamp());
-        probe_metrics(&m, &probes);
         view.probes = probes;
-        for v in VERDICTS {
-            m.verdict
-                .get_or_create(&VerdictLabels {
-                    verdict: v.as_str().into(),
-                })
-                .set(i64::from(v == d.verdict));
-        }
         for e in &c.events {
             if let Event::OutageEnded(o) = e {
-                let cause = CauseLabels {
-                    cause: o.cause.verdict().as_str().into(),
-                };
-                m.outages.get_or_create(&cause).inc();
-                m.outage_seconds
-                    .get_or_create(&cause)
-                    .inc_by(o.observed.as_secs_f64());
                 view.recent_outages.push_front(OutageView {
                     start: rfc3339_local(o.start),
                     end: Some(rfc3339_local(o.end)),
@@ -358,49 +218,47 @@ impl Live {
             duration_s: (c.at - o.start).num_seconds().max(0) as u64,
             detail: o.detail.clone(),
         });
-        m.outage_open.set(i64::from(c.state.outage.is_some()));
-        m.outage_open_start.set(
-            c.state
-                .outage
-                .as_ref()
-                .map_or(0.0, |o| o.start.timestamp() as f64),
-        );
+        view.availability_today_pct = pct;
+    }
+
+    fn check_metrics(&self, c: &CheckDone, probes: &[ProbeView]) {
+        let mut m = self.metrics.lock().expect("metrics lock");
+        m.changed();
+        m.probes(probes);
+        m.verdict(c.diagnosis.verdict);
+        for e in &c.events {
+            if let Event::OutageEnded(o) = e {
+                m.outage_ended(o.cause.verdict().as_str(), o.observed.as_secs_f64());
+            }
+        }
+        let open = c.state.outage.as_ref();
+        m.outage_open.set(i64::from(open.is_some()));
+        m.outage_open_start
+            .set(open.map_or(0.0, |o| o.start.timestamp() as f64));
         m.last_check.set(c.at.timestamp_millis() as f64 / 1000.0);
         m.check_duration
             .set(((Utc::now() - c.at).num_milliseconds().max(0) as f64) / 1000.0);
-        let today = c.at.with_timezone(&chrono::Local).date_naive();
-        let (day, good, all) = view.today.filter(|t| t.0 == today).unwrap_or((today, 0, 0));
-        let good = good + u64::from(c.state.outage.is_none());
-        view.today = Some((day, good, all + 1));
-        view.availability_today_pct = Some(good as f64 * 100.0 / (all + 1) as f64);
     }
 
     fn delivery(&self, d: &DeliveryNote) {
-        let mut view = self.view.lock().expect("view lock");
-        let mut m = self.metrics.lock().expect("metrics lock");
-        m.encoded = None;
-        let labels = ChannelLabels {
-            channel: d.channel.into(),
-        };
         let spooled = spooled(&self.state_dir, d.channel);
+        {
+            let mut m = self.metrics.lock().expect("metrics lock");
+            m.changed();
+            m.delivery(d.channel, d.error.is_none(), spooled);
+        }
+        let mut view = self.view.lock().expect("view lock");
         let ch = view.channels.entry(d.channel.into()).or_default();
         match &d.error {
             None => {
-                m.sent.get_or_create(&labels).inc();
                 ch.last_delivered = Some(rfc3339_local(Utc::now()));
                 ch.last_error = None;
             }
-            Some(e) => {
-                m.failed.get_or_create(&labels).inc();
-                ch.last_error = Some(e.clone());
-            }
+            Some(e) => ch.last_error = Some(e.clone()),
         }
         ch.spooled = spooled;
-        m.spooled.get_or_create(&labels).set(spooled as i64);
     }
 }
-
-const VERDICTS: [Verdict; 9] = Verdict::ALL;
 
 /// Messages waiting for `channel`.
 fn spooled(state_dir: &std::path::Path, channel: &str) -> usize {
@@ -436,29 +294,6 @@ fn push_history(
     }
 }
 
-/// The per-probe gauges and histogram.
-fn probe_metrics(m: &Metrics, probes: &[ProbeView]) {
-    for p in probes {
-        let labels = ProbeLabels {
-            role: p.role.into(),
-            target: p
-                .name
-                .clone()
-                .or_else(|| p.address.clone())
-                .unwrap_or_default(),
-            kind: p.kind.clone(),
-        };
-        m.probe_success.get_or_create(&labels).set(i64::from(p.up));
-        if let Some(ms) = p.rtt_ms {
-            m.probe_rtt.get_or_create(&labels).set(ms / 1000.0);
-            m.probe_rtt_hist.get_or_create(&labels).observe(ms / 1000.0);
-        }
-        if let Some(l) = p.loss_pct {
-            m.probe_loss.get_or_create(&labels).set(l / 100.0);
-        }
-    }
-}
-
 fn probe_views(c: &CheckDone) -> Vec<ProbeView> {
     c.plan
         .probes
@@ -487,49 +322,29 @@ fn probe_views(c: &CheckDone) -> Vec<ProbeView> {
         .collect()
 }
 
-/// The part that keeps the view current.
-pub struct Follower(tokio::task::JoinHandle<()>);
-
-impl Follower {
-    /// Follows `live` into `view` until the stream ends.
-    pub fn start(view: Arc<Live>, mut live: crate::monitor::Live) -> Follower {
-        Follower(tokio::spawn(async move {
-            while let Some(u) = live.recv().await {
-                view.apply(&u);
-            }
-        }))
-    }
-}
-
-impl super::Part for Follower {
-    fn reload<'a>(
-        &'a mut self,
-        _old: &'a crate::config::Config,
-        _new: &'a crate::config::Config,
-    ) -> super::PartFuture<'a, Option<String>> {
-        Box::pin(async { None })
-    }
-
-    fn stop(self: Box<Self>) -> super::PartFuture<'static, anyhow::Result<()>> {
-        // The stream ended with the pipeline; whatever is left is only a view.
-        self.0.abort();
-        Box::pin(async { Ok(()) })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::monitor::update::DeliveryNote;
 
+    fn config(dir: &std::path::Path, extra: &str) -> Config {
+        let text = format!(
+            "[monitor]\nstate_dir = \"{}\"\n[[target]]\nname = \"a\"\naddress = \"192.0.2.1\"\n{extra}",
+            dir.display()
+        );
+        Config::parse(&dir.join("config.toml"), &text).unwrap()
+    }
+
+    const EMAIL: &str = "[notify.email]\nserver = \"mail.example.com\"\nfrom = \"m@example.com\"\nto = [\"a@example.com\"]\n";
+
     #[test]
     fn a_scrape_is_encoded_once_until_a_metric_changes() {
         let dir = tempfile::tempdir().unwrap();
-        let live = Live::new(1.0, dir.path().to_owned(), &["email"]);
-        let first = live.metrics_text();
+        let live = Live::new(&config(dir.path(), EMAIL), Utc::now());
+        let first = live.metrics_text(Format::Prometheus);
         assert_eq!(
             first.as_ptr(),
-            live.metrics_text().as_ptr(),
+            live.metrics_text(Format::Prometheus).as_ptr(),
             "the second scrape reuses the first one's text"
         );
         assert!(!String::from_utf8_lossy(&first)
@@ -539,10 +354,21 @@ mod tests {
             id: "m1".into(),
             error: None,
         }));
-        let after = String::from_utf8_lossy(&live.metrics_text()).into_owned();
+        let after = String::from_utf8_lossy(&live.metrics_text(Format::Prometheus)).into_owned();
         assert!(
             after.contains("connectivity_monitor_notifications_sent_total{channel=\"email\"} 1"),
             "{after}"
         );
+    }
+
+    #[test]
+    fn a_channel_removed_by_a_reload_leaves_the_view_and_the_metrics() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = Live::new(&config(dir.path(), EMAIL), Utc::now());
+        assert!(live.view().channels.contains_key("email"));
+        live.configure(&config(dir.path(), ""));
+        assert!(live.view().channels.is_empty());
+        let text = String::from_utf8_lossy(&live.metrics_text(Format::Prometheus)).into_owned();
+        assert!(!text.contains("channel=\"email\""), "{text}");
     }
 }

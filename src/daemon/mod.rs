@@ -7,8 +7,10 @@
 //! - [`status`]: systemd's `STATUS=` line and the health-gated watchdog.
 //! - [`path`]: path traces on failures and as a baseline; route changes.
 //! - [`sensors`]: disk, memory and SSH sensors reporting to the alert driver.
-//! - [`live`]: the live view (state, history, metrics) behind [`serve`] (status
-//!   page, JSON API, /metrics) and [`mqtt`] (Home Assistant).
+//! - [`surfaces`]: the live view ([`live`]: state, history, [`today`]'s
+//!   availability, [`metrics`]) behind [`serve`] (status page, JSON API with
+//!   [`outages`], /metrics; [`conn`] bounds its clients) and [`mqtt`] (Home
+//!   Assistant, whose entities [`ha`] describes), started, reloaded and stopped as one.
 //!
 //! A new surface (status page, metrics, MQTT) or sensor is one more part: it
 //! takes a live receiver (or, for one that must not lose anything, a durable
@@ -16,13 +18,20 @@
 //! list in `cmd::run`.
 
 pub mod alerts;
+pub mod conn;
+pub mod exposition;
+pub mod ha;
 pub mod live;
+pub mod metrics;
 pub mod mqtt;
+pub mod outages;
 pub mod path;
 pub mod pipeline;
 pub mod sensors;
 pub mod serve;
 pub mod status;
+pub mod surfaces;
+pub mod today;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,83 +1,88 @@
 //! `[mqtt]`: Home Assistant over MQTT. On every connection the device's
 //! discovery configs (retained) and `online` on the availability topic, whose
 //! last will is `offline`; the states at most once per check, when they change;
-//! everything again when Home Assistant announces itself `online`.
+//! everything again when Home Assistant announces itself `online`, and when a
+//! reload changes the targets (the entities of removed ones cleared).
 //!
-//! A broker that is down costs monitoring nothing: publishing never waits (a
-//! full queue drops), the connection is retried with capped backoff, and the
-//! error is logged once per outage of the broker.
+//! The connection is driven by a task of its own that does nothing else, so a
+//! connection attempt is never abandoned half-way and retried at once: a broker
+//! that does not answer is retried with doubling backoff up to a minute.
+//! Discovery is published with flow control (each config waits for room, the
+//! broker acknowledges each) and its outcome is logged. A broker that is down
+//! costs monitoring nothing: states never wait (a full queue drops them).
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttc::{
     AsyncClient, Event, LastWill, MqttOptions, Packet, QoS, TlsConfiguration, Transport,
 };
-use serde_json::{json, Value};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::ha::{self, Names};
 use super::live::{Live, View};
-use super::{Background, Part, PartFuture};
+use super::{Background, PartFuture};
 use crate::config::{Config, MqttConfig};
-use crate::monitor::Update;
 
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const MAX_RETRY: Duration = Duration::from_secs(60);
+/// A connection that lasted this long starts the backoff over when it drops.
+const STABLE: Duration = Duration::from_secs(60);
+/// Requests waiting for the connection; discovery waits for room, states drop.
+const QUEUE: usize = 1024;
+/// How long the broker may take to acknowledge one discovery config, on top of a minute.
+const ACK_TIME_PER_CONFIG: Duration = Duration::from_millis(20);
 
 /// The running publisher.
 pub struct Mqtt {
     task: Background,
-    url: url::Url,
+    config: MqttConfig,
+    names: watch::Sender<Names>,
 }
 
-/// Topics and the device, from the config.
-#[derive(Clone)]
-struct Names {
-    discovery: String,
-    prefix: String,
-    node: String,
-    targets: Vec<String>,
-    expire_after: u64,
-}
-
-impl Names {
-    fn availability(&self) -> String {
-        format!("{}/availability", self.prefix)
+/// The CA that `cfg` trusts for mqtts, read now; why it cannot be read
+/// (the surface cannot start) names the key and the file.
+pub fn tls_ca(cfg: &MqttConfig) -> Result<Option<Vec<u8>>, String> {
+    if cfg.url.scheme() != "mqtts" {
+        return Ok(None);
     }
-    fn state(&self, what: &str) -> String {
-        format!("{}/{what}", self.prefix)
-    }
+    // The private CA, else the system's bundle (Debian's ca-certificates).
+    let (key, ca) = match &cfg.ca_file {
+        Some(f) => ("mqtt.ca_file", f.clone()),
+        None => (
+            "the system CA bundle",
+            "/etc/ssl/certs/ca-certificates.crt".into(),
+        ),
+    };
+    let read = |p: &std::path::Path| {
+        // A FIFO or a device would hang or never end: only a file (or a link to one).
+        if !std::fs::metadata(p)?.is_file() {
+            return Err(std::io::Error::other("not a regular file"));
+        }
+        std::fs::read(p)
+    };
+    read(&ca)
+        .map(Some)
+        .map_err(|e| format!("{key} {}: cannot read: {e}", ca.display()))
 }
 
 impl Mqtt {
-    /// Connects in the background and follows `live` for states.
+    /// Connects in the background and publishes the view after each check
+    /// (`checks` changes once per check).
     pub fn start(
         cfg: &MqttConfig,
         config: &Config,
-        view: Arc<Live>,
-        live: crate::monitor::Live,
+        view: std::sync::Arc<Live>,
+        checks: watch::Receiver<u64>,
     ) -> anyhow::Result<Mqtt> {
+        let ca = tls_ca(cfg).map_err(|e| anyhow::anyhow!(e))?;
+        let names = Names::new(cfg, config);
         let host = cfg.url.host_str().unwrap_or_default().to_owned();
-        let tls = cfg.url.scheme() == "mqtts";
-        let port = cfg.url.port().unwrap_or(if tls { 8883 } else { 1883 });
-        let node: String = crate::util::hostname()
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let names = Names {
-            discovery: cfg.discovery_prefix.clone(),
-            prefix: cfg.topic_prefix.clone(),
-            node: format!("connectivity_monitor_{node}"),
-            targets: config.targets.iter().map(|t| t.name.0.clone()).collect(),
-            expire_after: (config.monitor.interval.as_secs() * 3).max(30),
-        };
+        let port = cfg
+            .url
+            .port()
+            .unwrap_or(if ca.is_some() { 8883 } else { 1883 });
         let mut opts = MqttOptions::new(names.node.clone(), host, port);
         opts.set_keep_alive(Duration::from_secs(5).max(config.monitor.interval));
         opts.set_last_will(LastWill::new(
@@ -94,357 +99,266 @@ impl Mqtt {
                 .unwrap_or_default();
             opts.set_credentials(user.clone(), pass);
         }
-        if tls {
-            // The private CA, else the system's bundle (Debian's ca-certificates).
-            let ca = cfg
-                .ca_file
-                .clone()
-                .unwrap_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into());
-            let ca = std::fs::read(&ca).map_err(|e| {
-                anyhow::anyhow!("mqtts: cannot read the CA file {}: {e}", ca.display())
-            })?;
+        if let Some(ca) = ca {
             opts.set_transport(Transport::Tls(TlsConfiguration::Simple {
                 ca,
                 alpn: None,
                 client_auth: None,
             }));
         }
-        // Room for a thousand targets' discovery at once; past it, states drop, checks never wait.
-        let (client, eventloop) = AsyncClient::new(opts, 4096);
-        let task = Background::spawn(|token| run(client, eventloop, names, view, live, token));
+        let (client, eventloop) = AsyncClient::new(opts, QUEUE);
+        let (names_tx, names_rx) = watch::channel(names);
+        let task = Background::spawn(|token| {
+            let current = names_rx.borrow().clone();
+            let session = Session {
+                client,
+                current,
+                names: names_rx,
+                view,
+                checks,
+                last: Default::default(),
+                announcer: None,
+            };
+            session.run(eventloop, token)
+        });
         tracing::info!(
             "publishing to Home Assistant through {}",
             crate::util::redact_url(&cfg.url)
         );
         Ok(Mqtt {
             task,
-            url: cfg.url.clone(),
+            config: cfg.clone(),
+            names: names_tx,
         })
     }
-}
 
-impl Part for Mqtt {
-    fn reload<'a>(
-        &'a mut self,
-        _old: &'a Config,
-        new: &'a Config,
-    ) -> PartFuture<'a, Option<String>> {
-        let note = match &new.mqtt {
-            Some(m) if m.url == self.url => None,
-            _ => Some("mqtt changes take effect at the next restart".to_owned()),
-        };
-        Box::pin(async move { note })
+    /// The section it runs with.
+    pub fn config(&self) -> &MqttConfig {
+        &self.config
     }
 
-    fn stop(self: Box<Self>) -> PartFuture<'static, anyhow::Result<()>> {
+    /// Follows the targets and interval of `config`: the entities of removed
+    /// targets are cleared, new ones announced. Whether anything changed.
+    pub fn follow(&self, config: &Config) -> bool {
+        let new = Names::new(&self.config, config);
+        self.names.send_if_modified(|n| {
+            let changed = *n != new;
+            *n = new;
+            changed
+        })
+    }
+
+    /// Says `offline`, disconnects, and stops.
+    pub fn stop(self) -> PartFuture<'static, anyhow::Result<()>> {
         self.task.stop()
     }
 }
 
-async fn run(
-    client: AsyncClient,
+/// What the connection task tells the publisher.
+enum Link {
+    Up,
+    Down(String),
+    HomeAssistantOnline,
+}
+
+/// Drives the connection: polls it and nothing else, retries with backoff,
+/// counts the broker's acknowledgements in `acks`.
+async fn drive(
     mut eventloop: rumqttc::EventLoop,
-    names: Names,
-    view: Arc<Live>,
-    mut live: crate::monitor::Live,
+    ha_status: String,
+    link: mpsc::Sender<Link>,
+    acks: watch::Sender<u64>,
     token: CancellationToken,
 ) {
-    let mut last: BTreeMap<String, String> = BTreeMap::new();
-    // Unchanged states are sent again now and then, or Home Assistant's
-    // `expire_after` would call a steady line unavailable.
-    let refresh = Duration::from_secs(names.expire_after / 2);
-    let mut refreshed = tokio::time::Instant::now();
-    let mut down_since: Option<std::time::Instant> = None;
     let mut backoff = FIRST_RETRY;
-    let ha_status = format!("{}/status", names.discovery);
+    let mut up_since = None;
     loop {
-        tokio::select! {
-            _ = token.cancelled() => {
-                // A clean stop says so at once rather than by the last will.
-                let _ = client.try_publish(names.availability(), QoS::AtLeastOnce, true, "offline");
-                let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                    let _ = client.disconnect().await;
-                    while eventloop.poll().await.is_ok() {}
-                }).await;
-                return;
+        let event = tokio::select! {
+            _ = token.cancelled() => break,
+            e = eventloop.poll() => e,
+        };
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                up_since = Some(tokio::time::Instant::now());
+                let _ = link.send(Link::Up).await;
             }
-            u = live.recv() => {
-                let Some(u) = u else { return };
-                if matches!(&*u, Update::Check(_)) {
+            Ok(Event::Incoming(Packet::PubAck(_))) => acks.send_modify(|n| *n += 1),
+            Ok(Event::Incoming(Packet::Publish(p)))
+                if p.topic == ha_status && p.payload.as_ref() == b"online" =>
+            {
+                let _ = link.send(Link::HomeAssistantOnline).await;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if up_since.take().is_some_and(|t| t.elapsed() >= STABLE) {
+                    backoff = FIRST_RETRY;
+                }
+                let _ = link
+                    .send(Link::Down(format!(
+                        "{e}; next attempt in {}",
+                        humantime::format_duration(backoff)
+                    )))
+                    .await;
+                tokio::select! {
+                    _ = token.cancelled() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_RETRY);
+            }
+        }
+    }
+    // The last requests (`offline`, the disconnect) still go out.
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while eventloop.poll().await.is_ok() {}
+    })
+    .await;
+}
+
+/// The publishing side of one `[mqtt]` section.
+struct Session {
+    client: AsyncClient,
+    /// The names announced; a reload's new ones come through `names`.
+    current: Names,
+    names: watch::Receiver<Names>,
+    view: std::sync::Arc<Live>,
+    checks: watch::Receiver<u64>,
+    /// The states as last queued, so that only changes are sent.
+    last: std::collections::BTreeMap<String, String>,
+    announcer: Option<JoinHandle<()>>,
+}
+
+impl Session {
+    async fn run(mut self, eventloop: rumqttc::EventLoop, token: CancellationToken) {
+        let (link_tx, mut link) = mpsc::channel(16);
+        let (acks_tx, acks) = watch::channel(0);
+        let ha_status = self.current.ha_status();
+        let driver = tokio::spawn(drive(eventloop, ha_status, link_tx, acks_tx, token.clone()));
+        let refresh = Duration::from_secs(self.current.expire_after / 2);
+        // Unchanged states are sent again now and then, or Home Assistant's
+        // `expire_after` would call a steady line unavailable.
+        let mut refreshed = tokio::time::Instant::now();
+        let mut down_since: Option<std::time::Instant> = None;
+        loop {
+            tokio::select! {
+                _ = token.cancelled() => break,
+                changed = self.checks.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
                     let all = refreshed.elapsed() >= refresh;
                     if all {
                         refreshed = tokio::time::Instant::now();
                     }
-                    publish_states(&client, &names, &view.view(), &mut last, all);
+                    self.publish_states(&self.view.view(), all);
+                }
+                changed = self.names.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let new = self.names.borrow_and_update().clone();
+                    let gone = self.current.gone_in(&new);
+                    self.current = new;
+                    self.announce(gone, &acks);
+                }
+                l = link.recv() => match l {
+                    Some(Link::Up) => {
+                        if let Some(since) = down_since.take() {
+                            tracing::info!("MQTT broker reachable again after {}", crate::timefmt::spelled(since.elapsed()));
+                        }
+                        let status = self.current.ha_status();
+                        let _ = self.client.try_subscribe(status, QoS::AtLeastOnce);
+                        self.announce(Vec::new(), &acks);
+                    }
+                    Some(Link::HomeAssistantOnline) => self.announce(Vec::new(), &acks),
+                    Some(Link::Down(why)) => {
+                        self.interrupt();
+                        if down_since.is_none() {
+                            tracing::warn!("MQTT broker unreachable ({why}); retrying with backoff, monitoring goes on");
+                            down_since = Some(std::time::Instant::now());
+                        }
+                    }
+                    None => break,
+                },
+            }
+        }
+        self.interrupt();
+        // A clean stop says so at once rather than by the last will.
+        let availability = self.current.availability();
+        let _ = self
+            .client
+            .try_publish(availability, QoS::AtLeastOnce, true, "offline");
+        let _ = self.client.try_disconnect();
+        let _ = driver.await;
+    }
+
+    /// Stops an announcement under way.
+    fn interrupt(&mut self) {
+        if let Some(a) = self.announcer.take() {
+            a.abort();
+        }
+    }
+
+    /// Clears `gone`, then publishes every discovery config and `online`,
+    /// each waiting for room, and logs whether the broker acknowledged them all;
+    /// then every state.
+    fn announce(&mut self, gone: Vec<String>, acks: &watch::Receiver<u64>) {
+        self.interrupt();
+        let names = &self.current;
+        let mut messages: Vec<(String, String)> =
+            gone.into_iter().map(|t| (t, String::new())).collect();
+        let entities = ha::discovery(names);
+        let count = entities.len();
+        messages.extend(entities.into_iter().map(|(t, c)| (t, c.to_string())));
+        messages.push((names.availability(), "online".into()));
+        let client = self.client.clone();
+        let mut acks = acks.clone();
+        self.last.clear();
+        self.publish_states(&self.view.view(), true);
+        self.announcer = Some(tokio::spawn(async move {
+            let from = *acks.borrow_and_update();
+            let total = messages.len() as u64;
+            for (topic, payload) in messages {
+                if client
+                    .publish(topic, QoS::AtLeastOnce, true, payload)
+                    .await
+                    .is_err()
+                {
+                    return;
                 }
             }
-            event = eventloop.poll() => match event {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    if let Some(since) = down_since.take() {
-                        tracing::info!("MQTT broker reachable again after {}", crate::timefmt::spelled(since.elapsed()));
-                    }
-                    backoff = FIRST_RETRY;
-                    let _ = client.try_subscribe(ha_status.clone(), QoS::AtLeastOnce);
-                    announce(&client, &names, &view.view(), &mut last);
-                }
-                Ok(Event::Incoming(Packet::Publish(p))) if p.topic == ha_status && p.payload.as_ref() == b"online" => {
-                    announce(&client, &names, &view.view(), &mut last);
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    if down_since.is_none() {
-                        tracing::warn!("MQTT broker unreachable ({e}); retrying with backoff, monitoring goes on");
-                        down_since = Some(std::time::Instant::now());
-                    }
-                    tokio::select! {
-                        _ = token.cancelled() => return,
-                        _ = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(MAX_RETRY);
-                }
-            }
-        }
-    }
-}
-
-/// Discovery, availability and every state, as after a (re)connection.
-fn announce(client: &AsyncClient, names: &Names, view: &View, last: &mut BTreeMap<String, String>) {
-    for (topic, config) in discovery(names) {
-        let _ = client.try_publish(topic, QoS::AtLeastOnce, true, config.to_string());
-    }
-    let _ = client.try_publish(names.availability(), QoS::AtLeastOnce, true, "online");
-    publish_states(client, names, view, last, true);
-}
-
-/// The states that changed since the last call (all of them with `all`).
-fn publish_states(
-    client: &AsyncClient,
-    names: &Names,
-    view: &View,
-    last: &mut BTreeMap<String, String>,
-    all: bool,
-) {
-    for (what, value) in states(names, view) {
-        if !all && last.get(&what) == Some(&value) {
-            continue;
-        }
-        if client
-            .try_publish(names.state(&what), QoS::AtMostOnce, true, value.clone())
-            .is_ok()
-        {
-            last.insert(what, value);
-        }
-    }
-}
-
-fn on_off(b: bool) -> String {
-    if b { "ON" } else { "OFF" }.to_owned()
-}
-
-/// Each state topic's suffix and payload.
-fn states(names: &Names, v: &View) -> Vec<(String, String)> {
-    let Some(verdict) = v.verdict else {
-        return Vec::new();
-    };
-    let mut out = vec![
-        (
-            "internet".into(),
-            on_off(v.probes.iter().any(|p| p.role == "target" && p.up)),
-        ),
-        (
-            "gateway".into(),
-            on_off(v.probes.iter().any(|p| p.role == "gateway" && p.up)),
-        ),
-        ("verdict".into(), verdict.as_str().to_owned()),
-        (
-            "latency".into(),
-            v.internet_rtt_ms.map_or("".into(), |ms| format!("{ms:.2}")),
-        ),
-        (
-            "loss".into(),
-            v.loss_pct.map_or("".into(), |l| format!("{l:.1}")),
-        ),
-        (
-            "availability_today".into(),
-            v.availability_today_pct
-                .map_or("".into(), |a| format!("{a:.2}")),
-        ),
-    ];
-    let last = v.outage.as_ref().or(v.recent_outages.front());
-    out.push((
-        "last_outage_start".into(),
-        last.map_or("".into(), |o| o.start.clone()),
-    ));
-    out.push((
-        "last_outage_duration".into(),
-        last.map_or("".into(), |o| o.duration_s.to_string()),
-    ));
-    for t in &names.targets {
-        let up = v
-            .probes
-            .iter()
-            .any(|p| p.role == "target" && p.name.as_deref() == Some(t) && p.up);
-        out.push((format!("target/{}", slug(t)), on_off(up)));
-    }
-    out
-}
-
-fn slug(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
+            let limit = Duration::from_secs(60) + ACK_TIME_PER_CONFIG * total as u32;
+            let done = tokio::time::timeout(limit, acks.wait_for(|n| *n >= from + total))
+                .await
+                .is_ok_and(|r| r.is_ok());
+            if done {
+                tracing::info!(
+                    "Home Assistant discovery: {count} entities announced, every config acknowledged by the broker"
+                );
             } else {
-                '_'
+                tracing::warn!(
+                    "Home Assistant discovery: {} of {total} messages acknowledged by the broker within {}; \
+                     the rest are announced again at the next connection",
+                    acks.borrow().saturating_sub(from),
+                    humantime::format_duration(limit)
+                );
             }
-        })
-        .collect()
-}
-
-/// Every entity's discovery topic and config, in the order Home Assistant lists them.
-fn discovery(n: &Names) -> Vec<(String, Value)> {
-    let connectivity = || json!({"device_class": "connectivity"});
-    let fixed = [
-        ("binary_sensor", "internet", "Internet", connectivity()),
-        ("binary_sensor", "gateway", "Gateway", connectivity()),
-        (
-            "sensor",
-            "verdict",
-            "Verdict",
-            json!({
-                "device_class": "enum",
-                "options": ["OK", "DEGRADED", "DNS_FAIL", "HTTP_FAIL", "WAN_DOWN", "ISP_DOWN", "LAN_DOWN"],
-            }),
-        ),
-        (
-            "sensor",
-            "latency",
-            "Internet latency",
-            json!({"unit_of_measurement": "ms", "state_class": "measurement", "device_class": "duration"}),
-        ),
-        (
-            "sensor",
-            "loss",
-            "Packet loss",
-            json!({"unit_of_measurement": "%", "state_class": "measurement"}),
-        ),
-        (
-            "sensor",
-            "last_outage_start",
-            "Last outage start",
-            json!({"device_class": "timestamp"}),
-        ),
-        (
-            "sensor",
-            "last_outage_duration",
-            "Last outage duration",
-            json!({"unit_of_measurement": "s", "device_class": "duration"}),
-        ),
-        (
-            "sensor",
-            "availability_today",
-            "Availability today",
-            json!({"unit_of_measurement": "%", "state_class": "measurement"}),
-        ),
-    ];
-    let device = device(n);
-    let mut out: Vec<_> = fixed
-        .into_iter()
-        .map(|(component, id, name, extra)| entity(n, &device, component, id, name, id, extra))
-        .collect();
-    for t in &n.targets {
-        let slug = slug(t);
-        out.push(entity(
-            n,
-            &device,
-            "binary_sensor",
-            &format!("target_{slug}"),
-            &format!("Target {t}"),
-            &format!("target/{slug}"),
-            connectivity(),
-        ));
+        }));
     }
-    out
-}
 
-/// The device every entity belongs to.
-fn device(n: &Names) -> Value {
-    json!({
-        "identifiers": [n.node],
-        "name": format!("connectivity-monitor {}", crate::util::hostname()),
-        "manufacturer": "connectivity-monitor",
-        "model": "internet connection monitor",
-        "sw_version": env!("CARGO_PKG_VERSION"),
-    })
-}
-
-/// One entity's discovery topic and config: what every entity has, then `extra`.
-fn entity(
-    n: &Names,
-    device: &Value,
-    component: &str,
-    id: &str,
-    name: &str,
-    state: &str,
-    extra: Value,
-) -> (String, Value) {
-    let mut config = json!({
-        "name": name,
-        "unique_id": format!("{}_{id}", n.node),
-        "object_id": format!("{}_{id}", n.node),
-        "state_topic": n.state(state),
-        "availability_topic": n.availability(),
-        "payload_available": "online",
-        "payload_not_available": "offline",
-        "expire_after": n.expire_after,
-        "device": device,
-    });
-    if let (Some(c), Value::Object(e)) = (config.as_object_mut(), extra) {
-        c.extend(e);
-    }
-    (
-        format!("{}/{component}/{}/{id}/config", n.discovery, n.node),
-        config,
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn discovery_gives_every_entity_the_common_fields_and_its_own() {
-        let n = Names {
-            discovery: "homeassistant".into(),
-            prefix: "cm/box".into(),
-            node: "connectivity_monitor_box".into(),
-            targets: vec!["one".into()],
-            expire_after: 30,
-        };
-        let d = discovery(&n);
-        assert_eq!(d.len(), 9);
-        let (topic, verdict) = &d[2];
-        assert_eq!(
-            topic,
-            "homeassistant/sensor/connectivity_monitor_box/verdict/config"
-        );
-        assert_eq!(verdict["state_topic"], "cm/box/verdict");
-        assert_eq!(verdict["unique_id"], "connectivity_monitor_box_verdict");
-        assert_eq!(verdict["availability_topic"], "cm/box/availability");
-        assert_eq!(verdict["options"][6], "LAN_DOWN");
-        assert_eq!(verdict["expire_after"], 30);
-        assert_eq!(
-            verdict["device"]["identifiers"][0],
-            "connectivity_monitor_box"
-        );
-        assert_eq!(d[3].1["unit_of_measurement"], "ms");
-        let (topic, target) = &d[8];
-        assert_eq!(
-            topic,
-            "homeassistant/binary_sensor/connectivity_monitor_box/target_one/config"
-        );
-        assert_eq!(target["state_topic"], "cm/box/target/one");
-        assert_eq!(target["name"], "Target one");
-        assert_eq!(target["device_class"], "connectivity");
+    /// The states that changed since they were last queued (all of them with `all`).
+    fn publish_states(&mut self, view: &View, all: bool) {
+        let names = &self.current;
+        for (what, value) in ha::states(names, view) {
+            if !all && self.last.get(&what) == Some(&value) {
+                continue;
+            }
+            if self
+                .client
+                .try_publish(names.state(&what), QoS::AtMostOnce, true, value.clone())
+                .is_ok()
+            {
+                self.last.insert(what, value);
+            }
+        }
     }
 }

@@ -1,78 +1,105 @@
 //! `[serve]`: one small HTTP/1 server for the live status page (`/`), the JSON
 //! API (`/api/status`, `/api/outages?since=…`) and `/metrics`.
 //!
-//! Read-only: no endpoint changes state. Bounded: at most `MAX_CONNECTIONS`
-//! at once, headers of at most 16 KiB read within 10 s, a connection closed
-//! after 60 s, so a slow client cannot pin a task or the daemon's memory; it
-//! runs beside detection and never in its way.
+//! Read-only: no endpoint changes state. Bounded, so that no client can take
+//! it from the others or from the daemon: at most `PER_CLIENT` connections
+//! from one address and `MAX_CONNECTIONS` in all; headers of at most 16 KiB
+//! within `HEADER_TIMEOUT`, which is also how long a connection may idle; a
+//! reply the client stops reading is cut off after `WRITE_STALL`; a
+//! connection lives `CONNECTION_LIFETIME` at most. Files are read on a
+//! blocking thread, one request at a time, within `READ_TIMEOUT`.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use http_body_util::Full;
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::header::{
+    HeaderValue, ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use super::conn::{Clients, StallGuard};
 use super::live::Live;
-use super::{Background, Part, PartFuture};
-use crate::config::{Config, ServeConfig};
+use super::metrics::Format;
+use super::outages;
+use super::{Background, PartFuture};
+use crate::config::ServeConfig;
 
 const MAX_CONNECTIONS: usize = 64;
+const PER_CLIENT: usize = 8;
 const HEADER_LIMIT: usize = 16 * 1024;
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+const WRITE_STALL: Duration = Duration::from_secs(10);
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The status page: one document, its style and script inline.
 const PAGE: &str = include_str!("page.html");
 
+/// A reply body: a whole document, or the chunks of a list.
+pub type Body = BoxBody<Bytes, Infallible>;
+
 /// What every request may read.
 struct Shared {
     live: Arc<Live>,
-    /// `Basic …` as the client must send it, if authentication is on.
-    expected_auth: Option<String>,
+    /// The base64 `user:password` a client must send, if authentication is on;
+    /// swapped in place when a reload changes the credentials.
+    credentials: RwLock<Option<String>>,
     log_dir: PathBuf,
+    /// One log read at a time: a crowd of clients costs one blocking thread.
+    readers: Arc<Semaphore>,
 }
 
 /// The running server.
 pub struct Server {
     task: Background,
-    listen: SocketAddr,
+    shared: Arc<Shared>,
+    config: ServeConfig,
+}
+
+/// A warning for a server that anyone who can reach it may read, if it is one.
+pub fn exposure(cfg: &ServeConfig) -> Option<String> {
+    (!cfg.listen.ip().is_loopback() && cfg.basic_auth_user.is_none()).then(|| {
+        format!(
+            "serve.listen = \"{}\" is reachable beyond this machine and has no basic_auth_user: \
+             anyone who can reach it reads the status, the outages and /metrics",
+            cfg.listen
+        )
+    })
+}
+
+fn credentials(cfg: &ServeConfig) -> Option<String> {
+    cfg.basic_auth_user
+        .as_ref()
+        .zip(cfg.basic_auth_password.as_ref())
+        .map(|(u, p)| crate::util::base64(format!("{u}:{}", p.expose()).as_bytes()))
 }
 
 impl Server {
-    /// Binds `cfg.listen` now, so a taken port is an error at start.
+    /// Binds `cfg.listen` now, so a taken port is an error here.
     pub async fn start(
         cfg: &ServeConfig,
-        config: &Config,
+        log_dir: PathBuf,
         live: Arc<Live>,
     ) -> anyhow::Result<Server> {
         let listener = TcpListener::bind(cfg.listen)
             .await
             .map_err(|e| anyhow::anyhow!("serve.listen {}: cannot listen: {e}", cfg.listen))?;
-        let expected_auth = cfg
-            .basic_auth_user
-            .as_ref()
-            .zip(cfg.basic_auth_password.as_ref())
-            .map(|(u, p)| {
-                format!(
-                    "Basic {}",
-                    crate::util::base64(format!("{u}:{}", p.expose()).as_bytes())
-                )
-            });
         let shared = Arc::new(Shared {
             live,
-            expected_auth,
-            log_dir: config.monitor.log_dir.clone(),
+            credentials: RwLock::new(credentials(cfg)),
+            log_dir,
+            readers: Arc::new(Semaphore::new(1)),
         });
-        let task = Background::spawn(|token| accept(listener, shared, token));
+        let s = Arc::clone(&shared);
+        let task = Background::spawn(|token| accept(listener, s, token));
         tracing::info!(
             "serving the status page, /api/status and /metrics on http://{}{}",
             cfg.listen,
@@ -82,35 +109,38 @@ impl Server {
                 ""
             }
         );
+        if let Some(w) = exposure(cfg) {
+            tracing::warn!("{w}");
+        }
         Ok(Server {
             task,
-            listen: cfg.listen,
+            shared,
+            config: cfg.clone(),
         })
     }
-}
 
-impl Part for Server {
-    fn reload<'a>(
-        &'a mut self,
-        _old: &'a Config,
-        new: &'a Config,
-    ) -> PartFuture<'a, Option<String>> {
-        let note = match &new.serve {
-            Some(s) if s.listen == self.listen => None,
-            _ => Some("serve changes take effect at the next restart".to_owned()),
-        };
-        Box::pin(async move { note })
+    /// The section it runs with.
+    pub fn config(&self) -> &ServeConfig {
+        &self.config
     }
 
-    fn stop(self: Box<Self>) -> PartFuture<'static, anyhow::Result<()>> {
+    /// New credentials for the same address, from the next request on; the
+    /// old ones are refused at once, on open connections too.
+    pub fn set_credentials(&mut self, cfg: &ServeConfig) {
+        *self.shared.credentials.write().expect("credentials lock") = credentials(cfg);
+        self.config = cfg.clone();
+    }
+
+    /// Stops listening and closes every connection.
+    pub fn stop(self) -> PartFuture<'static, anyhow::Result<()>> {
         self.task.stop()
     }
 }
 
 async fn accept(listener: TcpListener, shared: Arc<Shared>, token: CancellationToken) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let clients = Clients::new(PER_CLIENT, MAX_CONNECTIONS);
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             _ = token.cancelled() => return,
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -120,8 +150,8 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>, token: CancellationT
                 }
             },
         };
-        // Over the limit the connection is closed at once: the others keep theirs.
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+        // Over its limit a connection is closed at once: the others keep theirs.
+        let Some(place) = clients.admit(peer.ip()) else {
             continue;
         };
         let shared = Arc::clone(&shared);
@@ -129,24 +159,31 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>, token: CancellationT
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let shared = Arc::clone(&shared);
-                async move { Ok::<_, Infallible>(respond(&shared, &req)) }
+                async move { Ok::<_, Infallible>(respond(&shared, req).await) }
             });
+            let io = TokioIo::new(StallGuard::new(stream, WRITE_STALL));
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
                 .max_buf_size(HEADER_LIMIT)
-                .serve_connection(TokioIo::new(stream), service);
+                .serve_connection(io, service);
             tokio::select! {
                 _ = token.cancelled() => {}
                 _ = tokio::time::timeout(CONNECTION_LIFETIME, conn) => {}
             }
-            drop(slot);
+            drop(place);
         });
     }
 }
 
-fn reply(status: StatusCode, kind: &'static str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(body.into()));
+/// A reply with a whole body.
+pub fn reply(status: StatusCode, kind: &'static str, body: impl Into<Bytes>) -> Response<Body> {
+    with_body(status, kind, Full::new(body.into()).boxed())
+}
+
+/// A reply with `body`.
+pub fn with_body(status: StatusCode, kind: &'static str, body: Body) -> Response<Body> {
+    let mut r = Response::new(body);
     *r.status_mut() = status;
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
@@ -155,10 +192,23 @@ fn reply(status: StatusCode, kind: &'static str, body: impl Into<Bytes>) -> Resp
     r
 }
 
-fn respond(s: &Shared, req: &Request<Incoming>) -> Response<Full<Bytes>> {
-    if let Some(expected) = &s.expected_auth {
-        let given = req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes);
-        if !given.is_some_and(|g| constant_time_eq(g, expected.as_bytes())) {
+/// Whether an `Authorization` header carries `expected` (base64 `user:password`)
+/// in the Basic scheme, whose name is case-insensitive.
+fn authorized(header: Option<&HeaderValue>, expected: &str) -> bool {
+    let Some((scheme, given)) = header
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.trim().split_once(' '))
+    else {
+        return false;
+    };
+    scheme.eq_ignore_ascii_case("basic")
+        && constant_time_eq(given.trim().as_bytes(), expected.as_bytes())
+}
+
+async fn respond(s: &Shared, req: Request<Incoming>) -> Response<Body> {
+    let expected = s.credentials.read().expect("credentials lock").clone();
+    if let Some(expected) = expected {
+        if !authorized(req.headers().get(AUTHORIZATION), &expected) {
             let mut r = reply(
                 StatusCode::UNAUTHORIZED,
                 "text/plain",
@@ -188,12 +238,22 @@ fn respond(s: &Shared, req: &Request<Incoming>) -> Response<Full<Bytes>> {
                 e.to_string(),
             ),
         },
-        "/api/outages" => outages(s, req.uri().query()),
-        "/metrics" => reply(
-            StatusCode::OK,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            s.live.metrics_text(),
-        ),
+        "/api/outages" => {
+            let query = outages::Query::parse(req.uri().query());
+            match query {
+                Ok(q) => outages::respond(q, &s.log_dir, &s.readers, READ_TIMEOUT).await,
+                Err(why) => reply(StatusCode::BAD_REQUEST, "text/plain", why + "\n"),
+            }
+        }
+        "/metrics" => {
+            let accept = req.headers().get(ACCEPT).and_then(|a| a.to_str().ok());
+            let format = Format::negotiate(accept);
+            reply(
+                StatusCode::OK,
+                format.content_type(),
+                s.live.metrics_text(format),
+            )
+        }
         _ => reply(StatusCode::NOT_FOUND, "text/plain", "not found\n"),
     }
 }
@@ -202,43 +262,34 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// `/api/outages?since=WHEN`: the rows of `outage_log.csv` that started at or after WHEN
-/// (RFC 3339, or a span back from now such as `30d`), as JSON.
-fn outages(s: &Shared, query: Option<&str>) -> Response<Full<Bytes>> {
-    let since = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .find(|(k, _)| k == "since")
-        .map(|(_, v)| v.into_owned());
-    let since = match since
-        .as_deref()
-        .map(|v| crate::timefmt::parse_when(v, chrono::Local::now()))
-        .transpose()
-    {
-        Ok(s) => s,
-        Err(e) => {
-            return reply(
-                StatusCode::BAD_REQUEST,
-                "text/plain",
-                format!("since: {e}\n"),
-            )
-        }
-    };
-    let mut rows = Vec::new();
-    if let Ok(mut r) = csv::Reader::from_path(s.log_dir.join(crate::sink::recorder::FILE)) {
-        for row in r.deserialize::<crate::sink::OutageRow>().flatten() {
-            let keep = since.is_none_or(|since| {
-                chrono::DateTime::parse_from_rfc3339(&row.started_at).is_ok_and(|t| t >= since)
-            });
-            if keep {
-                rows.push(row);
-            }
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_basic_scheme_is_case_insensitive_and_the_credentials_are_not() {
+        let ok = "bWU6cHc="; // me:pw
+        let h = |s: &str| HeaderValue::from_str(s).unwrap();
+        assert!(authorized(Some(&h("Basic bWU6cHc=")), ok));
+        assert!(authorized(Some(&h("basic bWU6cHc=")), ok));
+        assert!(authorized(Some(&h("BASIC  bWU6cHc= ")), ok));
+        assert!(!authorized(Some(&h("Basic bwu6chc=")), ok));
+        assert!(!authorized(Some(&h("Bearer bWU6cHc=")), ok));
+        assert!(!authorized(Some(&h("Basic")), ok));
+        assert!(!authorized(None, ok));
     }
-    match serde_json::to_vec(&serde_json::json!({ "schema_version": 1, "outages": rows })) {
-        Ok(b) => reply(StatusCode::OK, "application/json", b),
-        Err(e) => reply(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "text/plain",
-            e.to_string(),
-        ),
+
+    #[test]
+    fn only_a_server_beyond_loopback_without_authentication_is_warned_about() {
+        let cfg = |listen: &str, user: Option<&str>| ServeConfig {
+            listen: listen.parse().unwrap(),
+            basic_auth_user: user.map(str::to_owned),
+            basic_auth_password: None,
+        };
+        assert!(exposure(&cfg("127.0.0.1:9790", None)).is_none());
+        assert!(exposure(&cfg("[::1]:9790", None)).is_none());
+        assert!(exposure(&cfg("0.0.0.0:9790", Some("me"))).is_none());
+        let w = exposure(&cfg("0.0.0.0:9790", None)).unwrap();
+        assert!(w.starts_with("serve.listen = \"0.0.0.0:9790\""), "{w}");
     }
 }

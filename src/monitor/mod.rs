@@ -11,7 +11,7 @@ mod task;
 pub mod update;
 
 pub use assemble::Assembler;
-pub use diagnose::{diagnose, Check, Diagnosis, Layer, LossWindow, Thresholds, Verdict};
+pub use diagnose::{diagnose, Check, Diagnosis, Layer, LossWindow, Side, Thresholds, Verdict};
 #[cfg(test)]
 pub use machine::OpenOutage;
 pub use machine::{Event, Machine, MachineState, OutageRecord, Rules};

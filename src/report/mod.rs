@@ -12,7 +12,7 @@ mod histogram;
 mod html;
 pub mod model;
 mod paths;
-mod read;
+pub mod read;
 mod text;
 
 pub use aggregate::{build, Options};

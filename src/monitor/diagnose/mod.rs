@@ -79,6 +79,30 @@ impl Layer {
     }
 }
 
+/// Whom an outage counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The ISP: the line, its routers, the internet beyond (ISP_DOWN,
+    /// WAN_DOWN, IPV4_DOWN, IPV6_DOWN).
+    Isp,
+    /// Your side: the LAN up to your router (LAN_DOWN).
+    Yours,
+    /// Services: DNS and the web checks (DNS_FAIL, HTTP_FAIL).
+    Services,
+}
+
+impl Layer {
+    /// Whom an outage of this layer counts against.
+    pub fn side(self) -> Side {
+        match self {
+            Layer::Isp | Layer::Wan | Layer::Ipv4 | Layer::Ipv6 => Side::Isp,
+            Layer::Lan => Side::Yours,
+            Layer::Dns | Layer::Http => Side::Services,
+        }
+    }
+}
+
 impl fmt::Display for Layer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.verdict().fmt(f)

@@ -1,0 +1,364 @@
+//! What Home Assistant sees over MQTT: the device's entities (their
+//! discovery topics and configs) and their states, from the config and the
+//! live view. No connection here; `mqtt` publishes these.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::{json, Value};
+
+use super::live::View;
+use crate::config::{Config, MqttConfig};
+
+/// Home Assistant's word for a value that is not known: the state `None`
+/// (an empty payload is ignored by numeric sensors and an error for timestamps).
+pub const UNKNOWN: &str = "None";
+
+/// Topics and the device, from the config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Names {
+    pub discovery: String,
+    pub prefix: String,
+    pub node: String,
+    /// Each target's name and its id in entity ids and topics, unique.
+    pub targets: Vec<(String, String)>,
+    pub expire_after: u64,
+}
+
+impl Names {
+    /// The names for `cfg` within `config`.
+    pub fn new(cfg: &MqttConfig, config: &Config) -> Names {
+        let names: Vec<String> = config.targets.iter().map(|t| t.name.0.clone()).collect();
+        let ids = target_ids(&names);
+        Names {
+            discovery: cfg.discovery_prefix.clone(),
+            prefix: cfg.topic_prefix.clone(),
+            node: format!("connectivity_monitor_{}", slug(&crate::util::hostname())),
+            targets: names.into_iter().zip(ids).collect(),
+            expire_after: (config.monitor.interval.as_secs() * 3).max(30),
+        }
+    }
+
+    /// Where `online`/`offline` go.
+    pub fn availability(&self) -> String {
+        format!("{}/availability", self.prefix)
+    }
+
+    /// The state topic of `what`.
+    pub fn state(&self, what: &str) -> String {
+        format!("{}/{what}", self.prefix)
+    }
+
+    /// Where Home Assistant announces itself.
+    pub fn ha_status(&self) -> String {
+        format!("{}/status", self.discovery)
+    }
+
+    /// Retained topics `self` published that `new` does not: the discovery
+    /// configs and the states of entities that are gone.
+    pub fn gone_in(&self, new: &Names) -> Vec<String> {
+        let topics = |n: &Names| -> BTreeSet<String> {
+            discovery(n)
+                .into_iter()
+                .map(|(t, _)| t)
+                .chain(
+                    n.targets
+                        .iter()
+                        .map(|(_, id)| n.state(&format!("target/{id}"))),
+                )
+                .collect()
+        };
+        let now = topics(new);
+        topics(self)
+            .into_iter()
+            .filter(|t| !now.contains(t))
+            .collect()
+    }
+}
+
+/// Lower-case letters and digits; anything else `_`.
+fn slug(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// FNV-1a: a hash that stays the same across builds, for ids that must.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Each name's id: its slug, unless another name has the same slug (`office-nas`
+/// and `office nas`); then the slug and a hash of the exact name, except for
+/// a name that is its own slug. Stable for a name whatever else changes.
+fn target_ids(names: &[String]) -> Vec<String> {
+    let slugs: Vec<String> = names.iter().map(|n| slug(n)).collect();
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for s in &slugs {
+        *count.entry(s).or_default() += 1;
+    }
+    names
+        .iter()
+        .zip(&slugs)
+        .map(|(name, s)| {
+            if count[s.as_str()] == 1 || name == s {
+                s.clone()
+            } else {
+                format!("{s}_{:016x}", fnv1a(name))
+            }
+        })
+        .collect()
+}
+
+fn on_off(b: bool) -> String {
+    if b { "ON" } else { "OFF" }.to_owned()
+}
+
+/// Each state topic's suffix and payload; [`UNKNOWN`] for what is not known.
+pub fn states(names: &Names, v: &View) -> Vec<(String, String)> {
+    let Some(verdict) = v.verdict else {
+        return Vec::new();
+    };
+    let known = |x: Option<String>| x.unwrap_or_else(|| UNKNOWN.to_owned());
+    let last = v.outage.as_ref().or(v.recent_outages.front());
+    let mut out = vec![
+        (
+            "internet".into(),
+            on_off(v.probes.iter().any(|p| p.role == "target" && p.up)),
+        ),
+        (
+            "gateway".into(),
+            on_off(v.probes.iter().any(|p| p.role == "gateway" && p.up)),
+        ),
+        ("verdict".into(), verdict.as_str().to_owned()),
+        (
+            "latency".into(),
+            known(v.internet_rtt_ms.map(|ms| format!("{ms:.2}"))),
+        ),
+        ("loss".into(), known(v.loss_pct.map(|l| format!("{l:.1}")))),
+        (
+            "availability_today".into(),
+            known(v.availability_today_pct.map(|a| format!("{a:.2}"))),
+        ),
+        (
+            "last_outage_start".into(),
+            known(last.map(|o| o.start.clone())),
+        ),
+        (
+            "last_outage_duration".into(),
+            known(last.map(|o| o.duration_s.to_string())),
+        ),
+    ];
+    for (name, id) in &names.targets {
+        let up = v
+            .probes
+            .iter()
+            .any(|p| p.role == "target" && p.name.as_deref() == Some(name) && p.up);
+        out.push((format!("target/{id}"), on_off(up)));
+    }
+    out
+}
+
+/// Every entity's discovery topic and config, in the order Home Assistant lists them.
+pub fn discovery(n: &Names) -> Vec<(String, Value)> {
+    let connectivity = || json!({"device_class": "connectivity"});
+    let fixed = [
+        ("binary_sensor", "internet", "Internet", connectivity()),
+        ("binary_sensor", "gateway", "Gateway", connectivity()),
+        (
+            "sensor",
+            "verdict",
+            "Verdict",
+            json!({
+                "device_class": "enum",
+                "options": ["OK", "DEGRADED", "DNS_FAIL", "HTTP_FAIL", "WAN_DOWN", "ISP_DOWN", "LAN_DOWN"],
+            }),
+        ),
+        (
+            "sensor",
+            "latency",
+            "Internet latency",
+            json!({"unit_of_measurement": "ms", "state_class": "measurement", "device_class": "duration"}),
+        ),
+        (
+            "sensor",
+            "loss",
+            "Packet loss",
+            json!({"unit_of_measurement": "%", "state_class": "measurement"}),
+        ),
+        (
+            "sensor",
+            "last_outage_start",
+            "Last outage start",
+            json!({"device_class": "timestamp"}),
+        ),
+        (
+            "sensor",
+            "last_outage_duration",
+            "Last outage duration",
+            json!({"unit_of_measurement": "s", "device_class": "duration"}),
+        ),
+        (
+            "sensor",
+            "availability_today",
+            "Availability today",
+            json!({"unit_of_measurement": "%", "state_class": "measurement"}),
+        ),
+    ];
+    let device = device(n);
+    let mut out: Vec<_> = fixed
+        .into_iter()
+        .map(|(component, id, name, extra)| entity(n, &device, component, id, name, id, extra))
+        .collect();
+    for (t, id) in &n.targets {
+        out.push(entity(
+            n,
+            &device,
+            "binary_sensor",
+            &format!("target_{id}"),
+            &format!("Target {t}"),
+            &format!("target/{id}"),
+            connectivity(),
+        ));
+    }
+    out
+}
+
+/// The device every entity belongs to.
+fn device(n: &Names) -> Value {
+    json!({
+        "identifiers": [n.node],
+        "name": format!("connectivity-monitor {}", crate::util::hostname()),
+        "manufacturer": "connectivity-monitor",
+        "model": "internet connection monitor",
+        "sw_version": env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// One entity's discovery topic and config: what every entity has, then `extra`.
+fn entity(
+    n: &Names,
+    device: &Value,
+    component: &str,
+    id: &str,
+    name: &str,
+    state: &str,
+    extra: Value,
+) -> (String, Value) {
+    let mut config = json!({
+        "name": name,
+        "unique_id": format!("{}_{id}", n.node),
+        "object_id": format!("{}_{id}", n.node),
+        "state_topic": n.state(state),
+        "availability_topic": n.availability(),
+        "payload_available": "online",
+        "payload_not_available": "offline",
+        "expire_after": n.expire_after,
+        "device": device,
+    });
+    if let (Some(c), Value::Object(e)) = (config.as_object_mut(), extra) {
+        c.extend(e);
+    }
+    (
+        format!("{}/{component}/{}/{id}/config", n.discovery, n.node),
+        config,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(targets: &[&str]) -> Names {
+        let names: Vec<String> = targets.iter().map(|t| (*t).to_owned()).collect();
+        Names {
+            discovery: "homeassistant".into(),
+            prefix: "cm/box".into(),
+            node: "connectivity_monitor_box".into(),
+            targets: names.clone().into_iter().zip(target_ids(&names)).collect(),
+            expire_after: 30,
+        }
+    }
+
+    #[test]
+    fn discovery_gives_every_entity_the_common_fields_and_its_own() {
+        let d = discovery(&names(&["one"]));
+        assert_eq!(d.len(), 9);
+        let (topic, verdict) = &d[2];
+        assert_eq!(
+            topic,
+            "homeassistant/sensor/connectivity_monitor_box/verdict/config"
+        );
+        assert_eq!(verdict["state_topic"], "cm/box/verdict");
+        assert_eq!(verdict["unique_id"], "connectivity_monitor_box_verdict");
+        assert_eq!(verdict["availability_topic"], "cm/box/availability");
+        assert_eq!(verdict["options"][6], "LAN_DOWN");
+        assert_eq!(verdict["expire_after"], 30);
+        assert_eq!(
+            verdict["device"]["identifiers"][0],
+            "connectivity_monitor_box"
+        );
+        assert_eq!(d[3].1["unit_of_measurement"], "ms");
+        let (topic, target) = &d[8];
+        assert_eq!(
+            topic,
+            "homeassistant/binary_sensor/connectivity_monitor_box/target_one/config"
+        );
+        assert_eq!(target["state_topic"], "cm/box/target/one");
+        assert_eq!(target["name"], "Target one");
+        assert_eq!(target["device_class"], "connectivity");
+    }
+
+    #[test]
+    fn names_that_differ_only_in_punctuation_get_entities_of_their_own() {
+        let n = names(&["office-nas", "office nas", "office_nas", "printer"]);
+        let ids: Vec<&str> = n.targets.iter().map(|(_, id)| id.as_str()).collect();
+        assert_eq!(ids[2], "office_nas", "a name that is its own id keeps it");
+        assert_eq!(ids[3], "printer");
+        assert!(ids[0].starts_with("office_nas_") && ids[1].starts_with("office_nas_"));
+        let unique: BTreeSet<&str> = ids.iter().copied().collect();
+        assert_eq!(unique.len(), 4, "{ids:?}");
+        assert_eq!(
+            names(&["office-nas", "office nas"]).targets[0].1,
+            ids[0],
+            "the same name, the same id"
+        );
+    }
+
+    #[test]
+    fn a_removed_target_leaves_its_config_and_state_to_be_cleared() {
+        let gone = names(&["one", "two"]).gone_in(&names(&["one", "three"]));
+        assert_eq!(
+            gone,
+            [
+                "cm/box/target/two",
+                "homeassistant/binary_sensor/connectivity_monitor_box/target_two/config"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_value_is_none_never_empty() {
+        let view = View {
+            verdict: Some(crate::monitor::Verdict::Ok),
+            ..View::default()
+        };
+        let s: HashMap<String, String> = states(&names(&[]), &view).into_iter().collect();
+        for key in [
+            "last_outage_start",
+            "last_outage_duration",
+            "latency",
+            "loss",
+            "availability_today",
+        ] {
+            assert_eq!(s[key], UNKNOWN, "{key}");
+        }
+    }
+}

@@ -1,0 +1,336 @@
+//! `/metrics`: the live view's Prometheus metrics, kept by `prometheus-client`
+//! and served in the format the scraper asks for (see `exposition`).
+//!
+//! Every label value is escaped, so a quote or a backslash in a target's
+//! name cannot break a scrape; a probe that is gone (removed by a reload, a
+//! gateway that changed address) loses its series, and a probe that got no
+//! answer has no RTT sample.
+
+use std::collections::HashSet;
+use std::sync::atomic::AtomicU64;
+
+use hyper::body::Bytes;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+pub use super::exposition::Format;
+use super::exposition::Label;
+use super::live::ProbeView;
+use crate::monitor::Verdict;
+
+/// One probe's series: `target` is the target, DNS query or HTTP check name
+/// (the address for the gateway and hops), `address` what was asked: the IP,
+/// the DNS server `IP:PORT`, or the URL.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProbeLabels {
+    role: Label,
+    target: Label,
+    address: Label,
+    kind: Label,
+}
+
+impl ProbeLabels {
+    /// The labels of probe `p`.
+    pub fn of(p: &ProbeView) -> ProbeLabels {
+        let address = p.address.clone().unwrap_or_default();
+        ProbeLabels {
+            role: p.role.into(),
+            target: Label(p.name.clone().unwrap_or_else(|| address.clone())),
+            address: Label(address),
+            kind: Label(p.kind.clone()),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CauseLabels {
+    cause: Label,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VerdictLabels {
+    verdict: Label,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChannelLabels {
+    channel: Label,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: Label,
+}
+
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+/// The verdicts `verdict{verdict}` has a series for.
+pub const VERDICTS: [Verdict; 9] = Verdict::ALL;
+
+/// Registers each metric under its name with its help text: a table, one metric a line.
+macro_rules! register {
+    ($registry:expr, $($name:literal => $metric:expr, $help:literal;)*) => {
+        $( $registry.register($name, $help, $metric.clone()); )*
+    };
+}
+
+/// The metrics, registered once; label sets come from the config, so their number is bounded.
+pub struct Metrics {
+    registry: Registry,
+    probe_success: Family<ProbeLabels, Gauge>,
+    probe_rtt: Family<ProbeLabels, FloatGauge>,
+    probe_rtt_hist: Family<ProbeLabels, Histogram>,
+    probe_loss: Family<ProbeLabels, FloatGauge>,
+    verdict: Family<VerdictLabels, Gauge>,
+    outages: Family<CauseLabels, Counter>,
+    outage_seconds: Family<CauseLabels, Counter<f64, AtomicU64>>,
+    pub outage_open: Gauge,
+    pub outage_open_start: FloatGauge,
+    pub last_check: FloatGauge,
+    pub check_duration: FloatGauge,
+    sent: Family<ChannelLabels, Counter>,
+    failed: Family<ChannelLabels, Counter>,
+    spooled: Family<ChannelLabels, Gauge>,
+    /// The probes of the last check: a series not among the next check's is removed.
+    probes: HashSet<ProbeLabels>,
+    /// The text of the last scrape per format, until a metric changes:
+    /// scrapers between two checks get it without the registry being encoded again.
+    encoded: [Option<Bytes>; 2],
+}
+
+impl Metrics {
+    /// Every metric registered, with its help text, in the order a scrape lists them.
+    pub fn new() -> Metrics {
+        let mut m = Metrics {
+            registry: Registry::with_prefix("connectivity_monitor"),
+            probe_success: Family::default(),
+            probe_rtt: Family::default(),
+            probe_rtt_hist: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.0005, 2.0, 14))
+            }),
+            probe_loss: Family::default(),
+            verdict: Family::default(),
+            outages: Family::default(),
+            outage_seconds: Family::default(),
+            outage_open: Gauge::default(),
+            outage_open_start: Gauge::default(),
+            last_check: Gauge::default(),
+            check_duration: Gauge::default(),
+            sent: Family::default(),
+            failed: Family::default(),
+            spooled: Family::default(),
+            probes: HashSet::new(),
+            encoded: [None, None],
+        };
+        register!(m.registry,
+            "probe_success" => m.probe_success, "1 if the probe got an answer at the last check";
+            "probe_rtt_seconds" => m.probe_rtt, "Round-trip time of the probe at the last check; absent while it gets no answer";
+            "probe_rtt_distribution_seconds" => m.probe_rtt_hist, "Round-trip times of the probe";
+            "probe_loss_ratio" => m.probe_loss, "ICMP loss of the probe at the last check, 0 to 1";
+            "verdict" => m.verdict, "1 for the verdict of the last check, 0 for the others";
+            "outages" => m.outages, "Outages ended, by cause";
+            "outage_seconds" => m.outage_seconds, "Observed outage time of ended outages, by cause";
+            "outage_open" => m.outage_open, "1 while an outage is open";
+            "outage_open_start_timestamp_seconds" => m.outage_open_start, "Start of the open outage (Unix time), 0 when none";
+            "last_check_timestamp_seconds" => m.last_check, "Start of the last check (Unix time)";
+            "check_duration_seconds" => m.check_duration, "From a check's start until its verdict was published";
+            "notifications_sent" => m.sent, "Notifications delivered, by channel";
+            "notifications_failed" => m.failed, "Failed delivery attempts, by channel";
+            "notifications_spooled" => m.spooled, "Notifications waiting in the outbox, by channel";
+        );
+        let build: Family<BuildLabels, Gauge> = Family::default();
+        build
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION").into(),
+            })
+            .set(1);
+        m.registry
+            .register("build_info", "The running version", build);
+        for v in VERDICTS {
+            m.verdict
+                .get_or_create(&VerdictLabels {
+                    verdict: v.as_str().into(),
+                })
+                .set(0);
+        }
+        m
+    }
+
+    /// The scrape in `format`, encoded at most once per change.
+    pub fn text(&mut self, format: Format) -> Bytes {
+        let slot = &mut self.encoded[format as usize];
+        if let Some(text) = slot {
+            return text.clone();
+        }
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode_registry(&mut out, &self.registry)
+            .expect("encoding to a String");
+        let text = match format {
+            Format::OpenMetrics => out + "# EOF\n",
+            Format::Prometheus => super::exposition::prometheus_004(&out),
+        };
+        slot.insert(Bytes::from(text)).clone()
+    }
+
+    /// Marks the encoded texts stale.
+    pub fn changed(&mut self) {
+        self.encoded = [None, None];
+    }
+
+    /// The per-probe gauges and histogram of one check; series of probes that
+    /// are no longer checked are removed, and so is the RTT of a probe that
+    /// got no answer.
+    pub fn probes(&mut self, probes: &[ProbeView]) {
+        let mut now = HashSet::with_capacity(probes.len());
+        for p in probes {
+            let labels = ProbeLabels::of(p);
+            self.probe_success
+                .get_or_create(&labels)
+                .set(i64::from(p.up));
+            match p.rtt_ms {
+                Some(ms) => {
+                    self.probe_rtt.get_or_create(&labels).set(ms / 1000.0);
+                    self.probe_rtt_hist
+                        .get_or_create(&labels)
+                        .observe(ms / 1000.0);
+                }
+                None => {
+                    self.probe_rtt.remove(&labels);
+                }
+            }
+            match p.loss_pct {
+                Some(l) => self.probe_loss.get_or_create(&labels).set(l / 100.0),
+                None => {
+                    self.probe_loss.remove(&labels);
+                    0.0
+                }
+            };
+            now.insert(labels);
+        }
+        for gone in self.probes.difference(&now) {
+            self.probe_success.remove(gone);
+            self.probe_rtt.remove(gone);
+            self.probe_rtt_hist.remove(gone);
+            self.probe_loss.remove(gone);
+        }
+        self.probes = now;
+    }
+
+    /// 1 for `verdict`, 0 for the others.
+    pub fn verdict(&self, verdict: Verdict) {
+        for v in VERDICTS {
+            self.verdict
+                .get_or_create(&VerdictLabels {
+                    verdict: v.as_str().into(),
+                })
+                .set(i64::from(v == verdict));
+        }
+    }
+
+    /// An outage of `cause` ended after `seconds` of observed outage time.
+    pub fn outage_ended(&self, cause: &str, seconds: f64) {
+        let cause = CauseLabels {
+            cause: cause.into(),
+        };
+        self.outages.get_or_create(&cause).inc();
+        self.outage_seconds.get_or_create(&cause).inc_by(seconds);
+    }
+
+    /// A delivery on `channel`: delivered or failed, and what is left in its outbox.
+    pub fn delivery(&self, channel: &str, delivered: bool, spooled: usize) {
+        let labels = ChannelLabels {
+            channel: channel.into(),
+        };
+        if delivered {
+            self.sent.get_or_create(&labels).inc();
+        } else {
+            self.failed.get_or_create(&labels).inc();
+        }
+        self.spooled(channel, spooled);
+    }
+
+    /// What waits in `channel`'s outbox.
+    pub fn spooled(&self, channel: &str, spooled: usize) {
+        self.spooled
+            .get_or_create(&ChannelLabels {
+                channel: channel.into(),
+            })
+            .set(spooled as i64);
+    }
+
+    /// Forgets a channel that is no longer configured.
+    pub fn remove_channel(&self, channel: &str) {
+        let labels = ChannelLabels {
+            channel: channel.into(),
+        };
+        self.sent.remove(&labels);
+        self.failed.remove(&labels);
+        self.spooled.remove(&labels);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(name: &str, up: bool, rtt_ms: Option<f64>) -> ProbeView {
+        ProbeView {
+            role: "target",
+            name: Some(name.into()),
+            address: Some("192.0.2.1".into()),
+            kind: "icmp".into(),
+            up,
+            rtt_ms,
+            loss_pct: None,
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn a_counter_is_named_with_total_in_the_prometheus_format_only() {
+        let mut m = Metrics::new();
+        m.outage_ended("WAN_DOWN", 8.0);
+        let prom = String::from_utf8(m.text(Format::Prometheus).to_vec()).unwrap();
+        assert!(prom.contains("# HELP connectivity_monitor_outages_total Outages ended"));
+        assert!(prom.contains("# TYPE connectivity_monitor_outages_total counter\n"));
+        assert!(prom.contains("connectivity_monitor_outages_total{cause=\"WAN_DOWN\"} 1\n"));
+        assert!(prom.contains("# TYPE connectivity_monitor_outage_open gauge\n"));
+        assert!(!prom.contains("# EOF"));
+        let om = String::from_utf8(m.text(Format::OpenMetrics).to_vec()).unwrap();
+        assert!(om.contains("# TYPE connectivity_monitor_outages counter\n"));
+        assert!(om.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn a_quote_a_backslash_and_a_line_feed_in_a_name_are_escaped() {
+        let mut m = Metrics::new();
+        m.probes(&[probe("a \"b\" \\c\nd", true, Some(1.0))]);
+        let text = String::from_utf8(m.text(Format::Prometheus).to_vec()).unwrap();
+        assert!(text.contains(r#"target="a \"b\" \\c\nd""#), "{text}");
+    }
+
+    #[test]
+    fn a_probe_down_has_no_rtt_and_a_probe_removed_has_no_series() {
+        let mut m = Metrics::new();
+        m.probes(&[
+            probe("one", true, Some(12.0)),
+            probe("two", true, Some(3.0)),
+        ]);
+        m.changed();
+        let before = String::from_utf8(m.text(Format::Prometheus).to_vec()).unwrap();
+        assert!(before.contains("probe_rtt_seconds{role=\"target\",target=\"one\""));
+        m.probes(&[probe("one", false, None)]);
+        m.changed();
+        let after = String::from_utf8(m.text(Format::Prometheus).to_vec()).unwrap();
+        assert!(
+            !after.contains("probe_rtt_seconds{role=\"target\",target=\"one\""),
+            "{after}"
+        );
+        assert!(after.contains("probe_success{role=\"target\",target=\"one\",address=\"192.0.2.1\",kind=\"icmp\"} 0"), "{after}");
+        assert!(!after.contains("target=\"two\""), "{after}");
+    }
+}
