@@ -24,7 +24,8 @@ fn config(net: &Net) -> std::path::PathBuf {
          [[target]]\nname = \"two\"\naddress = \"198.51.100.2\"\n\
          [[target]]\nname = \"six-one\"\naddress = \"2001:db8:100::1\"\n\
          [[target]]\nname = \"six-two\"\naddress = \"2001:db8:100::2\"\n\
-         [dns]\nservers = [\"198.51.100.53\"]\nnames = [\"example.test\"]\n",
+         [dns]\nservers = [\"198.51.100.53\"]\nnames = [\"example.test\"]\n\
+         [serve]\nlisten = \"127.0.0.1:9790\"\n",
         net.log_dir().display(),
         net.state_dir().display()
     );
@@ -78,9 +79,21 @@ fn each_family_fails_on_its_own_and_both_together_are_one_wan_outage() {
         ),
     ];
     let mut real = Vec::new();
-    for (cause, cut, restore) in cases {
+    for (i, (cause, cut, restore)) in cases.into_iter().enumerate() {
         let (started, cut_at, restored_at) = outage(&net, &d, cut, restore);
         assert!(started.contains(cause), "expected {cause}: {started}");
+        if i == 0 {
+            // The surfaces keep the families apart, as they were during it.
+            let (_, _, metrics) = net.fetch("http://127.0.0.1:9790/metrics", None, None);
+            assert!(
+                metrics.contains("connectivity_monitor_family_up{family=\"ipv4\"} 1"),
+                "{metrics}"
+            );
+            assert!(metrics.contains("family=\"ipv6\""), "{metrics}");
+            let (_, _, status) = net.fetch("http://127.0.0.1:9790/api/status", None, None);
+            let v: serde_json::Value = serde_json::from_str(&status).unwrap();
+            assert_eq!(v["families"]["ipv6"]["targets_total"], 2, "{v}");
+        }
         real.push((cause, cut_at, restored_at));
         d.wait_for_n("check:", 3, STEP);
     }

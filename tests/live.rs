@@ -27,47 +27,15 @@ fn need(tool: &str) -> bool {
     false
 }
 
-/// An HTTP request from inside the monitor's namespace (python3's urllib):
-/// (status, body).
+/// An HTTP request from inside the monitor's namespace: (status, body).
 fn get(net: &Net, url: &str, auth: Option<&str>) -> (u16, String) {
-    let (code, _, body) = fetch(net, url, auth, None);
+    let (code, _, body) = net.fetch(url, auth, None);
     (code, body)
 }
 
 /// The same with an `Accept` header: (status, content type, body).
 fn fetch(net: &Net, url: &str, auth: Option<&str>, accept: Option<&str>) -> (u16, String, String) {
-    let script = r#"
-import sys, urllib.request, base64
-req = urllib.request.Request(sys.argv[1])
-if sys.argv[2]:
-    req.add_header("Authorization", "Basic " + base64.b64encode(sys.argv[2].encode()).decode())
-if sys.argv[3]:
-    req.add_header("Accept", sys.argv[3])
-try:
-    r = urllib.request.urlopen(req, timeout=10); code, kind, body = r.status, r.headers.get("Content-Type"), r.read()
-except urllib.error.HTTPError as e:
-    code, kind, body = e.code, e.headers.get("Content-Type"), e.read()
-sys.stdout.write(str(code) + "\n" + str(kind) + "\n" + body.decode())
-"#;
-    let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &net.ns("mon"),
-            "python3",
-            "-c",
-            script,
-            url,
-        ])
-        .arg(auth.unwrap_or_default())
-        .arg(accept.unwrap_or_default())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut parts = text.splitn(3, '\n');
-    let code = parts.next().unwrap_or("0").parse().unwrap_or(0);
-    let kind = parts.next().unwrap_or_default().to_owned();
-    (code, kind, parts.next().unwrap_or_default().to_owned())
+    net.fetch(url, auth, accept)
 }
 
 const SERVE: &str = "[serve]\nlisten = \"127.0.0.1:9790\"\nbasic_auth_user = \"me\"\nbasic_auth_password = \"s3cret-pw\"\n";
@@ -460,9 +428,9 @@ fn metrics_stay_valid_through_outages_deliveries_and_hostile_names() {
     assert!(kind.starts_with("text/plain; version=0.0.4"), "{kind}");
     promtool(net.dir.path(), &metrics).unwrap();
     for series in [
-        r#"probe_success{role="dns",target="example.test",address="198.51.100.53:53",kind="dns"} 1"#,
-        r#"probe_success{role="dns",target="example.test",address="198.51.100.54:53",kind="dns"} 0"#,
-        r#"probe_success{role="target",target="say \"hi\" C:\\temp",address="198.51.100.2",kind="icmp"} 1"#,
+        r#"probe_success{role="dns",target="example.test",address="198.51.100.53:53",kind="dns",family="ipv4"} 1"#,
+        r#"probe_success{role="dns",target="example.test",address="198.51.100.54:53",kind="dns",family="ipv4"} 0"#,
+        r#"probe_success{role="target",target="say \"hi\" C:\\temp",address="198.51.100.2",kind="icmp",family="ipv4"} 1"#,
     ] {
         assert!(metrics.contains(series), "{series} in:\n{metrics}");
     }
@@ -475,7 +443,7 @@ fn metrics_stay_valid_through_outages_deliveries_and_hostile_names() {
     promtool(net.dir.path(), &during).unwrap();
     assert!(
         during.contains(
-            r#"probe_success{role="target",target="one",address="198.51.100.1",kind="icmp"} 0"#
+            r#"probe_success{role="target",target="one",address="198.51.100.1",kind="icmp",family="ipv4"} 0"#
         ),
         "{during}"
     );
@@ -492,7 +460,7 @@ fn metrics_stay_valid_through_outages_deliveries_and_hostile_names() {
     for series in [
         r#"connectivity_monitor_outages_total{cause="WAN_DOWN"} 1"#,
         r#"connectivity_monitor_notifications_sent_total{channel="telegram"} 2"#,
-        r#"probe_rtt_seconds{role="target",target="one",address="198.51.100.1",kind="icmp"}"#,
+        r#"probe_rtt_seconds{role="target",target="one",address="198.51.100.1",kind="icmp",family="ipv4"}"#,
     ] {
         assert!(after.contains(series), "{series} in:\n{after}");
     }

@@ -7,7 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::{json, Value};
 
 use super::live::View;
-use crate::config::{Config, MqttConfig};
+use crate::config::{Config, Family, MqttConfig};
+use crate::monitor::Verdict;
 
 /// Home Assistant's word for a value that is not known: the state `None`
 /// (an empty payload is ignored by numeric sensors and an error for timestamps).
@@ -21,6 +22,8 @@ pub struct Names {
     pub node: String,
     /// Each target's name and its id in entity ids and topics, unique.
     pub targets: Vec<(String, String)>,
+    /// The families with targets, each an entity of its own when both have some.
+    pub families: Vec<Family>,
     pub expire_after: u64,
 }
 
@@ -29,11 +32,20 @@ impl Names {
     pub fn new(cfg: &MqttConfig, config: &Config) -> Names {
         let names: Vec<String> = config.targets.iter().map(|t| t.name.0.clone()).collect();
         let ids = target_ids(&names);
+        let families: Vec<Family> = Family::ALL
+            .into_iter()
+            .filter(|f| config.targets.iter().any(|t| Family::of(t.address) == *f))
+            .collect();
         Names {
             discovery: cfg.discovery_prefix.clone(),
             prefix: cfg.topic_prefix.clone(),
             node: format!("connectivity_monitor_{}", slug(&crate::util::hostname())),
             targets: names.into_iter().zip(ids).collect(),
+            families: if families.len() > 1 {
+                families
+            } else {
+                Vec::new()
+            },
             expire_after: (config.monitor.interval.as_secs() * 3).max(30),
         }
     }
@@ -65,6 +77,7 @@ impl Names {
                         .iter()
                         .map(|(_, id)| n.state(&format!("target/{id}"))),
                 )
+                .chain(n.families.iter().map(|f| n.state(&family_id(*f))))
                 .collect()
         };
         let now = topics(new);
@@ -117,6 +130,11 @@ fn target_ids(names: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The entity id and state topic of a family: `internet_ipv6`.
+fn family_id(f: Family) -> String {
+    format!("internet_{}", f.label())
+}
+
 fn on_off(b: bool) -> String {
     if b { "ON" } else { "OFF" }.to_owned()
 }
@@ -156,6 +174,10 @@ pub fn states(names: &Names, v: &View) -> Vec<(String, String)> {
             known(last.map(|o| o.duration_s.to_string())),
         ),
     ];
+    for f in &names.families {
+        let up = v.families.get(f.label()).is_some_and(|x| x.up);
+        out.push((family_id(*f), on_off(up)));
+    }
     for (name, id) in &names.targets {
         let up = v
             .probes
@@ -178,7 +200,7 @@ pub fn discovery(n: &Names) -> Vec<(String, Value)> {
             "Verdict",
             json!({
                 "device_class": "enum",
-                "options": ["OK", "DEGRADED", "DNS_FAIL", "HTTP_FAIL", "WAN_DOWN", "ISP_DOWN", "LAN_DOWN"],
+                "options": Verdict::ALL.map(Verdict::as_str),
             }),
         ),
         (
@@ -217,6 +239,17 @@ pub fn discovery(n: &Names) -> Vec<(String, Value)> {
         .into_iter()
         .map(|(component, id, name, extra)| entity(n, &device, component, id, name, id, extra))
         .collect();
+    for f in &n.families {
+        out.push(entity(
+            n,
+            &device,
+            "binary_sensor",
+            &family_id(*f),
+            &format!("Internet {}", f.name()),
+            &family_id(*f),
+            connectivity(),
+        ));
+    }
     for (t, id) in &n.targets {
         out.push(entity(
             n,
@@ -283,6 +316,7 @@ mod tests {
             prefix: "cm/box".into(),
             node: "connectivity_monitor_box".into(),
             targets: names.clone().into_iter().zip(target_ids(&names)).collect(),
+            families: Vec::new(),
             expire_after: 30,
         }
     }
@@ -299,7 +333,8 @@ mod tests {
         assert_eq!(verdict["state_topic"], "cm/box/verdict");
         assert_eq!(verdict["unique_id"], "connectivity_monitor_box_verdict");
         assert_eq!(verdict["availability_topic"], "cm/box/availability");
-        assert_eq!(verdict["options"][6], "LAN_DOWN");
+        assert_eq!(verdict["options"][8], "LAN_DOWN");
+        assert_eq!(verdict["options"][5], "IPV6_DOWN");
         assert_eq!(verdict["expire_after"], 30);
         assert_eq!(
             verdict["device"]["identifiers"][0],
@@ -314,6 +349,50 @@ mod tests {
         assert_eq!(target["state_topic"], "cm/box/target/one");
         assert_eq!(target["name"], "Target one");
         assert_eq!(target["device_class"], "connectivity");
+    }
+
+    #[test]
+    fn a_dual_stack_device_has_an_internet_entity_per_family() {
+        let mut n = names(&["one"]);
+        n.families = vec![Family::V4, Family::V6];
+        let d = discovery(&n);
+        let six = d
+            .iter()
+            .find(|(t, _)| t.ends_with("/internet_ipv6/config"))
+            .expect("an IPv6 entity");
+        assert_eq!(six.1["name"], "Internet IPv6");
+        assert_eq!(six.1["device_class"], "connectivity");
+        let mut view = View {
+            verdict: Some(Verdict::Ipv6Down),
+            ..View::default()
+        };
+        view.families.insert(
+            "ipv4",
+            crate::daemon::live::FamilyView {
+                up: true,
+                targets_up: 1,
+                targets_total: 1,
+            },
+        );
+        view.families.insert(
+            "ipv6",
+            crate::daemon::live::FamilyView {
+                up: false,
+                targets_up: 0,
+                targets_total: 1,
+            },
+        );
+        let s: HashMap<String, String> = states(&n, &view).into_iter().collect();
+        assert_eq!(
+            (s["internet_ipv4"].as_str(), s["internet_ipv6"].as_str()),
+            ("ON", "OFF")
+        );
+        // Dropping to one family clears the per-family entities.
+        let gone = n.gone_in(&names(&["one"]));
+        assert!(
+            gone.iter().any(|t| t.ends_with("/internet_ipv6/config")),
+            "{gone:?}"
+        );
     }
 
     #[test]

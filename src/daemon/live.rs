@@ -31,6 +31,8 @@ pub struct ProbeView {
     pub name: Option<String>,
     pub address: Option<String>,
     pub kind: String,
+    /// `ipv4` or `ipv6`; `any` for an HTTP check that may take either.
+    pub family: &'static str,
     pub up: bool,
     pub rtt_ms: Option<f64>,
     pub loss_pct: Option<f64>,
@@ -77,6 +79,17 @@ pub struct View {
     pub channels: BTreeMap<String, ChannelView>,
     /// Today's availability against the ISP, percent, as the report counts it.
     pub availability_today_pct: Option<f64>,
+    /// Per family with targets (`ipv4`, `ipv6`): its targets up and configured.
+    pub families: BTreeMap<&'static str, FamilyView>,
+}
+
+/// One family's internet targets at the last check.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Default)]
+pub struct FamilyView {
+    /// Some target of the family answered.
+    pub up: bool,
+    pub targets_up: usize,
+    pub targets_total: usize,
 }
 
 /// The view, today's figure and the metrics, each behind its own lock; a
@@ -197,6 +210,7 @@ impl Live {
         view.gateway_rtt_ms = d.gateway_rtt.map(|r| r.as_ms());
         view.internet_rtt_ms = d.median_rtt.map(|r| r.as_ms());
         view.loss_pct = d.loss_pct;
+        view.families = families(d);
         push_history(&mut view.history, &probes, c.at.timestamp());
         view.probes = probes;
         for e in &c.events {
@@ -225,6 +239,7 @@ impl Live {
         let mut m = self.metrics.lock().expect("metrics lock");
         m.changed();
         m.probes(probes);
+        m.families(&families(&c.diagnosis));
         m.verdict(c.diagnosis.verdict);
         for e in &c.events {
             if let Event::OutageEnded(o) = e {
@@ -294,6 +309,23 @@ fn push_history(
     }
 }
 
+/// Each family with targets, as the diagnosis counted them.
+fn families(d: &crate::monitor::Diagnosis) -> BTreeMap<&'static str, FamilyView> {
+    crate::config::Family::ALL
+        .into_iter()
+        .zip(d.targets_by_family)
+        .filter(|(_, (_, total))| *total > 0)
+        .map(|(f, (up, total))| {
+            let view = FamilyView {
+                up: up > 0,
+                targets_up: up,
+                targets_total: total,
+            };
+            (f.label(), view)
+        })
+        .collect()
+}
+
 fn probe_views(c: &CheckDone) -> Vec<ProbeView> {
     c.plan
         .probes
@@ -310,6 +342,7 @@ fn probe_views(c: &CheckDone) -> Vec<ProbeView> {
                 name,
                 address,
                 kind: p.spec.kind(),
+                family: p.spec.family().map_or("any", crate::config::Family::label),
                 up: matches!(r.outcome, Outcome::Up { .. }),
                 rtt_ms: r.outcome.rtt().map(|r| r.as_ms()),
                 loss_pct,

@@ -31,6 +31,7 @@ pub struct ProbeLabels {
     target: Label,
     address: Label,
     kind: Label,
+    family: Label,
 }
 
 impl ProbeLabels {
@@ -42,8 +43,14 @@ impl ProbeLabels {
             target: Label(p.name.clone().unwrap_or_else(|| address.clone())),
             address: Label(address),
             kind: Label(p.kind.clone()),
+            family: p.family.into(),
         }
     }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FamilyLabels {
+    family: Label,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -86,6 +93,8 @@ pub struct Metrics {
     probe_rtt_hist: Family<ProbeLabels, Histogram>,
     probe_loss: Family<ProbeLabels, FloatGauge>,
     verdict: Family<VerdictLabels, Gauge>,
+    family_up: Family<FamilyLabels, Gauge>,
+    family_targets_up: Family<FamilyLabels, Gauge>,
     outages: Family<CauseLabels, Counter>,
     outage_seconds: Family<CauseLabels, Counter<f64, AtomicU64>>,
     pub outage_open: Gauge,
@@ -114,6 +123,8 @@ impl Metrics {
             }),
             probe_loss: Family::default(),
             verdict: Family::default(),
+            family_up: Family::default(),
+            family_targets_up: Family::default(),
             outages: Family::default(),
             outage_seconds: Family::default(),
             outage_open: Gauge::default(),
@@ -132,6 +143,8 @@ impl Metrics {
             "probe_rtt_distribution_seconds" => m.probe_rtt_hist, "Round-trip times of the probe";
             "probe_loss_ratio" => m.probe_loss, "ICMP loss of the probe at the last check, 0 to 1";
             "verdict" => m.verdict, "1 for the verdict of the last check, 0 for the others";
+            "family_up" => m.family_up, "1 if an internet target of the family answered at the last check";
+            "family_targets_up" => m.family_targets_up, "Internet targets of the family that answered at the last check";
             "outages" => m.outages, "Outages ended, by cause";
             "outage_seconds" => m.outage_seconds, "Observed outage time of ended outages, by cause";
             "outage_open" => m.outage_open, "1 while an outage is open";
@@ -220,6 +233,30 @@ impl Metrics {
         self.probes = now;
     }
 
+    /// Each family's targets at the last check; a family without targets has no series.
+    pub fn families(
+        &self,
+        families: &std::collections::BTreeMap<&'static str, super::live::FamilyView>,
+    ) {
+        for f in crate::config::Family::ALL {
+            let labels = FamilyLabels {
+                family: f.label().into(),
+            };
+            match families.get(f.label()) {
+                Some(v) => {
+                    self.family_up.get_or_create(&labels).set(i64::from(v.up));
+                    self.family_targets_up
+                        .get_or_create(&labels)
+                        .set(v.targets_up as i64);
+                }
+                None => {
+                    self.family_up.remove(&labels);
+                    self.family_targets_up.remove(&labels);
+                }
+            }
+        }
+    }
+
     /// 1 for `verdict`, 0 for the others.
     pub fn verdict(&self, verdict: Verdict) {
         for v in VERDICTS {
@@ -283,6 +320,7 @@ mod tests {
             name: Some(name.into()),
             address: Some("192.0.2.1".into()),
             kind: "icmp".into(),
+            family: "ipv4",
             up,
             rtt_ms,
             loss_pct: None,
@@ -330,7 +368,7 @@ mod tests {
             !after.contains("probe_rtt_seconds{role=\"target\",target=\"one\""),
             "{after}"
         );
-        assert!(after.contains("probe_success{role=\"target\",target=\"one\",address=\"192.0.2.1\",kind=\"icmp\"} 0"), "{after}");
+        assert!(after.contains("probe_success{role=\"target\",target=\"one\",address=\"192.0.2.1\",kind=\"icmp\",family=\"ipv4\"} 0"), "{after}");
         assert!(!after.contains("target=\"two\""), "{after}");
     }
 }

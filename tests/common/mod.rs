@@ -363,6 +363,49 @@ impl Net {
         )
     }
 
+    /// An HTTP request from inside the monitor's namespace (python3's urllib),
+    /// with basic authentication `user:password` and an `Accept` header if
+    /// given: (status, content type, body).
+    pub fn fetch(
+        &self,
+        url: &str,
+        auth: Option<&str>,
+        accept: Option<&str>,
+    ) -> (u16, String, String) {
+        let script = r#"
+import sys, urllib.request, base64
+req = urllib.request.Request(sys.argv[1])
+if sys.argv[2]:
+    req.add_header("Authorization", "Basic " + base64.b64encode(sys.argv[2].encode()).decode())
+if sys.argv[3]:
+    req.add_header("Accept", sys.argv[3])
+try:
+    r = urllib.request.urlopen(req, timeout=10); code, kind, body = r.status, r.headers.get("Content-Type"), r.read()
+except urllib.error.HTTPError as e:
+    code, kind, body = e.code, e.headers.get("Content-Type"), e.read()
+sys.stdout.write(str(code) + "\n" + str(kind) + "\n" + body.decode())
+"#;
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.ns("mon"),
+                "python3",
+                "-c",
+                script,
+                url,
+            ])
+            .arg(auth.unwrap_or_default())
+            .arg(accept.unwrap_or_default())
+            .output()
+            .expect("python3");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut parts = text.splitn(3, '\n');
+        let code = parts.next().unwrap_or("0").parse().unwrap_or(0);
+        let kind = parts.next().unwrap_or_default().to_owned();
+        (code, kind, parts.next().unwrap_or_default().to_owned())
+    }
+
     /// The data rows of `outage_log.csv` (none if the file does not exist).
     pub fn outage_rows(&self) -> Vec<csv::StringRecord> {
         read_rows(&self.log_dir().join("outage_log.csv"))
