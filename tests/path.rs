@@ -377,7 +377,10 @@ fn baselines_wait_for_a_working_path_show_no_loss_and_never_call_an_outage_a_rou
     d.wait_for("path to one: baseline trace written", WAIT);
     d.wait_for("path to two: baseline trace written", WAIT);
     d.wait_for("path to one unchanged", WAIT);
+    // Baselines of 5 rounds to two targets, due every 2 s: one is always
+    // running or waiting when the cut comes, and gives way to the outage's.
     c.act(&["cut"]);
+    d.wait_for("baseline abandoned: a check failed", WAIT);
     d.wait_for("outage started", WAIT);
     d.wait_for("path to one: outage WAN_DOWN trace written", WAIT);
     d.wait_for_n("check: ", 3, WAIT);

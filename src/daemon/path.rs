@@ -174,7 +174,9 @@ impl Capture {
         // for more good checks to end: later rounds would trace a working path.
         let failing = now.filter(|f| f.failing.is_some()).map(|f| f.since);
         if self.queue.keep_only(failing) {
-            // Run again once the path works.
+            tracing::debug!(
+                "baseline abandoned: a check failed; it runs again once the path works"
+            );
             self.baseline_due = true;
         }
         if let Some((f, layer)) = now.and_then(|f| f.failing.map(|l| (f, l))) {
