@@ -55,6 +55,9 @@ pub struct Hints {
 /// Spaces the rounds of the traces that share it.
 #[derive(Debug, Clone)]
 pub struct Pacer {
+    /// The earliest start of the next round. Shared by the clones handed to
+    /// successive traces (each in its own task), so that the spacing holds
+    /// across traces, not only within one; held only to read and advance it.
     next: Arc<Mutex<Instant>>,
     interval: Duration,
 }
