@@ -58,6 +58,13 @@ pub enum Command {
     /// Trace the path to the targets and suggest the ISP hops to watch, as a
     /// ready-to-paste `[isp]` section.
     ///
+    /// One target after another, rounds --interval apart (routers limit their
+    /// ICMP answers). A router that answers "unreachable" ends the path, with
+    /// its mark (!N network, !H host, !P protocol, !A prohibited). A hop that
+    /// leaves a probe unanswered is asked with an echo to its own address and
+    /// the same TTL (`echo A/S`); Loss% is the loss the later hops share, and
+    /// the rest is the router's rate limit (`limited N`), not loss.
+    ///
     /// Exit status: 0 when the paths were traced, 1 when no trace could run.
     Discover(DiscoverArgs),
     /// The evidence for the ISP from the CSV logs: availability, outages by

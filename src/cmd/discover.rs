@@ -10,8 +10,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::cli::DiscoverArgs;
-use crate::config::Config;
-use crate::path::{self, Path, Suggestion, TraceSpec};
+use crate::config::{Config, GatewayAddress};
+use crate::path::{self, Hints, Pacer, Path, Suggestion, TraceSpec};
 
 /// The last hop that may be the ISP's, counting the gateway as hop 1.
 const LAST_ISP_HOP: u8 = 5;
@@ -28,7 +28,14 @@ pub fn run(config_path: Option<&FilePath>, args: &DiscoverArgs) -> anyhow::Resul
             .collect(),
     };
     let progress = std::io::stderr().is_terminal() && !args.json;
+    let hints = Hints {
+        route: Vec::new(),
+        routers: known_routers(&config),
+    };
     let traced = super::runtime()?.block_on(async {
+        // One after another, sharing one pace: the routers near this host are on every path.
+        let pacer = Pacer::new(Duration::from_secs_f64(args.interval));
+        let never = tokio_util::sync::CancellationToken::new();
         let mut out = Vec::new();
         for (name, dest) in &dests {
             let spec = TraceSpec {
@@ -36,9 +43,9 @@ pub fn run(config_path: Option<&FilePath>, args: &DiscoverArgs) -> anyhow::Resul
                 rounds: args.rounds,
                 max_hops: config.path.max_hops,
                 timeout: config.monitor.timeout.min(Duration::from_secs(2)),
-                interval: Duration::from_secs_f64(args.interval),
+                hints: hints.clone(),
             };
-            let p = path::trace(spec, |so_far| {
+            let p = path::trace(spec, &pacer, &never, |so_far| {
                 if progress {
                     eprint!(
                         "\rtracing {name} ({dest}): round {}/{}",
@@ -73,7 +80,7 @@ pub fn run(config_path: Option<&FilePath>, args: &DiscoverArgs) -> anyhow::Resul
     );
     if args.json {
         let doc = json!({
-            "schema_version": 1,
+            "schema_version": 2,
             "paths": traced.iter().map(|(n, p)| json!({"target": n, "path": p})).collect::<Vec<_>>(),
             "isp_hops": suggestion.as_ref().ok(),
             "no_isp_hop_because": suggestion.as_ref().err(),
@@ -85,6 +92,18 @@ pub fn run(config_path: Option<&FilePath>, args: &DiscoverArgs) -> anyhow::Resul
     Ok(ExitCode::SUCCESS)
 }
 
+/// The gateway and the configured ISP hops: routers a silent hop may be asked about directly.
+fn known_routers(config: &Config) -> Vec<IpAddr> {
+    let gateway = match config.gateway.address {
+        GatewayAddress::Ip(ip) => Some(ip),
+        GatewayAddress::Auto => crate::probe::route::default_gateway().map(|g| g.addr),
+    };
+    gateway
+        .into_iter()
+        .chain(config.isp.hops.iter().copied())
+        .collect()
+}
+
 fn print_text(traced: &[(String, Path)], suggestion: &Result<Vec<Suggestion>, String>) {
     for (name, p) in traced {
         print!("{}", path::table(p, name, "discover"));
@@ -93,7 +112,7 @@ fn print_text(traced: &[(String, Path)], suggestion: &Result<Vec<Suggestion>, St
     match suggestion {
         Ok(hops) => {
             println!(
-                "Suggested [isp] section: hops 2 to {LAST_ISP_HOP} that answered in every round, in your ISP's network.\n"
+                "Suggested [isp] section: hops 2 to {LAST_ISP_HOP} that answered with no loss, in your ISP's network.\n"
             );
             println!("[isp]\nhops = [");
             for h in hops {

@@ -1,36 +1,47 @@
 //! Path capture: a live consumer of the update stream that traces the path to
-//! every target when a check first fails (and when the failing layer drops),
-//! and as a baseline every `baseline_every`. Each trace is appended to
-//! `log_dir/paths/<target>.log` (an mtr-like table) and `log_dir/paths.jsonl`;
-//! a baseline whose route differs from the last is logged as a route change.
-//! After the first round of a failure's trace, the sentence saying where the
-//! path broke goes back to the monitor, which adds it to the outage's detail.
+//! every target for each failure (from its first failing check, and again
+//! when the failing layer drops) and as a baseline every `baseline_every`.
+//! Each trace is appended to `log_dir/paths/<target>.log` (an mtr-like table)
+//! and `log_dir/paths.jsonl`.
 //!
-//! Never in the way of detection: traces run in their own tasks, at most one
-//! per target, each bounded by rounds × timeout; a lagging update stream only
-//! delays a trigger.
+//! - A failure's trace is named by the failure's first failing check, which
+//!   an outage keeps as its recorded start: the report attaches traces to
+//!   outages by it. It is written once its fate is known: `outage LAYER`, or
+//!   `failed check LAYER, no outage`. It stops after the round in progress
+//!   at the first good check.
+//! - After every round of a failure's trace, the sentence saying where the
+//!   path broke goes back to the monitor, which adds it to the detail.
+//! - Baselines run only while checks pass; a failing check abandons one.
+//!   A baseline whose route differs from the last one is a route change.
+//!
+//! Never in the way of detection: traces run in their own task, one at a
+//! time (`path/queue.rs`); a lagging update stream only delays a trigger.
 
-use std::collections::{HashMap, HashSet};
+mod failure;
+mod queue;
+mod record;
+
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::{Background, Part, PartFuture};
 use crate::config::{Config, PathConfig};
-use crate::monitor::update::Annotation;
+use crate::monitor::update::{Annotation, CheckDone};
 use crate::monitor::{Layer, Live, Update};
-use crate::path::{self, Path, TraceSpec};
+use crate::path::{self, Hints, TraceSpec};
+use failure::{Failure, Fate, Fates};
+use queue::{Done, Job, Purpose, Queue};
+use record::Recorder;
 
-/// The least time between two rounds of one trace (routers rate-limit Time Exceeded).
+/// The least time between two rounds of traces (routers rate-limit their ICMP errors).
 const ROUND_INTERVAL: Duration = Duration::from_secs(1);
-/// Traces running at once; the others wait their turn. With a thousand targets
-/// a failure must not open a thousand sockets and tasks at once.
-const CONCURRENT_TRACES: usize = 4;
+
+/// How long a stop waits for a failure's trace to finish its round.
+const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// What the capture task needs; replaced whole on reload.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,81 +102,22 @@ impl Part for PathCapture {
     }
 }
 
-/// Why a trace ran.
-#[derive(Debug, Clone, PartialEq)]
-enum Trigger {
-    Outage(Layer),
-    Baseline,
-}
-
-struct Done {
-    name: String,
-    trigger: Trigger,
-    result: std::io::Result<Path>,
-}
-
 /// The capture task's state.
 struct Capture {
-    running: JoinSet<Done>,
-    slots: std::sync::Arc<tokio::sync::Semaphore>,
-    busy: HashSet<String>,
-    /// The last recorded route per target (baselines only).
-    routes: HashMap<String, Vec<Option<IpAddr>>>,
-    unchanged: u64,
+    queue: Queue,
+    fates: Fates,
+    recorder: Recorder,
+    /// What the last check said: `None` before the first one.
+    last: Option<Option<Failure>>,
+    /// Routers the last check saw answering.
+    answering: Vec<IpAddr>,
+    /// The failure traced, and the lowest layer traced for it.
+    traced: Option<(chrono::DateTime<chrono::Utc>, Layer)>,
+    /// Failures' traces waiting for their fate.
+    pending: Vec<Done>,
+    baseline_due: bool,
     /// Traces cannot run here (no ICMP socket): said once, then off.
     broken: bool,
-    notes: mpsc::Sender<Annotation>,
-}
-
-impl Capture {
-    /// A trace to every target that has none running.
-    fn start(&mut self, trigger: &Trigger, s: &Settings) {
-        if self.broken || !s.path.enabled {
-            return;
-        }
-        for (name, dest) in &s.targets {
-            if !self.busy.insert(name.clone()) {
-                tracing::debug!("path to {name}: a trace is already running; not starting another");
-                continue;
-            }
-            let spec = TraceSpec {
-                dest: *dest,
-                rounds: s.path.rounds.get(),
-                max_hops: s.path.max_hops,
-                timeout: s.timeout,
-                interval: ROUND_INTERVAL,
-            };
-            let notes = self.notes.clone();
-            let slots = std::sync::Arc::clone(&self.slots);
-            let (name, trigger) = (name.clone(), trigger.clone());
-            self.running.spawn(async move {
-                let _slot = slots.acquire_owned().await;
-                run_one(name, spec, trigger, notes).await
-            });
-        }
-    }
-
-    fn finished(&mut self, done: Done, s: &Settings) {
-        self.busy.remove(&done.name);
-        match done.result {
-            Ok(p) => record(
-                s,
-                &done.name,
-                &done.trigger,
-                &p,
-                &mut self.routes,
-                &mut self.unchanged,
-            ),
-            Err(e) => {
-                // Said once; monitoring goes on without paths.
-                tracing::error!(
-                    "{}; path capture is off until the next start",
-                    path::setup_error(&e)
-                );
-                self.broken = true;
-            }
-        }
-    }
 }
 
 async fn capture(
@@ -175,42 +127,157 @@ async fn capture(
     token: CancellationToken,
 ) {
     let mut c = Capture {
-        running: JoinSet::new(),
-        slots: std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_TRACES)),
-        busy: HashSet::new(),
-        routes: HashMap::new(),
-        unchanged: 0,
+        queue: Queue::new(ROUND_INTERVAL, notes),
+        fates: Fates::default(),
+        recorder: Recorder::default(),
+        last: None,
+        answering: Vec::new(),
+        traced: None,
+        pending: Vec::new(),
+        baseline_due: false,
         broken: false,
-        notes,
     };
-    let mut failing: Option<Layer> = None;
     let mut baseline = baseline_timer(&settings.borrow());
     loop {
         let s = settings.borrow().clone();
         tokio::select! {
-            _ = token.cancelled() => return,
+            _ = token.cancelled() => {
+                c.stop(&s).await;
+                return;
+            }
             changed = settings.changed() => {
                 if changed.is_err() {
                     return;
                 }
                 baseline = baseline_timer(&settings.borrow());
             }
-            _ = tick(&mut baseline) => c.start(&Trigger::Baseline, &s),
+            _ = tick(&mut baseline) => c.baseline_due = true,
             update = live.recv() => {
                 let Some(update) = update else { return };
                 let Update::Check(check) = &*update else { continue };
-                let layer = check.diagnosis.verdict.layer();
-                // A trace when the failure starts, and again when it goes lower.
-                if let Some(l) = layer.filter(|l| failing.is_none_or(|f| l < &f)) {
-                    c.start(&Trigger::Outage(l), &s);
-                }
-                failing = layer;
+                c.checked(check, &s);
             }
-            Some(done) = c.running.join_next() => {
-                if let Ok(done) = done {
-                    c.finished(done, &s);
+            Some(done) = c.queue.finished() => c.finished(done, &s),
+        }
+        c.next(&s);
+    }
+}
+
+impl Capture {
+    /// Learns from a check: a failure to trace, one that has ended, a fate known.
+    fn checked(&mut self, check: &CheckDone, s: &Settings) {
+        self.fates.observe(&check.state);
+        self.answering = failure::answering(check);
+        let now = Failure::of(check);
+        self.last = Some(now);
+        // A good check ends a failure's tracing, even while its outage waits
+        // for more good checks to end: later rounds would trace a working path.
+        let failing = now.filter(|f| f.failing.is_some()).map(|f| f.since);
+        if self.queue.keep_only(failing) {
+            tracing::debug!(
+                "baseline abandoned: a check failed; it runs again once the path works"
+            );
+            self.baseline_due = true;
+        }
+        if let Some((f, layer)) = now.and_then(|f| f.failing.map(|l| (f, l))) {
+            let new_layer = match self.traced {
+                Some((since, lowest)) if since == f.since => (layer < lowest).then_some(layer),
+                _ => Some(layer),
+            };
+            if let Some(layer) = new_layer.filter(|_| !self.broken && s.path.enabled) {
+                self.traced = Some((f.since, layer));
+                for (name, dest) in &s.targets {
+                    let purpose = Purpose::Failure {
+                        since: f.since,
+                        layer,
+                    };
+                    self.queue.push(self.job(s, name, *dest, purpose));
                 }
             }
+        }
+        let pending = std::mem::take(&mut self.pending);
+        for done in pending {
+            self.write(done, s, false);
+        }
+    }
+
+    /// Starts the next trace when its time has come, and baselines when due.
+    fn next(&mut self, s: &Settings) {
+        if self.broken || !s.path.enabled {
+            return;
+        }
+        let Some(last) = self.last else { return };
+        let path_works = last.is_none();
+        if self.baseline_due && path_works && self.queue.idle() {
+            self.baseline_due = false;
+            for (name, dest) in &s.targets {
+                self.queue.push(self.job(s, name, *dest, Purpose::Baseline));
+            }
+        }
+        // A baseline only runs while the path works.
+        self.queue.start_next(&self.answering, |j| match j.purpose {
+            Purpose::Failure { .. } => true,
+            Purpose::Baseline => path_works,
+        });
+    }
+
+    fn job(&self, s: &Settings, name: &str, dest: IpAddr, purpose: Purpose) -> Job {
+        Job {
+            name: name.to_owned(),
+            purpose,
+            spec: TraceSpec {
+                dest,
+                rounds: s.path.rounds.get(),
+                max_hops: s.path.max_hops,
+                timeout: s.timeout,
+                hints: Hints {
+                    route: self.recorder.route(name),
+                    routers: Vec::new(),
+                },
+            },
+        }
+    }
+
+    fn finished(&mut self, done: Done, s: &Settings) {
+        if let Err(e) = &done.result {
+            // Said once; monitoring goes on without paths.
+            tracing::error!(
+                "{}; path capture is off until the next start",
+                path::setup_error(e)
+            );
+            self.broken = true;
+            self.queue.clear();
+            return;
+        }
+        self.write(done, s, false);
+    }
+
+    /// Writes a finished trace, or keeps a failure's until its fate is known
+    /// (`stopping`: written as undecided).
+    fn write(&mut self, done: Done, s: &Settings, stopping: bool) {
+        let Ok(p) = done.result else { return };
+        match done.job.purpose {
+            Purpose::Baseline => self.recorder.baseline(&s.log_dir, &done.job.name, p),
+            Purpose::Failure { since, layer } => match self.fates.of(since) {
+                Fate::Undecided if !stopping => self.pending.push(Done {
+                    job: done.job,
+                    result: Ok(p),
+                }),
+                fate => self
+                    .recorder
+                    .failure(&s.log_dir, &done.job.name, (since, layer), fate, p),
+            },
+        }
+    }
+
+    /// On the way out: a failure's trace in progress ends its round, and
+    /// nothing finished is lost.
+    async fn stop(&mut self, s: &Settings) {
+        if let Some(done) = self.queue.wind_down(STOP_GRACE).await {
+            self.pending.push(done);
+        }
+        for done in std::mem::take(&mut self.pending) {
+            self.write(done, s, true);
         }
     }
 }
@@ -226,107 +293,5 @@ async fn tick(timer: &mut Option<tokio::time::Interval>) {
             t.tick().await;
         }
         None => std::future::pending().await,
-    }
-}
-
-/// One trace; after its first round, a failure's trace tells the monitor where it broke.
-async fn run_one(
-    name: String,
-    spec: TraceSpec,
-    trigger: Trigger,
-    notes: mpsc::Sender<Annotation>,
-) -> Done {
-    let outage = matches!(trigger, Trigger::Outage(_));
-    let result = path::trace(spec, |so_far| {
-        if outage && so_far.rounds == 1 && !so_far.reached {
-            let _ = notes.try_send(Annotation {
-                key: format!("path to {name}:"),
-                text: so_far.where_broke(&name),
-            });
-        }
-    })
-    .await;
-    Done {
-        name,
-        trigger,
-        result,
-    }
-}
-
-/// Writes a finished trace, or counts it when it is a baseline on the same route.
-fn record(
-    s: &Settings,
-    name: &str,
-    trigger: &Trigger,
-    p: &Path,
-    routes: &mut HashMap<String, Vec<Option<IpAddr>>>,
-    unchanged: &mut u64,
-) {
-    let label = match trigger {
-        Trigger::Outage(l) => format!("outage {l}"),
-        Trigger::Baseline => match routes.get(name) {
-            None => "baseline".to_owned(),
-            Some(last) if p.differs_from(last) => {
-                tracing::warn!(
-                    route_changed = name,
-                    "ROUTE_CHANGED: the path to {name} is now {}",
-                    route_words(p)
-                );
-                "route-change".to_owned()
-            }
-            Some(_) => {
-                *unchanged += 1;
-                tracing::debug!(
-                    "path to {name} unchanged ({unchanged} unchanged baselines so far)"
-                );
-                return;
-            }
-        },
-    };
-    if *trigger == Trigger::Baseline {
-        routes.insert(name.to_owned(), p.route());
-    }
-    write(s, name, &label, p);
-}
-
-fn route_words(p: &Path) -> String {
-    p.route()
-        .iter()
-        .map(|a| a.map_or_else(|| "???".to_owned(), |a| a.to_string()))
-        .collect::<Vec<_>>()
-        .join(" → ")
-}
-
-/// Appends the table to the target's file and the JSON line to `paths.jsonl`,
-/// each whole or not at all.
-fn write(s: &Settings, name: &str, trigger: &str, p: &Path) {
-    let dir = s.log_dir.join("paths");
-    let file_name: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let table = path::table(p, name, trigger);
-    let json = path::entry_json(p, name, trigger, Utc::now()).to_string() + "\n";
-    for (file, text) in [
-        (dir.join(format!("{file_name}.log")), table + "\n"),
-        (s.log_dir.join("paths.jsonl"), json),
-    ] {
-        let written = std::fs::create_dir_all(&dir)
-            .and_then(|()| {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&file)
-            })
-            .and_then(|mut f| crate::util::append_whole(&mut f, text.as_bytes(), false));
-        if let Err(e) = written {
-            tracing::error!("cannot write {}: {e}", file.display());
-        }
     }
 }

@@ -1,13 +1,20 @@
-//! One ICMP datagram socket for one trace: echo requests sent with a chosen
-//! TTL (hop limit); echo replies read as data; Time Exceeded and Unreachable
-//! read from the socket's error queue, where the kernel puts them with the
-//! address of the router that sent them (IP_RECVERR), so no capability is
-//! needed: the same unprivileged socket `ping` uses (`ping_group_range`).
+//! One ICMP socket for one trace: echo requests sent with a chosen TTL (hop
+//! limit) to the destination or to a router; echo replies read as data; Time
+//! Exceeded and Destination Unreachable read from the socket's error queue,
+//! where the kernel puts them with the address of the router that sent them
+//! and its ICMP type and code (IP_RECVERR).
+//!
+//! The socket is the unprivileged datagram socket `ping` uses
+//! (`ping_group_range`). Where those are not allowed but the process may open
+//! a raw ICMP socket (root, CAP_NET_RAW), a raw one does the same job: the
+//! echo header is then ours to fill, and other programs' ICMP is told apart
+//! by the identifier.
 
 use std::io::IoSliceMut;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 
+use nix::errno::Errno;
 use nix::sys::socket::{
     recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrStorage,
 };
@@ -16,37 +23,70 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tokio::time::Instant;
 
+use super::hop::Unreachable;
+
+/// What kind of ICMP message answered an echo request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    /// An echo reply: the address the request was sent to answered.
+    Echo,
+    /// Time Exceeded: a router on the way.
+    TimeExceeded,
+    /// Destination Unreachable: a router (or the destination) that cannot deliver.
+    Unreachable(Unreachable),
+    /// Another ICMP error (parameter problem, packet too big).
+    Other,
+}
+
 /// What came back for one echo request.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Answer {
     /// The sequence number of the echo it answers.
     pub seq: u16,
-    /// Who answered: a router on the way, or the destination.
+    /// Who answered.
     pub from: IpAddr,
     /// When it arrived.
     pub at: Instant,
-    /// The destination itself answered (an echo reply).
-    pub reached: bool,
+    /// What it said.
+    pub reply: Reply,
 }
+
+/// Why a probe could not be sent: the monitor's own network, not a router.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalError(pub Errno);
 
 /// The socket of one trace.
 pub struct TraceSocket {
     fd: AsyncFd<Socket>,
-    dest: IpAddr,
+    v6: bool,
+    /// The echo identifier on a raw socket; the kernel's own on a datagram one.
+    raw_ident: Option<u16>,
 }
 
 impl TraceSocket {
-    /// Opens a datagram ICMP socket towards `dest` with the error queue on.
-    pub fn open(dest: IpAddr) -> std::io::Result<TraceSocket> {
-        let (domain, proto) = match dest {
-            IpAddr::V4(_) => (Domain::IPV4, Protocol::ICMPV4),
-            IpAddr::V6(_) => (Domain::IPV6, Protocol::ICMPV6),
+    /// Opens an ICMP socket of `dest`'s family with the error queue on: a
+    /// datagram socket, else a raw one; the datagram socket's error when neither.
+    pub fn open(v6: bool) -> std::io::Result<TraceSocket> {
+        let (domain, proto) = if v6 {
+            (Domain::IPV6, Protocol::ICMPV6)
+        } else {
+            (Domain::IPV4, Protocol::ICMPV4)
         };
-        let sock = Socket::new(domain, Type::DGRAM, Some(proto))?;
+        let (sock, raw_ident) = match Socket::new(domain, Type::DGRAM, Some(proto)) {
+            Ok(s) => (s, None),
+            Err(dgram) if is_not_allowed(&dgram) => {
+                match Socket::new(domain, Type::RAW, Some(proto)) {
+                    Ok(s) => (s, Some(fastrand::u16(..))),
+                    Err(_) => return Err(dgram),
+                }
+            }
+            Err(e) => return Err(e),
+        };
         sock.set_nonblocking(true)?;
-        match dest {
-            IpAddr::V4(_) => setsockopt(&sock, sockopt::Ipv4RecvErr, &true),
-            IpAddr::V6(_) => setsockopt(&sock, sockopt::Ipv6RecvErr, &true),
+        if v6 {
+            setsockopt(&sock, sockopt::Ipv6RecvErr, &true)
+        } else {
+            setsockopt(&sock, sockopt::Ipv4RecvErr, &true)
         }
         .map_err(std::io::Error::from)?;
         // Deprecated because a registered fd could be closed behind the
@@ -55,38 +95,54 @@ impl TraceSocket {
         // replacement is `unsafe`, which this crate forbids).
         #[allow(deprecated)]
         let fd = AsyncFd::with_interest(sock, Interest::READABLE | Interest::ERROR)?;
-        Ok(TraceSocket { fd, dest })
+        Ok(TraceSocket { fd, v6, raw_ident })
     }
 
-    /// Sends echo request `seq` with time-to-live `ttl`.
-    pub fn send(&self, seq: u16, ttl: u8) -> std::io::Result<()> {
+    /// Sends echo request `seq` to `to` with time-to-live `ttl`. `Ok(Some)`:
+    /// this host could not send it (no route, link down), which is an answer
+    /// of sorts; `Err` is the socket's own fault.
+    pub fn send(&self, to: IpAddr, seq: u16, ttl: u8) -> std::io::Result<Option<LocalError>> {
         let sock = self.fd.get_ref();
-        match self.dest {
-            IpAddr::V4(_) => sock.set_ttl_v4(u32::from(ttl))?,
-            IpAddr::V6(_) => sock.set_unicast_hops_v6(u32::from(ttl))?,
+        if self.v6 {
+            sock.set_unicast_hops_v6(u32::from(ttl))?;
+        } else {
+            sock.set_ttl_v4(u32::from(ttl))?;
         }
-        let kind = if self.dest.is_ipv6() { 128 } else { 8 };
-        // Type, code, checksum and identifier are the kernel's to fill on a
-        // datagram socket; the sequence number is ours.
-        let mut packet = [0u8; 24];
-        packet[0] = kind;
-        packet[6..8].copy_from_slice(&seq.to_be_bytes());
-        packet[8..].copy_from_slice(b"cm-path-trace-\0\0");
-        let to = SockAddr::from(SocketAddr::new(self.dest, 0));
-        // A send reports an earlier probe's ICMP error instead of sending (the
-        // error is then consumed; its details wait in the error queue): send again.
+        let packet = self.echo_request(seq);
+        let to = SockAddr::from(SocketAddr::new(to, 0));
+        // A send may report an earlier probe's ICMP error instead of sending
+        // (the error is then consumed; its details wait in the error queue):
+        // send again. An error that stays is this host's own network.
+        let mut last = None;
         for _ in 0..8 {
             match sock.send_to(&packet, &to) {
-                Err(e)
-                    if e.raw_os_error()
-                        .is_some_and(|n| is_network_error(nix::errno::Errno::from_raw(n))) =>
-                {
-                    continue
-                }
-                r => return r.map(drop),
+                Ok(_) => return Ok(None),
+                Err(e) => match e.raw_os_error().map(Errno::from_raw) {
+                    Some(n) if is_network_error(n) => last = Some(LocalError(n)),
+                    // The send buffer is full: this probe is lost, not the socket.
+                    Some(Errno::EAGAIN) => return Ok(Some(LocalError(Errno::EAGAIN))),
+                    _ => return Err(e),
+                },
             }
         }
-        Ok(())
+        Ok(last)
+    }
+
+    fn echo_request(&self, seq: u16) -> [u8; 24] {
+        // Type, code, checksum and identifier are the kernel's to fill on a
+        // datagram socket; on a raw one the identifier and (IPv4) checksum are ours.
+        let mut packet = [0u8; 24];
+        packet[0] = if self.v6 { 128 } else { 8 };
+        packet[6..8].copy_from_slice(&seq.to_be_bytes());
+        packet[8..].copy_from_slice(b"cm-path-trace-\0\0");
+        if let Some(ident) = self.raw_ident {
+            packet[4..6].copy_from_slice(&ident.to_be_bytes());
+            if !self.v6 {
+                let sum = checksum(&packet);
+                packet[2..4].copy_from_slice(&sum.to_be_bytes());
+            }
+        }
+        packet
     }
 
     /// Waits for the next answers (replies or errors); returns at least one, or an error.
@@ -113,18 +169,26 @@ impl TraceSocket {
         }
     }
 
-    /// Echo replies waiting as data.
+    /// Echo replies waiting as data (on a raw IPv4 socket behind the IP header).
     fn drain_replies(&self) -> std::io::Result<Vec<Answer>> {
-        let reply = if self.dest.is_ipv6() { 129 } else { 0 };
+        let reply = if self.v6 { 129 } else { 0 };
         let mut out = Vec::new();
-        while let Some((data, from, _)) = self.receive(MsgFlags::MSG_DONTWAIT)? {
-            if let (Some(from), true) = (from, data.len() >= 8 && data[0] == reply) {
-                out.push(Answer {
-                    seq: u16::from_be_bytes([data[6], data[7]]),
-                    from,
-                    at: Instant::now(),
-                    reached: true,
-                });
+        while let Some(m) = self.receive(MsgFlags::MSG_DONTWAIT)? {
+            let data = if self.raw_ident.is_some() && !self.v6 {
+                let header = usize::from(m.data.first().map_or(0, |b| b & 0x0f)) * 4;
+                m.data.get(header..).unwrap_or_default()
+            } else {
+                &m.data[..]
+            };
+            if let (Some(from), true) = (m.from, data.len() >= 8 && data[0] == reply) {
+                if self.ours(data) {
+                    out.push(Answer {
+                        seq: u16::from_be_bytes([data[6], data[7]]),
+                        from,
+                        at: Instant::now(),
+                        reply: Reply::Echo,
+                    });
+                }
             }
         }
         Ok(out)
@@ -134,59 +198,103 @@ impl TraceSocket {
     fn drain_errors(&self) -> std::io::Result<Vec<Answer>> {
         let mut out = Vec::new();
         let flags = MsgFlags::MSG_ERRQUEUE | MsgFlags::MSG_DONTWAIT;
-        while let Some((data, _, offender)) = self.receive(flags)? {
+        while let Some(m) = self.receive(flags)? {
             // The data is the echo request that met the error: its sequence is ours.
-            if let (Some(from), true) = (offender, data.len() >= 8) {
+            if let (Some(err), true) = (m.error, m.data.len() >= 8 && self.ours(&m.data)) {
                 out.push(Answer {
-                    seq: u16::from_be_bytes([data[6], data[7]]),
-                    from,
+                    seq: u16::from_be_bytes([m.data[6], m.data[7]]),
+                    from: err.from,
                     at: Instant::now(),
-                    reached: from == self.dest,
+                    reply: err.reply,
                 });
             }
         }
         Ok(out)
     }
 
-    /// One message: its data, its sender, and the offender of an error-queue
-    /// message; `None` when nothing is waiting.
-    #[allow(clippy::type_complexity)]
-    fn receive(
-        &self,
-        flags: MsgFlags,
-    ) -> std::io::Result<Option<(Vec<u8>, Option<IpAddr>, Option<IpAddr>)>> {
+    /// Whether an echo header carries our identifier (always, on a datagram socket).
+    fn ours(&self, echo: &[u8]) -> bool {
+        self.raw_ident
+            .is_none_or(|ident| echo.len() >= 6 && echo[4..6] == ident.to_be_bytes())
+    }
+
+    /// One message; `None` when nothing is waiting.
+    fn receive(&self, flags: MsgFlags) -> std::io::Result<Option<Message>> {
         let raw = self.fd.get_ref().as_raw_fd();
-        let mut data = [0u8; 512];
+        let mut data = [0u8; 576];
         let mut iov = [IoSliceMut::new(&mut data)];
         let mut cmsg = nix::cmsg_space!(nix::libc::sock_extended_err, nix::libc::sockaddr_in6);
         let msg = match recvmsg::<SockaddrStorage>(raw, &mut iov, Some(&mut cmsg), flags) {
             Ok(m) => m,
-            Err(nix::errno::Errno::EAGAIN) => return Ok(None),
+            Err(Errno::EAGAIN) => return Ok(None),
             // With IP_RECVERR a plain read reports a queued ICMP error once;
             // its details wait in the error queue, read next.
-            Err(e) if is_network_error(e) => return Ok(Some((Vec::new(), None, None))),
+            Err(e) if is_network_error(e) => return Ok(Some(Message::default())),
             Err(e) => return Err(e.into()),
         };
         let from = msg.address.as_ref().and_then(ip_of);
-        let mut offender = None;
+        let mut error = None;
         for c in msg.cmsgs().map_err(std::io::Error::from)? {
-            match c {
-                ControlMessageOwned::Ipv4RecvErr(_, Some(a)) => {
-                    offender = Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr))));
+            error = match c {
+                ControlMessageOwned::Ipv4RecvErr(e, Some(a)) => IcmpError::new(
+                    &e,
+                    IpAddr::V4(Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr))),
+                ),
+                ControlMessageOwned::Ipv6RecvErr(e, Some(a)) => {
+                    IcmpError::new(&e, IpAddr::V6(Ipv6Addr::from(a.sin6_addr.s6_addr)))
                 }
-                ControlMessageOwned::Ipv6RecvErr(_, Some(a)) => {
-                    offender = Some(IpAddr::V6(Ipv6Addr::from(a.sin6_addr.s6_addr)));
-                }
-                _ => {}
-            }
+                _ => error,
+            };
         }
-        let n = msg.bytes;
-        Ok(Some((data[..n.min(data.len())].to_vec(), from, offender)))
+        let n = msg.bytes.min(data.len());
+        Ok(Some(Message {
+            data: data[..n].to_vec(),
+            from,
+            error,
+        }))
     }
 }
 
+/// One message read from the socket.
+#[derive(Default)]
+struct Message {
+    data: Vec<u8>,
+    from: Option<IpAddr>,
+    error: Option<IcmpError>,
+}
+
+/// An ICMP error from the error queue: who sent it and what it said.
+struct IcmpError {
+    from: IpAddr,
+    reply: Reply,
+}
+
+impl IcmpError {
+    /// Only errors a router sent (not the host's own, which have no sender).
+    fn new(e: &nix::libc::sock_extended_err, from: IpAddr) -> Option<IcmpError> {
+        const ORIGIN_ICMP: u8 = 2;
+        const ORIGIN_ICMP6: u8 = 3;
+        let reply = match (e.ee_origin, e.ee_type) {
+            (ORIGIN_ICMP, 11) | (ORIGIN_ICMP6, 3) => Reply::TimeExceeded,
+            (ORIGIN_ICMP, 3) => Reply::Unreachable(Unreachable::v4(e.ee_code)),
+            (ORIGIN_ICMP6, 1) => Reply::Unreachable(Unreachable::v6(e.ee_code)),
+            (ORIGIN_ICMP | ORIGIN_ICMP6, _) => Reply::Other,
+            _ => return None,
+        };
+        Some(IcmpError { from, reply })
+    }
+}
+
+/// Opening a datagram ICMP socket was refused (not in `ping_group_range`).
+fn is_not_allowed(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error().map(Errno::from_raw),
+        Some(Errno::EACCES | Errno::EPERM | Errno::EPROTONOSUPPORT)
+    )
+}
+
 /// An error the network caused (and the error queue explains), not the socket.
-fn is_network_error(e: nix::errno::Errno) -> bool {
+fn is_network_error(e: Errno) -> bool {
     use nix::errno::Errno::*;
     matches!(
         e,
@@ -198,11 +306,42 @@ fn is_network_error(e: nix::errno::Errno) -> bool {
             | EMSGSIZE
             | ETIMEDOUT
             | EPROTO
+            | ENOBUFS
     )
+}
+
+/// The Internet checksum (RFC 1071) of an ICMPv4 message.
+fn checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = data
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c.get(1).copied().unwrap_or(0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
 }
 
 fn ip_of(a: &SockaddrStorage) -> Option<IpAddr> {
     a.as_sockaddr_in()
         .map(|s| IpAddr::V4(s.ip()))
         .or_else(|| a.as_sockaddr_in6().map(|s| IpAddr::V6(s.ip())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checksum_of_a_message_with_its_checksum_is_zero() {
+        let mut m = [8u8, 0, 0, 0, 0x12, 0x34, 0, 1, b'a', b'b', b'c'];
+        let sum = checksum(&m);
+        m[2..4].copy_from_slice(&sum.to_be_bytes());
+        assert_eq!(checksum(&m), 0);
+        // RFC 1071's example words.
+        assert_eq!(
+            checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+            !0xddf2
+        );
+    }
 }

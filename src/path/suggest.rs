@@ -19,8 +19,8 @@ pub struct Suggestion {
     pub avg_ms: Option<f64>,
 }
 
-/// The ISP's first routers on `p`: hops 2 to `last_hop` that answered in
-/// every round from one address, public or carrier-grade NAT (never the
+/// The ISP's first routers on `p`: hops 2 to `last_hop` that answered from
+/// one address with no loss (a router's rate limit is not loss), public or carrier-grade NAT (never the
 /// gateway, never a private LAN address), and in the same network as the
 /// first of them (all CGNAT, or the same /16, /32 for IPv6), since the hops
 /// after the ISP's are other networks. `Err` says why none qualifies.
@@ -38,7 +38,7 @@ pub fn isp_hops(p: &Path, last_hop: u8) -> Result<Vec<Suggestion>, String> {
             });
             break;
         };
-        if h.received < h.sent {
+        if h.loss_pct > 0.0 || !h.answered() {
             why.push(format!(
                 "hop {} {addr} lost {:.0}% of probes",
                 h.ttl, h.loss_pct

@@ -1,18 +1,35 @@
 //! The trace itself: rounds of echo requests with TTL 1, 2, 3 … towards a
 //! destination, each answer matched to its hop, MTR-style statistics per hop.
+//!
+//! Routers limit how many ICMP errors they send each host (Linux: a burst of
+//! 6, then one a second), and the monitor's own probes spend that allowance
+//! during an outage. So a trace is careful with it:
+//! - rounds of every trace sharing a [`Pacer`] start at least its interval
+//!   apart, so each router sees at most one probe of ours a second;
+//! - within a round, TTLs go out in order, a few milliseconds apart while the
+//!   end of the path is not known, and none beyond it once it is: the router
+//!   that says unreachable is asked once per round, not once per TTL;
+//! - a hop left silent in a round is asked again directly: an echo request to
+//!   its own address (or to a router known to answer: the route last seen
+//!   while the path worked, the gateway, the ISP hops) with that same TTL. A
+//!   router at that distance receives it and answers with an echo reply,
+//!   which is not rate-limited. Such answers are counted apart (`echo_sent`,
+//!   `echo_received`).
 
-use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
+use chrono::Utc;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
+use super::progress::{Kind, Progress};
+use super::reading::Path;
 use super::socket::TraceSocket;
 
 /// How one trace runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceSpec {
     /// Where to.
     pub dest: IpAddr,
@@ -20,306 +37,153 @@ pub struct TraceSpec {
     pub rounds: u32,
     /// The highest TTL tried.
     pub max_hops: u8,
-    /// How long a round waits for its answers.
+    /// How long an answer may take.
     pub timeout: Duration,
-    /// The least time between the starts of two rounds: routers rate-limit
-    /// their Time Exceeded messages (Linux: about one a second after a burst).
-    pub interval: Duration,
+    /// Routers known before the trace starts.
+    pub hints: Hints,
 }
 
-/// One hop's figures over all rounds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Hop {
-    /// Its distance (TTL).
-    pub ttl: u8,
-    /// Every address that answered at this distance, in the order first seen.
-    pub addrs: Vec<IpAddr>,
-    /// Echo requests sent at this distance.
-    pub sent: u32,
-    /// Answers received.
-    pub received: u32,
-    /// Loss, percent.
-    pub loss_pct: f64,
-    /// Last, mean, best and worst round-trip time, ms; `None` without answers.
-    pub last_ms: Option<f64>,
-    pub avg_ms: Option<f64>,
-    pub best_ms: Option<f64>,
-    pub worst_ms: Option<f64>,
-    /// Standard deviation of the round-trip times, ms.
-    pub stdev_ms: Option<f64>,
-    #[serde(skip)]
-    rtts: Vec<f64>,
+/// Routers the trace may ask directly when their hop is silent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hints {
+    /// The route last seen while the path worked: the address at each TTL from 1.
+    pub route: Vec<Option<IpAddr>>,
+    /// Routers known to answer (the gateway, the ISP hops), distance unknown.
+    pub routers: Vec<IpAddr>,
 }
 
-impl Hop {
-    fn new(ttl: u8) -> Hop {
-        Hop {
-            ttl,
-            addrs: Vec::new(),
-            sent: 0,
-            received: 0,
-            loss_pct: 0.0,
-            last_ms: None,
-            avg_ms: None,
-            best_ms: None,
-            worst_ms: None,
-            stdev_ms: None,
-            rtts: Vec::new(),
+/// Spaces the rounds of the traces that share it.
+#[derive(Debug, Clone)]
+pub struct Pacer {
+    /// The earliest start of the next round. Shared by the clones handed to
+    /// successive traces (each in its own task), so that the spacing holds
+    /// across traces, not only within one; held only to read and advance it.
+    next: Arc<Mutex<Instant>>,
+    interval: Duration,
+}
+
+impl Pacer {
+    /// Rounds at least `interval` apart.
+    pub fn new(interval: Duration) -> Pacer {
+        Pacer {
+            next: Arc::new(Mutex::new(Instant::now())),
+            interval: interval.max(Duration::from_millis(1)),
         }
     }
 
-    fn answer(&mut self, from: IpAddr, rtt: Duration) {
-        if !self.addrs.contains(&from) {
-            self.addrs.push(from);
-        }
-        self.received += 1;
-        self.rtts.push(rtt.as_secs_f64() * 1000.0);
-    }
-
-    fn finish(&mut self) {
-        self.loss_pct = if self.sent == 0 {
-            0.0
-        } else {
-            f64::from(self.sent - self.received.min(self.sent)) * 100.0 / f64::from(self.sent)
+    /// Waits for the next round's turn.
+    async fn turn(&self) {
+        let at = {
+            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            let at = (*next).max(Instant::now());
+            *next = at + self.interval;
+            at
         };
-        let n = self.rtts.len() as f64;
-        self.last_ms = self.rtts.last().copied();
-        self.best_ms = self.rtts.iter().copied().reduce(f64::min);
-        self.worst_ms = self.rtts.iter().copied().reduce(f64::max);
-        self.avg_ms = (n > 0.0).then(|| self.rtts.iter().sum::<f64>() / n);
-        self.stdev_ms = self
-            .avg_ms
-            .map(|avg| (self.rtts.iter().map(|r| (r - avg).powi(2)).sum::<f64>() / n).sqrt());
-    }
-
-    /// Whether anything answered at this distance.
-    pub fn answered(&self) -> bool {
-        self.received > 0
+        tokio::time::sleep_until(at).await;
     }
 }
 
-/// A finished trace.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Path {
-    /// The destination.
-    pub dest: IpAddr,
-    /// When it started.
-    pub at: DateTime<Utc>,
-    /// Rounds run.
-    pub rounds: u32,
-    /// Whether the destination answered.
-    pub reached: bool,
-    /// Hop by hop, from 1.
-    pub hops: Vec<Hop>,
-}
+/// The gap between two TTLs of a round while the end of the path is unknown.
+const PROBE_GAP: Duration = Duration::from_millis(5);
 
-/// Consecutive silent hops after the last answer that are still shown.
-const SILENT_SHOWN: u8 = 5;
-
-/// Runs `spec`; `round_done` sees the path so far after every round. An error
-/// is the monitor's own fault (no socket), never a silent path.
-pub async fn trace(spec: TraceSpec, mut round_done: impl FnMut(&Path)) -> std::io::Result<Path> {
-    let sock = TraceSocket::open(spec.dest)?;
+/// Runs `spec` at `pacer`'s pace; `round_done` sees the path so far after
+/// every round. Once `stop` is cancelled the trace ends after the round in
+/// progress (it always runs one). An error is the monitor's own fault (no
+/// socket), never a silent path.
+pub async fn trace(
+    spec: TraceSpec,
+    pacer: &Pacer,
+    stop: &CancellationToken,
+    mut round_done: impl FnMut(&Path),
+) -> std::io::Result<Path> {
     let at = Utc::now();
-    let mut hops: Vec<Hop> = (1..=spec.max_hops).map(Hop::new).collect();
-    let mut dest_ttl: Option<u8> = None;
-    let mut seq = fastrand::u16(..);
-    for round in 0..spec.rounds {
-        let top = dest_ttl.unwrap_or(spec.max_hops);
-        let start = Instant::now();
-        let mut waiting: HashMap<u16, (u8, Instant)> = HashMap::new();
-        for ttl in 1..=top {
-            seq = seq.wrapping_add(1);
-            sock.send(seq, ttl)?;
-            waiting.insert(seq, (ttl, Instant::now()));
-            hops[usize::from(ttl - 1)].sent += 1;
-        }
-        let deadline = start + spec.timeout;
-        let next_round = start + spec.interval.max(Duration::from_millis(1));
-        loop {
-            let until = if waiting.is_empty() {
-                next_round
-            } else {
-                deadline
-            };
+    let wait = spec.timeout.min(pacer.interval / 2);
+    let mut t = Tracer::new(spec)?;
+    let mut rounds = 0;
+    while rounds < t.spec.rounds {
+        if rounds == 0 {
+            pacer.turn().await;
+        } else {
             tokio::select! {
-                answers = sock.next() => {
-                    for a in answers? {
-                        let Some((ttl, sent_at)) = waiting.remove(&a.seq) else { continue };
-                        hops[usize::from(ttl - 1)].answer(a.from, a.at - sent_at);
-                        if a.reached {
-                            dest_ttl = Some(dest_ttl.map_or(ttl, |d| d.min(ttl)));
-                        }
-                    }
-                }
-                _ = tokio::time::sleep_until(until) => break,
+                () = pacer.turn() => {}
+                () = stop.cancelled() => break,
             }
         }
-        round_done(&summary(&hops, dest_ttl, spec.dest, at, round + 1));
+        rounds += 1;
+        t.send_round().await?;
+        t.pump(Instant::now() + wait, true).await?;
+        if t.send_echoes()? > 0 {
+            t.pump(Instant::now() + wait, true).await?;
+        }
+        t.p.settle_placements();
+        round_done(&t.p.summary(at, rounds));
     }
-    Ok(summary(&hops, dest_ttl, spec.dest, at, spec.rounds))
+    Ok(t.p.summary(at, rounds))
 }
 
-/// The path as far as it is known: up to the destination, or up to a few
-/// silent hops past the last answer.
-fn summary(
-    hops: &[Hop],
-    dest_ttl: Option<u8>,
-    dest: IpAddr,
-    at: DateTime<Utc>,
-    rounds: u32,
-) -> Path {
-    let last = match dest_ttl {
-        Some(d) => d,
-        None => {
-            let answered = hops.iter().rposition(Hop::answered).map_or(0, |i| i + 1);
-            (answered as u8)
-                .saturating_add(SILENT_SHOWN)
-                .min(hops.len() as u8)
-        }
-    };
-    let mut shown: Vec<Hop> = hops[..usize::from(last)].to_vec();
-    for h in &mut shown {
-        h.finish();
-    }
-    Path {
-        dest,
-        at,
-        rounds,
-        reached: dest_ttl.is_some(),
-        hops: shown,
-    }
+/// A trace in progress: its socket and its bookkeeping.
+struct Tracer {
+    sock: TraceSocket,
+    spec: TraceSpec,
+    p: Progress,
+    seq: u16,
 }
 
-impl Path {
-    /// The route as the addresses answering at each distance (`None`: silent).
-    pub fn route(&self) -> Vec<Option<IpAddr>> {
-        self.hops.iter().map(|h| h.addrs.first().copied()).collect()
+impl Tracer {
+    fn new(spec: TraceSpec) -> std::io::Result<Tracer> {
+        Ok(Tracer {
+            sock: TraceSocket::open(spec.dest.is_ipv6())?,
+            p: Progress::new(&spec),
+            spec,
+            seq: fastrand::u16(..),
+        })
     }
 
-    /// Whether `other` is another route: a different length, or a different
-    /// address where both answered (a silent hop says nothing either way).
-    pub fn differs_from(&self, other: &[Option<IpAddr>]) -> bool {
-        let mine = self.route();
-        mine.len() != other.len()
-            || mine
-                .iter()
-                .zip(other)
-                .any(|(a, b)| matches!((a, b), (Some(a), Some(b)) if a != b))
-    }
-
-    /// Where it broke, in words a person can read to their ISP, e.g.
-    /// `path to one: last answer hop 3 100.64.2.2, silent from hop 4`.
-    pub fn where_broke(&self, name: &str) -> String {
-        if self.reached {
-            return format!("path to {name}: reached in {} hops", self.hops.len());
-        }
-        match self.hops.iter().rposition(Hop::answered) {
-            Some(i) => {
-                let h = &self.hops[i];
-                let addr = h.addrs.first().map(ToString::to_string).unwrap_or_default();
-                format!(
-                    "path to {name}: last answer hop {} {addr}, silent from hop {}",
-                    h.ttl,
-                    h.ttl + 1
-                )
+    /// Sends one round's probes, lowest TTL first, none beyond the end once it is known.
+    async fn send_round(&mut self) -> std::io::Result<()> {
+        self.p.begin_round(Instant::now());
+        let mut ttl = 1;
+        while ttl <= self.p.top() {
+            self.send(self.spec.dest, ttl, Kind::Trace)?;
+            if self.p.end().is_none() {
+                self.pump(Instant::now() + PROBE_GAP, false).await?;
             }
-            None => format!("path to {name}: no hop answers"),
+            ttl += 1;
         }
+        Ok(())
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn path(route: &[Option<&str>], reached: bool) -> Path {
-        Path {
-            dest: "198.51.100.1".parse().unwrap(),
-            at: Utc::now(),
-            rounds: 1,
-            reached,
-            hops: route
-                .iter()
-                .enumerate()
-                .map(|(i, a)| {
-                    let mut h = Hop::new(i as u8 + 1);
-                    h.sent = 1;
-                    if let Some(a) = a {
-                        h.answer(a.parse().unwrap(), Duration::from_millis(2));
-                    }
-                    h.finish();
-                    h
-                })
-                .collect(),
+    /// Asks the hops left silent this round directly; returns how many echoes went out.
+    fn send_echoes(&mut self) -> std::io::Result<usize> {
+        let asked = self.p.begin_echoes();
+        for &(to, ttl, kind) in &asked {
+            self.send(to, ttl, kind)?;
         }
+        Ok(asked.len())
     }
 
-    #[test]
-    fn where_it_broke_names_the_last_answer_and_the_first_silence() {
-        let p = path(
-            &[
-                Some("10.1.1.1"),
-                Some("100.64.1.2"),
-                Some("100.64.2.2"),
-                None,
-                None,
-            ],
-            false,
-        );
-        assert_eq!(
-            p.where_broke("one"),
-            "path to one: last answer hop 3 100.64.2.2, silent from hop 4"
-        );
-        assert_eq!(
-            path(&[None, None], false).where_broke("x"),
-            "path to x: no hop answers"
-        );
-        assert_eq!(
-            path(&[Some("10.1.1.1"), Some("198.51.100.1")], true).where_broke("x"),
-            "path to x: reached in 2 hops"
-        );
+    fn send(&mut self, to: IpAddr, ttl: u8, kind: Kind) -> std::io::Result<()> {
+        self.seq = self.seq.wrapping_add(1);
+        let local = self.sock.send(to, self.seq, ttl)?;
+        self.p.sent(self.seq, ttl, kind, Instant::now(), local);
+        Ok(())
     }
 
-    #[test]
-    fn a_silent_hop_is_no_route_change_but_another_router_is() {
-        let a = path(
-            &[Some("10.1.1.1"), Some("100.64.1.2"), Some("203.0.113.2")],
-            true,
-        );
-        let silent = path(&[Some("10.1.1.1"), None, Some("203.0.113.2")], true);
-        let other = path(
-            &[Some("10.1.1.1"), Some("100.64.1.2"), Some("203.0.113.9")],
-            true,
-        );
-        let longer = path(
-            &[
-                Some("10.1.1.1"),
-                Some("100.64.1.2"),
-                Some("203.0.113.2"),
-                None,
-            ],
-            true,
-        );
-        assert!(!silent.differs_from(&a.route()));
-        assert!(other.differs_from(&a.route()));
-        assert!(longer.differs_from(&a.route()));
-    }
-
-    #[test]
-    fn hop_statistics_are_mtr_s() {
-        let mut h = Hop::new(1);
-        h.sent = 4;
-        for ms in [1, 2, 3] {
-            h.answer("10.1.1.1".parse().unwrap(), Duration::from_millis(ms));
+    /// Takes answers until `until`; with `phase_only`, stops as soon as every
+    /// echo request of the current phase is answered.
+    async fn pump(&mut self, until: Instant, phase_only: bool) -> std::io::Result<()> {
+        loop {
+            if phase_only && !self.p.phase_open() {
+                return Ok(());
+            }
+            let got = tokio::select! {
+                got = self.sock.next() => Some(got?),
+                _ = tokio::time::sleep_until(until) => None,
+            };
+            let Some(answers) = got else { return Ok(()) };
+            for a in answers {
+                self.p.take(a);
+            }
         }
-        h.finish();
-        assert_eq!(h.loss_pct, 25.0);
-        assert_eq!(
-            (h.last_ms, h.best_ms, h.worst_ms),
-            (Some(3.0), Some(1.0), Some(3.0))
-        );
-        assert_eq!(h.avg_ms, Some(2.0));
-        assert!((h.stdev_ms.unwrap() - (2.0f64 / 3.0).sqrt()).abs() < 1e-9);
     }
 }

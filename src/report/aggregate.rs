@@ -161,7 +161,7 @@ fn tally(o: &Options, outages: &[Row]) -> Tally {
     let (mut downtime, mut maintenance) = (0.0, 0.0);
     let mut day_down: BTreeMap<NaiveDate, f64> = BTreeMap::new();
     let mut peak_down = 0.0;
-    let paths = super::paths::outage_tables(&o.log_dir);
+    let paths = super::paths::OutageTraces::read(&o.log_dir);
     let mut list = Vec::new();
     for r in outages {
         let d = r.row.duration_seconds as f64;
@@ -172,7 +172,7 @@ fn tally(o: &Options, outages: &[Row]) -> Tally {
             cause: r.row.cause.clone(),
             detail: r.row.detail.clone(),
             maintenance: r.maintenance,
-            path: super::paths::nearest(&paths, r.start),
+            path: paths.of(r.start),
         });
         if r.maintenance {
             maintenance += d;

@@ -9,8 +9,9 @@
 #   P-dst: targets 198.51.100.1 and 198.51.100.2 on lo
 #   spare:  P-isp2 203.0.113.13 ── 203.0.113.14 P-alt 203.0.113.17 ── 203.0.113.18 P-inet2
 #
-# Usage: chain.sh up P | down P | reroute P | cut P | restore P | loss P PCT | noloss P
+# Usage: chain.sh up P | down P | reroute P | cut P | noroute P | restore P | loss P PCT | noloss P
 #   cut/restore: the link after the second ISP router (isp2 ─ inet1).
+#   noroute: the second ISP router loses its route onward and answers "network unreachable" (!N).
 #   loss: drop PCT % of the monitor's packets arriving at the second ISP router.
 set -euo pipefail
 cmd=$1; P=$2
@@ -43,12 +44,12 @@ up)
   r inet2 203.0.113.0/30 via 203.0.113.5
   r alt default via 203.0.113.18; r alt 10.1.0.0/16 via 203.0.113.13; r alt 100.64.0.0/10 via 203.0.113.13
   r dst default via 203.0.113.9
+  # Routers keep Linux's default ICMP rate limits, as real routers limit
+  # theirs: per destination a burst of about 6 errors, then one a second
+  # (a router without a route: one "unreachable" every 2 s).
   for n in gw isp1 isp2 inet1 inet2 alt; do
     ip netns exec "$P-$n" sysctl -qw net.ipv4.ip_forward=1
-    # Time Exceeded for every probe: the tests count answers (mtr sees the same).
-    ip netns exec "$P-$n" sysctl -qw net.ipv4.icmp_ratelimit=0
   done
-  ip netns exec "$P-dst" sysctl -qw net.ipv4.icmp_ratelimit=0
   ip netns exec "$P-mon" sysctl -qw net.ipv4.ping_group_range="0 2147483647"
   for n in "${NS[@]}"; do
     mkdir -p "/etc/netns/$P-$n"; echo "nameserver 198.51.100.53" > "/etc/netns/$P-$n/resolv.conf"
@@ -65,6 +66,7 @@ table ip cmcut {
 }
 NFT
   ;;
+noroute) ip -n "$P-isp2" route del default ;;
 restore)
   ip netns exec "$P-isp2" nft delete table ip cmcut 2>/dev/null || true
   ip -n "$P-isp2" route replace default via 203.0.113.2
@@ -77,5 +79,5 @@ table ip cmloss {
 NFT
   ;;
 noloss) ip netns exec "$P-isp2" nft delete table ip cmloss 2>/dev/null || true ;;
-*) echo "usage: $0 up|down|reroute|cut|restore|loss|noloss P" >&2; exit 2 ;;
+*) echo "usage: $0 up|down|reroute|cut|noroute|restore|loss|noloss P" >&2; exit 2 ;;
 esac
