@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::cli::DiscoverArgs;
-use crate::config::{Config, GatewayAddress};
+use crate::config::{Config, Family, GatewayAddress};
 use crate::path::{self, Hints, Pacer, Path, Suggestion, TraceSpec};
 
 /// The last hop that may be the ISP's, counting the gateway as hop 1.
@@ -68,66 +68,124 @@ pub fn run(config_path: Option<&FilePath>, args: &DiscoverArgs) -> anyhow::Resul
             return Ok(ExitCode::from(1));
         }
     };
-    // The first path that reached its destination says the most about the line.
-    let basis = traced
-        .iter()
-        .find(|(_, p)| p.reached)
-        .or(traced.first())
-        .map(|(_, p)| p);
-    let suggestion = basis.map_or_else(
-        || Err("no target to trace".to_owned()),
-        |p| path::isp_hops(p, LAST_ISP_HOP),
-    );
+    let suggestions = suggest_per_family(&traced);
     if args.json {
+        let hops: Vec<&Suggestion> = suggestions
+            .iter()
+            .filter_map(|(_, s)| s.as_ref().ok())
+            .flatten()
+            .collect();
+        let why: serde_json::Map<String, serde_json::Value> = suggestions
+            .iter()
+            .filter_map(|(f, s)| Some((f.label().to_owned(), json!(s.as_ref().err()?))))
+            .collect();
         let doc = json!({
             "schema_version": 2,
             "paths": traced.iter().map(|(n, p)| json!({"target": n, "path": p})).collect::<Vec<_>>(),
-            "isp_hops": suggestion.as_ref().ok(),
-            "no_isp_hop_because": suggestion.as_ref().err(),
+            "isp_hops": hops,
+            "no_isp_hop_because": why,
         });
         println!("{doc:#}");
     } else {
-        print_text(&traced, &suggestion);
+        print_text(&traced, &suggestions);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The gateway and the configured ISP hops: routers a silent hop may be asked about directly.
+/// The gateways and the configured ISP hops: routers a silent hop may be asked about directly.
 fn known_routers(config: &Config) -> Vec<IpAddr> {
-    let gateway = match config.gateway.address {
-        GatewayAddress::Ip(ip) => Some(ip),
-        GatewayAddress::Auto => crate::probe::route::default_gateway().map(|g| g.addr),
+    let gateways: Vec<IpAddr> = match config.gateway.address {
+        GatewayAddress::Ip(ip) => vec![ip],
+        GatewayAddress::Auto => Family::ALL
+            .into_iter()
+            .filter_map(|f| crate::route::default_gateway(f).map(|g| g.addr))
+            .collect(),
     };
-    gateway
+    gateways
         .into_iter()
         .chain(config.isp.hops.iter().copied())
         .collect()
 }
 
-fn print_text(traced: &[(String, Path)], suggestion: &Result<Vec<Suggestion>, String>) {
+/// The ISP hops each traced family suggests: each family has routers of its
+/// own, and the first path of a family that reached its destination says the
+/// most about that family's line.
+fn suggest_per_family(traced: &[(String, Path)]) -> Vec<(Family, Result<Vec<Suggestion>, String>)> {
+    let families: Vec<Family> = Family::ALL
+        .into_iter()
+        .filter(|f| traced.iter().any(|(_, p)| Family::of(p.dest) == *f))
+        .collect();
+    if families.is_empty() {
+        return vec![(Family::V4, Err("no target to trace".to_owned()))];
+    }
+    families
+        .into_iter()
+        .map(|f| {
+            let mine = || {
+                traced
+                    .iter()
+                    .map(|(_, p)| p)
+                    .filter(|p| Family::of(p.dest) == f)
+            };
+            let basis = mine().find(|p| p.reached).or(mine().next());
+            (
+                f,
+                basis.map_or_else(
+                    || Err("no path".to_owned()),
+                    |p| path::isp_hops(p, LAST_ISP_HOP),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn print_text(
+    traced: &[(String, Path)],
+    suggestions: &[(Family, Result<Vec<Suggestion>, String>)],
+) {
     for (name, p) in traced {
         print!("{}", path::table(p, name, "discover"));
         println!();
     }
-    match suggestion {
-        Ok(hops) => {
+    let hops: Vec<(Family, &Suggestion)> = suggestions
+        .iter()
+        .filter_map(|(f, s)| Some(s.as_ref().ok()?.iter().map(move |h| (*f, h))))
+        .flatten()
+        .collect();
+    let several = suggestions.len() > 1;
+    if !hops.is_empty() {
+        println!(
+            "Suggested [isp] section: hops 2 to {LAST_ISP_HOP} that answered with no loss, in your ISP's network.\n"
+        );
+        println!("[isp]\nhops = [");
+        for (f, h) in &hops {
+            let rtt = h
+                .avg_ms
+                .map_or_else(String::new, |a| format!(", {a:.1} ms"));
+            let family = if several {
+                format!("{} ", f.name())
+            } else {
+                String::new()
+            };
             println!(
-                "Suggested [isp] section: hops 2 to {LAST_ISP_HOP} that answered with no loss, in your ISP's network.\n"
+                "    {:<18} # {family}hop {}: {:.0}% loss{rtt}",
+                format!("\"{}\",", h.address),
+                h.hop,
+                h.loss_pct
             );
-            println!("[isp]\nhops = [");
-            for h in hops {
-                let rtt = h.avg_ms.map_or_else(String::new, |a| format!(", {a:.1} ms"));
-                println!(
-                    "    {:<18} # hop {}: {:.0}% loss{rtt}",
-                    format!("\"{}\",", h.address),
-                    h.hop,
-                    h.loss_pct
-                );
-            }
-            println!("]\nprobes = [\"icmp\"]");
         }
-        Err(why) => println!(
-            "No hop qualifies for [isp]: {why}. Without hops, an outage beyond your router is WAN_DOWN (ISP_DOWN needs a hop that answers)."
-        ),
+        println!("]\nprobes = [\"icmp\"]");
+    }
+    for (f, s) in suggestions {
+        if let Err(why) = s {
+            let family = if several {
+                format!(" over {}", f.name())
+            } else {
+                String::new()
+            };
+            println!(
+                "No hop qualifies for [isp]{family}: {why}. Without hops, an outage beyond your router is WAN_DOWN (ISP_DOWN needs a hop that answers)."
+            );
+        }
     }
 }
