@@ -26,9 +26,10 @@ fn t(s: &str) -> DateTime<FixedOffset> {
 /// - day 2 (Tue 2026-11-03): 00:00:00–05:59:50, gateway 2 ms, internet 20 ms, 10 % loss,
 ///   DEGRADED 01:00:00–01:04:50 (30 checks).
 ///
-/// Outages: WAN_DOWN day 1 03:00–03:10 (600 s); ISP_DOWN day 1 19:00–19:05 (300 s,
-/// in the 18–23 peak); DNS_FAIL day 2 02:00:00–02:01:40 in maintenance (100 s, shown
-/// apart); a simulated WAN_DOWN day 2 04:00:00 (30 s, left out).
+/// Outages: WAN_DOWN day 1 03:00–03:10 (600 s); LAN_DOWN day 1 08:00–08:02 (120 s,
+/// your side); ISP_DOWN day 1 19:00–19:05 (300 s, in the 18–23 peak); DNS_FAIL day 2
+/// 02:00:00–02:01:40 in a maintenance window (100 s, services, counted and marked);
+/// a simulated WAN_DOWN day 2 04:00:00 (30 s, left out).
 fn fixture(dir: &Path) -> PathBuf {
     let logs = dir.join("logs");
     std::fs::create_dir_all(&logs).unwrap();
@@ -71,6 +72,14 @@ fn fixture(dir: &Path) -> PathBuf {
             600,
             "WAN_DOWN",
             "gateway answers",
+            false,
+        ),
+        outage(
+            "2026-11-02T08:00:00+00:00",
+            "2026-11-02T08:02:00+00:00",
+            120,
+            "LAN_DOWN",
+            "gateway silent",
             false,
         ),
         outage(
@@ -139,7 +148,7 @@ fn json(cfg: &Path) -> Value {
 fn every_figure_matches_the_hand_count() {
     let dir = tempfile::tempdir().unwrap();
     let v = json(&fixture(dir.path()));
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["period"]["from"], "2026-11-02T00:00:00+00:00");
     assert_eq!(v["period"]["to"], "2026-11-03T06:00:00+00:00");
     assert_eq!(v["interval_s"], 10.0);
@@ -151,35 +160,40 @@ fn every_figure_matches_the_hand_count() {
     assert_eq!(v["gaps"][0]["from"], "2026-11-02T12:00:00+00:00");
     assert_eq!(v["gaps"][0]["to"], "2026-11-02T13:00:00+00:00");
     assert_eq!(v["gaps"][0]["seconds"], 3600.0);
-    assert_eq!(v["downtime_s"], 900.0);
+    // Every side: 600 + 120 + 300 + 100 (the maintenance one counts too).
+    assert_eq!(v["downtime_s"], 1120.0);
+    // 100 × (1 − 1 120 ÷ 104 400) = 98.927…
+    assert_eq!(v["availability_pct"], 98.93);
     assert_eq!(v["maintenance_s"], 100.0);
-    // 100 × (1 − 900 ÷ 104 400) = 99.1379…
-    assert_eq!(v["availability_pct"], 99.14);
     assert_eq!(v["degraded_s"], 300.0);
     let o = &v["outages"];
-    assert_eq!(o["count"], 2);
-    assert_eq!(o["total_s"], 900.0);
-    assert_eq!(o["mean_s"], 450.0);
-    assert_eq!(o["median_s"], 450.0);
+    assert_eq!(o["count"], 4);
+    assert_eq!(o["total_s"], 1120.0);
+    assert_eq!(o["mean_s"], 280.0);
+    assert_eq!(o["median_s"], 210.0);
     assert_eq!(o["longest_s"], 600.0);
-    assert_eq!(o["mean_time_between_s"], 51_750.0);
+    // (104 400 − 1 120) ÷ 4.
+    assert_eq!(o["mean_time_between_s"], 25_820.0);
     assert_eq!(o["by_cause"]["WAN_DOWN"]["count"], 1);
     assert_eq!(o["by_cause"]["WAN_DOWN"]["total_s"], 600.0);
     assert_eq!(o["by_cause"]["ISP_DOWN"]["total_s"], 300.0);
-    assert!(
-        o["by_cause"].get("DNS_FAIL").is_none(),
-        "maintenance is apart"
-    );
+    assert_eq!(o["by_cause"]["LAN_DOWN"]["total_s"], 120.0);
+    assert_eq!(o["by_cause"]["DNS_FAIL"]["total_s"], 100.0);
     let list = v["outage_list"].as_array().unwrap();
-    assert_eq!(list.len(), 3, "the simulated one is left out");
-    assert_eq!(list[2]["maintenance"], true);
+    assert_eq!(list.len(), 4, "the simulated one is left out");
+    let sides: Vec<&str> = list.iter().map(|o| o["side"].as_str().unwrap()).collect();
+    assert_eq!(sides, ["isp", "your_side", "isp", "services"]);
+    assert_eq!(list[3]["maintenance"], true);
+    assert_eq!(list[3]["duration_s"], 100.0);
     let mut hours = vec![0; 24];
     hours[3] = 1;
+    hours[8] = 1;
     hours[19] = 1;
+    hours[2] = 1;
     assert_eq!(v["starts_by_hour"], serde_json::json!(hours));
     assert_eq!(
         v["starts_by_weekday"],
-        serde_json::json!([2, 0, 0, 0, 0, 0, 0])
+        serde_json::json!([3, 1, 0, 0, 0, 0, 0])
     );
     // 8 280 checks of 1 ms, 2 160 of 2 ms: the 95th (rank 9 918) is 2 ms.
     let l = &v["latency"];
@@ -199,10 +213,16 @@ fn every_figure_matches_the_hand_count() {
     assert_eq!(days[0]["date"], "2026-11-02");
     assert_eq!(days[0]["checks"], 8280);
     assert_eq!(days[0]["monitored_s"], 82_800.0);
-    assert_eq!(days[0]["downtime_s"], 900.0);
-    assert_eq!(days[0]["availability_pct"], 98.91);
+    assert_eq!(days[0]["downtime_s"], 1020.0);
+    // 100 × (1 − 1 020 ÷ 82 800) = 98.768…; against the ISP 900 s: 98.913…
+    assert_eq!(days[0]["availability_pct"], 98.77);
+    assert_eq!(days[0]["sides"]["isp"]["availability_pct"], 98.91);
+    assert_eq!(days[0]["sides"]["your_side"]["downtime_s"], 120.0);
     assert_eq!(days[1]["monitored_s"], 21_600.0);
-    assert_eq!(days[1]["availability_pct"], 100.0);
+    // 100 × (1 − 100 ÷ 21 600) = 99.537…
+    assert_eq!(days[1]["availability_pct"], 99.54);
+    assert_eq!(days[1]["sides"]["isp"]["availability_pct"], 100.0);
+    assert_eq!(days[1]["sides"]["services"]["downtime_s"], 100.0);
     assert_eq!(days[1]["degraded_s"], 300.0);
     assert_eq!(days[1]["latency"]["loss_pct"], 10.0);
     let p = &v["peak"];
@@ -210,25 +230,21 @@ fn every_figure_matches_the_hand_count() {
     assert_eq!(p["peak"]["monitored_s"], 18_000.0);
     assert_eq!(p["peak"]["downtime_s"], 300.0);
     assert_eq!(p["peak"]["availability_pct"], 98.33);
+    assert_eq!(p["peak"]["sides"]["isp"]["availability_pct"], 98.33);
     assert_eq!(p["peak"]["loss_pct"], 0.0);
     assert_eq!(p["off_peak"]["monitored_s"], 86_400.0);
-    assert_eq!(p["off_peak"]["availability_pct"], 99.31);
+    // 100 × (1 − 820 ÷ 86 400) = 99.050…; against the ISP 600 s: 99.305…
+    assert_eq!(p["off_peak"]["availability_pct"], 99.05);
+    assert_eq!(p["off_peak"]["sides"]["isp"]["availability_pct"], 99.31);
     assert_eq!(p["off_peak"]["loss_pct"], 2.5);
     assert_eq!(p["off_peak"]["internet_ms"]["p95"], 20.0);
-    assert!(
-        v["summary"].as_str().unwrap().starts_with(
-            "Between 2026-11-02 and 2026-11-03 the internet was down 2 times for 15 min 0 s in total (99.14 % available); 2 of those were beyond your router (WAN/ISP)."
-        ),
-        "{}",
-        v["summary"]
-    );
     assert!(
         v["warnings"].as_array().unwrap().is_empty(),
         "{}",
         v["warnings"]
     );
 
-    // A period: only the second day.
+    // A period: only the second day; the maintenance outage is in it, and counted.
     let (_, out, _) = report(
         &dir.path().join("config.toml"),
         &[
@@ -242,8 +258,91 @@ fn every_figure_matches_the_hand_count() {
     );
     let day2: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(day2["checks_present"], 2160);
-    assert_eq!(day2["downtime_s"], 0.0);
+    assert_eq!(day2["downtime_s"], 100.0);
     assert_eq!(day2["maintenance_s"], 100.0);
+    assert_eq!(day2["sides"]["services"]["count"], 1);
+    assert_eq!(day2["sides"]["isp"]["count"], 0);
+}
+
+/// The headline is the figure against the ISP, and says so: the LAN outage
+/// (your side) and the DNS one (services) are not in it, and "beyond your
+/// router" counts exactly the ISP's outages.
+#[test]
+fn the_isp_figure_leaves_out_your_side_and_the_services() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = json(&fixture(dir.path()));
+    let s = &v["sides"];
+    assert_eq!(
+        s["isp"]["causes"],
+        serde_json::json!(["ISP_DOWN", "WAN_DOWN", "IPV4_DOWN", "IPV6_DOWN"])
+    );
+    assert_eq!(s["isp"]["count"], 2);
+    assert_eq!(s["isp"]["downtime_s"], 900.0, "WAN 600 + ISP 300, no LAN");
+    // 100 × (1 − 900 ÷ 104 400) = 99.137…
+    assert_eq!(s["isp"]["availability_pct"], 99.14);
+    assert_eq!(s["your_side"]["causes"], serde_json::json!(["LAN_DOWN"]));
+    assert_eq!(s["your_side"]["count"], 1);
+    assert_eq!(s["your_side"]["downtime_s"], 120.0);
+    // 100 × (1 − 120 ÷ 104 400) = 99.885…
+    assert_eq!(s["your_side"]["availability_pct"], 99.89);
+    assert_eq!(s["services"]["count"], 1);
+    assert_eq!(s["services"]["downtime_s"], 100.0);
+    assert_eq!(s["services"]["availability_pct"], 99.9);
+    assert_eq!(
+        v["summary"],
+        "Against the ISP, the connection was 99.14 % available from 2026-11-02 00:00 to \
+         2026-11-03 06:00 (29 h 0 min 0 s monitored): 2 outages beyond your router for \
+         15 min 0 s in total. Your side (LAN): 1 outage for 2 min 0 s. Services (DNS, HTTP): \
+         1 outage for 1 min 40 s. Over all sides: 98.93 % available. 1 outage fell in a \
+         maintenance window; it is counted."
+    );
+    let (_, text, _) = report(&dir.path().join("config.toml"), &[]);
+    assert!(
+        text_figure(&text, "Availability against the ISP").starts_with("99.14 %"),
+        "the first figure:\n{text}"
+    );
+    let first = text
+        .lines()
+        .find(|l| l.starts_with("Availability"))
+        .unwrap();
+    assert!(first.starts_with("Availability against the ISP"), "{text}");
+    assert!(
+        text.contains("DNS_FAIL (services)\n    in a maintenance window: counted, and marked\n"),
+        "{text}"
+    );
+}
+
+/// The period is the time the checks stand for, whatever --since says: ten
+/// minutes of logs under `--since 30d` is ten minutes, not thirty days.
+#[test]
+fn the_period_is_the_monitored_span_within_since_and_until() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = fixture(dir.path());
+    let (code, out, err) = report(
+        &cfg,
+        &[
+            "--format",
+            "json",
+            "--since",
+            "2026-10-01",
+            "--until",
+            "2026-11-02T00:10:00+00:00",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["period"]["from"], "2026-11-02T00:00:00+00:00");
+    assert_eq!(v["period"]["to"], "2026-11-02T00:10:00+00:00");
+    assert_eq!(v["monitored_s"], 600.0);
+    assert_eq!(v["checks_present"], 60);
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .contains("on 2026-11-02 from 00:00 to 00:10 (10 min 0 s monitored)"),
+        "{}",
+        v["summary"]
+    );
 }
 
 /// The value after `label` on its line of the text report.
@@ -278,7 +377,7 @@ fn text_and_html_say_what_the_json_says() {
         "fits 100 columns:\n{text}"
     );
     assert_eq!(
-        text_figure(&text, "Availability"),
+        text_figure(&text, "Availability, all sides"),
         format!("{:.2} %", v["availability_pct"].as_f64().unwrap())
     );
     assert_eq!(
@@ -307,7 +406,14 @@ fn text_and_html_say_what_the_json_says() {
         let got: f64 = html_figure(&html, name).parse().unwrap();
         assert_eq!(got, want.as_f64().unwrap(), "{name}");
     }
-    assert_eq!(html_figure(&html, "outages.count"), "2");
+    assert_eq!(html_figure(&html, "outages.count"), "4");
+    assert_eq!(
+        html_figure(&html, "sides.isp.availability_pct"),
+        format!(
+            "{:.2}",
+            v["sides"]["isp"]["availability_pct"].as_f64().unwrap()
+        )
+    );
     assert_eq!(html_figure(&html, "outages.by_cause.WAN_DOWN.count"), "1");
     assert!(
         !html.contains("<script") && !html.contains("http://") && !html.contains("https://"),
@@ -552,11 +658,11 @@ fn the_html_report_draws_its_charts_in_a_real_browser_offline() {
     assert_eq!(count("class=\"hour\""), 24, "a bar per hour");
     assert_eq!(
         count("class=\"outage "),
-        3,
+        4,
         "a segment per outage (maintenance too)"
     );
     assert_eq!(count("class=\"median\""), 1, "the latency line");
-    assert!(dom.contains("the internet was down 2 times"), "{dom}");
+    assert!(dom.contains("Against the ISP, the connection was"), "{dom}");
     let shot = dir.path().join("shot.png");
     let out = headless(
         browser,

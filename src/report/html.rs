@@ -5,7 +5,7 @@
 use chrono::DateTime;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use super::model::{Percentiles, Report};
+use super::model::{Percentiles, Report, Side};
 use crate::timefmt::hms;
 
 const STYLE: &str = "
@@ -83,10 +83,14 @@ fn figures(r: &Report) -> Markup {
     html! {
         table #figures {
             @if let Some(p) = &r.period { tr { td { "Period" } td { (p.from) " to " (p.to) } } }
-            tr { td { "Availability" } td data-figure="availability_pct" { (num(r.availability_pct)) } }
+            @for side in Side::ALL {
+                @let f = r.sides.get(side);
+                tr { td { "Availability " (side.label()) } td data-figure={"sides." (side.key()) ".availability_pct"} { (num(f.availability_pct)) } }
+            }
+            tr { td { "Availability, all sides" } td data-figure="availability_pct" { (num(r.availability_pct)) } }
             tr { td { "Outages" } td data-figure="outages.count" { (f.count) } }
             tr { td { "Outage time (s)" } td data-figure="downtime_s" { (r.downtime_s) } }
-            tr { td { "In maintenance, not counted (s)" } td data-figure="maintenance_s" { (r.maintenance_s) } }
+            tr { td { "In maintenance windows, counted (s)" } td data-figure="maintenance_s" { (r.maintenance_s) } }
             tr { td { "Monitored time (s)" } td data-figure="monitored_s" { (r.monitored_s) } }
             tr { td { "Checks expected / present" } td { span data-figure="checks_expected" { (r.checks_expected) } " / " span data-figure="checks_present" { (r.checks_present) } } }
             tr { td { "Monitoring gaps" } td data-figure="gaps" { (r.gaps.len()) } }
@@ -253,7 +257,7 @@ fn outage_table(r: &Report) -> Markup {
             @for o in &r.outage_list {
                 tr.outage-row {
                     td { (o.start) } td { (o.end) } td { (hms(o.duration_s)) }
-                    td { (o.cause) @if o.maintenance { " (maintenance, not counted)" } }
+                    td { (o.cause) " (" (o.side.map_or("overall only", Side::label)) ")" @if o.maintenance { ", in a maintenance window (counted)" } }
                 }
                 tr { td colspan="4" style="text-align:left;color:#555" { (o.detail)
                     @if let Some(p) = &o.path { pre.path { (p) } } } }

@@ -3,8 +3,10 @@
 //! JSON, a self-contained HTML page, or the raw checks as CSV.
 //!
 //! `read` finds and streams the files through the writers' row structs,
-//! `checks` folds the checks into sums as they stream by, `aggregate` makes
-//! the figures (`model`) of them and the outages, and `text` and `html` render.
+//! `checks` folds the checks into sums as they stream by, `tally` counts the
+//! outages once each inside the monitored time (`spans`), `aggregate` makes
+//! the figures (`model`) of both, `words` says them in sentences, and `text`
+//! and `html` render.
 
 mod aggregate;
 mod checks;
@@ -13,7 +15,10 @@ mod html;
 pub mod model;
 mod paths;
 mod read;
+mod spans;
+mod tally;
 mod text;
+mod words;
 
 pub use aggregate::{build, Options};
 pub use html::render as html;

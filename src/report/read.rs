@@ -70,15 +70,19 @@ fn open(path: &Path) -> std::io::Result<Box<dyn Read + Send>> {
     })
 }
 
-/// Reads every row of `path` as `R`, calling `each`; problems go to `warnings`.
-/// Returns the number of rows read.
+/// Reads every row of `path` as `R`, calling `each` with it and its line;
+/// problems go to `warnings`. Returns the number of rows read.
 pub fn rows<R: DeserializeOwned>(
     path: &Path,
     warnings: &mut Vec<String>,
-    mut each: impl FnMut(R),
+    mut each: impl FnMut(R, u64),
 ) -> u64 {
     records(path, warnings, |record, headers| {
-        each(record.deserialize(Some(headers)).map_err(|e| reason(&e))?);
+        let line = record.position().map_or(0, |p| p.line());
+        each(
+            record.deserialize(Some(headers)).map_err(|e| reason(&e))?,
+            line,
+        );
         Ok(())
     })
 }

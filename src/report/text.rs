@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::model::{Percentiles, Report};
+use super::model::{Percentiles, Report, Side};
 use crate::timefmt::hms;
 
 fn opt(v: Option<f64>, unit: &str) -> String {
@@ -36,36 +36,57 @@ fn headline(w: &mut String, r: &Report) {
     }
     let _ = writeln!(w);
     if let Some(p) = &r.period {
-        let _ = writeln!(w, "{:<28}{} to {}", "Period", p.from, p.to);
+        let _ = writeln!(w, "{:<30}{} to {}", "Period", p.from, p.to);
     }
-    let rows: [(&str, String); 9] = [
-        ("Check interval", format!("{} s", r.interval_s)),
+    let mut rows: Vec<(String, String)> = vec![
+        ("Check interval".into(), format!("{} s", r.interval_s)),
         (
-            "Checks expected / present",
+            "Checks expected / present".into(),
             format!("{} / {}", r.checks_expected, r.checks_present),
         ),
-        ("Monitored time", hms(r.monitored_s)),
-        ("Availability", opt(r.availability_pct, " %")),
-        ("Outage time", hms(r.downtime_s)),
-        ("Outages", r.outages.count.to_string()),
-        ("Maintenance (not counted)", hms(r.maintenance_s)),
-        ("Time DEGRADED", hms(r.degraded_s)),
+        ("Monitored time".into(), hms(r.monitored_s)),
+    ];
+    for side in Side::ALL {
+        let f = r.sides.get(side);
+        rows.push((
+            match side {
+                Side::Isp => "Availability against the ISP".into(),
+                _ => format!("Availability, {}", side.label()),
+            },
+            format!(
+                "{:<10}{} outage{}, {}",
+                opt(f.availability_pct, " %"),
+                f.count,
+                if f.count == 1 { "" } else { "s" },
+                hms(f.downtime_s)
+            ),
+        ));
+    }
+    rows.extend([
         (
-            "Monitoring gaps",
+            "Availability, all sides".into(),
+            opt(r.availability_pct, " %"),
+        ),
+        ("Outage time".into(), hms(r.downtime_s)),
+        ("Outages".into(), r.outages.count.to_string()),
+        ("In maintenance (counted)".into(), hms(r.maintenance_s)),
+        ("Time DEGRADED".into(), hms(r.degraded_s)),
+        (
+            "Monitoring gaps".into(),
             format!(
                 "{} ({} not monitored)",
                 r.gaps.len(),
                 hms(r.gaps.iter().map(|g| g.seconds).sum())
             ),
         ),
-    ];
+    ]);
     for (k, v) in rows {
-        let _ = writeln!(w, "{k:<28}{v}");
+        let _ = writeln!(w, "{k:<30}{v}");
     }
     let f = &r.outages;
     let _ = writeln!(
         w,
-        "{:<28}mean {}, median {}, longest {}",
+        "{:<30}mean {}, median {}, longest {}",
         "Outage durations",
         f.mean_s.map_or("-".into(), hms),
         f.median_s.map_or("-".into(), hms),
@@ -73,7 +94,7 @@ fn headline(w: &mut String, r: &Report) {
     );
     let _ = writeln!(
         w,
-        "{:<28}{}",
+        "{:<30}{}",
         "Mean time between outages",
         f.mean_time_between_s.map_or("-".into(), hms)
     );
@@ -83,11 +104,17 @@ fn headline(w: &mut String, r: &Report) {
 fn figures(w: &mut String, r: &Report) {
     let _ = writeln!(
         w,
-        "\nBY CAUSE\n{:<12}{:>8}{:>20}",
-        "cause", "count", "total"
+        "\nBY CAUSE\n{:<12}{:<18}{:>8}{:>20}",
+        "cause", "counts", "count", "total"
     );
     for (cause, c) in &r.outages.by_cause {
-        let _ = writeln!(w, "{cause:<12}{:>8}{:>20}", c.count, hms(c.total_s));
+        let side = Side::of(cause).map_or("overall only", Side::label);
+        let _ = writeln!(
+            w,
+            "{cause:<12}{side:<18}{:>8}{:>20}",
+            c.count,
+            hms(c.total_s)
+        );
     }
     let _ = writeln!(
         w,
@@ -104,13 +131,14 @@ fn figures(w: &mut String, r: &Report) {
     let _ = writeln!(w, "{:<28}{}", "loss (mean)", opt(l.loss_pct, " %"));
     let _ = writeln!(
         w,
-        "\nPEAK ({}) vs OFF-PEAK      availability      loss   internet p50/p95/p99 ms",
+        "\nPEAK ({}) vs OFF-PEAK   ISP avail.  all avail.      loss   internet p50/p95/p99 ms",
         r.peak.hours
     );
     for (k, p) in [("peak", &r.peak.peak), ("off-peak", &r.peak.off_peak)] {
         let _ = writeln!(
             w,
-            "{k:<28}{:>12}{:>10}   {}",
+            "{k:<22}{:>12}{:>12}{:>10}   {}",
+            opt(p.sides.isp.availability_pct, " %"),
             opt(p.availability_pct, " %"),
             opt(p.loss_pct, " %"),
             pcts(&p.internet_ms)
@@ -148,15 +176,16 @@ fn distribution(w: &mut String, r: &Report) {
     );
     let _ = writeln!(
         w,
-        "\nDAYS\n{:<12}{:>8}{:>14}{:>16}{:>10}{:>14}",
-        "date", "checks", "availability", "outage", "loss", "internet p50"
+        "\nDAYS\n{:<12}{:>8}{:>12}{:>12}{:>16}{:>10}{:>14}",
+        "date", "checks", "ISP avail.", "all avail.", "outage", "loss", "internet p50"
     );
     for d in &r.days {
         let _ = writeln!(
             w,
-            "{:<12}{:>8}{:>14}{:>16}{:>10}{:>14}",
+            "{:<12}{:>8}{:>12}{:>12}{:>16}{:>10}{:>14}",
             d.date,
             d.checks,
+            opt(d.sides.isp.availability_pct, " %"),
             opt(d.availability_pct, " %"),
             hms(d.downtime_s),
             opt(d.latency.loss_pct, " %"),
@@ -169,15 +198,18 @@ fn distribution(w: &mut String, r: &Report) {
 fn listing(w: &mut String, r: &Report) {
     let _ = writeln!(w, "\nOUTAGES");
     for o in &r.outage_list {
-        let mark = if o.maintenance { " (maintenance)" } else { "" };
+        let side = o.side.map_or("overall only", |s| s.label());
         let _ = writeln!(
             w,
-            "{} to {} {:>13} {}{mark}",
+            "{} to {} {:>13} {} ({side})",
             o.start,
             o.end,
             hms(o.duration_s),
             o.cause
         );
+        if o.maintenance {
+            let _ = writeln!(w, "    in a maintenance window: counted, and marked");
+        }
         for line in textwrap(&o.detail, 94) {
             let _ = writeln!(w, "    {line}");
         }
