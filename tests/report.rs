@@ -603,12 +603,266 @@ fn a_bad_period_is_a_usage_error_and_an_empty_one_says_so() {
     let (code, _, err) = report(&cfg, &["--since", "last tuesday"]);
     assert_eq!(code, 64);
     assert!(err.contains("is not a date"), "{err}");
+    // A span longer than the calendar is a usage error, not a crash.
+    let (code, _, err) = report(&cfg, &["--since", "300000y"]);
+    assert_eq!(code, 64, "{err}");
+    assert!(err.contains("300000y"), "{err}");
     let (code, out, _) = report(&cfg, &["--since", "2030-01-01"]);
     assert_eq!(code, 0);
     assert!(
         out.contains("No check was recorded in this period"),
         "{out}"
     );
+}
+
+/// `report` with `args`, which must finish within `limit`.
+fn report_within(cfg: &Path, args: &[&str], limit: std::time::Duration) -> (i32, String, String) {
+    let mut child = Command::new(BIN)
+        .args(["report", "-c"])
+        .arg(cfg)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("report did not finish within {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Copies (`*.bak`) are not rotated logs, and a FIFO with a rotated log's
+/// name is not read (it would wait for ever): the same report, at once, with
+/// the FIFOs named. A logrotate `dateext` copy is read like a numbered one.
+#[test]
+fn bak_copies_and_a_fifo_change_nothing_and_stop_nothing() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = fixture(dir.path());
+    let clean = json(&cfg);
+    let logs = dir.path().join("logs");
+    let conn = logs.join("connection_log.csv");
+    let text = std::fs::read_to_string(&conn).unwrap();
+    for copy in ["connection_log.csv.bak", "connection_log.csv.1.bak"] {
+        std::fs::write(logs.join(copy), &text).unwrap();
+    }
+    std::fs::copy(logs.join("outage_log.csv"), logs.join("outage_log.csv.bak")).unwrap();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    let third = rows.len() / 3;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(format!("{CONN_HEADER}\n{}\n", rows[..third].join("\n")).as_bytes())
+        .unwrap();
+    std::fs::write(
+        logs.join("connection_log.csv-20261102.gz"),
+        gz.finish().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        &conn,
+        format!("{CONN_HEADER}\n{}\n", rows[third..].join("\n")),
+    )
+    .unwrap();
+    for fifo in ["connection_log.csv.3", "outage_log.csv.1"] {
+        let made = Command::new("mkfifo")
+            .arg(logs.join(fifo))
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
+    let (code, out, err) = report_within(
+        &cfg,
+        &["--format", "json"],
+        std::time::Duration::from_secs(20),
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut v: Value = serde_json::from_str(&out).unwrap();
+    let warnings = v["warnings"].take();
+    let names: Vec<String> = ["connection_log.csv.3", "outage_log.csv.1"]
+        .iter()
+        .map(|f| format!("{}: not a regular file: not read", logs.join(f).display()))
+        .collect();
+    assert_eq!(warnings, serde_json::json!(names));
+    let mut clean = clean;
+    clean["warnings"].take();
+    assert_eq!(v, clean);
+}
+
+/// An outage's time comes from its start and end, never from
+/// `duration_seconds`; `simulated` from its column, never from the words of
+/// the detail; a row that repeats or overlaps another is named and its time
+/// counted once; rows that end before they start or whose time does not
+/// parse are named with their line and not counted.
+#[test]
+fn outage_rows_are_checked_not_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = fixture(dir.path());
+    let log = dir.path().join("logs/outage_log.csv");
+    let row = |start: &str, end: &str, secs: u64, cause: &str, detail: &str| {
+        format!("2026-11-02,00:00:00,00:00:00,{secs},{cause},{start},{end},{detail},false\n")
+    };
+    let day = |hms: &str| format!("2026-11-02T{hms}+00:00");
+    let extra = [
+        // Line 7: 60 s, whatever duration_seconds says; "simulated" is a target's name.
+        row(
+            &day("05:00:00"),
+            &day("05:01:00"),
+            999_999_999,
+            "WAN_DOWN",
+            "path to simulated-host: silent",
+        ),
+        // Line 8: the WAN_DOWN row of line 2 again.
+        row(
+            &day("03:00:00"),
+            &day("03:10:00"),
+            600,
+            "WAN_DOWN",
+            "gateway answers",
+        ),
+        // Line 9: 03:05-03:15, half of it inside line 2's outage.
+        row(
+            &day("03:05:00"),
+            &day("03:15:00"),
+            600,
+            "ISP_DOWN",
+            "hop silent",
+        ),
+        // Line 10: ends before it starts.
+        row(&day("06:00:00"), &day("05:59:00"), 60, "WAN_DOWN", "x"),
+        // Line 11: a torn ended_at.
+        row(&day("07:00:00"), "2026-11-02T07:0", 60, "WAN_DOWN", "x"),
+    ];
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str(&extra.concat());
+    std::fs::write(&log, text).unwrap();
+    let v = json(&cfg);
+    let w: Vec<&str> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    let shown = log.display().to_string();
+    assert_eq!(w.len(), 4, "{w:#?}");
+    assert_eq!(
+        w[0],
+        format!(
+            "{shown}:10: row skipped: it ends ({}) before it starts ({})",
+            day("05:59:00"),
+            day("06:00:00")
+        )
+    );
+    assert!(
+        w[1].starts_with(&format!(
+            "{shown}:11: row skipped: ended_at \"2026-11-02T07:0\" is not an RFC 3339 time"
+        )),
+        "{w:#?}"
+    );
+    assert_eq!(
+        w[2],
+        format!(
+            "outage_log.csv:8: the WAN_DOWN outage from {} to {} lies within the outage of outage_log.csv:2: not counted a second time",
+            day("03:00:00"),
+            day("03:10:00")
+        )
+    );
+    assert_eq!(
+        w[3],
+        format!(
+            "outage_log.csv:9: the ISP_DOWN outage from {} to {} overlaps the outage of outage_log.csv:2: their 300 s in common are counted once",
+            day("03:05:00"),
+            day("03:15:00")
+        )
+    );
+    // Against the ISP: 600 + 300 (19:00) + 60 (05:00) + 300 (03:10-03:15).
+    assert_eq!(v["sides"]["isp"]["count"], 4);
+    assert_eq!(v["sides"]["isp"]["downtime_s"], 1260.0);
+    assert_eq!(v["downtime_s"], 1480.0);
+    let list = v["outage_list"].as_array().unwrap();
+    let at_five = list.iter().find(|o| o["start"] == day("05:00:00")).unwrap();
+    assert_eq!(at_five["duration_s"], 60.0);
+    let overlapping = list.iter().find(|o| o["start"] == day("03:05:00")).unwrap();
+    assert_eq!(overlapping["duration_s"], 300.0);
+    assert_eq!(list.len(), 6, "the repeated row is listed once");
+}
+
+/// Every row skipped is counted; the first of each file are named.
+#[test]
+fn every_skipped_row_is_counted_with_its_first_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = fixture(dir.path());
+    let conn = dir.path().join("logs/connection_log.csv");
+    let text = std::fs::read_to_string(&conn).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    for i in 0..7 {
+        lines[100 + i * 10] = "garbage".into();
+    }
+    std::fs::write(&conn, lines.join("\n") + "\n").unwrap();
+    let v = json(&cfg);
+    let w = v["warnings"].as_array().unwrap();
+    assert_eq!(w.len(), 6, "{w:#?}");
+    for (i, w) in w.iter().take(5).enumerate() {
+        let want = format!("connection_log.csv:{}: row skipped", 101 + i * 10);
+        assert!(w.as_str().unwrap().contains(&want), "{w}");
+    }
+    assert!(
+        w[5].as_str()
+            .unwrap()
+            .ends_with("connection_log.csv: 7 rows skipped in all, the first 5 named above"),
+        "{}",
+        w[5]
+    );
+    assert_eq!(v["checks_present"], 10440 - 7);
+}
+
+/// One field of 256 MiB behind a small `.gz` is skipped and named, and the
+/// report's memory stays bounded (it held three times the field before).
+#[test]
+fn a_huge_field_is_skipped_in_bounded_memory() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = fixture(dir.path());
+    let logs = dir.path().join("logs");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(logs.join("outage_log.csv.1.gz")).unwrap(),
+        flate2::Compression::fast(),
+    );
+    write!(gz, "{OUTAGE_HEADER}\n2026-11-01,00:00:00,00:00:00,1,WAN_DOWN,2026-11-01T00:00:00+00:00,2026-11-01T00:00:01+00:00,\"").unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    for _ in 0..256 {
+        gz.write_all(&chunk).unwrap();
+    }
+    gz.write_all(b"\",false\n").unwrap();
+    gz.finish().unwrap();
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True); sys.stdout.write(r.stdout.decode()); sys.stderr.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))")
+        .arg(BIN)
+        .args(["report", "--format", "json", "-c"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let max_rss_kib: u64 = String::from_utf8_lossy(&out.stderr).trim().parse().unwrap();
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("outage_log.csv.1.gz:2: row skipped: longer than 1048576 bytes"),
+        "{}",
+        v["warnings"]
+    );
+    assert!(max_rss_kib < 64 * 1024, "peak RSS {max_rss_kib} KiB");
+    assert_eq!(v["outages"]["count"], 4, "the rest is read");
 }
 
 fn chromium() -> Option<&'static str> {

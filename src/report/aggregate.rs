@@ -10,8 +10,8 @@ use chrono::{DateTime, FixedOffset, NaiveTime};
 use super::checks::{round2, stamp, Check, Checks, Sums};
 use super::model::{Day, Part, PeakFigures, Period, Report, Share, Side, SideFigures, Sides};
 use super::read;
-use super::tally::{tally, Down, Row, Tally};
-use crate::sink::OutageRow;
+use super::tally::{tally, Down, Tally};
+use crate::sink::outages::Recorded;
 
 /// What to report on.
 #[derive(Debug, Clone)]
@@ -43,13 +43,7 @@ pub fn build(o: &Options) -> Report {
         o.since.is_none_or(|s| *t >= s) && o.until.is_none_or(|u| *t < u)
     };
     let mut checks = Checks::new(o.interval.map(|d| d.as_secs_f64()), o.peak, o.until);
-    let conn_files = read::files(&o.log_dir, crate::sink::connection::FILE);
-    if conn_files.is_empty() {
-        warnings.push(format!(
-            "{}: not found",
-            o.log_dir.join(crate::sink::connection::FILE).display()
-        ));
-    }
+    let conn_files = read::check_files(&o.log_dir, &mut warnings);
     let mut read_so_far = 0u64;
     for f in &conn_files {
         read_so_far += read::checks(f, &mut warnings, |at, r| {
@@ -68,45 +62,16 @@ pub fn build(o: &Options) -> Report {
     assemble(o, checks, t, warnings)
 }
 
-/// The outage rows that reach into the period asked for, oldest first.
-fn read_outages(o: &Options, warnings: &mut Vec<String>) -> Vec<Row> {
-    let files = read::files(&o.log_dir, crate::sink::recorder::FILE);
-    if files.is_empty() {
-        warnings.push(format!(
-            "{}: not found",
-            o.log_dir.join(crate::sink::recorder::FILE).display()
-        ));
-    }
-    let mut out = Vec::new();
-    for f in &files {
-        let name = f
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        read::rows::<OutageRow>(f, warnings, |r, line| {
-            let (Ok(start), Ok(end)) = (
-                DateTime::parse_from_rfc3339(&r.started_at),
-                DateTime::parse_from_rfc3339(&r.ended_at),
-            ) else {
-                return;
-            };
-            if (r.simulated || r.detail.contains("simulated")) && !o.include_simulated {
-                return;
-            }
-            let reaches_in = o.since.is_none_or(|s| end > s) && o.until.is_none_or(|u| start < u);
-            if reaches_in {
-                out.push(Row {
-                    start,
-                    end,
-                    row: r,
-                    at: format!("{name}:{line}"),
-                });
-            }
-        });
-    }
-    out.sort_by_key(|r| r.start);
-    out
+/// The outage rows that reach into the period asked for, oldest first;
+/// simulated ones (by their column) only when asked for.
+fn read_outages(o: &Options, warnings: &mut Vec<String>) -> Vec<Recorded> {
+    let log = crate::sink::outages::read(&o.log_dir, o.since, usize::MAX);
+    warnings.extend(log.warnings);
+    log.rows
+        .into_iter()
+        .filter(|r| !r.row.simulated || o.include_simulated)
+        .filter(|r| o.until.is_none_or(|u| r.start < u))
+        .collect()
 }
 
 /// Availability of `down` seconds out of the time `s` stands for.

@@ -44,7 +44,7 @@ pub fn checks_csv(
     let mut written = 0;
     let mut failed = None;
     let cell = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
-    for f in read::files(&o.log_dir, crate::sink::connection::FILE) {
+    for f in read::check_files(&o.log_dir, &mut warnings) {
         read::checks(&f, &mut warnings, |at, r| {
             if o.since.is_some_and(|s| at < s)
                 || o.until.is_some_and(|u| at >= u)

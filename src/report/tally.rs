@@ -9,26 +9,15 @@ use chrono::{DateTime, Datelike, Duration as Span, FixedOffset, NaiveDate, Naive
 use super::checks::{round2, stamp};
 use super::model::{Outage, OutageFigures, Side, Sides};
 use super::spans::{ms, Ms, Spans};
-use crate::sink::OutageRow;
+use crate::sink::outages::Recorded;
 
 /// The words the daemon adds to an outage's detail when it fell in a
 /// maintenance window; one of the `; `-separated parts, on its own.
 const MAINTENANCE_MARK: &str = "during a maintenance window (alerts held back)";
 
-/// An outage row with its times parsed, as it stands in the log.
-pub struct Row {
-    pub start: DateTime<FixedOffset>,
-    pub end: DateTime<FixedOffset>,
-    pub row: OutageRow,
-    /// Where it stands, for the warnings: `FILE:LINE`.
-    pub at: String,
-}
-
-impl Row {
-    /// Whether the daemon marked it as in a maintenance window.
-    fn maintenance(&self) -> bool {
-        self.row.detail.split("; ").any(|p| p == MAINTENANCE_MARK)
-    }
+/// Whether the daemon marked `r` as in a maintenance window.
+fn in_maintenance(r: &Recorded) -> bool {
+    r.row.detail.split("; ").any(|p| p == MAINTENANCE_MARK)
 }
 
 /// Outage seconds overall and per side.
@@ -61,10 +50,10 @@ pub struct Tally {
 }
 
 /// Counts `rows` (oldest first) inside the `monitored` spans; the peak is the
-/// daily window `peak`. Rows that overlap, or cannot be counted at all, are
+/// daily window `peak`. Recordeds that overlap, or cannot be counted at all, are
 /// named in `warnings`.
 pub fn tally(
-    rows: Vec<Row>,
+    rows: Vec<Recorded>,
     monitored: &Spans,
     peak: (NaiveTime, NaiveTime),
     paths: &[(DateTime<FixedOffset>, String)],
@@ -105,9 +94,14 @@ impl Reach {
     /// covered by an earlier row (rows come by start, so what earlier rows
     /// cover of `r` is its start up to the furthest end so far). `None`, and a
     /// warning, when nothing is left.
-    fn counted(&mut self, r: &Row, monitored: &Spans, warnings: &mut Vec<String>) -> Option<Spans> {
+    fn counted(
+        &mut self,
+        r: &Recorded,
+        monitored: &Spans,
+        warnings: &mut Vec<String>,
+    ) -> Option<Spans> {
         let (a, b) = (ms(r.start), ms(r.end));
-        let what = |r: &Row| {
+        let what = |r: &Recorded| {
             format!(
                 "{}: the {} outage from {} to {}",
                 r.at, r.row.cause, r.row.started_at, r.row.ended_at
@@ -149,7 +143,7 @@ impl Tally {
     /// Counts outage `r` for its `spans`; returns the seconds counted.
     fn count(
         &mut self,
-        r: &Row,
+        r: &Recorded,
         spans: &Spans,
         peak: (NaiveTime, NaiveTime),
         paths: &[(DateTime<FixedOffset>, String)],
@@ -163,7 +157,7 @@ impl Tally {
                 r.at, r.row.cause
             ));
         }
-        let maintenance = r.maintenance();
+        let maintenance = in_maintenance(r);
         self.list.push(Outage {
             start: stamp(r.start),
             end: stamp(r.end),
