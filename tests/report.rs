@@ -12,6 +12,25 @@ use serde_json::Value;
 
 use common::BIN;
 
+/// Seconds as the page writes them (the same rule as the program's own).
+fn human(s: f64) -> String {
+    let s = s.round() as u64;
+    let (d, h, m, s) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60, s % 60);
+    let two = |a: u64, ua: &str, b: u64, ub: &str| {
+        if b == 0 {
+            format!("{a} {ua}")
+        } else {
+            format!("{a} {ua} {b} {ub}")
+        }
+    };
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s} s"),
+        (0, 0, _) => two(m, "min", s, "s"),
+        (0, _, _) => two(h, "h", m, "min"),
+        _ => two(d, "d", h, "h"),
+    }
+}
+
 const CONN_HEADER: &str = "timestamp,status,gateway_rtt_ms,isp_rtt_ms,targets_up,targets_total,dns_ok,http_ok,loss_pct,detail,internet_rtt_ms,internet_rtt_max_ms";
 const OUTAGE_HEADER: &str =
     "date,start_time,end_time,duration_seconds,cause,started_at,ended_at,detail,simulated";
@@ -290,11 +309,11 @@ fn the_isp_figure_leaves_out_your_side_and_the_services() {
     assert_eq!(s["services"]["availability_pct"], 99.9);
     assert_eq!(
         v["summary"],
-        "Against the ISP, the connection was 99.14 % available from 2026-11-02 00:00 to \
-         2026-11-03 06:00 (29 h 0 min 0 s monitored): 2 outages beyond your router for \
-         15 min 0 s in total. Your side (LAN): 1 outage for 2 min 0 s. Services (DNS, HTTP): \
-         1 outage for 1 min 40 s. Over all sides: 98.93 % available. 1 outage fell in a \
-         maintenance window; it is counted."
+        "Against the ISP, the connection was 99.14 % available from Monday 2 November 2026, \
+         00:00 to Tuesday 3 November 2026, 06:00 (1 d 5 h monitored): 2 outages beyond your \
+         router for 15 min in total. Your side (LAN): 1 outage for 2 min. Services (DNS, \
+         HTTP): 1 outage for 1 min 40 s. Over all sides: 98.93 % available. 1 outage fell in \
+         a maintenance window; it is counted."
     );
     let (_, text, _) = report(&dir.path().join("config.toml"), &[]);
     assert!(
@@ -339,7 +358,7 @@ fn the_period_is_the_monitored_span_within_since_and_until() {
         v["summary"]
             .as_str()
             .unwrap()
-            .contains("on 2026-11-02 from 00:00 to 00:10 (10 min 0 s monitored)"),
+            .contains("on Monday 2 November 2026 from 00:00 to 00:10 (10 min monitored)"),
         "{}",
         v["summary"]
     );
@@ -354,15 +373,18 @@ fn text_figure<'a>(text: &'a str, label: &str) -> &'a str {
     line[label.len()..].trim()
 }
 
-/// The content of the element with `data-figure="name"`.
-fn html_figure<'a>(html: &'a str, name: &str) -> &'a str {
+/// The exact value (`data-value`) of the figure `data-figure="name"`, and
+/// what the page shows of it.
+fn html_figure<'a>(html: &'a str, name: &str) -> (&'a str, &'a str) {
     let at = html
-        .find(&format!("data-figure=\"{name}\">"))
+        .find(&format!("data-figure=\"{name}\""))
         .unwrap_or_else(|| panic!("{name}"));
     let rest = &html[at..];
+    let value = rest.split("data-value=\"").nth(1).unwrap();
+    let value = &value[..value.find('"').unwrap()];
     let start = rest.find('>').unwrap() + 1;
     let end = rest[start..].find('<').unwrap();
-    &rest[start..start + end]
+    (value, &rest[start..start + end])
 }
 
 #[test]
@@ -402,19 +424,23 @@ fn text_and_html_say_what_the_json_says() {
         "checks_present",
         "degraded_s",
     ] {
-        let want = &v[name];
-        let got: f64 = html_figure(&html, name).parse().unwrap();
-        assert_eq!(got, want.as_f64().unwrap(), "{name}");
+        let (value, _) = html_figure(&html, name);
+        assert_eq!(
+            value.parse::<f64>().unwrap(),
+            v[name].as_f64().unwrap(),
+            "{name}"
+        );
     }
-    assert_eq!(html_figure(&html, "outages.count"), "4");
+    // Shown for people: a percentage, durations in words.
+    assert_eq!(html_figure(&html, "availability_pct").1, "98.93 %");
+    assert_eq!(html_figure(&html, "downtime_s").1, "18 min 40 s");
+    assert_eq!(html_figure(&html, "monitored_s").1, "1 d 5 h");
+    assert_eq!(html_figure(&html, "outages.count").0, "4");
+    assert_eq!(html_figure(&html, "outages.by_cause.WAN_DOWN.count").0, "1");
     assert_eq!(
-        html_figure(&html, "sides.isp.availability_pct"),
-        format!(
-            "{:.2}",
-            v["sides"]["isp"]["availability_pct"].as_f64().unwrap()
-        )
+        html_figure(&html, "sides.isp.availability_pct").0,
+        v["sides"]["isp"]["availability_pct"].to_string()
     );
-    assert_eq!(html_figure(&html, "outages.by_cause.WAN_DOWN.count"), "1");
     assert!(
         !html.contains("<script") && !html.contains("http://") && !html.contains("https://"),
         "self-contained"
@@ -613,6 +639,325 @@ fn a_bad_period_is_a_usage_error_and_an_empty_one_says_so() {
         out.contains("No check was recorded in this period"),
         "{out}"
     );
+}
+
+/// A week of one-minute checks in UTC+01:00, by day: loss 0, 3, 8, 12, 25,
+/// 60 and 97 %; a four-hour monitoring gap on day 3; outages of every side
+/// (one in a maintenance window, one with a long detail and a path table).
+fn week_fixture(dir: &Path) -> PathBuf {
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(logs.join("paths")).unwrap();
+    let start = t("2026-11-02T00:00:00+01:00");
+    let gap = (
+        t("2026-11-04T10:00:00+01:00"),
+        t("2026-11-04T14:00:00+01:00"),
+    );
+    let loss = [0.0, 3.0, 8.0, 12.0, 25.0, 60.0, 97.0];
+    let mut conn = format!("{CONN_HEADER}\n");
+    let mut at = start;
+    while at < start + Duration::days(7) {
+        if at < gap.0 || at >= gap.1 {
+            let day = ((at - start).num_days()) as usize;
+            let rtt = 12.0 + day as f64 * 3.0 + (at.timestamp() % 7) as f64;
+            conn.push_str(&format!(
+                "{},OK,0.500,4.000,3,3,true,true,{:.1},fine,{rtt:.3},{:.3}\n",
+                at.to_rfc3339(),
+                loss[day],
+                rtt * 2.0
+            ));
+        }
+        at += Duration::minutes(1);
+    }
+    std::fs::write(logs.join("connection_log.csv"), conn).unwrap();
+    let outage = |s: &str, e: &str, cause: &str, detail: &str| {
+        format!(
+            "{},{},{},0,{cause},{s},{e},\"{detail}\",false\n",
+            &s[..10],
+            &s[11..19],
+            &e[11..19]
+        )
+    };
+    let long = "gateway 192.168.1.1 answers; hop 100.64.0.1 answers; 0/3 targets (one: timeout, two: timeout, three: timeout); path to one: last answer hop 3 100.64.2.2, silent from hop 4; see https://status.example.invalid/incidents/2026-11-06-a-very-long-incident-identifier-that-does-not-break";
+    let rows = [
+        outage(
+            "2026-11-02T03:00:00+01:00",
+            "2026-11-02T03:45:00+01:00",
+            "ISP_DOWN",
+            "hop 100.64.0.1 silent",
+        ),
+        outage(
+            "2026-11-03T08:00:00+01:00",
+            "2026-11-03T08:12:00+01:00",
+            "LAN_DOWN",
+            "gateway 192.168.1.1 silent",
+        ),
+        outage(
+            "2026-11-05T21:00:00+01:00",
+            "2026-11-05T21:05:00+01:00",
+            "DNS_FAIL",
+            "dns failing; during a maintenance window (alerts held back)",
+        ),
+        outage(
+            "2026-11-06T19:30:00+01:00",
+            "2026-11-06T21:00:00+01:00",
+            "WAN_DOWN",
+            long,
+        ),
+        outage(
+            "2026-11-07T10:00:00+01:00",
+            "2026-11-07T10:20:00+01:00",
+            "HTTP_FAIL",
+            "http failing: web 503",
+        ),
+    ];
+    std::fs::write(
+        logs.join("outage_log.csv"),
+        format!("{OUTAGE_HEADER}\n{}", rows.concat()),
+    )
+    .unwrap();
+    std::fs::write(
+        logs.join("paths/one.log"),
+        "=== 2026-11-06T19:30:05+01:00 outage WAN_DOWN: one 198.51.100.1, not reached\n\
+         HOST                           Loss%   Snt   Last    Avg   Best   Wrst  StDev\n  \
+         1. 192.168.1.1                  0.0%     3    0.2    0.2    0.2    0.4    0.1\n  \
+         2. 100.64.0.1                   0.0%     3    1.1    1.2    1.1    1.3    0.1\n  \
+         3. ???                        100.0%     3    0.0    0.0    0.0    0.0    0.0\n",
+    )
+    .unwrap();
+    let cfg = dir.join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[monitor]\ninterval = \"60s\"\nlog_dir = \"{}\"\n[[target]]\nname = \"a\"\naddress = \"192.0.2.1\"\n",
+            logs.display()
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+/// The HTML report of a week with a gap and outages of every side, in a real
+/// Chromium at 390 px: nothing runs off the side, every outage's start,
+/// duration and cause is shown; printed to PDF: A4 pages, each with the host
+/// and the period, and every chart of the page in it.
+#[test]
+fn the_html_report_fits_a_phone_and_prints_on_a4() {
+    let Some(browser) = common::report::browser() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = week_fixture(dir.path());
+    let v = json(&cfg);
+    assert_eq!(v["gaps"].as_array().unwrap().len(), 1, "{}", v["gaps"]);
+    let page = dir.path().join("report.html");
+    let (code, _, err) = report(&cfg, &["--format", "html", "-o", page.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    let url = format!("file://{}", page.display());
+
+    let phone = common::report::tab(&browser, 390, 844, true);
+    common::report::open(&phone, &url);
+    common::report::screenshot(&phone, &dir.path().join("phone.png"));
+    common::report::assert_fits(&phone, "report at 390 px");
+    let list = v["outage_list"].as_array().unwrap();
+    assert_eq!(list.len(), 5);
+    for (cell, want) in [
+        ("#outages td.start", "start"),
+        ("#outages td.duration", "duration_s"),
+        ("#outages td.cause", "cause"),
+    ] {
+        let cells = common::report::shown(&phone, cell);
+        assert_eq!(cells.len(), list.len(), "{cell}");
+        for ((text, shown), o) in cells.iter().zip(list) {
+            assert!(shown, "{cell} {text:?} is not shown at 390 px");
+            let expected = match want {
+                "start" => o["start"].as_str().unwrap()[..19].replace('T', " "),
+                "duration_s" => human(o["duration_s"].as_f64().unwrap()),
+                _ => o["cause"].as_str().unwrap().to_owned(),
+            };
+            assert!(
+                text.replace('\u{a0}', " ").contains(&expected),
+                "{text:?} against {expected:?}"
+            );
+        }
+    }
+    let charts = common::report::eval(
+        &phone,
+        "JSON.stringify(document.querySelectorAll('svg.chart').length)",
+    );
+    assert_eq!(charts, 4, "timeline, days, latency, hours");
+    // No raw seconds: no count of seconds past a minute, no fraction of one, no "(s)".
+    let raw = common::report::eval(
+        &phone,
+        r"JSON.stringify(document.body.innerText.match(/(\b\d{3,}|\d\.\d+)\s?s\b|\(s\)/g))",
+    );
+    assert_eq!(raw, Value::Null, "raw seconds on the page: {raw}");
+    assert!(!html.contains("<script"), "no script");
+
+    let desk = common::report::tab(&browser, 1280, 900, false);
+    common::report::open(&desk, &url);
+    common::report::assert_fits(&desk, "report at 1280 px");
+
+    let pdf = dir.path().join("report.pdf");
+    std::fs::write(&pdf, common::report::pdf(&desk)).unwrap();
+    let Some(pages) = common::report::pdf_pages(&pdf) else {
+        return;
+    };
+    assert!(pages.len() >= 2, "{} pages", pages.len());
+    let host = v["host"].as_str().unwrap();
+    for (i, ((w, h), text)) in pages.iter().enumerate() {
+        assert!(
+            (w - 595.28).abs() < 1.0 && (h - 841.89).abs() < 1.0,
+            "page {} is {w} x {h} pt, not A4",
+            i + 1
+        );
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            text.contains(&format!("Connectivity report · {host}")),
+            "page {}: no host: {text}",
+            i + 1
+        );
+        assert!(
+            text.contains("2 Nov 2026 00:00 – 9 Nov 2026 00:00"),
+            "page {}: no period: {text}",
+            i + 1
+        );
+    }
+    let printed: String = pages
+        .iter()
+        .map(|(_, t)| t.split_whitespace().collect::<Vec<_>>().join(" ") + " ")
+        .collect();
+    let headings = common::report::eval(
+        &desk,
+        "JSON.stringify([...document.querySelectorAll('svg.chart')].map(s => s.closest('section').querySelector('h2').textContent))",
+    );
+    let headings: Vec<&str> = headings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    assert_eq!(headings.len(), 4);
+    for h in headings {
+        assert!(
+            printed.contains(h),
+            "the chart under {h:?} is not in the PDF"
+        );
+    }
+}
+
+/// A web server on loopback that answers every request with the status set
+/// last: the HTTP check of a live daemon fails and recovers at the test's word.
+struct SwitchedWeb {
+    url: String,
+    status: std::sync::Arc<std::sync::atomic::AtomicU16>,
+}
+
+impl SwitchedWeb {
+    fn start() -> SwitchedWeb {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let status = std::sync::Arc::new(std::sync::atomic::AtomicU16::new(200));
+        let answer = std::sync::Arc::clone(&status);
+        std::thread::spawn(move || {
+            for mut s in listener.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let code = answer.load(std::sync::atomic::Ordering::SeqCst);
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 {code} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        SwitchedWeb { url, status }
+    }
+
+    fn set(&self, code: u16) {
+        self.status.store(code, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The status page of a live daemon during an outage, after an earlier one,
+/// in a real Chromium at 390 px: nothing runs off the side, no column is
+/// hidden, and the open outage's and the last outage's start, duration and
+/// cause are all shown.
+#[test]
+fn the_status_page_fits_a_phone_during_an_outage() {
+    let Some(browser) = common::report::browser() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let web = SwitchedWeb::start();
+    let port = common::free_port();
+    let cfg = common::loopback_config(
+        dir.path(),
+        &format!(
+            "[[http]]\nname = \"web\"\nurl = \"{}\"\n[serve]\nlisten = \"127.0.0.1:{port}\"\n",
+            web.url
+        ),
+    );
+    let step = std::time::Duration::from_secs(20);
+    let d = common::Proc::spawn_in_current(
+        "daemon",
+        &format!("{BIN} run -c {}", cfg.display()),
+        &[("RUST_LOG", "connectivity_monitor=debug")],
+    );
+    d.wait_for("verdict start → OK", step);
+    web.set(503);
+    d.wait_for("outage started", step);
+    web.set(200);
+    d.wait_for("outage ended", step);
+    web.set(503);
+    d.wait_for("outage started", step);
+
+    let tab = common::report::tab(&browser, 390, 844, true);
+    common::report::open(&tab, &format!("http://127.0.0.1:{port}/"));
+    let ready =
+        "JSON.stringify(getComputedStyle(document.getElementById('outage')).display !== 'none' \
+                 && document.querySelectorAll('#outages tr').length > 0)";
+    let deadline = std::time::Instant::now() + step;
+    while common::report::eval(&tab, ready) != true {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page never showed the outages"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    common::report::screenshot(&tab, &dir.path().join("status.png"));
+    common::report::assert_fits(&tab, "status page at 390 px");
+    for selector in [
+        "#outage-cause",
+        "#outage-start",
+        "#outage-duration",
+        "#outages td.start",
+        "#outages td.cause",
+        "#outages td.duration",
+    ] {
+        let cells = common::report::shown(&tab, selector);
+        assert!(!cells.is_empty(), "{selector}");
+        for (text, shown) in cells {
+            assert!(
+                shown && !text.is_empty(),
+                "{selector} {text:?} is not shown at 390 px"
+            );
+        }
+    }
+    assert_eq!(
+        common::report::eval(
+            &tab,
+            "JSON.stringify(document.getElementById('outage-cause').textContent)"
+        ),
+        "HTTP_FAIL"
+    );
+    let hidden = common::report::eval(
+        &tab,
+        "JSON.stringify([...document.querySelectorAll('tbody td')].filter(td => getComputedStyle(td).display === 'none').length)",
+    );
+    assert_eq!(hidden, 0, "no column is hidden");
+    let (status, log) = d.stop();
+    assert!(status.success(), "{log}");
 }
 
 /// `report` with `args`, which must finish within `limit`.

@@ -174,6 +174,8 @@ fn assemble(o: &Options, mut c: Checks, mut t: Tally, warnings: Vec<String>) -> 
     });
     let mut report = Report {
         schema_version: 2,
+        host: crate::util::hostname(),
+        time_zone: String::new(),
         summary: String::new(),
         method: super::words::method(interval),
         period,
@@ -196,6 +198,7 @@ fn assemble(o: &Options, mut c: Checks, mut t: Tally, warnings: Vec<String>) -> 
         latency: all.latency(),
         warnings,
     };
+    report.time_zone = super::words::zone(&report);
     report.summary = super::words::summary(&report);
     report
 }

@@ -9,6 +9,7 @@
 //! and `html` render.
 
 mod aggregate;
+mod charts;
 mod checks;
 mod histogram;
 mod html;
@@ -23,7 +24,6 @@ mod words;
 pub use aggregate::{build, Options};
 pub use html::render as html;
 pub use text::render as text;
-
 /// The checks of the period as CSV: the raw, timestamped evidence for the
 /// ISP's own tools. Returns the rows written and the warnings.
 pub fn checks_csv(

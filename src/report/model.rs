@@ -9,6 +9,12 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     pub schema_version: u32,
+    /// The machine the report was made on.
+    pub host: String,
+    /// The zone the times are in, as a person names it:
+    /// `Europe/Berlin (UTC+01:00)`, or only the offsets when the logs were
+    /// written in another zone than this machine's.
+    pub time_zone: String,
     /// One plain-language paragraph for the top of the page.
     pub summary: String,
     /// How the figures were counted, in one paragraph.

@@ -3,7 +3,8 @@
 use std::fmt::Write;
 
 use super::model::{Percentiles, Report, Side};
-use crate::timefmt::hms;
+use super::words;
+use crate::timefmt::human;
 
 fn opt(v: Option<f64>, unit: &str) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}{unit}"))
@@ -30,21 +31,44 @@ pub fn render(r: &Report) -> String {
 
 /// The title, the summary and the headline figures.
 fn headline(w: &mut String, r: &Report) {
-    let _ = writeln!(w, "CONNECTIVITY REPORT\n");
+    let _ = writeln!(w, "CONNECTIVITY REPORT · {}", r.host);
+    let _ = writeln!(w, "Times in {}.\n", r.time_zone);
     for line in textwrap(&r.summary, 98) {
         let _ = writeln!(w, "{line}");
     }
     let _ = writeln!(w);
     if let Some(p) = &r.period {
-        let _ = writeln!(w, "{:<30}{} to {}", "Period", p.from, p.to);
+        let _ = writeln!(w, "{:<30}{}", "Period", words::period_short(p));
     }
+    for (k, v) in key_rows(r) {
+        let _ = writeln!(w, "{k:<30}{v}");
+    }
+    let f = &r.outages;
+    let _ = writeln!(
+        w,
+        "{:<30}mean {}, median {}, longest {}",
+        "Outage durations",
+        f.mean_s.map_or("-".into(), human),
+        f.median_s.map_or("-".into(), human),
+        f.longest_s.map_or("-".into(), human),
+    );
+    let _ = writeln!(
+        w,
+        "{:<30}{}",
+        "Mean time between outages",
+        f.mean_time_between_s.map_or("-".into(), human)
+    );
+}
+
+/// The key figures, each (label, value), the one against the ISP first.
+fn key_rows(r: &Report) -> Vec<(String, String)> {
     let mut rows: Vec<(String, String)> = vec![
-        ("Check interval".into(), format!("{} s", r.interval_s)),
+        ("Check interval".into(), words::interval(r.interval_s)),
         (
             "Checks expected / present".into(),
             format!("{} / {}", r.checks_expected, r.checks_present),
         ),
-        ("Monitored time".into(), hms(r.monitored_s)),
+        ("Monitored time".into(), human(r.monitored_s)),
     ];
     for side in Side::ALL {
         let f = r.sides.get(side);
@@ -58,7 +82,7 @@ fn headline(w: &mut String, r: &Report) {
                 opt(f.availability_pct, " %"),
                 f.count,
                 if f.count == 1 { "" } else { "s" },
-                hms(f.downtime_s)
+                human(f.downtime_s)
             ),
         ));
     }
@@ -67,37 +91,20 @@ fn headline(w: &mut String, r: &Report) {
             "Availability, all sides".into(),
             opt(r.availability_pct, " %"),
         ),
-        ("Outage time".into(), hms(r.downtime_s)),
+        ("Outage time".into(), human(r.downtime_s)),
         ("Outages".into(), r.outages.count.to_string()),
-        ("In maintenance (counted)".into(), hms(r.maintenance_s)),
-        ("Time DEGRADED".into(), hms(r.degraded_s)),
+        ("In maintenance (counted)".into(), human(r.maintenance_s)),
+        ("Time DEGRADED".into(), human(r.degraded_s)),
         (
             "Monitoring gaps".into(),
             format!(
                 "{} ({} not monitored)",
                 r.gaps.len(),
-                hms(r.gaps.iter().map(|g| g.seconds).sum())
+                human(r.gaps.iter().map(|g| g.seconds).sum())
             ),
         ),
     ]);
-    for (k, v) in rows {
-        let _ = writeln!(w, "{k:<30}{v}");
-    }
-    let f = &r.outages;
-    let _ = writeln!(
-        w,
-        "{:<30}mean {}, median {}, longest {}",
-        "Outage durations",
-        f.mean_s.map_or("-".into(), hms),
-        f.median_s.map_or("-".into(), hms),
-        f.longest_s.map_or("-".into(), hms),
-    );
-    let _ = writeln!(
-        w,
-        "{:<30}{}",
-        "Mean time between outages",
-        f.mean_time_between_s.map_or("-".into(), hms)
-    );
+    rows
 }
 
 /// Outages by cause, latency percentiles and peak against off-peak.
@@ -113,7 +120,7 @@ fn figures(w: &mut String, r: &Report) {
             w,
             "{cause:<12}{side:<18}{:>8}{:>20}",
             c.count,
-            hms(c.total_s)
+            human(c.total_s)
         );
     }
     let _ = writeln!(
@@ -187,7 +194,7 @@ fn distribution(w: &mut String, r: &Report) {
             d.checks,
             opt(d.sides.isp.availability_pct, " %"),
             opt(d.availability_pct, " %"),
-            hms(d.downtime_s),
+            human(d.downtime_s),
             opt(d.latency.loss_pct, " %"),
             opt(d.latency.internet_ms.p50, "")
         );
@@ -201,10 +208,10 @@ fn listing(w: &mut String, r: &Report) {
         let side = o.side.map_or("overall only", |s| s.label());
         let _ = writeln!(
             w,
-            "{} to {} {:>13} {} ({side})",
-            o.start,
-            o.end,
-            hms(o.duration_s),
+            "{} to {:<19} {:>12}  {} ({side})",
+            words::when(&o.start),
+            words::until(&o.start, &o.end),
+            human(o.duration_s),
             o.cause
         );
         if o.maintenance {
@@ -217,7 +224,13 @@ fn listing(w: &mut String, r: &Report) {
     if !r.gaps.is_empty() {
         let _ = writeln!(w, "\nMONITORING GAPS (not counted)");
         for g in &r.gaps {
-            let _ = writeln!(w, "{} to {}  {}", g.from, g.to, hms(g.seconds));
+            let _ = writeln!(
+                w,
+                "{} to {}  {}",
+                words::when(&g.from),
+                words::until(&g.from, &g.to),
+                human(g.seconds)
+            );
         }
     }
     let _ = writeln!(w, "\nHOW IT IS COUNTED");
@@ -232,19 +245,57 @@ fn listing(w: &mut String, r: &Report) {
     }
 }
 
+/// The words of `text`, each number kept with the unit after it ("15 min",
+/// "98.93 %"), so that a line never breaks between them.
+fn words_with_units(text: &str) -> Vec<String> {
+    const UNITS: [&str; 6] = ["%", "s", "min", "h", "d", "ms"];
+    let mut out: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        let unit = UNITS.contains(&word.trim_end_matches([',', '.', ';', ':', ')']));
+        match out.last_mut() {
+            Some(last) if unit && last.ends_with(|c: char| c.is_ascii_digit()) => {
+                last.push(' ');
+                last.push_str(word);
+            }
+            _ => out.push(word.to_owned()),
+        }
+    }
+    out
+}
+
 /// Words wrapped at `width` columns.
 fn textwrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = vec![String::new()];
-    for word in text.split_whitespace() {
+    for word in words_with_units(text) {
         let line = lines.last_mut().expect("one line");
         if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            lines.push(word.to_owned());
+            lines.push(word);
         } else {
             if !line.is_empty() {
                 line.push(' ');
             }
-            line.push_str(word);
+            line.push_str(&word);
         }
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_never_breaks_between_a_number_and_its_unit() {
+        let lines = textwrap("down for 1 h 56 min in total, 98.93 % available", 12);
+        assert_eq!(
+            lines,
+            [
+                "down for 1 h",
+                "56 min in",
+                "total,",
+                "98.93 %",
+                "available"
+            ]
+        );
+    }
 }

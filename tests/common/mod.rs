@@ -761,3 +761,5 @@ pub const CHROMIUM_HEADLESS: &[&str] = &[
     "--disable-component-update",
     "--disable-sync",
 ];
+
+pub mod report;
