@@ -960,6 +960,162 @@ fn the_status_page_fits_a_phone_during_an_outage() {
     assert!(status.success(), "{log}");
 }
 
+/// A folder with no connection log is an error that says so, not a page of
+/// empty tables.
+#[test]
+fn a_log_dir_without_logs_is_an_error_that_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = fixture(dir.path());
+    let empty = dir.path().join("typo");
+    std::fs::create_dir(&empty).unwrap();
+    for args in [
+        vec!["--log-dir", empty.to_str().unwrap()],
+        vec!["--log-dir", empty.to_str().unwrap(), "--format", "csv"],
+        vec!["--log-dir", "/nonexistent/folder"],
+    ] {
+        let (code, out, err) = report(&cfg, &args);
+        assert_eq!(code, 1, "{args:?}: {out}{err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(
+            err.contains(&format!("no connection_log.csv in {}", args[1])),
+            "{err}"
+        );
+    }
+}
+
+/// A real SMTP server (aiosmtpd) receives `report --send`: the text report
+/// as the body and the HTML page attached; without --since it covers the
+/// last 7 days of logs that reach back ten.
+#[test]
+fn report_send_mails_the_text_with_the_html_attached() {
+    let ok = Command::new("/usr/bin/python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but python3-aiosmtpd is missing"
+        );
+        eprintln!("SKIPPED: python3-aiosmtpd is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let now = chrono::Local::now().fixed_offset();
+    let mut conn = format!("{CONN_HEADER}\n");
+    let mut at = now - Duration::days(10);
+    while at < now {
+        conn.push_str(&format!(
+            "{},OK,1.000,,3,3,true,true,0.0,fine,10.000,12.000\n",
+            at.to_rfc3339()
+        ));
+        at += Duration::minutes(10);
+    }
+    std::fs::write(logs.join("connection_log.csv"), conn).unwrap();
+    let (s, e) = (
+        now - Duration::days(1),
+        now - Duration::days(1) + Duration::minutes(20),
+    );
+    std::fs::write(
+        logs.join("outage_log.csv"),
+        format!(
+            "{OUTAGE_HEADER}\n{},{},{},1200,WAN_DOWN,{},{},gateway answers,false\n",
+            s.format("%Y-%m-%d"),
+            s.format("%H:%M:%S"),
+            e.format("%H:%M:%S"),
+            s.to_rfc3339(),
+            e.to_rfc3339()
+        ),
+    )
+    .unwrap();
+    let port = common::free_port();
+    let smtp = common::smtp_server(port, "plain");
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[monitor]\ninterval = \"10m\"\nlog_dir = \"{}\"\n[[target]]\nname = \"a\"\naddress = \"192.0.2.1\"\n\
+             [notify.email]\nserver = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nfrom = \"monitor@example.invalid\"\nto = [\"me@example.invalid\"]\n",
+            logs.display()
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = report(&cfg, &["--send"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("was mailed to me@example.invalid"), "{out}");
+    let line = smtp.wait_for("\"data\"", std::time::Duration::from_secs(20));
+    let mail: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(mail["to"], serde_json::json!(["me@example.invalid"]));
+    let parts = mime_parts(mail["data"].as_str().unwrap());
+    assert_eq!(parts.len(), 2, "{parts:#?}");
+    let (kind, name, text) = &parts[0];
+    assert_eq!((kind.as_str(), name.as_str()), ("text/plain", ""));
+    assert!(text.starts_with("CONNECTIVITY REPORT"), "{text}");
+    assert!(
+        text.contains("1 outage beyond your router for 20 min"),
+        "{text}"
+    );
+    let (kind, name, html) = &parts[1];
+    assert_eq!(kind, "text/html");
+    assert!(
+        name.starts_with("connectivity-report-") && name.ends_with(".html"),
+        "{name}"
+    );
+    assert!(
+        html.starts_with("<!DOCTYPE html>") && html.contains("svg"),
+        "{html}"
+    );
+    // The last 7 days: the first check counted is within one interval of a week ago.
+    let week_ago = (now - Duration::days(7)).format("%-d %b %Y").to_string();
+    assert!(
+        text.contains(&format!("Period                        {week_ago}")),
+        "{text}"
+    );
+    let subject = mail["data"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("Subject:"))
+        .unwrap()
+        .to_owned();
+    assert!(subject.contains("against the ISP"), "{subject}");
+
+    // Without [notify.email] there is nothing to send with: said, exit 1.
+    let plain = fixture(dir.path());
+    let (code, _, err) = report(&plain, &["--send"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("report --send mails through [notify.email]"),
+        "{err}"
+    );
+}
+
+/// The parts of a MIME mail, each (content type, attachment file name,
+/// decoded text), by Python's own mail parser.
+fn mime_parts(data: &str) -> Vec<(String, String, String)> {
+    let script = "import email, json, sys\n\
+        m = email.message_from_string(sys.stdin.read())\n\
+        print(json.dumps([[p.get_content_type(), p.get_filename() or '', p.get_payload(decode=True).decode()] for p in m.walk() if not p.is_multipart()]))";
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(data.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v: Vec<(String, String, String)> = serde_json::from_slice(&out.stdout).unwrap();
+    v
+}
+
 /// `report` with `args`, which must finish within `limit`.
 fn report_within(cfg: &Path, args: &[&str], limit: std::time::Duration) -> (i32, String, String) {
     let mut child = Command::new(BIN)

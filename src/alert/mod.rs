@@ -17,7 +17,7 @@ mod message;
 mod outbox;
 mod policy;
 
-pub use channel::Channel;
+pub use channel::{send_mail_parts, Channel};
 pub use condition::{Conditions, Observation};
 pub use deliver::{Notifier, NotifyLog, Shared};
 pub use message::Message;

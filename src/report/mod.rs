@@ -24,6 +24,13 @@ mod words;
 pub use aggregate::{build, Options};
 pub use html::render as html;
 pub use text::render as text;
+pub use words::period_short;
+
+/// Whether `log_dir` holds a connection log (a regular file of it) to report on.
+pub fn has_checks(log_dir: &std::path::Path) -> bool {
+    !read::check_files(log_dir, &mut Vec::new()).is_empty()
+}
+
 /// The checks of the period as CSV: the raw, timestamped evidence for the
 /// ISP's own tools. Returns the rows written and the warnings.
 pub fn checks_csv(
