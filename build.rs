@@ -28,8 +28,11 @@ fn main() -> std::io::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let mut cmd = cli::Cli::command();
     let example = std::fs::read_to_string("config.example.toml")?;
-    page(&dir, NAME, &cmd, &main_sections(&example))?;
-    for sub in cmd.get_subcommands() {
+    // `help` is clap's, not a command with a page of its own: the main page
+    // names only pages that exist.
+    let man = cmd.clone().disable_help_subcommand(true);
+    page(&dir, NAME, &man, &main_sections(&example))?;
+    for sub in man.get_subcommands() {
         let name: &'static str = Box::leak(format!("{NAME}-{}", sub.get_name()).into_boxed_str());
         let sub = sub.clone().name(name).version(env!("CARGO_PKG_VERSION"));
         page(&dir, name, &sub, &exit_status(sub.get_name()))?;
@@ -64,15 +67,22 @@ fn page(dir: &Path, name: &str, cmd: &clap::Command, extra: &str) -> std::io::Re
     Ok(())
 }
 
-/// The EXIT STATUS section of one command.
-fn exit_status(command: &str) -> String {
-    let codes: &[(&str, &str)] = match command {
+/// What each exit status of `command` means; every command has its own.
+fn exit_codes(command: &str) -> &'static [(&'static str, &'static str)] {
+    match command {
+        "connectivity-monitor-run" => &[
+            ("0", "a clean stop (SIGTERM or SIGINT)"),
+            (
+                "1",
+                "it could not start (bad config, no ICMP socket, unwritable folders)",
+            ),
+        ],
         "connectivity-monitor-once" => &[
             ("0", "the verdict is OK"),
             ("2", "the verdict is DEGRADED"),
             (
                 "3",
-                "an outage verdict: LAN_DOWN, ISP_DOWN, WAN_DOWN, DNS_FAIL or HTTP_FAIL",
+                "an outage verdict: LAN_DOWN, ISP_DOWN, WAN_DOWN, IPV4_DOWN, IPV6_DOWN, DNS_FAIL or HTTP_FAIL",
             ),
             (
                 "1",
@@ -87,16 +97,31 @@ fn exit_status(command: &str) -> String {
             ("0", "every channel took the test message"),
             ("1", "a channel failed, or none is configured"),
         ],
-        _ => &[
-            ("0", "a clean stop (SIGTERM or SIGINT)"),
+        "connectivity-monitor-discover" => &[
+            ("0", "the paths were traced (the table and the suggestion are printed)"),
             (
                 "1",
-                "it could not start (bad config, no ICMP socket, unwritable folders)",
+                "no trace could run (no ICMP socket, no target, a bad config)",
             ),
         ],
-    };
+        "connectivity-monitor-report" => &[
+            ("0", "the report was made (with --send: and mailed)"),
+            (
+                "1",
+                "no connection_log.csv in the log folder, a bad config, the output cannot be written, or (with --send) no enabled [notify.email] or the mail was refused",
+            ),
+        ],
+        other => panic!("{other} has no EXIT STATUS in build.rs: add its exit codes"),
+    }
+}
+
+/// The EXIT STATUS section of one command.
+fn exit_status(command: &str) -> String {
     let mut s = String::from(".SH \"EXIT STATUS\"\n");
-    for (code, what) in codes.iter().chain(&[("64", "a command-line usage error")]) {
+    for (code, what) in exit_codes(command)
+        .iter()
+        .chain(&[("64", "a command-line usage error")])
+    {
         s.push_str(&format!(".TP\n\\fB{code}\\fR\n{what}\n"));
     }
     s
@@ -108,7 +133,8 @@ fn main_sections(example: &str) -> String {
         ".SH \"EXIT STATUS\"\n\
          Each command has its own; see its page. \\fBrun\\fR: 0 after a clean stop, 1 if it cannot start. \
          \\fBcheck-config\\fR: 0 valid, 1 invalid. \\fBonce\\fR: 0 OK, 2 DEGRADED, 3 an outage verdict, 1 an error. \
-         \\fBnotify-test\\fR: 0 every channel took it, 1 otherwise. Every command: 64 on a usage error.\n\
+         \\fBnotify-test\\fR: 0 every channel took it, 1 otherwise. \\fBdiscover\\fR: 0 traced, 1 no trace could run. \
+         \\fBreport\\fR: 0 made (and mailed with \\fB--send\\fR), 1 no logs, not written or not mailed. Every command: 64 on a usage error.\n\
          .SH FILES\n\
          .TP\n/etc/connectivity-monitor/config.toml\nThe config; without it (and without \\fB-c\\fR) a built-in default runs.\n\
          .TP\n/var/log/connectivity-monitor/outage_log.csv\nOne row per finished outage: start, end, duration, cause, detail.\n\
@@ -117,6 +143,7 @@ fn main_sections(example: &str) -> String {
          .TP\n/var/lib/connectivity-monitor/state.json\nThe open outage, so that a restart resumes it.\n\
          .TP\n/var/lib/connectivity-monitor/alerts.json\nAlert conditions that raised an alert, so that recoveries stay paired across restarts.\n\
          .TP\n/var/lib/connectivity-monitor/outbox/\nNotifications not yet delivered, one file each.\n\
+         .TP\n/usr/lib/systemd/system/connectivity-monitor-report.timer\nMails the report of the last 7 days every Monday once enabled (\\fBsystemctl enable --now connectivity-monitor-report.timer\\fR).\n\
          .SH ENVIRONMENT\n\
          .TP\nRUST_LOG\nLog filter; overrides \\fBlog_level\\fR.\n\
          .TP\nLOGS_DIRECTORY, STATE_DIRECTORY\nSet by systemd; the defaults of \\fBlog_dir\\fR and \\fBstate_dir\\fR.\n\

@@ -28,6 +28,7 @@ done
 
 BIN=$root/usr/local/bin/connectivity-monitor
 UNIT=$root/etc/systemd/system/connectivity-monitor.service
+REPORT_UNITS="$root/etc/systemd/system/connectivity-monitor-report.service $root/etc/systemd/system/connectivity-monitor-report.timer"
 CONF_DIR=$root/etc/connectivity-monitor
 CONF=$CONF_DIR/config.toml
 SYSCTL=$root/etc/sysctl.d/60-connectivity-monitor.conf
@@ -54,7 +55,8 @@ fi
 
 if [ $mode = uninstall ]; then
   system_step "stop and disable the service" -- systemctl disable --now connectivity-monitor.service || true
-  for f in "$UNIT" "$BIN" "$LOGROTATE" "$BASH_COMP" "$ZSH_COMP" "$FISH_COMP" "$MAN_DIR"/connectivity-monitor*.1.gz; do
+  system_step "stop and disable the weekly report" -- systemctl disable --now connectivity-monitor-report.timer || true
+  for f in "$UNIT" $REPORT_UNITS "$BIN" "$LOGROTATE" "$BASH_COMP" "$ZSH_COMP" "$FISH_COMP" "$MAN_DIR"/connectivity-monitor*.1.gz; do
     [ -e "$f" ] || [ $dry = 1 ] || continue
     step "remove $f" -- rm -f "$f"
   done
@@ -78,6 +80,16 @@ install_unit() {
   chmod 0644 "$UNIT"
 }
 step "install $UNIT" -- install_unit
+# The weekly mailed report: installed, not enabled (systemctl enable --now connectivity-monitor-report.timer).
+install_report_units() {
+  local f
+  for f in $REPORT_UNITS; do
+    mkdir -p "$(dirname "$f")"
+    sed "s|/usr/bin/connectivity-monitor|/usr/local/bin/connectivity-monitor|" "$here/packaging/$(basename "$f")" > "$f"
+    chmod 0644 "$f"
+  done
+}
+step "install the weekly report's service and timer (not enabled)" -- install_report_units
 step "install $SYSCTL (unprivileged ping)" -- install -D -m 0644 "$here/packaging/sysctl.d/60-connectivity-monitor.conf" "$SYSCTL"
 system_step "apply it" -- sysctl -q -p "$SYSCTL" || echo "    warning: could not apply $SYSCTL now; ICMP may need CAP_NET_RAW until reboot" >&2
 step "install $LOGROTATE" -- install -D -m 0644 "$here/packaging/logrotate" "$LOGROTATE"

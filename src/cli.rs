@@ -67,10 +67,13 @@ pub enum Command {
     ///
     /// Exit status: 0 when the paths were traced, 1 when no trace could run.
     Discover(DiscoverArgs),
-    /// The evidence for the ISP from the CSV logs: availability, outages by
-    /// cause, gaps, peak against off-peak, latency and loss.
+    /// The evidence for the ISP from the CSV logs: availability against the
+    /// ISP, on your side and of services, outages by cause, gaps, peak against
+    /// off-peak, latency and loss; with --send, mailed through [notify.email].
     ///
-    /// Exit status: 0 when the report was made, 1 when it could not be written.
+    /// Exit status: 0 when the report was made (and, with --send, mailed); 1
+    /// when there are no logs to report on, it could not be written, or the
+    /// mail could not be sent.
     Report(ReportArgs),
 }
 
@@ -98,6 +101,11 @@ pub struct ReportArgs {
     /// Count outages made on purpose with --sim-fail too.
     #[arg(long)]
     pub include_simulated: bool,
+    /// Mail the report through [notify.email]: the text as the body, the HTML
+    /// page attached. Without --since it covers the last 7 days; the usual
+    /// output is then written only to -o FILE, if given.
+    #[arg(long)]
+    pub send: bool,
 }
 
 /// Options of `discover`.

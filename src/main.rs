@@ -23,7 +23,8 @@
 //!   machine and its persisted state, and the update stream (`Hub`, `Update`).
 //! - [`path`]: hop-by-hop traces (unprivileged ICMP sockets), their tables, hop suggestions.
 //! - [`alert`]: the policy, the one condition driver, messages, the durable outbox, channels, log watches.
-//! - [`sink`]: the CSV files, one serde row struct each.
+//! - [`sink`]: the CSV files, one serde row struct each, and the one way of reading them back
+//!   (every rotated file, rows bounded in size, bad rows named).
 //! - [`sensor`]: disk, memory and SSH-failure sensors, as observers of the alert driver.
 //! - [`report`]: reads the CSV files back into figures, as text, JSON, HTML or per-check CSV.
 //! - [`daemon`]: the running daemon as parts (pipeline, alerts, status, path,

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use chrono::{
-    DateTime, Datelike, FixedOffset, Local, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat,
-    TimeZone, Utc, Weekday,
+    DateTime, Datelike, FixedOffset, Local, NaiveDate, NaiveDateTime, NaiveTime, Offset,
+    SecondsFormat, TimeZone, Utc, Weekday,
 };
 
 /// RFC 3339 in local time with its offset, to the second.
@@ -83,16 +83,36 @@ pub fn largest_unit(d: Duration) -> String {
     }
 }
 
-/// Seconds as hours, minutes and seconds, spelled out for a report a person
-/// reads: `3 h 12 min 5 s`.
-pub fn hms(s: f64) -> String {
-    let s = s.round() as u64;
-    let (h, m, s) = (s / 3600, s % 3600 / 60, s % 60);
-    match (h, m) {
-        (0, 0) => format!("{s} s"),
-        (0, _) => format!("{m} min {s} s"),
-        _ => format!("{h} h {m} min {s} s"),
+/// Seconds as a person reads them in a report, the two largest units that
+/// matter, rounded to the second: `42 s`, `12 min 5 s`, `1 h 30 min`, `2 d 3 h`.
+pub fn human(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    let (d, h, m, s) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60, s % 60);
+    let two = |a: u64, ua: &str, b: u64, ub: &str| {
+        if b == 0 {
+            format!("{a} {ua}")
+        } else {
+            format!("{a} {ua} {b} {ub}")
+        }
+    };
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s} s"),
+        (0, 0, _) => two(m, "min", s, "s"),
+        (0, _, _) => two(h, "h", m, "min"),
+        _ => two(d, "d", h, "h"),
     }
+}
+
+/// The zone this machine keeps local time in, as the IANA database names it
+/// (`Europe/Berlin`), if it can tell.
+pub fn zone_name() -> Option<String> {
+    iana_time_zone::get_timezone().ok()
+}
+
+/// Whether this machine's local time had offset `t.offset()` at `t`: then
+/// [`zone_name`] is the zone `t` was written in.
+pub fn is_local(t: DateTime<FixedOffset>) -> bool {
+    Local.offset_from_utc_datetime(&t.naive_utc()).fix() == *t.offset()
 }
 
 /// A point in time as a person writes it: a date (local midnight), a local
@@ -158,6 +178,18 @@ mod tests {
         assert!(parse_when("yesterday", now)
             .unwrap_err()
             .contains("is not a date"));
+    }
+
+    #[test]
+    fn durations_for_people_name_two_units_at_most() {
+        assert_eq!(human(0.4), "0 s");
+        assert_eq!(human(42.0), "42 s");
+        assert_eq!(human(600.0), "10 min");
+        assert_eq!(human(725.2), "12 min 5 s");
+        assert_eq!(human(5400.0), "1 h 30 min");
+        assert_eq!(human(7259.0), "2 h");
+        assert_eq!(human(104_400.0), "1 d 5 h");
+        assert_eq!(human(2.0 * 86_400.0 + 59.0), "2 d");
     }
 
     #[test]

@@ -8,6 +8,26 @@ const UNIT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/packaging/connectivity-monitor.service"
 );
+const REPORT_UNIT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/packaging/connectivity-monitor-report.service"
+);
+const REPORT_TIMER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/packaging/connectivity-monitor-report.timer"
+);
+
+/// The man pages build.rs made: `connectivity-monitor*.1.gz`, sorted.
+fn generated_man_pages() -> Vec<String> {
+    let assets = Path::new(BIN).parent().unwrap().join("assets");
+    let mut pages: Vec<String> = std::fs::read_dir(assets)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("connectivity-monitor") && n.ends_with(".1.gz"))
+        .collect();
+    pages.sort();
+    pages
+}
 
 /// Whether `tool` runs; in CI it must.
 fn have(tool: &str, args: &[&str]) -> bool {
@@ -63,6 +83,52 @@ fn unit_security_exposure_is_at_most_1_3() {
         .and_then(|s| s.split_whitespace().next())
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("cannot read the score from {line:?}"));
+    assert!(score <= 1.3, "exposure {score} > 1.3:\n{out}");
+}
+
+/// The weekly report's service and timer verify, and the service is as
+/// confined as the daemon.
+#[test]
+fn report_timer_and_service_verify_and_are_confined() {
+    if !have("systemd-analyze", &["--version"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for unit in [REPORT_UNIT, REPORT_TIMER] {
+        let text = std::fs::read_to_string(unit)
+            .unwrap()
+            .replace("/usr/bin/connectivity-monitor", BIN);
+        let name = Path::new(unit).file_name().unwrap();
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let timer = dir.path().join("connectivity-monitor-report.timer");
+    let (code, out, err) = private_sh(&format!(
+        "systemd-analyze verify --man=no {}",
+        timer.display()
+    ));
+    assert_eq!((code, out.trim(), err.trim()), (0, "", ""));
+    let timer_text = std::fs::read_to_string(REPORT_TIMER).unwrap();
+    assert!(
+        timer_text.contains("OnCalendar=Mon "),
+        "weekly: {timer_text}"
+    );
+    let service = std::fs::read_to_string(REPORT_UNIT).unwrap();
+    assert!(service.contains("ExecStart=/usr/bin/connectivity-monitor report --send"));
+    assert!(!service.contains("[Install]"), "started by the timer only");
+    let (_, out, err) = private_sh(&format!(
+        "systemd-analyze security --offline=true --no-pager {REPORT_UNIT}"
+    ));
+    let line = out
+        .lines()
+        .chain(err.lines())
+        .find(|l| l.contains("Overall exposure level"))
+        .unwrap_or_else(|| panic!("no exposure line:\n{out}\n{err}"));
+    let score: f64 = line
+        .split(':')
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap();
     assert!(score <= 1.3, "exposure {score} > 1.3:\n{out}");
 }
 
@@ -124,6 +190,10 @@ fn deb_package_has_the_expected_files_and_no_lintian_errors() {
         "./usr/share/man/man1/connectivity-monitor-check-config.1.gz",
         "./usr/share/man/man1/connectivity-monitor-once.1.gz",
         "./usr/share/man/man1/connectivity-monitor-notify-test.1.gz",
+        "./usr/share/man/man1/connectivity-monitor-discover.1.gz",
+        "./usr/share/man/man1/connectivity-monitor-report.1.gz",
+        "./usr/lib/systemd/system/connectivity-monitor-report.service",
+        "./usr/lib/systemd/system/connectivity-monitor-report.timer",
         "./etc/logrotate.d/connectivity-monitor",
         "./usr/share/bash-completion/completions/connectivity-monitor",
         "./usr/share/zsh/vendor-completions/_connectivity-monitor",
@@ -136,6 +206,15 @@ fn deb_package_has_the_expected_files_and_no_lintian_errors() {
             "{path} missing from the package:\n{list}"
         );
     }
+    // Every man page build.rs makes is in the package, and no other.
+    let mut shipped: Vec<String> = list
+        .lines()
+        .filter_map(|l| l.split("./usr/share/man/man1/").nth(1))
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+    shipped.sort();
+    assert_eq!(shipped, generated_man_pages(), "the package's man pages");
     let package = Command::new("dpkg-deb")
         .args(["-f"])
         .arg(&deb)
@@ -177,38 +256,91 @@ fn deb_package_has_the_expected_files_and_no_lintian_errors() {
     assert!(errors.is_empty(), "lintian errors:\n{report}");
 }
 
+/// What `man -l` shows of page `name` (its text, formatted).
+fn man(name: &str) -> String {
+    let page = Path::new(BIN)
+        .parent()
+        .unwrap()
+        .join("assets")
+        .join(format!("{name}.1.gz"));
+    let out = Command::new("man")
+        .arg("-l")
+        .arg(&page)
+        .env("MANWIDTH", "200")
+        .output()
+        .expect("man");
+    assert!(out.status.success(), "man -l {}", page.display());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The EXIT STATUS section of a formatted page, its lines joined.
+fn exit_section(page: &str) -> String {
+    let mut lines = page.lines().skip_while(|l| *l != "EXIT STATUS").skip(1);
+    let body: Vec<&str> = lines
+        .by_ref()
+        .take_while(|l| l.is_empty() || l.starts_with(' '))
+        .collect();
+    body.join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[test]
 fn man_pages_document_every_command_with_exit_status_files_environment_and_config() {
-    let assets = Path::new(BIN).parent().unwrap().join("assets");
-    let read = |name: &str| {
-        let out = Command::new("zcat")
-            .arg(assets.join(format!("{name}.1.gz")))
-            .output()
-            .expect("zcat");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let main = read("connectivity-monitor");
+    if !have("man", &["--version"]) {
+        return;
+    }
+    let main = man("connectivity-monitor");
     for section in ["EXIT STATUS", "FILES", "ENVIRONMENT", "CONFIGURATION"] {
-        assert!(
-            main.contains(&format!(".SH {section}"))
-                || main.contains(&format!(".SH \"{section}\"")),
-            "{section} missing"
-        );
+        assert!(main.lines().any(|l| l == section), "{section} missing");
     }
     // The config reference is the example itself, every key of it.
     assert!(main.contains("degraded_loss_pct = 20"), "config reference");
-    for sub in ["run", "check-config", "once", "notify-test"] {
-        let page = read(&format!("connectivity-monitor-{sub}"));
-        let roff_name = format!("connectivity-monitor-{sub}(1)").replace('-', "\\-");
-        assert!(main.contains(&roff_name), "the main page names {sub}");
-        assert!(page.contains(".SH \"EXIT STATUS\""), "{sub}: {page}");
-        assert!(page.contains("\\fB64\\fR"), "{sub}: usage error status");
+    // Every page the main page names exists, and every page is named.
+    let named: Vec<String> = main
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter_map(|w| w.strip_suffix("(1)"))
+        .filter(|w| w.starts_with("connectivity-monitor-"))
+        .map(|w| format!("{w}.1.gz"))
+        .collect();
+    let generated = generated_man_pages();
+    for page in &named {
+        assert!(
+            generated.contains(page),
+            "the main page names {page}, which does not exist"
+        );
     }
-    assert!(
-        read("connectivity-monitor-once").contains("\\fB3\\fR"),
-        "once's outage status"
+    assert_eq!(
+        named.len() + 1,
+        generated.len(),
+        "named: {named:?}, made: {generated:?}"
     );
+    // Each command's own EXIT STATUS, with its own words.
+    for (sub, own) in [
+        ("run", "a clean stop"),
+        ("check-config", "the config is valid"),
+        ("once", "3 an outage verdict"),
+        ("notify-test", "every channel took the test message"),
+        ("discover", "no trace could run"),
+        ("report", "no connection_log.csv in the log folder"),
+    ] {
+        let page = man(&format!("connectivity-monitor-{sub}"));
+        let exit = exit_section(&page);
+        assert!(exit.contains(own), "{sub}: {exit}");
+        assert!(
+            exit.contains("64 a command-line usage error"),
+            "{sub}: {exit}"
+        );
+        if sub != "run" {
+            assert!(
+                !exit.contains("clean stop"),
+                "{sub} has the daemon's EXIT STATUS: {exit}"
+            );
+        }
+    }
     // --channel completes the channel names.
+    let assets = Path::new(BIN).parent().unwrap().join("assets");
     let bash = std::fs::read_to_string(assets.join("connectivity-monitor.bash")).unwrap();
     assert!(
         bash.contains("email teams telegram"),
@@ -272,6 +404,8 @@ fn deploy_script_modes_in_a_throwaway_root() {
     let installed = [
         "usr/local/bin/connectivity-monitor",
         "etc/systemd/system/connectivity-monitor.service",
+        "etc/systemd/system/connectivity-monitor-report.service",
+        "etc/systemd/system/connectivity-monitor-report.timer",
         "etc/sysctl.d/60-connectivity-monitor.conf",
         "etc/logrotate.d/connectivity-monitor",
         "usr/local/share/man/man1/connectivity-monitor.1.gz",
@@ -319,6 +453,17 @@ fn deploy_script_modes_in_a_throwaway_root() {
     assert!(
         unit.contains("ExecStart=/usr/local/bin/connectivity-monitor run"),
         "{unit}"
+    );
+    let report_unit = std::fs::read_to_string(dir.path().join(installed[2])).unwrap();
+    assert!(
+        report_unit.contains("ExecStart=/usr/local/bin/connectivity-monitor report --send"),
+        "{report_unit}"
+    );
+    assert!(
+        !dir.path()
+            .join("etc/systemd/system/timers.target.wants")
+            .exists(),
+        "the weekly report is installed, not enabled"
     );
 
     let (code, out) = deploy(&["--root", root, "--binary", BIN]);

@@ -105,6 +105,40 @@ impl Channel {
 /// Sends `msg` as a plain-text mail. A connection is made per message: they are rare.
 async fn email(c: &EmailConfig, msg: &Message) -> Result<(), SendError> {
     use lettre::message::header::ContentType;
+    let mail = addressed(c, &msg.subject())?
+        .header(ContentType::TEXT_PLAIN)
+        .body(msg.text())
+        .map_err(|e| SendError::new(format!("message: {e}")))?;
+    deliver_mail(c, mail).await
+}
+
+/// Sends a mail of several parts (a text and an attachment) through the
+/// `[notify.email]` server to its recipients: `report --send`.
+pub async fn send_mail_parts(
+    c: &EmailConfig,
+    subject: &str,
+    parts: lettre::message::MultiPart,
+) -> Result<(), SendError> {
+    let mail = addressed(c, subject)?
+        .multipart(parts)
+        .map_err(|e| SendError::new(format!("message: {e}")))?;
+    deliver_mail(c, mail).await
+}
+
+/// A mail from `c.from` to `c.to` about `subject`, its body still to come.
+fn addressed(c: &EmailConfig, subject: &str) -> Result<lettre::message::MessageBuilder, SendError> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| SendError::new(format!("{what}: {e}"));
+    let mut mail = lettre::Message::builder()
+        .from(c.from.parse().map_err(|e| fail("from", &e))?)
+        .subject(subject);
+    for to in &c.to {
+        mail = mail.to(to.parse().map_err(|e| fail("to", &e))?);
+    }
+    Ok(mail)
+}
+
+/// Sends `mail` through `c`'s server: its TLS mode, private CA and login.
+async fn deliver_mail(c: &EmailConfig, mail: lettre::Message) -> Result<(), SendError> {
     use lettre::transport::smtp::authentication::Credentials;
     use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
     use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -131,14 +165,6 @@ async fn email(c: &EmailConfig, msg: &Message) -> Result<(), SendError> {
     if let (Some(user), Some(pass)) = (&c.username, &c.password) {
         transport = transport.credentials(Credentials::new(user.clone(), pass.expose().to_owned()));
     }
-    let mut mail = lettre::Message::builder()
-        .from(c.from.parse().map_err(|e| fail("from", &e))?)
-        .subject(msg.subject())
-        .header(ContentType::TEXT_PLAIN);
-    for to in &c.to {
-        mail = mail.to(to.parse().map_err(|e| fail("to", &e))?);
-    }
-    let mail = mail.body(msg.text()).map_err(|e| fail("message", &e))?;
     transport
         .build()
         .send(mail)

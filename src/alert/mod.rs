@@ -19,7 +19,7 @@ mod outbox;
 mod policy;
 mod spool;
 
-pub use channel::Channel;
+pub use channel::{send_mail_parts, Channel};
 pub use condition::{Conditions, Observation, Report};
 pub use deliver::{Notifier, Shared};
 pub use message::Message;

@@ -1,5 +1,5 @@
 //! `/api/outages?since=WHEN`: the rows of the outage log, rotated and
-//! compressed files included, read by the report's reader on a blocking
+//! compressed files included, read by the one outage-log reader on a blocking
 //! thread (one request at a time, within a deadline) and sent in chunks,
 //! the newest `MAX_ROWS` rows and `MAX_BYTES` bytes at most.
 
@@ -82,30 +82,16 @@ impl Rows {
     }
 }
 
-/// Reads every file of the outage log in `log_dir`. Blocking.
+/// Reads every file of the outage log in `log_dir` through the one reader. Blocking.
 fn read(log_dir: &Path, since: Option<DateTime<FixedOffset>>) -> Rows {
     let mut rows = Rows::default();
-    let (mut warnings, mut mine) = (Vec::new(), Vec::new());
-    for f in crate::report::read::files(log_dir, crate::sink::recorder::FILE) {
-        crate::report::read::rows::<OutageRow>(&f, &mut warnings, |row| {
-            let keep = match (since, DateTime::parse_from_rfc3339(&row.started_at)) {
-                (None, _) => true,
-                (Some(since), Ok(start)) => start >= since,
-                (Some(_), Err(e)) => {
-                    mine.push(format!(
-                        "{}: a row's started_at {:?} is not an RFC 3339 time ({e}): left out",
-                        f.display(),
-                        row.started_at
-                    ));
-                    false
-                }
-            };
-            if keep {
-                rows.push(&row);
-            }
-        });
-    }
-    warnings.append(&mut mine);
+    let mut warnings = Vec::new();
+    crate::sink::outages::each(log_dir, since, &mut warnings, |r| {
+        if since.is_none_or(|s| r.start >= s) {
+            rows.push(&r.row);
+        }
+        std::ops::ControlFlow::Continue(())
+    });
     warnings.truncate(MAX_WARNINGS);
     rows.warnings = warnings;
     rows

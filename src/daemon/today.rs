@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveTime, Timelike, Utc};
 
 use crate::monitor::{Layer, OutageRecord, Side};
 
@@ -136,8 +136,10 @@ impl Today {
         let seed = self.seed.as_ref()?;
         let mut monitored = seed.monitored_s;
         if let (Some(last), Some(first)) = (seed.last_check, self.first_live) {
-            // The report credits the last logged check up to the next one.
-            monitored += self.share(last, first) - self.interval;
+            // The report credits the last logged check up to the next one;
+            // the seed credited it up to the cutoff at most.
+            let seeded = self.interval.min((self.cutoff - last).max(0) as f64);
+            monitored += self.share(last, first) - seeded;
         }
         if self.last_live.is_some() {
             monitored += self.monitored_s + self.interval;
@@ -166,7 +168,9 @@ pub fn seed_from_logs(log_dir: &Path, interval: Duration, cutoff: DateTime<Utc>)
     else {
         return Seed::default();
     };
-    let (since, until) = (midnight.fixed_offset(), cutoff.fixed_offset());
+    // Whole seconds, as the logs write times and as `Today` counts them.
+    let until = cutoff.with_nanosecond(0).unwrap_or(cutoff);
+    let (since, until) = (midnight.fixed_offset(), until.fixed_offset());
     let report = crate::report::build(&crate::report::Options {
         log_dir: log_dir.to_owned(),
         since: Some(since),
@@ -192,9 +196,10 @@ pub fn seed_from_logs(log_dir: &Path, interval: Duration, cutoff: DateTime<Utc>)
     }
 }
 
-/// The monitored time and the downtime behind the report's headline figure.
+/// The monitored time and the downtime behind the report's headline figure
+/// (availability against the ISP).
 fn headline(r: &crate::report::model::Report) -> (f64, f64) {
-    (r.monitored_s, r.downtime_s)
+    (r.monitored_s, r.sides.isp.downtime_s)
 }
 
 /// The last check logged in [since, until), as Unix seconds.
@@ -204,7 +209,7 @@ fn last_check(
     until: DateTime<FixedOffset>,
 ) -> Option<i64> {
     let mut warnings = Vec::new();
-    let files = crate::report::read::files(log_dir, crate::sink::connection::FILE);
+    let files = crate::sink::read::files(log_dir, crate::sink::connection::FILE, &mut warnings);
     for f in files.iter().rev() {
         let mut last = None;
         crate::report::read::checks(f, &mut warnings, |at, _| {

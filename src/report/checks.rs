@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration as Span, FixedOffset, NaiveDate, NaiveTime};
 
 use super::histogram::{bucket, Bucket, Histogram};
 use super::model::{Gap, Latency, Percentiles};
+use super::spans::{ms, Spans};
 use crate::sink::ConnectionRow;
 
 /// Sums for one part of time (a day, the peak, the rest).
@@ -131,8 +132,12 @@ pub struct Checks {
     pub peak: Sums,
     pub off_peak: Sums,
     pub gaps: Vec<Gap>,
+    /// The gaps as spans.
+    unmonitored: Spans,
     pub present: u64,
     peak_hours: (NaiveTime, NaiveTime),
+    /// The end of the period asked for: the last check stands for no time past it.
+    until: Option<DateTime<FixedOffset>>,
 }
 
 /// How many checks are looked at to learn the interval when the config does not say.
@@ -140,7 +145,11 @@ const LEARN_FROM: usize = 64;
 
 impl Checks {
     /// Nothing seen yet; `interval` is learnt from the first checks if `None`.
-    pub fn new(interval: Option<f64>, peak_hours: (NaiveTime, NaiveTime)) -> Checks {
+    pub fn new(
+        interval: Option<f64>,
+        peak_hours: (NaiveTime, NaiveTime),
+        until: Option<DateTime<FixedOffset>>,
+    ) -> Checks {
         Checks {
             interval,
             early: Vec::new(),
@@ -151,8 +160,10 @@ impl Checks {
             peak: Sums::default(),
             off_peak: Sums::default(),
             gaps: Vec::new(),
+            unmonitored: Spans::default(),
             present: 0,
             peak_hours,
+            until,
         }
     }
 
@@ -192,11 +203,13 @@ impl Checks {
         if let Some(last) = self.last {
             let d = (c.at - last.at).num_milliseconds() as f64 / 1000.0;
             let share = if d > 3.0 * interval {
+                let from = last.at + secs(interval);
                 self.gaps.push(Gap {
-                    from: stamp(last.at + secs(interval)),
+                    from: stamp(from),
                     to: stamp(c.at),
                     seconds: round2(d - interval),
                 });
+                self.unmonitored.add(ms(from), ms(c.at));
                 interval
             } else {
                 d.max(0.0)
@@ -249,9 +262,27 @@ impl Checks {
             self.learn();
         }
         if let Some(last) = self.last {
-            self.credit(last, self.interval.unwrap_or(10.0));
+            let share = self.end().map_or(0.0, |end| {
+                (end - last.at).num_milliseconds().max(0) as f64 / 1000.0
+            });
+            self.credit(last, share);
         }
         self.put_away_today();
+    }
+
+    /// Where the monitored span ends: one interval after the last check, or
+    /// at the end of the period asked for if that comes first.
+    pub fn end(&self) -> Option<DateTime<FixedOffset>> {
+        let last = self.last?.at + secs(self.interval.unwrap_or(10.0));
+        Some(self.until.map_or(last, |u| last.min(u)))
+    }
+
+    /// The time the checks stand for: the first check to [`Checks::end`], less the gaps.
+    pub fn monitored(&self) -> Spans {
+        match (self.first, self.end()) {
+            (Some(f), Some(e)) => Spans::one(ms(f), ms(e)).minus(&self.unmonitored),
+            _ => Spans::default(),
+        }
     }
 }
 

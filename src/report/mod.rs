@@ -3,21 +3,33 @@
 //! JSON, a self-contained HTML page, or the raw checks as CSV.
 //!
 //! `read` finds and streams the files through the writers' row structs,
-//! `checks` folds the checks into sums as they stream by, `aggregate` makes
-//! the figures (`model`) of them and the outages, and `text` and `html` render.
+//! `checks` folds the checks into sums as they stream by, `tally` counts the
+//! outages once each inside the monitored time (`spans`), `aggregate` makes
+//! the figures (`model`) of both, `words` says them in sentences, and `text`
+//! and `html` render.
 
 mod aggregate;
+mod charts;
 mod checks;
 mod histogram;
 mod html;
 pub mod model;
 mod paths;
 pub mod read;
+mod spans;
+mod tally;
 mod text;
+mod words;
 
 pub use aggregate::{build, Options};
 pub use html::render as html;
 pub use text::render as text;
+pub use words::period_short;
+
+/// Whether `log_dir` holds a connection log (a regular file of it) to report on.
+pub fn has_checks(log_dir: &std::path::Path) -> bool {
+    !read::check_files(log_dir, &mut Vec::new()).is_empty()
+}
 
 /// The checks of the period as CSV: the raw, timestamped evidence for the
 /// ISP's own tools. Returns the rows written and the warnings.
@@ -39,7 +51,7 @@ pub fn checks_csv(
     let mut written = 0;
     let mut failed = None;
     let cell = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
-    for f in read::files(&o.log_dir, crate::sink::connection::FILE) {
+    for f in read::check_files(&o.log_dir, &mut warnings) {
         read::checks(&f, &mut warnings, |at, r| {
             if o.since.is_some_and(|s| at < s)
                 || o.until.is_some_and(|u| at >= u)

@@ -1,5 +1,5 @@
 //! The report as data: every figure, defined once in README ("report"), and
-//! serialised as the JSON output (`schema_version` 1).
+//! serialised as the JSON output (`schema_version` 2).
 
 use std::collections::BTreeMap;
 
@@ -9,11 +9,18 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     pub schema_version: u32,
+    /// The machine the report was made on.
+    pub host: String,
+    /// The zone the times are in, as a person names it:
+    /// `Europe/Berlin (UTC+01:00)`, or only the offsets when the logs were
+    /// written in another zone than this machine's.
+    pub time_zone: String,
     /// One plain-language paragraph for the top of the page.
     pub summary: String,
     /// How the figures were counted, in one paragraph.
     pub method: String,
-    /// The period covered, RFC 3339 local time; `null` when no check is in it.
+    /// The monitored span (first check to last check + interval, within
+    /// --since/--until), RFC 3339 local time; `null` when no check is in it.
     pub period: Option<Period>,
     /// The check interval, seconds (from the config, else the usual spacing of the checks).
     pub interval_s: f64,
@@ -24,12 +31,15 @@ pub struct Report {
     pub monitored_s: f64,
     /// Spans with no check for more than three intervals: daemon stopped, machine asleep.
     pub gaps: Vec<Gap>,
-    /// Outage seconds counted as downtime (not simulated, not in maintenance).
+    /// Outage seconds of every side (not simulated; maintenance included).
     pub downtime_s: f64,
-    /// Outage seconds in maintenance windows, shown apart and not counted.
-    pub maintenance_s: f64,
-    /// 100 × (1 − downtime ÷ monitored time).
+    /// 100 × (1 − downtime ÷ monitored time), every side.
     pub availability_pct: Option<f64>,
+    /// The same per side; the headline is `sides.isp`.
+    pub sides: Sides<SideFigures>,
+    /// Of `downtime_s`, the seconds of outages marked as in a maintenance
+    /// window: counted like the rest, and marked.
+    pub maintenance_s: f64,
     /// Seconds of DEGRADED checks.
     pub degraded_s: f64,
     pub outages: OutageFigures,
@@ -64,6 +74,102 @@ pub struct Gap {
     pub seconds: f64,
 }
 
+/// Who an outage counts against, by its cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The ISP: ISP_DOWN, WAN_DOWN, IPV4_DOWN, IPV6_DOWN.
+    Isp,
+    /// The user's own network: LAN_DOWN.
+    #[serde(rename = "your_side")]
+    Yours,
+    /// DNS and web services: DNS_FAIL, HTTP_FAIL.
+    Services,
+}
+
+impl Side {
+    /// Every side, in the order the report shows them.
+    pub const ALL: [Side; 3] = [Side::Isp, Side::Yours, Side::Services];
+
+    /// The causes that count against this side.
+    pub fn causes(self) -> &'static [&'static str] {
+        match self {
+            Side::Isp => &["ISP_DOWN", "WAN_DOWN", "IPV4_DOWN", "IPV6_DOWN"],
+            Side::Yours => &["LAN_DOWN"],
+            Side::Services => &["DNS_FAIL", "HTTP_FAIL"],
+        }
+    }
+
+    /// The side `cause` counts against; `None` for a cause this version does not know.
+    pub fn of(cause: &str) -> Option<Side> {
+        Side::ALL.into_iter().find(|s| s.causes().contains(&cause))
+    }
+
+    /// Its key in the JSON.
+    pub fn key(self) -> &'static str {
+        match self {
+            Side::Isp => "isp",
+            Side::Yours => "your_side",
+            Side::Services => "services",
+        }
+    }
+
+    /// How a person names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Side::Isp => "against the ISP",
+            Side::Yours => "your side",
+            Side::Services => "services",
+        }
+    }
+}
+
+/// One value per side.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Sides<T> {
+    pub isp: T,
+    pub your_side: T,
+    pub services: T,
+}
+
+impl<T> Sides<T> {
+    /// The value of `side`.
+    pub fn get(&self, side: Side) -> &T {
+        match side {
+            Side::Isp => &self.isp,
+            Side::Yours => &self.your_side,
+            Side::Services => &self.services,
+        }
+    }
+
+    /// The value of `side`, to change.
+    pub fn get_mut(&mut self, side: Side) -> &mut T {
+        match side {
+            Side::Isp => &mut self.isp,
+            Side::Yours => &mut self.your_side,
+            Side::Services => &mut self.services,
+        }
+    }
+}
+
+/// The outages of one side over the whole period.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct SideFigures {
+    /// The causes counted against it.
+    pub causes: Vec<String>,
+    pub count: u32,
+    pub downtime_s: f64,
+    /// 100 × (1 − this side's downtime ÷ monitored time).
+    pub availability_pct: Option<f64>,
+}
+
+/// One side's outage time in a part of the period (a day, the peak).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct Share {
+    pub downtime_s: f64,
+    pub availability_pct: Option<f64>,
+}
+
 /// Counts and durations of the outages counted as downtime.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct OutageFigures {
@@ -90,9 +196,14 @@ pub struct CauseFigures {
 pub struct Outage {
     pub start: String,
     pub end: String,
+    /// Seconds counted: end − start, less monitoring gaps and time another
+    /// row already counts.
     pub duration_s: f64,
     pub cause: String,
+    /// Who it counts against; `null` for a cause this version does not know.
+    pub side: Option<Side>,
     pub detail: String,
+    /// It fell in a maintenance window: counted, and marked.
     pub maintenance: bool,
     /// The path table captured when it started, when a path log has one.
     pub path: Option<String>,
@@ -131,6 +242,7 @@ pub struct Part {
     pub monitored_s: f64,
     pub downtime_s: f64,
     pub availability_pct: Option<f64>,
+    pub sides: Sides<Share>,
     pub loss_pct: Option<f64>,
     pub internet_ms: Percentiles,
 }
@@ -143,6 +255,7 @@ pub struct Day {
     pub monitored_s: f64,
     pub downtime_s: f64,
     pub availability_pct: Option<f64>,
+    pub sides: Sides<Share>,
     pub degraded_s: f64,
     pub latency: Latency,
 }

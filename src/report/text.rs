@@ -2,8 +2,9 @@
 
 use std::fmt::Write;
 
-use super::model::{Percentiles, Report};
-use crate::timefmt::hms;
+use super::model::{Percentiles, Report, Side};
+use super::words;
+use crate::timefmt::human;
 
 fn opt(v: Option<f64>, unit: &str) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}{unit}"))
@@ -30,64 +31,97 @@ pub fn render(r: &Report) -> String {
 
 /// The title, the summary and the headline figures.
 fn headline(w: &mut String, r: &Report) {
-    let _ = writeln!(w, "CONNECTIVITY REPORT\n");
+    let _ = writeln!(w, "CONNECTIVITY REPORT · {}", r.host);
+    let _ = writeln!(w, "Times in {}.\n", r.time_zone);
     for line in textwrap(&r.summary, 98) {
         let _ = writeln!(w, "{line}");
     }
     let _ = writeln!(w);
     if let Some(p) = &r.period {
-        let _ = writeln!(w, "{:<28}{} to {}", "Period", p.from, p.to);
+        let _ = writeln!(w, "{:<30}{}", "Period", words::period_short(p));
     }
-    let rows: [(&str, String); 9] = [
-        ("Check interval", format!("{} s", r.interval_s)),
-        (
-            "Checks expected / present",
-            format!("{} / {}", r.checks_expected, r.checks_present),
-        ),
-        ("Monitored time", hms(r.monitored_s)),
-        ("Availability", opt(r.availability_pct, " %")),
-        ("Outage time", hms(r.downtime_s)),
-        ("Outages", r.outages.count.to_string()),
-        ("Maintenance (not counted)", hms(r.maintenance_s)),
-        ("Time DEGRADED", hms(r.degraded_s)),
-        (
-            "Monitoring gaps",
-            format!(
-                "{} ({} not monitored)",
-                r.gaps.len(),
-                hms(r.gaps.iter().map(|g| g.seconds).sum())
-            ),
-        ),
-    ];
-    for (k, v) in rows {
-        let _ = writeln!(w, "{k:<28}{v}");
+    for (k, v) in key_rows(r) {
+        let _ = writeln!(w, "{k:<30}{v}");
     }
     let f = &r.outages;
     let _ = writeln!(
         w,
-        "{:<28}mean {}, median {}, longest {}",
+        "{:<30}mean {}, median {}, longest {}",
         "Outage durations",
-        f.mean_s.map_or("-".into(), hms),
-        f.median_s.map_or("-".into(), hms),
-        f.longest_s.map_or("-".into(), hms),
+        f.mean_s.map_or("-".into(), human),
+        f.median_s.map_or("-".into(), human),
+        f.longest_s.map_or("-".into(), human),
     );
     let _ = writeln!(
         w,
-        "{:<28}{}",
+        "{:<30}{}",
         "Mean time between outages",
-        f.mean_time_between_s.map_or("-".into(), hms)
+        f.mean_time_between_s.map_or("-".into(), human)
     );
+}
+
+/// The key figures, each (label, value), the one against the ISP first.
+fn key_rows(r: &Report) -> Vec<(String, String)> {
+    let mut rows: Vec<(String, String)> = vec![
+        ("Check interval".into(), words::interval(r.interval_s)),
+        (
+            "Checks expected / present".into(),
+            format!("{} / {}", r.checks_expected, r.checks_present),
+        ),
+        ("Monitored time".into(), human(r.monitored_s)),
+    ];
+    for side in Side::ALL {
+        let f = r.sides.get(side);
+        rows.push((
+            match side {
+                Side::Isp => "Availability against the ISP".into(),
+                _ => format!("Availability, {}", side.label()),
+            },
+            format!(
+                "{:<10}{} outage{}, {}",
+                opt(f.availability_pct, " %"),
+                f.count,
+                if f.count == 1 { "" } else { "s" },
+                human(f.downtime_s)
+            ),
+        ));
+    }
+    rows.extend([
+        (
+            "Availability, all sides".into(),
+            opt(r.availability_pct, " %"),
+        ),
+        ("Outage time".into(), human(r.downtime_s)),
+        ("Outages".into(), r.outages.count.to_string()),
+        ("In maintenance (counted)".into(), human(r.maintenance_s)),
+        ("Time DEGRADED".into(), human(r.degraded_s)),
+        (
+            "Monitoring gaps".into(),
+            format!(
+                "{} ({} not monitored)",
+                r.gaps.len(),
+                human(r.gaps.iter().map(|g| g.seconds).sum())
+            ),
+        ),
+    ]);
+    rows
 }
 
 /// Outages by cause, latency percentiles and peak against off-peak.
 fn figures(w: &mut String, r: &Report) {
     let _ = writeln!(
         w,
-        "\nBY CAUSE\n{:<12}{:>8}{:>20}",
-        "cause", "count", "total"
+        "\nBY CAUSE\n{:<12}{:<18}{:>8}{:>20}",
+        "cause", "counts", "count", "total"
     );
     for (cause, c) in &r.outages.by_cause {
-        let _ = writeln!(w, "{cause:<12}{:>8}{:>20}", c.count, hms(c.total_s));
+        let side = Side::of(cause).map_or("overall only", Side::label);
+        let _ = writeln!(
+            w,
+            "{cause:<12}{side:<18}{:>8}{:>20}",
+            c.count,
+            human(c.total_s)
+        );
     }
     let _ = writeln!(
         w,
@@ -104,13 +138,14 @@ fn figures(w: &mut String, r: &Report) {
     let _ = writeln!(w, "{:<28}{}", "loss (mean)", opt(l.loss_pct, " %"));
     let _ = writeln!(
         w,
-        "\nPEAK ({}) vs OFF-PEAK      availability      loss   internet p50/p95/p99 ms",
+        "\nPEAK ({}) vs OFF-PEAK   ISP avail.  all avail.      loss   internet p50/p95/p99 ms",
         r.peak.hours
     );
     for (k, p) in [("peak", &r.peak.peak), ("off-peak", &r.peak.off_peak)] {
         let _ = writeln!(
             w,
-            "{k:<28}{:>12}{:>10}   {}",
+            "{k:<22}{:>12}{:>12}{:>10}   {}",
+            opt(p.sides.isp.availability_pct, " %"),
             opt(p.availability_pct, " %"),
             opt(p.loss_pct, " %"),
             pcts(&p.internet_ms)
@@ -148,17 +183,18 @@ fn distribution(w: &mut String, r: &Report) {
     );
     let _ = writeln!(
         w,
-        "\nDAYS\n{:<12}{:>8}{:>14}{:>16}{:>10}{:>14}",
-        "date", "checks", "availability", "outage", "loss", "internet p50"
+        "\nDAYS\n{:<12}{:>8}{:>12}{:>12}{:>16}{:>10}{:>14}",
+        "date", "checks", "ISP avail.", "all avail.", "outage", "loss", "internet p50"
     );
     for d in &r.days {
         let _ = writeln!(
             w,
-            "{:<12}{:>8}{:>14}{:>16}{:>10}{:>14}",
+            "{:<12}{:>8}{:>12}{:>12}{:>16}{:>10}{:>14}",
             d.date,
             d.checks,
+            opt(d.sides.isp.availability_pct, " %"),
             opt(d.availability_pct, " %"),
-            hms(d.downtime_s),
+            human(d.downtime_s),
             opt(d.latency.loss_pct, " %"),
             opt(d.latency.internet_ms.p50, "")
         );
@@ -169,15 +205,18 @@ fn distribution(w: &mut String, r: &Report) {
 fn listing(w: &mut String, r: &Report) {
     let _ = writeln!(w, "\nOUTAGES");
     for o in &r.outage_list {
-        let mark = if o.maintenance { " (maintenance)" } else { "" };
+        let side = o.side.map_or("overall only", |s| s.label());
         let _ = writeln!(
             w,
-            "{} to {} {:>13} {}{mark}",
-            o.start,
-            o.end,
-            hms(o.duration_s),
+            "{} to {:<19} {:>12}  {} ({side})",
+            words::when(&o.start),
+            words::until(&o.start, &o.end),
+            human(o.duration_s),
             o.cause
         );
+        if o.maintenance {
+            let _ = writeln!(w, "    in a maintenance window: counted, and marked");
+        }
         for line in textwrap(&o.detail, 94) {
             let _ = writeln!(w, "    {line}");
         }
@@ -185,7 +224,13 @@ fn listing(w: &mut String, r: &Report) {
     if !r.gaps.is_empty() {
         let _ = writeln!(w, "\nMONITORING GAPS (not counted)");
         for g in &r.gaps {
-            let _ = writeln!(w, "{} to {}  {}", g.from, g.to, hms(g.seconds));
+            let _ = writeln!(
+                w,
+                "{} to {}  {}",
+                words::when(&g.from),
+                words::until(&g.from, &g.to),
+                human(g.seconds)
+            );
         }
     }
     let _ = writeln!(w, "\nHOW IT IS COUNTED");
@@ -200,19 +245,57 @@ fn listing(w: &mut String, r: &Report) {
     }
 }
 
+/// The words of `text`, each number kept with the unit after it ("15 min",
+/// "98.93 %"), so that a line never breaks between them.
+fn words_with_units(text: &str) -> Vec<String> {
+    const UNITS: [&str; 6] = ["%", "s", "min", "h", "d", "ms"];
+    let mut out: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        let unit = UNITS.contains(&word.trim_end_matches([',', '.', ';', ':', ')']));
+        match out.last_mut() {
+            Some(last) if unit && last.ends_with(|c: char| c.is_ascii_digit()) => {
+                last.push(' ');
+                last.push_str(word);
+            }
+            _ => out.push(word.to_owned()),
+        }
+    }
+    out
+}
+
 /// Words wrapped at `width` columns.
 fn textwrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = vec![String::new()];
-    for word in text.split_whitespace() {
+    for word in words_with_units(text) {
         let line = lines.last_mut().expect("one line");
         if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            lines.push(word.to_owned());
+            lines.push(word);
         } else {
             if !line.is_empty() {
                 line.push(' ');
             }
-            line.push_str(word);
+            line.push_str(&word);
         }
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_never_breaks_between_a_number_and_its_unit() {
+        let lines = textwrap("down for 1 h 56 min in total, 98.93 % available", 12);
+        assert_eq!(
+            lines,
+            [
+                "down for 1 h",
+                "56 min in",
+                "total,",
+                "98.93 %",
+                "available"
+            ]
+        );
+    }
 }

@@ -6,10 +6,14 @@
 //!   so that a row is on disk before the state that forgets its outage is.
 //!
 //! Each file's row is one serde struct ([`OutageRow`], [`ConnectionRow`]) with
-//! its header beside it; readers of the files use the same structs.
+//! its header beside it; readers of the files use the same structs:
+//! - [`read`]: every file of a log (rotated, compressed, renamed aside), rows bounded in size;
+//! - [`outages`]: the one reader of `outage_log.csv` (report, `/api/outages`, the recorder).
 
 pub mod connection;
 mod csvfile;
+pub mod outages;
+pub mod read;
 pub mod recorder;
 
 use chrono::{DateTime, Utc};

@@ -15,7 +15,6 @@ use super::{CsvFile, OutageRow};
 use crate::monitor::persist::{self, Persisted};
 use crate::monitor::{Event, Update};
 use crate::timefmt::{rfc3339_local, spelled};
-use chrono::DateTime;
 
 /// File name inside `log_dir`.
 pub const FILE: &str = "outage_log.csv";
@@ -38,7 +37,7 @@ pub fn reconcile(log_dir: &Path, state: &mut Persisted) {
     if open.is_none() && state.unwritten.is_empty() {
         return;
     }
-    let recorded = recorded_starts(&log_dir.join(FILE));
+    let recorded = recorded_starts(log_dir);
     if let Some(start) = open.filter(|s| recorded.contains(&s.timestamp())) {
         tracing::warn!(
             "the saved open outage that started at {} already has its row in {FILE} (the state save after it failed): not resuming it",
@@ -51,17 +50,19 @@ pub fn reconcile(log_dir: &Path, state: &mut Persisted) {
         .retain(|o| !recorded.contains(&o.start.timestamp()));
 }
 
-/// The start (Unix seconds) of every row of `outage_log.csv`; rows that do not parse are skipped.
-fn recorded_starts(path: &Path) -> HashSet<i64> {
-    let Ok(mut reader) = csv::Reader::from_path(path) else {
-        return HashSet::new();
-    };
-    reader
-        .deserialize::<OutageRow>()
-        .filter_map(Result::ok)
-        .filter_map(|row| DateTime::parse_from_rfc3339(&row.started_at).ok())
-        .map(|t| t.timestamp())
-        .collect()
+/// The start (Unix seconds) of every row of the outage log in `log_dir`,
+/// rotated files too; rows that cannot be read are logged.
+fn recorded_starts(log_dir: &Path) -> HashSet<i64> {
+    let mut starts = HashSet::new();
+    let mut warnings = Vec::new();
+    super::outages::each(log_dir, None, &mut warnings, |r| {
+        starts.insert(r.start.timestamp());
+        std::ops::ControlFlow::Continue(())
+    });
+    for w in warnings.iter().filter(|w| !w.ends_with(": not found")) {
+        tracing::warn!("{w}");
+    }
+    starts
 }
 
 /// Runs until the queue closes; then writes what it can and saves the state.

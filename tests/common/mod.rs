@@ -846,3 +846,4 @@ pub const CHROMIUM_HEADLESS: &[&str] = &[
 ];
 
 pub mod hostile;
+pub mod report;

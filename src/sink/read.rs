@@ -1,0 +1,368 @@
+//! Reading a log back: every file of it that logrotate or the writer made
+//! (rotated, compressed, dated, renamed aside), regular files only, oldest
+//! first, row by row with each row's size bounded; whatever cannot be read
+//! is named with its file and line, and the rest is used.
+
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use csv::StringRecord;
+
+/// The longest row read; a longer one is skipped and named, so that no file
+/// (a corrupt one, or one gigabyte of a single field behind a small `.gz`)
+/// can make a reader hold more than this.
+pub const MAX_ROW_BYTES: usize = 1 << 20;
+/// The most fields a row may have (a log row has a dozen).
+const MAX_FIELDS: usize = 256;
+/// At most this many skipped rows are named per file; the rest are counted.
+const WARNINGS_PER_FILE: usize = 5;
+
+/// Which of a log's files a name is, oldest least: renamed aside by the
+/// writer after a header change, then logrotate's dated or numbered copies
+/// (a higher number is older), then the live file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Aside(String),
+    Dated(NaiveDate),
+    Numbered(std::cmp::Reverse<u64>),
+    Live,
+}
+
+/// The [`Kind`] of `file` if it is one of log `name`'s files: `NAME`,
+/// `NAME.N`, `NAME.N.gz`, `NAME-YYYYMMDD`, `NAME-YYYYMMDD.gz`, or
+/// `NAME.old-STAMP`. Anything else (`NAME.bak`, `NAME~`, an editor's swap
+/// file) is no part of the log.
+fn kind(file: &str, name: &str) -> Option<Kind> {
+    if file == name {
+        return Some(Kind::Live);
+    }
+    let rest = file.strip_prefix(name)?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if let Some(rest) = rest.strip_prefix('.') {
+        if let Some(stamp) = rest.strip_prefix("old-") {
+            let stamp_char = |c: char| c.is_ascii_digit() || "TZ+-:_.".contains(c);
+            return (!stamp.is_empty() && stamp.chars().all(stamp_char))
+                .then(|| Kind::Aside(stamp.to_owned()));
+        }
+        let n = rest.strip_suffix(".gz").unwrap_or(rest);
+        return digits(n)
+            .then(|| n.parse().ok())
+            .flatten()
+            .map(|n| Kind::Numbered(std::cmp::Reverse(n)));
+    }
+    let date = rest.strip_prefix('-')?;
+    let date = date.strip_suffix(".gz").unwrap_or(date);
+    (date.len() == 8 && digits(date))
+        .then(|| NaiveDate::parse_from_str(date, "%Y%m%d").ok())
+        .flatten()
+        .map(Kind::Dated)
+}
+
+/// The files of log `name` in `dir`, oldest first: by the first time their
+/// first row holds, then by what their names say. A file with a log's name
+/// that is not a regular file (a FIFO, a folder) is named in `warnings` and
+/// left alone: opening a FIFO would wait for ever.
+pub fn files(dir: &Path, name: &str, warnings: &mut Vec<String>) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(Kind, PathBuf)> = Vec::new();
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        let Some(kind) = path.file_name().and_then(|f| kind(f.to_str()?, name)) else {
+            continue;
+        };
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => out.push((kind, path)),
+            Ok(_) => warnings.push(format!("{}: not a regular file: not read", path.display())),
+            Err(e) => warnings.push(format!("{}: cannot be read: {e}", path.display())),
+        }
+    }
+    out.sort_by_cached_key(|(kind, p)| (first_time(p), kind.clone()));
+    out.into_iter().map(|(_, p)| p).collect()
+}
+
+/// The first time the first row of `path` holds (the check's time in the
+/// connection log, the start in the outage log), if it holds one.
+fn first_time(path: &Path) -> Option<DateTime<FixedOffset>> {
+    let mut rows = Bounded::new(open(path).ok()?);
+    let mut record = StringRecord::new();
+    for _ in 0..2 {
+        if !matches!(rows.next(&mut record), Next::Row) {
+            return None;
+        }
+    }
+    record
+        .iter()
+        .find_map(|f| DateTime::parse_from_rfc3339(f).ok())
+}
+
+/// Opens `path` if it is a regular file, decompressing a `.gz`. The open
+/// does not wait: a FIFO put in the file's place after it was listed is
+/// refused, not read.
+pub fn open(path: &Path) -> std::io::Result<Box<dyn BufRead + Send>> {
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let f = BufReader::with_capacity(1 << 16, f);
+    Ok(if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::bufread::MultiGzDecoder::new(f),
+        ))
+    } else {
+        Box::new(f)
+    })
+}
+
+/// What reading one row gave.
+enum Next {
+    /// A row, now in the record.
+    Row,
+    /// A row longer than [`MAX_ROW_BYTES`] or with more than [`MAX_FIELDS`]
+    /// fields, skipped.
+    TooLong,
+    /// A row whose field (1-based) is not UTF-8, skipped.
+    NotUtf8(usize),
+    /// The file cannot be read on from here.
+    Failed(std::io::Error),
+    End,
+}
+
+/// CSV rows of one file, each held only while it is at most [`MAX_ROW_BYTES`].
+struct Bounded {
+    input: Box<dyn BufRead + Send>,
+    core: csv_core::Reader,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Bounded {
+    fn new(input: Box<dyn BufRead + Send>) -> Bounded {
+        Bounded {
+            input,
+            core: csv_core::Reader::new(),
+            out: vec![0; 1024],
+            ends: vec![0; 32],
+        }
+    }
+
+    /// The line the next row starts on.
+    fn line(&self) -> u64 {
+        self.core.line()
+    }
+
+    /// Reads the next row into `record`, its fields as text, its position set.
+    fn next(&mut self, record: &mut StringRecord) -> Next {
+        use csv_core::ReadRecordResult as R;
+        let mut position = csv::Position::new();
+        position.set_line(self.core.line());
+        let (mut outlen, mut endlen, mut over) = (0, 0, false);
+        loop {
+            let input = match self.input.fill_buf() {
+                Ok(input) => input,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Next::Failed(e),
+            };
+            let (res, nin, nout, nend) =
+                self.core
+                    .read_record(input, &mut self.out[outlen..], &mut self.ends[endlen..]);
+            self.input.consume(nin);
+            outlen += nout;
+            endlen += nend;
+            match res {
+                R::InputEmpty => {}
+                // Past the bound the row is read on to its end, into the same room.
+                R::OutputFull if self.out.len() >= MAX_ROW_BYTES => (over, outlen) = (true, 0),
+                R::OutputFull => self.out.resize((self.out.len() * 2).min(MAX_ROW_BYTES), 0),
+                R::OutputEndsFull if self.ends.len() >= MAX_FIELDS => (over, endlen) = (true, 0),
+                R::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
+                R::Record if over => return Next::TooLong,
+                R::Record => return self.fill(record, endlen, position),
+                R::End => return Next::End,
+            }
+        }
+    }
+
+    /// Puts the row just read (`n` fields) into `record`. The row's text is
+    /// checked as UTF-8 in one go, then cut at the fields' ends; a cut that
+    /// is no character boundary means that field is not text.
+    fn fill(&self, record: &mut StringRecord, n: usize, position: csv::Position) -> Next {
+        let ends = &self.ends[..n];
+        let len = ends.last().copied().unwrap_or(0);
+        let text = match std::str::from_utf8(&self.out[..len]) {
+            Ok(text) => text,
+            Err(e) => {
+                let field = ends
+                    .iter()
+                    .take_while(|&&end| end <= e.valid_up_to())
+                    .count();
+                return Next::NotUtf8(field + 1);
+            }
+        };
+        record.clear();
+        let mut start = 0;
+        for (i, &end) in ends.iter().enumerate() {
+            match text.get(start..end) {
+                Some(field) => record.push_field(field),
+                None => return Next::NotUtf8(i + 1),
+            }
+            start = end;
+        }
+        record.set_position(Some(position));
+        Next::Row
+    }
+}
+
+/// Hands every row of `path` with the file's header to `each`; a row `each`
+/// refuses, or one that cannot be read, is counted and named with its line
+/// (the first [`WARNINGS_PER_FILE`] of each file; then how many in all).
+/// Returns the number of rows taken.
+///
+/// Reading and splitting the file (and unzipping it) runs on a thread of its
+/// own, a batch of rows ahead of `each`: on a year of checks that is about
+/// half the work, and the box has more than one core.
+pub fn records(
+    path: &Path,
+    warnings: &mut Vec<String>,
+    mut each: impl FnMut(&StringRecord, &StringRecord) -> Result<(), String>,
+) -> u64 {
+    let shown = path.display();
+    let mut rows = match open(path) {
+        Ok(input) => Bounded::new(input),
+        Err(e) => {
+            warnings.push(format!("{shown}: cannot be read: {e}"));
+            return 0;
+        }
+    };
+    let mut headers = StringRecord::new();
+    if !matches!(rows.next(&mut headers), Next::Row) {
+        warnings.push(format!("{shown}: no header"));
+        return 0;
+    }
+    let (mut bad, mut read) = (0usize, 0);
+    let mut skip = |line: u64, why: &str| {
+        bad += 1;
+        if bad <= WARNINGS_PER_FILE {
+            warnings.push(format!("{shown}:{line}: row skipped: {why}"));
+        }
+    };
+    let (tx, batches) = mpsc::sync_channel(2);
+    let (recycle, spent) = mpsc::channel();
+    std::thread::scope(|scope| {
+        scope.spawn(move || read_ahead(rows, &tx, &spent));
+        for batch in batches {
+            match batch {
+                Batch::Rows(records, n) => {
+                    for record in &records[..n] {
+                        match each(record, &headers) {
+                            Ok(()) => read += 1,
+                            Err(e) => skip(record.position().map_or(0, |p| p.line()), &e),
+                        }
+                    }
+                    // The reader may have finished: then the batch is simply dropped.
+                    let _ = recycle.send(records);
+                }
+                Batch::Skipped(line, why) => skip(line, &why),
+            }
+        }
+    });
+    if bad > WARNINGS_PER_FILE {
+        warnings.push(format!(
+            "{shown}: {bad} rows skipped in all, the first {WARNINGS_PER_FILE} named above"
+        ));
+    }
+    read
+}
+
+/// Rows read ahead at a time, at most.
+const BATCH: usize = 1024;
+/// Bytes of rows read ahead at a time, at most.
+const BATCH_BYTES: usize = 1 << 20;
+/// A row that held more than this is not kept for reuse: its room goes back.
+const REUSE_BYTES: usize = 4096;
+
+/// What the reading thread hands over, in file order.
+enum Batch {
+    /// The first `n` rows of the batch.
+    Rows(Vec<StringRecord>, usize),
+    /// A row that could not be read (its line, why); reading goes on after
+    /// it where it can.
+    Skipped(u64, String),
+}
+
+/// Reads `rows` to their end (or to an error it cannot read past) in
+/// batches, reusing the batches the consumer is done with.
+fn read_ahead(
+    mut rows: Bounded,
+    tx: &mpsc::SyncSender<Batch>,
+    spent: &mpsc::Receiver<Vec<StringRecord>>,
+) {
+    loop {
+        let mut records = spent
+            .try_recv()
+            .unwrap_or_else(|_| vec![StringRecord::new(); BATCH]);
+        let (mut n, mut bytes, mut stop, mut skipped) = (0, 0, false, None);
+        while n < BATCH && bytes < BATCH_BYTES && !stop && skipped.is_none() {
+            let line = rows.line();
+            match rows.next(&mut records[n]) {
+                Next::Row => {
+                    bytes += records[n].as_byte_record().as_slice().len();
+                    n += 1;
+                }
+                Next::TooLong => {
+                    skipped = Some((line, format!("longer than {MAX_ROW_BYTES} bytes")))
+                }
+                Next::NotUtf8(field) => {
+                    skipped = Some((line, format!("field {field} is not UTF-8 text")))
+                }
+                Next::Failed(e) => {
+                    skipped = Some((line, format!("the file cannot be read on: {e}")));
+                    stop = true;
+                }
+                Next::End => stop = true,
+            }
+        }
+        for r in &mut records[..n] {
+            if r.as_byte_record().as_slice().len() > REUSE_BYTES {
+                *r = StringRecord::new();
+            }
+        }
+        if tx.send(Batch::Rows(records, n)).is_err() {
+            return;
+        }
+        if let Some((line, why)) = skipped {
+            if tx.send(Batch::Skipped(line, why)).is_err() {
+                return;
+            }
+        }
+        if stop {
+            return;
+        }
+    }
+}
+
+/// Why a row did not deserialize, without its content.
+pub fn reason(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => {
+            let field = err
+                .field()
+                .map(|f| format!("field {} ", f + 1))
+                .unwrap_or_default();
+            format!("{field}{}", err.kind())
+        }
+        _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+#[path = "read_tests.rs"]
+mod tests;
