@@ -1,12 +1,13 @@
 //! IPv4 and IPv6 diagnosed apart, on a dual-stack simulated network: the home
 //! router announces itself by its link-local address, as home routers do.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::{Net, Proc};
+use crate::common::needs::Need;
 
 const STEP: Duration = Duration::from_secs(15);
 
@@ -50,9 +51,8 @@ fn outage(
     (started, cut_at, restored_at)
 }
 
-#[test]
 fn each_family_fails_on_its_own_and_both_together_are_one_wan_outage() {
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     net.dual_stack();
     let cfg = config(&net);
     let d = net.daemon(&cfg, "");
@@ -137,10 +137,9 @@ fn each_family_fails_on_its_own_and_both_together_are_one_wan_outage() {
     );
 }
 
-#[test]
 fn a_host_that_never_had_ipv6_gets_a_note_not_an_outage() {
     // IPv6 targets configured on a network without IPv6 at all.
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let cfg = config(&net);
     let d = net.daemon(&cfg, "");
     d.wait_for(
@@ -153,4 +152,9 @@ fn a_host_that_never_had_ipv6_gets_a_note_not_an_outage() {
     let (_, log) = d.stop();
     assert!(!log.contains("outage started"), "{log}");
     assert!(net.outage_rows().is_empty());
+}
+
+crate::tests! {
+    each_family_fails_on_its_own_and_both_together_are_one_wan_outage => [Need::Root],
+    a_host_that_never_had_ipv6_gets_a_note_not_an_outage => [Need::Root],
 }
