@@ -5,9 +5,9 @@ use crate::common;
 
 use std::time::Duration;
 
+use crate::common::needs::Need;
 use chrono::{DateTime, Utc};
 use common::{Net, Proc};
-use crate::common::needs::Need;
 
 const STEP: Duration = Duration::from_secs(15);
 
@@ -134,6 +134,41 @@ fn each_family_fails_on_its_own_and_both_together_are_one_wan_outage() {
         (&last[12], &last[13], &last[14], &last[15]),
         ("2", "2", "2", "2"),
         "{last:?}"
+    );
+    assert!(
+        !last[16].is_empty() && !last[17].is_empty(),
+        "RTT per family: {last:?}"
+    );
+    // The report keeps the families apart: each one's outage time is what cut
+    // it off (its own outages and the WAN outage), against the ISP.
+    let out = std::process::Command::new(common::BIN)
+        .args(["report", "--format", "json", "--log-dir"])
+        .arg(net.log_dir())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let secs = |i: usize| rows[i][3].parse::<f64>().unwrap();
+    let down = |f: &str| v["families"][f]["downtime_s"].as_f64().unwrap();
+    assert!(
+        (down("ipv6") - (secs(0) + secs(2) + secs(3))).abs() <= 3.0,
+        "{}",
+        v["families"]
+    );
+    assert!(
+        (down("ipv4") - (secs(1) + secs(2))).abs() <= 3.0,
+        "{}",
+        v["families"]
+    );
+    assert!(
+        v["families"]["ipv6"]["internet_ms"]["p50"]
+            .as_f64()
+            .is_some(),
+        "{}",
+        v["families"]
+    );
+    assert_eq!(
+        v["sides"]["isp"]["count"], 4,
+        "family outages count against the ISP"
     );
 }
 

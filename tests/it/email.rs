@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{failing_daemon, free_port, loopback_config, smtp_server as smtp, BIN};
 use crate::common::needs::Need;
+use common::{failing_daemon, free_port, loopback_config, smtp_server as smtp, BIN};
 
 const WAIT: Duration = Duration::from_secs(20);
 

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::common::needs::Need;
 use common::hostile::{daemon_beside_hung_fuse, thread_names, Tmpfs};
 use common::{failing_daemon, free_port, loopback_config, read_rows, Net, Proc, WebServer, BIN};
-use crate::common::needs::Need;
 
 const WAIT: Duration = Duration::from_secs(20);
 

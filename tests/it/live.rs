@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Net, Proc};
 use crate::common::needs::Need;
+use common::{Net, Proc};
 
 const WAIT: Duration = Duration::from_secs(30);
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset, Utc};
 use std::process::Command;
 
-use common::{Net, Proc, BIN};
 use crate::common::needs::Need;
+use common::{Net, Proc, BIN};
 
 const STEP: Duration = Duration::from_secs(15);
 const INTERVAL: i64 = 1;
@@ -662,7 +662,6 @@ fn libfaketime() -> std::path::PathBuf {
         .find(|p| p.exists())
         .expect("libfaketime is missing (apt-get install libfaketime)")
 }
-
 
 fn wall_clock_steps_of_two_hours_during_outages_invent_no_gap_and_alert_and_row_agree() {
     // Regression: a step forward of 2 h gave a row of 8 s but "RECOVERED after

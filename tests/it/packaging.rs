@@ -1,8 +1,8 @@
 //! The shipped unit and Debian package, checked with systemd's and Debian's own tools.
 
+use crate::common::needs::Need;
 use std::path::Path;
 use std::process::Command;
-use crate::common::needs::Need;
 
 const BIN: &str = env!("CARGO_BIN_EXE_connectivity-monitor");
 const UNIT: &str = concat!(

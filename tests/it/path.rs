@@ -6,8 +6,8 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::{Chain, Net, BIN};
 use crate::common::needs::Need;
+use common::{Chain, Net, BIN};
 
 const WAIT: Duration = Duration::from_secs(30);
 

@@ -10,8 +10,8 @@ use std::process::Command;
 use chrono::{DateTime, Duration, FixedOffset};
 use serde_json::Value;
 
-use common::BIN;
 use crate::common::needs::Need;
+use common::BIN;
 
 /// Seconds as the page writes them (the same rule as the program's own).
 fn human(s: f64) -> String {

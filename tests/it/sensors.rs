@@ -8,9 +8,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use crate::common::needs::Need;
 use common::hostile::Tmpfs;
 use common::{free_port, loopback_config, smtp_server, Proc, WebServer, BIN};
-use crate::common::needs::Need;
 
 const WAIT: Duration = Duration::from_secs(30);
 

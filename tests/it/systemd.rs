@@ -5,8 +5,8 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::{config_text, Container, Net, BIN};
 use crate::common::needs::Need;
+use common::{config_text, Container, Net, BIN};
 
 const UNIT: &str = "connectivity-monitor";
 const WAIT: Duration = Duration::from_secs(20);

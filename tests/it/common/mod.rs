@@ -146,6 +146,20 @@ fn assert_netns_available() {
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
+/// A name prefix no other network of this run (or of a run beside it) has:
+/// `kind`, the process id, and the network's number in base 36, at most 8
+/// characters, letters and digits only (namespace and machine names).
+fn unique_prefix(kind: char, n: usize) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let n = n % (36 * 36);
+    format!(
+        "{kind}{}{}{}",
+        std::process::id() % 100_000,
+        DIGITS[n / 36] as char,
+        DIGITS[n % 36] as char
+    )
+}
+
 /// The simulated network with its servers.
 pub struct Net {
     pub prefix: String,
@@ -160,11 +174,7 @@ impl Net {
     pub fn up() -> Net {
         assert_netns_available();
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let prefix = format!(
-            "c{}{}",
-            std::process::id() % 100_000,
-            (b'a' + n as u8) as char
-        );
+        let prefix = unique_prefix('c', n);
         run(Command::new("bash").arg(topo()).args(["up", &prefix]));
         let mut net = Net {
             prefix,
@@ -700,11 +710,7 @@ impl Chain {
     pub fn up() -> Chain {
         assert_netns_available();
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let prefix = format!(
-            "h{}{}",
-            std::process::id() % 100_000,
-            (b'a' + n as u8) as char
-        );
+        let prefix = unique_prefix('h', n);
         run(Command::new("bash")
             .arg(chain_script())
             .args(["up", &prefix]));
