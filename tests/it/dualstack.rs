@@ -172,6 +172,51 @@ fn each_family_fails_on_its_own_and_both_together_are_one_wan_outage() {
     );
 }
 
+fn discover_over_ipv6_lists_the_hops_mtr_lists_and_suggests_the_isp_router() {
+    let net = Net::up();
+    net.dual_stack();
+    let cfg = config(&net);
+    let sh = |cmd: &str| {
+        let out = std::process::Command::new("ip")
+            .args(["netns", "exec", &net.ns("mon"), "sh", "-c", cmd])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let mtr = sh("mtr -6 --report --no-dns -c 3 2001:db8:100::1");
+    let mtr_hops: Vec<String> = mtr
+        .lines()
+        .filter_map(|l| l.split_once(".|-- "))
+        .map(|(_, rest)| rest.split_whitespace().next().unwrap_or("").to_owned())
+        .collect();
+    let out = sh(&format!(
+        "{} discover -c {} --json --target 2001:db8:100::1 --rounds 3 --interval 0.5",
+        common::BIN,
+        cfg.display()
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ours: Vec<String> = v["paths"][0]["path"]["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["addrs"][0].as_str().unwrap_or("???").to_owned())
+        .collect();
+    assert_eq!(ours, mtr_hops, "mtr said:\n{mtr}");
+    assert_eq!(ours.len(), 3, "{ours:?}");
+    let suggested: Vec<&str> = v["isp_hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h["address"].as_str())
+        .collect();
+    assert_eq!(suggested, ["2001:db8:2::2"], "{v}");
+}
+
 fn a_host_that_never_had_ipv6_gets_a_note_not_an_outage() {
     // IPv6 targets configured on a network without IPv6 at all.
     let net = Net::up();
@@ -192,4 +237,5 @@ fn a_host_that_never_had_ipv6_gets_a_note_not_an_outage() {
 crate::tests! {
     each_family_fails_on_its_own_and_both_together_are_one_wan_outage => [Need::Root],
     a_host_that_never_had_ipv6_gets_a_note_not_an_outage => [Need::Root],
+    discover_over_ipv6_lists_the_hops_mtr_lists_and_suggests_the_isp_router => [Need::Root, Need::Tool("mtr")],
 }
