@@ -39,16 +39,29 @@ async fn check(
     at: DateTime<Utc>,
 ) -> anyhow::Result<(Plan, Vec<ProbeResult>, Diagnosis)> {
     let plan = Plan::from_config(config);
-    let prober = Prober::new(probe::http_client()?);
-    prober.check_icmp(&plan)?;
+    let prober = Prober::new();
+    Prober::check_icmp(&plan)?;
+    let timeout = config.monitor.timeout;
+    // The ICMP probes all at once through one echo engine, the others each as a task.
+    let (icmp, others): (Vec<_>, Vec<_>) = (plan.probes.iter().enumerate())
+        .partition(|(_, p)| matches!(p.spec, probe::Spec::Icmp { .. }));
     let mut set = tokio::task::JoinSet::new();
-    for (i, p) in plan.probes.iter().enumerate() {
+    for (i, p) in others {
         let prober = std::sync::Arc::clone(&prober);
         let spec = p.spec.clone();
-        let timeout = config.monitor.timeout;
         set.spawn(async move { (i, prober.run(&spec, timeout).await) });
     }
+    let echoes: Vec<(probe::Host, u32)> = (icmp.iter())
+        .filter_map(|(_, p)| match p.spec {
+            probe::Spec::Icmp { host, count } => Some((host, count)),
+            _ => None,
+        })
+        .collect();
     let mut results = vec![None; plan.probes.len()];
+    let answered = probe::echo::one_round(&echoes, timeout).await;
+    for ((i, _), r) in icmp.iter().zip(answered) {
+        results[*i] = Some(r);
+    }
     while let Some(joined) = set.join_next().await {
         let (i, r) = joined.context("a probe task panicked")?;
         results[i] = Some(r);

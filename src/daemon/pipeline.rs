@@ -35,7 +35,6 @@ const SINK_QUEUE: usize = 256;
 /// The running pipeline.
 pub struct Pipeline {
     detection: Detection,
-    prober: Arc<Prober>,
     tasks: ProbeTasks,
     reloads: mpsc::Sender<Settings>,
     monitor: JoinHandle<Machine>,
@@ -56,11 +55,11 @@ impl Pipeline {
         sim_fail: f64,
     ) -> anyhow::Result<Pipeline> {
         let detection = Detection::start()?;
-        // Its own HTTP client: the connections a client keeps are driven by the
-        // runtime that opened them, and the probes' must live on detection's.
-        let prober = Prober::new(crate::probe::http_client()?);
+        // Its own HTTP clients: the connections a client keeps are driven by
+        // the runtime that opened them, and the probes' must live on detection's.
+        let prober = Prober::new();
         let plan = Arc::new(Plan::from_config(config));
-        detection.within(|| prober.check_icmp(&plan))?;
+        Prober::check_icmp(&plan)?;
         recorder::reconcile(&config.monitor.log_dir, &mut persisted);
         // Routers that `once` proved while the daemon was not running.
         (persisted.machine.verified_routers)
@@ -114,7 +113,6 @@ impl Pipeline {
         );
         Ok(Pipeline {
             detection,
-            prober,
             tasks,
             reloads,
             monitor,
@@ -127,8 +125,7 @@ impl Pipeline {
 
 impl Part for Pipeline {
     fn check(&self, new: &Config) -> anyhow::Result<()> {
-        let plan = Plan::from_config(new);
-        Ok(self.detection.within(|| self.prober.check_icmp(&plan))?)
+        Ok(Prober::check_icmp(&Plan::from_config(new))?)
     }
 
     fn reload<'a>(
@@ -213,13 +210,6 @@ impl Detection {
             stop,
             thread,
         })
-    }
-
-    /// Runs `f` with detection's runtime as the current one, so that whatever
-    /// it spawns (an ICMP socket's receiving task) runs there.
-    fn within<T>(&self, f: impl FnOnce() -> T) -> T {
-        let _entered = self.handle.enter();
-        f()
     }
 
     /// Ends the runtime (the caller has stopped its tasks) and waits for its thread.

@@ -13,54 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// A Destination Unreachable's code, as traceroute marks it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unreachable {
-    /// `!N`, `!H`, `!P`, `!A`, …
-    pub mark: &'static str,
-    /// The same in words, e.g. `network unreachable`.
-    pub words: &'static str,
-}
-
-impl Unreachable {
-    /// ICMPv4 type 3 with `code`.
-    pub fn v4(code: u8) -> Unreachable {
-        let (mark, words) = match code {
-            0 | 6 | 11 => ("!N", "network unreachable"),
-            1 | 7 | 12 => ("!H", "host unreachable"),
-            2 | 3 => ("!P", "protocol unreachable"),
-            4 => ("!F", "fragmentation needed"),
-            5 => ("!S", "source route failed"),
-            9 | 10 | 13 => ("!A", "administratively prohibited"),
-            14 => ("!V", "host precedence violation"),
-            15 => ("!C", "precedence cutoff"),
-            _ => ("!?", "unreachable"),
-        };
-        Unreachable { mark, words }
-    }
-
-    /// ICMPv6 type 1 with `code`.
-    pub fn v6(code: u8) -> Unreachable {
-        let (mark, words) = match code {
-            0 | 6 => ("!N", "no route"),
-            1 | 5 => ("!A", "administratively prohibited"),
-            2 => ("!S", "beyond the source's scope"),
-            3 => ("!H", "address unreachable"),
-            4 => ("!P", "port unreachable"),
-            _ => ("!?", "unreachable"),
-        };
-        Unreachable { mark, words }
-    }
-
-    /// The words for a mark read back from a file.
-    pub fn words_of(mark: &str) -> &'static str {
-        [0, 1, 2, 4, 5, 9, 14, 15]
-            .into_iter()
-            .map(Unreachable::v4)
-            .find(|u| u.mark == mark)
-            .map_or("unreachable", |u| u.words)
-    }
-}
+pub use crate::probe::socket::Unreachable;
 
 /// One hop's figures over all rounds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -8,7 +8,6 @@ mod hop;
 mod progress;
 mod reading;
 mod show;
-mod socket;
 mod suggest;
 mod trace;
 

@@ -11,8 +11,8 @@ use tokio::time::Instant;
 
 use super::hop::{finish_all, Hop, Unreachable};
 use super::reading::Path;
-use super::socket::{Answer, LocalError, Reply};
 use super::trace::{Hints, TraceSpec};
+use crate::probe::socket::{Answer, LocalError, Reply};
 
 /// Consecutive silent hops after the last answer that are still shown.
 const SILENT_SHOWN: u8 = 5;

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::progress::{Kind, Progress};
 use super::reading::Path;
-use super::socket::TraceSocket;
+use crate::probe::socket::IcmpSocket;
 
 /// How one trace runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,7 +123,7 @@ pub async fn trace(
 
 /// A trace in progress: its socket and its bookkeeping.
 struct Tracer {
-    sock: TraceSocket,
+    sock: IcmpSocket,
     spec: TraceSpec,
     p: Progress,
     seq: u16,
@@ -132,7 +132,7 @@ struct Tracer {
 impl Tracer {
     fn new(spec: TraceSpec) -> std::io::Result<Tracer> {
         Ok(Tracer {
-            sock: TraceSocket::open(spec.dest.is_ipv6())?,
+            sock: IcmpSocket::open(spec.dest.is_ipv6())?,
             p: Progress::new(&spec),
             spec,
             seq: fastrand::u16(..),
@@ -164,7 +164,7 @@ impl Tracer {
 
     fn send(&mut self, to: IpAddr, ttl: u8, kind: Kind) -> std::io::Result<()> {
         self.seq = self.seq.wrapping_add(1);
-        let local = self.sock.send(to, self.seq, ttl)?;
+        let local = self.sock.send_ttl(to, self.seq, ttl)?;
         self.p.sent(self.seq, ttl, kind, Instant::now(), local);
         Ok(())
     }

@@ -8,12 +8,14 @@
 //! A failed probe is data ([`Outcome::Down`]), never an `Err`: `Err` is kept for the monitor's own faults (a socket it cannot open).
 
 mod dns;
+pub mod echo;
 mod hedge;
 mod http;
 mod icmp;
 mod outcome;
 mod plan;
 pub mod schedule;
+pub mod socket;
 mod tcp;
 
 use std::net::IpAddr;
@@ -30,42 +32,40 @@ pub use outcome::{Failure, IcmpStats, Outcome, ProbeResult, Rtt};
 pub use plan::{Host, Plan, Probe, Role, Spec};
 pub use schedule::{ProbeReport, ProbeTasks, Timing};
 
-/// Shared means of probing: one ICMP socket per address family and one HTTP
-/// client (plus one per family for checks pinned to a family).
+/// Shared means of probing other than ICMP (which the echo engine does): the
+/// HTTP clients, one for either family and one per family for checks pinned
+/// to one, each made on first use (a client loads the system's certificates:
+/// a config without HTTP checks never pays for it).
+#[derive(Default)]
 pub struct Prober {
-    icmp: icmp::Icmp,
-    http: reqwest::Client,
-    http_over: [OnceLock<Result<reqwest::Client, String>>; 2],
+    http: [OnceLock<Result<reqwest::Client, String>>; 3],
 }
 
 impl Prober {
-    /// A prober using `http` for the HTTP checks that may use either family;
-    /// ICMP sockets and the per-family clients open on first use.
-    pub fn new(http: reqwest::Client) -> Arc<Prober> {
-        Arc::new(Prober {
-            icmp: icmp::Icmp::new(),
-            http,
-            http_over: Default::default(),
-        })
+    /// A prober; its clients are made on first use.
+    pub fn new() -> Arc<Prober> {
+        Arc::new(Prober::default())
     }
 
     /// The client for an HTTP check over `family` (`None`: either).
     fn http(&self, family: Option<Family>) -> Result<reqwest::Client, String> {
-        let Some(f) = family else {
-            return Ok(self.http.clone());
-        };
-        self.http_over[f as usize]
-            .get_or_init(|| http::client_over(f).map_err(|e| e.to_string()))
+        let slot = family.map_or(2, |f| f as usize);
+        self.http[slot]
+            .get_or_init(|| {
+                match family {
+                    Some(f) => http::client_over(f),
+                    None => http::client(),
+                }
+                .map_err(|e| e.to_string())
+            })
             .clone()
     }
 
-    /// Opens the ICMP sockets `plan` needs now, so a missing permission is a start-up error.
-    pub fn check_icmp(&self, plan: &Plan) -> Result<(), ProbeSetupError> {
-        for p in &plan.probes {
-            if let Spec::Icmp { host, .. } = &p.spec {
-                let v6 = host.family() == Family::V6;
-                self.icmp.client(v6).map_err(ProbeSetupError::Icmp)?;
-            }
+    /// Opens the ICMP sockets `plan` needs, so a missing permission is a start-up error.
+    pub fn check_icmp(plan: &Plan) -> Result<(), ProbeSetupError> {
+        for f in plan.icmp_families() {
+            socket::IcmpSocket::open(f == Family::V6)
+                .map_err(|e| ProbeSetupError::Icmp(e.to_string()))?;
         }
         Ok(())
     }
@@ -85,10 +85,9 @@ impl Prober {
         let attempt = async {
             match spec {
                 Spec::Icmp { host, count } => {
-                    let Some((addr, scope)) = resolve(*host) else {
-                        return ProbeResult::new(Outcome::Down(Failure::NoRoute));
-                    };
-                    self.icmp.probe(addr, scope, *count, timeout).await
+                    let mut one = echo::one_round(&[(*host, *count)], timeout).await;
+                    one.pop()
+                        .unwrap_or_else(|| ProbeResult::new(Outcome::Down(Failure::Timeout)))
                 }
                 Spec::Tcp { host, port } => {
                     let Some((addr, scope)) = resolve(*host) else {
@@ -153,17 +152,24 @@ fn resolve(host: Host) -> Option<(IpAddr, u32)> {
 /// that failed for that reason says so in words, not as a timeout. Only
 /// global destinations need a global address and the default route.
 fn ipv6_missing(spec: &Spec) -> Option<&'static str> {
-    let global = match spec {
+    global_ipv6(spec).then(host_ipv6_missing).flatten()
+}
+
+/// Whether `spec` goes to a global IPv6 destination (one that needs the
+/// host's global address and its IPv6 default route).
+fn global_ipv6(spec: &Spec) -> bool {
+    match spec {
         Spec::Icmp { host, .. } | Spec::Tcp { host, .. } => match host {
             Host::Ip(IpAddr::V6(a)) => !a.is_unicast_link_local() && !a.is_loopback(),
             _ => false,
         },
         Spec::Dns { server, .. } => !server.ip().is_loopback(),
         Spec::Http { .. } => true,
-    };
-    if !global {
-        return None;
     }
+}
+
+/// Why this host cannot reach the IPv6 internet, if it cannot.
+pub fn host_ipv6_missing() -> Option<&'static str> {
     if !route::has_global_v6() {
         Some("no global IPv6 address on this host")
     } else if route::default_gateway(Family::V6).is_none() {

@@ -173,6 +173,20 @@ impl Probe {
     }
 }
 
+impl Plan {
+    /// The families its ICMP probes use.
+    pub fn icmp_families(&self) -> Vec<Family> {
+        Family::ALL
+            .into_iter()
+            .filter(|f| {
+                self.probes
+                    .iter()
+                    .any(|p| matches!(p.spec, Spec::Icmp { host, .. } if host.family() == *f))
+            })
+            .collect()
+    }
+}
+
 /// Every probe a config asks for, in a fixed order; results of a check line up with it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Plan {

@@ -14,7 +14,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{Plan, Probe, ProbeResult, Prober};
+use super::{echo, Plan, Probe, ProbeResult, Prober, Spec};
 
 /// One probe's result for one round, sent to the monitor.
 #[derive(Debug, Clone)]
@@ -96,8 +96,9 @@ impl Timing {
     }
 }
 
-/// The running probe tasks. A reload keeps every task whose probe and timing
-/// are unchanged, stops the ones no longer wanted and starts the new ones.
+/// The running probes: every ICMP probe in the one echo engine, every other
+/// probe as a task of its own. A reload keeps every probe whose spec and
+/// timing are unchanged, stops the ones no longer wanted and starts the new ones.
 pub struct ProbeTasks {
     prober: Arc<Prober>,
     /// The runtime the tasks run on: detection's own, apart from the rest of the daemon.
@@ -106,13 +107,19 @@ pub struct ProbeTasks {
     running: Vec<Running>,
     tracker: TaskTracker,
     tx: mpsc::Sender<ProbeReport>,
+    /// The echo engine's orders.
+    echo: mpsc::UnboundedSender<echo::Command>,
     next_id: u64,
 }
 
 struct Running {
     probe: Probe,
     id: u64,
-    token: CancellationToken,
+    /// A task's stop; `None` for an ICMP probe, which the engine runs.
+    token: Option<CancellationToken>,
+    /// Its place in a round, and its first round.
+    offset: Duration,
+    first_round: u64,
 }
 
 impl ProbeTasks {
@@ -124,13 +131,20 @@ impl ProbeTasks {
         timing: Timing,
         tx: mpsc::Sender<ProbeReport>,
     ) -> ProbeTasks {
+        let (echo, orders) = mpsc::unbounded_channel();
+        let tracker = TaskTracker::new();
+        tracker.spawn_on(
+            echo::run(echo::Engine::new(timing), orders, tx.clone()),
+            &runtime,
+        );
         let mut tasks = ProbeTasks {
             prober,
             runtime,
             timing,
             running: Vec::new(),
-            tracker: TaskTracker::new(),
+            tracker,
             tx,
+            echo,
             next_id: 0,
         };
         tasks.spawn_missing(plan, Vec::new(), 0);
@@ -188,37 +202,62 @@ impl ProbeTasks {
             }
             let id = self.next_id;
             self.next_id += 1;
-            let token = CancellationToken::new();
-            self.tracker.spawn_on(
-                run_probe(
-                    id,
-                    probe.clone(),
-                    Arc::clone(&self.prober),
-                    self.timing,
-                    (self.timing.offset(index, n), first_round),
-                    self.tx.clone(),
-                    token.clone(),
-                ),
-                &self.runtime,
-            );
+            let offset = self.timing.offset(index, n);
+            let token = (!matches!(probe.spec, Spec::Icmp { .. })).then(|| {
+                let token = CancellationToken::new();
+                self.tracker.spawn_on(
+                    run_probe(
+                        id,
+                        probe.clone(),
+                        Arc::clone(&self.prober),
+                        self.timing,
+                        (offset, first_round),
+                        self.tx.clone(),
+                        token.clone(),
+                    ),
+                    &self.runtime,
+                );
+                token
+            });
             self.running.push(Running {
                 probe: probe.clone(),
                 id,
                 token,
+                offset,
+                first_round,
             });
             started += 1;
         }
         for r in &old {
-            r.token.cancel();
+            r.token.iter().for_each(CancellationToken::cancel);
         }
+        self.order_echoes();
         (kept, started, old.len())
     }
 
-    /// Stops every task and waits for them; the report queue then closes.
+    /// Tells the engine which ICMP probes run now.
+    fn order_echoes(&self) {
+        let probes = (self.running.iter())
+            .filter_map(|r| match r.probe.spec {
+                Spec::Icmp { host, count } => Some(echo::EchoProbe {
+                    id: r.id,
+                    host,
+                    count,
+                    offset: r.offset,
+                    first_round: r.first_round,
+                }),
+                _ => None,
+            })
+            .collect();
+        let _ = self.echo.send(echo::Command::Set(probes, self.timing));
+    }
+
+    /// Stops every task and the engine and waits for them; the report queue then closes.
     pub async fn stop(self) {
         for r in &self.running {
-            r.token.cancel();
+            r.token.iter().for_each(CancellationToken::cancel);
         }
+        drop(self.echo);
         drop(self.tx);
         self.tracker.close();
         self.tracker.wait().await;

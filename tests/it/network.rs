@@ -116,7 +116,7 @@ fn a_hop_that_never_answers_cannot_make_isp_down() {
     assert_eq!(&rows[0][4], "WAN_DOWN");
     assert!(
         rows[0][7]
-            .contains("hop 10.0.2.99 silent (timeout; never answered while the internet worked)"),
+            .contains("hop 10.0.2.99 silent (network unreachable, said 10.0.1.1; never answered while the internet worked)"),
         "{:?}",
         &rows[0][7]
     );

@@ -1,8 +1,8 @@
-//! One ICMP socket for one trace: echo requests sent with a chosen TTL (hop
-//! limit) to the destination or to a router; echo replies read as data; Time
-//! Exceeded and Destination Unreachable read from the socket's error queue,
-//! where the kernel puts them with the address of the router that sent them
-//! and its ICMP type and code (IP_RECVERR).
+//! One ICMP socket of one family, for the probes' echoes and the path's
+//! traces: echo requests sent (with a chosen TTL, hop limit, for a trace);
+//! echo replies read as data; Time Exceeded and Destination Unreachable read
+//! from the socket's error queue, where the kernel puts them with the address
+//! of the router that sent them and its ICMP type and code (IP_RECVERR).
 //!
 //! The socket is the unprivileged datagram socket `ping` uses
 //! (`ping_group_range`). Where those are not allowed but the process may open
@@ -23,7 +23,54 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tokio::time::Instant;
 
-use super::hop::Unreachable;
+/// A Destination Unreachable's code, as traceroute marks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unreachable {
+    /// `!N`, `!H`, `!P`, `!A`, …
+    pub mark: &'static str,
+    /// The same in words, e.g. `network unreachable`.
+    pub words: &'static str,
+}
+
+impl Unreachable {
+    /// ICMPv4 type 3 with `code`.
+    pub fn v4(code: u8) -> Unreachable {
+        let (mark, words) = match code {
+            0 | 6 | 11 => ("!N", "network unreachable"),
+            1 | 7 | 12 => ("!H", "host unreachable"),
+            2 | 3 => ("!P", "protocol unreachable"),
+            4 => ("!F", "fragmentation needed"),
+            5 => ("!S", "source route failed"),
+            9 | 10 | 13 => ("!A", "administratively prohibited"),
+            14 => ("!V", "host precedence violation"),
+            15 => ("!C", "precedence cutoff"),
+            _ => ("!?", "unreachable"),
+        };
+        Unreachable { mark, words }
+    }
+
+    /// ICMPv6 type 1 with `code`.
+    pub fn v6(code: u8) -> Unreachable {
+        let (mark, words) = match code {
+            0 | 6 => ("!N", "no route"),
+            1 | 5 => ("!A", "administratively prohibited"),
+            2 => ("!S", "beyond the source's scope"),
+            3 => ("!H", "address unreachable"),
+            4 => ("!P", "port unreachable"),
+            _ => ("!?", "unreachable"),
+        };
+        Unreachable { mark, words }
+    }
+
+    /// The words for a mark read back from a file.
+    pub fn words_of(mark: &str) -> &'static str {
+        [0, 1, 2, 4, 5, 9, 14, 15]
+            .into_iter()
+            .map(Unreachable::v4)
+            .find(|u| u.mark == mark)
+            .map_or("unreachable", |u| u.words)
+    }
+}
 
 /// What kind of ICMP message answered an echo request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,18 +102,18 @@ pub struct Answer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LocalError(pub Errno);
 
-/// The socket of one trace.
-pub struct TraceSocket {
+/// An ICMP socket.
+pub struct IcmpSocket {
     fd: AsyncFd<Socket>,
     v6: bool,
     /// The echo identifier on a raw socket; the kernel's own on a datagram one.
     raw_ident: Option<u16>,
 }
 
-impl TraceSocket {
+impl IcmpSocket {
     /// Opens an ICMP socket of `dest`'s family with the error queue on: a
     /// datagram socket, else a raw one; the datagram socket's error when neither.
-    pub fn open(v6: bool) -> std::io::Result<TraceSocket> {
+    pub fn open(v6: bool) -> std::io::Result<IcmpSocket> {
         let (domain, proto) = if v6 {
             (Domain::IPV6, Protocol::ICMPV6)
         } else {
@@ -95,21 +142,27 @@ impl TraceSocket {
         // replacement is `unsafe`, which this crate forbids).
         #[allow(deprecated)]
         let fd = AsyncFd::with_interest(sock, Interest::READABLE | Interest::ERROR)?;
-        Ok(TraceSocket { fd, v6, raw_ident })
+        Ok(IcmpSocket { fd, v6, raw_ident })
     }
 
-    /// Sends echo request `seq` to `to` with time-to-live `ttl`. `Ok(Some)`:
-    /// this host could not send it (no route, link down), which is an answer
-    /// of sorts; `Err` is the socket's own fault.
-    pub fn send(&self, to: IpAddr, seq: u16, ttl: u8) -> std::io::Result<Option<LocalError>> {
+    /// Sends echo request `seq` to `to` with time-to-live `ttl` (see [`IcmpSocket::send`]).
+    pub fn send_ttl(&self, to: IpAddr, seq: u16, ttl: u8) -> std::io::Result<Option<LocalError>> {
         let sock = self.fd.get_ref();
         if self.v6 {
             sock.set_unicast_hops_v6(u32::from(ttl))?;
         } else {
             sock.set_ttl_v4(u32::from(ttl))?;
         }
+        self.send(SocketAddr::new(to, 0), seq)
+    }
+
+    /// Sends echo request `seq` to `to` (an IPv6 one with its scope). `Ok(Some)`:
+    /// this host could not send it (no route, link down), which is an answer
+    /// of sorts; `Err` is the socket's own fault.
+    pub fn send(&self, to: SocketAddr, seq: u16) -> std::io::Result<Option<LocalError>> {
+        let sock = self.fd.get_ref();
         let packet = self.echo_request(seq);
-        let to = SockAddr::from(SocketAddr::new(to, 0));
+        let to = SockAddr::from(to);
         // A send may report an earlier probe's ICMP error instead of sending
         // (the error is then consumed; its details wait in the error queue):
         // send again. An error that stays is this host's own network.
@@ -134,7 +187,7 @@ impl TraceSocket {
         let mut packet = [0u8; 24];
         packet[0] = if self.v6 { 128 } else { 8 };
         packet[6..8].copy_from_slice(&seq.to_be_bytes());
-        packet[8..].copy_from_slice(b"cm-path-trace-\0\0");
+        packet[8..].copy_from_slice(b"connectivity-mon");
         if let Some(ident) = self.raw_ident {
             packet[4..6].copy_from_slice(&ident.to_be_bytes());
             if !self.v6 {
@@ -147,69 +200,68 @@ impl TraceSocket {
 
     /// Waits for the next answers (replies or errors); returns at least one, or an error.
     pub async fn next(&self) -> std::io::Result<Vec<Answer>> {
-        loop {
-            tokio::select! {
-                guard = self.fd.ready(Interest::READABLE) => {
-                    let mut guard = guard?;
-                    let got = self.drain_replies()?;
-                    guard.clear_ready_matching(tokio::io::Ready::READABLE);
-                    if !got.is_empty() {
-                        return Ok(got);
-                    }
-                }
-                guard = self.fd.ready(Interest::ERROR) => {
-                    let mut guard = guard?;
-                    let got = self.drain_errors()?;
-                    guard.clear_ready_matching(tokio::io::Ready::ERROR);
-                    if !got.is_empty() {
-                        return Ok(got);
-                    }
-                }
-            }
+        let mut out = Vec::new();
+        while out.is_empty() {
+            self.next_into(&mut out).await?;
         }
+        Ok(out)
     }
 
-    /// Echo replies waiting as data (on a raw IPv4 socket behind the IP header).
-    fn drain_replies(&self) -> std::io::Result<Vec<Answer>> {
+    /// Waits until answers may have come and adds those that have to `out`
+    /// (possibly none): one buffer for all, nothing allocated per answer.
+    pub async fn next_into(&self, out: &mut Vec<Answer>) -> std::io::Result<()> {
+        tokio::select! {
+            guard = self.fd.ready(Interest::READABLE) => {
+                let mut guard = guard?;
+                self.drain(MsgFlags::MSG_DONTWAIT, out)?;
+                guard.clear_ready_matching(tokio::io::Ready::READABLE);
+            }
+            guard = self.fd.ready(Interest::ERROR) => {
+                let mut guard = guard?;
+                self.drain(MsgFlags::MSG_ERRQUEUE | MsgFlags::MSG_DONTWAIT, out)?;
+                guard.clear_ready_matching(tokio::io::Ready::ERROR);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads what waits (echo replies as data, on a raw IPv4 socket behind the
+    /// IP header; errors from the error queue) into `out`.
+    fn drain(&self, flags: MsgFlags, out: &mut Vec<Answer>) -> std::io::Result<()> {
         let reply = if self.v6 { 129 } else { 0 };
-        let mut out = Vec::new();
-        while let Some(m) = self.receive(MsgFlags::MSG_DONTWAIT)? {
-            let data = if self.raw_ident.is_some() && !self.v6 {
-                let header = usize::from(m.data.first().map_or(0, |b| b & 0x0f)) * 4;
-                m.data.get(header..).unwrap_or_default()
+        let errors = flags.contains(MsgFlags::MSG_ERRQUEUE);
+        let mut data = [0u8; 576];
+        while let Some(m) = self.receive(flags, &mut data)? {
+            let data = &data[..m.len.min(data.len())];
+            let echo = if self.raw_ident.is_some() && !self.v6 && !errors {
+                let header = usize::from(data.first().map_or(0, |b| b & 0x0f)) * 4;
+                data.get(header..).unwrap_or_default()
             } else {
-                &m.data[..]
+                data
             };
-            if let (Some(from), true) = (m.from, data.len() >= 8 && data[0] == reply) {
-                if self.ours(data) {
-                    out.push(Answer {
-                        seq: u16::from_be_bytes([data[6], data[7]]),
-                        from,
-                        at: Instant::now(),
-                        reply: Reply::Echo,
-                    });
-                }
+            if echo.len() < 8 || !self.ours(echo) {
+                continue;
             }
-        }
-        Ok(out)
-    }
-
-    /// Time Exceeded and Unreachable messages from the error queue.
-    fn drain_errors(&self) -> std::io::Result<Vec<Answer>> {
-        let mut out = Vec::new();
-        let flags = MsgFlags::MSG_ERRQUEUE | MsgFlags::MSG_DONTWAIT;
-        while let Some(m) = self.receive(flags)? {
-            // The data is the echo request that met the error: its sequence is ours.
-            if let (Some(err), true) = (m.error, m.data.len() >= 8 && self.ours(&m.data)) {
-                out.push(Answer {
-                    seq: u16::from_be_bytes([m.data[6], m.data[7]]),
+            let seq = u16::from_be_bytes([echo[6], echo[7]]);
+            let at = Instant::now();
+            // An error's data is the echo request that met it: its sequence is ours.
+            match (errors, m.error, m.from) {
+                (true, Some(err), _) => out.push(Answer {
+                    seq,
                     from: err.from,
-                    at: Instant::now(),
+                    at,
                     reply: err.reply,
-                });
+                }),
+                (false, _, Some(from)) if echo[0] == reply => out.push(Answer {
+                    seq,
+                    from,
+                    at,
+                    reply: Reply::Echo,
+                }),
+                _ => {}
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Whether an echo header carries our identifier (always, on a datagram socket).
@@ -218,11 +270,10 @@ impl TraceSocket {
             .is_none_or(|ident| echo.len() >= 6 && echo[4..6] == ident.to_be_bytes())
     }
 
-    /// One message; `None` when nothing is waiting.
-    fn receive(&self, flags: MsgFlags) -> std::io::Result<Option<Message>> {
+    /// One message, its data in `data`; `None` when nothing is waiting.
+    fn receive(&self, flags: MsgFlags, data: &mut [u8]) -> std::io::Result<Option<Message>> {
         let raw = self.fd.get_ref().as_raw_fd();
-        let mut data = [0u8; 576];
-        let mut iov = [IoSliceMut::new(&mut data)];
+        let mut iov = [IoSliceMut::new(data)];
         let mut cmsg = nix::cmsg_space!(nix::libc::sock_extended_err, nix::libc::sockaddr_in6);
         let msg = match recvmsg::<SockaddrStorage>(raw, &mut iov, Some(&mut cmsg), flags) {
             Ok(m) => m,
@@ -246,19 +297,15 @@ impl TraceSocket {
                 _ => error,
             };
         }
-        let n = msg.bytes.min(data.len());
-        Ok(Some(Message {
-            data: data[..n].to_vec(),
-            from,
-            error,
-        }))
+        let len = msg.bytes;
+        Ok(Some(Message { len, from, error }))
     }
 }
 
-/// One message read from the socket.
+/// One message read from the socket, its data in the caller's buffer.
 #[derive(Default)]
 struct Message {
-    data: Vec<u8>,
+    len: usize,
     from: Option<IpAddr>,
     error: Option<IcmpError>,
 }
