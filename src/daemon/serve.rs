@@ -14,6 +14,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{
@@ -79,7 +81,7 @@ fn credentials(cfg: &ServeConfig) -> Option<String> {
     cfg.basic_auth_user
         .as_ref()
         .zip(cfg.basic_auth_password.as_ref())
-        .map(|(u, p)| crate::util::base64(format!("{u}:{}", p.expose()).as_bytes()))
+        .map(|(u, p)| BASE64.encode(format!("{u}:{}", p.expose())))
 }
 
 impl Server {
