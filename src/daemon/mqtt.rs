@@ -24,6 +24,7 @@ use super::ha::{self, Names};
 use super::live::{Live, View};
 use super::{Background, PartFuture};
 use crate::config::{Config, MqttConfig};
+use crate::util::Backoff;
 
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const MAX_RETRY: Duration = Duration::from_secs(60);
@@ -170,7 +171,7 @@ async fn drive(
     acks: watch::Sender<u64>,
     token: CancellationToken,
 ) {
-    let mut backoff = FIRST_RETRY;
+    let mut backoff = Backoff::new(FIRST_RETRY, MAX_RETRY);
     let mut up_since = None;
     loop {
         let event = tokio::select! {
@@ -191,19 +192,19 @@ async fn drive(
             Ok(_) => {}
             Err(e) => {
                 if up_since.take().is_some_and(|t| t.elapsed() >= STABLE) {
-                    backoff = FIRST_RETRY;
+                    backoff.succeeded();
                 }
+                let wait = backoff.failed(None);
                 let _ = link
                     .send(Link::Down(format!(
                         "{e}; next attempt in {}",
-                        humantime::format_duration(backoff)
+                        humantime::format_duration(wait)
                     )))
                     .await;
                 tokio::select! {
                     _ = token.cancelled() => break,
-                    _ = tokio::time::sleep(backoff) => {}
+                    _ = tokio::time::sleep(wait) => {}
                 }
-                backoff = (backoff * 2).min(MAX_RETRY);
             }
         }
     }

@@ -13,7 +13,6 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -240,17 +239,12 @@ pub fn load_state(config: &Config) -> Persisted {
         Ok(p) => p,
         Err(e) => {
             let path = dir.join(persist::STATE_FILE);
-            let aside =
-                path.with_extension(format!("json.bad-{}", Utc::now().format("%Y%m%dT%H%M%S")));
-            let moved = std::fs::rename(&path, &aside).is_ok();
-            tracing::error!(
-                "{e}; starting without it{}",
-                if moved {
-                    format!(" (kept as {})", aside.display())
-                } else {
-                    String::new()
+            match crate::util::set_aside(&path, "bad") {
+                Ok(aside) => {
+                    tracing::error!("{e}; starting without it (kept as {})", aside.display())
                 }
-            );
+                Err(_) => tracing::error!("{e}; starting without it"),
+            }
             Persisted::default()
         }
     }
