@@ -5,7 +5,8 @@
 //! Stop order: the sensors, then the pipeline (probes, then the monitor drains, then the CSV
 //! sinks write what they hold and save the state), then the alerts (the driver
 //! queues what it still holds; undelivered messages stay in the outbox), then
-//! the status line.
+//! the status line. Every part is stopped even when an earlier one fails, and
+//! every failure is said.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -109,9 +110,7 @@ pub async fn daemon(
 
     systemd::stopping();
     tracing::info!("stopping: probes first, then the monitor, then the logs");
-    for part in parts {
-        part.stop().await?;
-    }
+    crate::daemon::stop_all(parts).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -86,3 +86,84 @@ pub trait Part {
     /// Stops, finishing what must be finished (rows written, state saved).
     fn stop(self: Box<Self>) -> PartFuture<'static, anyhow::Result<()>>;
 }
+
+/// Stops every part in order, each even when an earlier one failed: a part
+/// that cannot stop cleanly must not leave the rest running. Every failure is
+/// logged, and all of them are returned together.
+pub async fn stop_all(parts: Vec<Box<dyn Part>>) -> anyhow::Result<()> {
+    let mut failures = Vec::new();
+    for part in parts {
+        if let Err(e) = part.stop().await {
+            tracing::error!("stopping: {e:#}");
+            failures.push(format!("{e:#}"));
+        }
+    }
+    match failures.len() {
+        0 => Ok(()),
+        1 => anyhow::bail!("{}", failures[0]),
+        n => anyhow::bail!("{n} parts did not stop cleanly: {}", failures.join("; ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use super::*;
+
+    /// A part that notes its stop, and fails it if told to.
+    struct Noted {
+        name: &'static str,
+        fails: bool,
+        stopped: Rc<RefCell<Vec<&'static str>>>,
+    }
+
+    impl Part for Noted {
+        fn reload<'a>(
+            &'a mut self,
+            _: &'a Config,
+            _: &'a Config,
+        ) -> PartFuture<'a, Option<String>> {
+            Box::pin(async { None })
+        }
+
+        fn stop(self: Box<Self>) -> PartFuture<'static, anyhow::Result<()>> {
+            Box::pin(async move {
+                self.stopped.borrow_mut().push(self.name);
+                if self.fails {
+                    anyhow::bail!("{} could not stop", self.name);
+                }
+                Ok(())
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn every_part_stops_though_earlier_ones_fail_and_every_failure_is_said() {
+        let stopped = Rc::new(RefCell::new(Vec::new()));
+        let part = |name, fails| -> Box<dyn Part> {
+            Box::new(Noted {
+                name,
+                fails,
+                stopped: Rc::clone(&stopped),
+            })
+        };
+        let parts = vec![
+            part("sensors", true),
+            part("pipeline", false),
+            part("alerts", true),
+            part("status", false),
+        ];
+        let e = stop_all(parts).await.unwrap_err().to_string();
+        assert_eq!(
+            *stopped.borrow(),
+            ["sensors", "pipeline", "alerts", "status"]
+        );
+        assert_eq!(
+            e,
+            "2 parts did not stop cleanly: sensors could not stop; alerts could not stop"
+        );
+        assert!(stop_all(vec![part("one", false)]).await.is_ok());
+    }
+}
