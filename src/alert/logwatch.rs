@@ -27,7 +27,7 @@ pub type Snapshot = Option<(u64, u64)>;
 
 /// What one look at the file showed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Seen {
+pub enum Change {
     /// New data arrived.
     Data,
     /// Nothing new.
@@ -60,11 +60,15 @@ impl Tracker {
     }
 
     /// Notes a new snapshot taken at `now`.
-    pub fn observe(&mut self, snap: Snapshot, now: DateTime<Utc>) -> Seen {
+    pub fn observe(&mut self, snap: Snapshot, now: DateTime<Utc>) -> Change {
         let Some((inode, size)) = snap else {
             let first = !self.missing;
             self.missing = true;
-            return if first { Seen::Missing } else { Seen::Quiet };
+            return if first {
+                Change::Missing
+            } else {
+                Change::Quiet
+            };
         };
         self.missing = false;
         let replaced = self.inode != Some(inode);
@@ -78,11 +82,11 @@ impl Tracker {
         self.size = size;
         if grew {
             self.last_data = now;
-            Seen::Data
+            Change::Data
         } else if replaced || truncated {
-            Seen::Rotated
+            Change::Rotated
         } else {
-            Seen::Quiet
+            Change::Quiet
         }
     }
 }
@@ -173,13 +177,13 @@ pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Report>, token: Cancellati
         let silent_since = tracker.last_data;
         let mut obs = Vec::with_capacity(2);
         match tracker.observe(snap, now) {
-            Seen::Missing => {
+            Change::Missing => {
                 tracing::warn!(service = %w.service, "log watch {}: {} is missing", w.service, w.path.display())
             }
-            Seen::Rotated => {
+            Change::Rotated => {
                 tracing::debug!(service = %w.service, "log watch {}: {} rotated", w.service, w.path.display())
             }
-            Seen::Data => obs.push(seen(
+            Change::Data => obs.push(seen(
                 now,
                 Held::Cleared {
                     at: now,
@@ -190,7 +194,7 @@ pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Report>, token: Cancellati
                     ),
                 },
             )),
-            Seen::Quiet => {}
+            Change::Quiet => {}
         }
         obs.push(seen(
             now,
@@ -223,37 +227,37 @@ mod tests {
     #[test]
     fn growth_is_data_and_stillness_is_quiet() {
         let mut tr = Tracker::new(Some((1, 100)), t(0));
-        assert_eq!(tr.observe(Some((1, 100)), t(1)), Seen::Quiet);
-        assert_eq!(tr.observe(Some((1, 150)), t(2)), Seen::Data);
+        assert_eq!(tr.observe(Some((1, 100)), t(1)), Change::Quiet);
+        assert_eq!(tr.observe(Some((1, 150)), t(2)), Change::Data);
         assert_eq!(tr.last_data, t(2));
     }
 
     #[test]
     fn rename_rotation_follows_the_new_file_without_calling_it_data() {
         let mut tr = Tracker::new(Some((1, 100)), t(0));
-        assert_eq!(tr.observe(Some((2, 0)), t(1)), Seen::Rotated);
+        assert_eq!(tr.observe(Some((2, 0)), t(1)), Change::Rotated);
         assert_eq!(tr.last_data, t(0), "an empty new file is not traffic");
-        assert_eq!(tr.observe(Some((2, 40)), t(2)), Seen::Data);
+        assert_eq!(tr.observe(Some((2, 40)), t(2)), Change::Data);
     }
 
     #[test]
     fn copytruncate_is_followed() {
         let mut tr = Tracker::new(Some((1, 100)), t(0));
-        assert_eq!(tr.observe(Some((1, 0)), t(1)), Seen::Rotated);
+        assert_eq!(tr.observe(Some((1, 0)), t(1)), Change::Rotated);
         assert_eq!(
             tr.observe(Some((1, 10)), t(2)),
-            Seen::Data,
+            Change::Data,
             "growth after the truncation is data"
         );
         // Truncated and already rewritten past nothing in one look: still data.
-        assert_eq!(tr.observe(Some((1, 5)), t(3)), Seen::Data);
+        assert_eq!(tr.observe(Some((1, 5)), t(3)), Change::Data);
     }
 
     #[test]
     fn missing_file_is_reported_once_then_followed_when_it_returns() {
         let mut tr = Tracker::new(Some((1, 10)), t(0));
-        assert_eq!(tr.observe(None, t(1)), Seen::Missing);
-        assert_eq!(tr.observe(None, t(2)), Seen::Quiet);
-        assert_eq!(tr.observe(Some((3, 7)), t(3)), Seen::Data);
+        assert_eq!(tr.observe(None, t(1)), Change::Missing);
+        assert_eq!(tr.observe(None, t(2)), Change::Quiet);
+        assert_eq!(tr.observe(Some((3, 7)), t(3)), Change::Data);
     }
 }

@@ -21,7 +21,7 @@ use crate::alert::{
     Report, Shared,
 };
 use crate::config::Config;
-use crate::monitor::update::{AlertNote, CheckDone};
+use crate::monitor::update::CheckDone;
 use crate::monitor::{Event, LiveSender, Update};
 use crate::timefmt::spelled;
 
@@ -134,7 +134,7 @@ impl Alerts {
             log: NotifyLog::new(&config.monitor.log_dir),
             http,
             max_age: config.notify.max_age,
-            live: live.clone(),
+            live,
         };
         let notifier = start_notifier(config, &shared);
         let mut conditions = Conditions::load(config.monitor.state_dir.clone(), known);
@@ -149,7 +149,6 @@ impl Alerts {
             Driver {
                 conditions,
                 rules: Rules::new(config, Arc::clone(&notifier)),
-                live,
             },
             updates,
             obs_rx,
@@ -236,7 +235,6 @@ fn start_notifier(config: &Config, shared: &Shared) -> Arc<Notifier> {
 struct Driver {
     conditions: Conditions,
     rules: Rules,
-    live: LiveSender,
 }
 
 async fn drive(
@@ -287,11 +285,6 @@ impl Driver {
             // be written) before anything else hears of it.
             self.rules.notifier.notify(&msg).await;
             condition::journal(&msg);
-            self.live.send(Update::Alert(AlertNote {
-                id: msg.id.clone(),
-                condition: msg.condition.clone(),
-                label: msg.label(),
-            }));
         }
     }
 

@@ -94,23 +94,23 @@ pub struct FamilyView {
 
 /// The view, today's figure and the metrics, each behind its own lock; a
 /// check updates them in turn, and a reader holds one lock at a time.
-pub struct Live {
+pub struct LiveView {
     view: Mutex<View>,
     today: Mutex<Today>,
     metrics: Mutex<Metrics>,
     state_dir: PathBuf,
 }
 
-impl Live {
+impl LiveView {
     /// An empty view, before the first check; checks from `start` on count
     /// towards today's figure live, those before it come from the logs.
-    pub fn new(config: &Config, start: DateTime<Utc>) -> Arc<Live> {
+    pub fn new(config: &Config, start: DateTime<Utc>) -> Arc<LiveView> {
         let view = View {
             schema_version: 1,
             host: crate::util::hostname(),
             ..View::default()
         };
-        let live = Arc::new(Live {
+        let live = Arc::new(LiveView {
             view: Mutex::new(view),
             today: Mutex::new(Today::new(config.monitor.interval, start)),
             metrics: Mutex::new(Metrics::new()),
@@ -184,7 +184,6 @@ impl Live {
         match u {
             Update::Check(c) => self.check(c),
             Update::Delivery(d) => self.delivery(d),
-            Update::Alert(_) => {}
         }
     }
 
@@ -373,7 +372,7 @@ mod tests {
     #[test]
     fn a_scrape_is_encoded_once_until_a_metric_changes() {
         let dir = tempfile::tempdir().unwrap();
-        let live = Live::new(&config(dir.path(), EMAIL), Utc::now());
+        let live = LiveView::new(&config(dir.path(), EMAIL), Utc::now());
         let first = live.metrics_text(Format::Prometheus);
         assert_eq!(
             first.as_ptr(),
@@ -397,7 +396,7 @@ mod tests {
     #[test]
     fn a_channel_removed_by_a_reload_leaves_the_view_and_the_metrics() {
         let dir = tempfile::tempdir().unwrap();
-        let live = Live::new(&config(dir.path(), EMAIL), Utc::now());
+        let live = LiveView::new(&config(dir.path(), EMAIL), Utc::now());
         assert!(live.view().channels.contains_key("email"));
         live.configure(&config(dir.path(), ""));
         assert!(live.view().channels.is_empty());

@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::ha::{self, Names};
-use super::live::{Live, View};
+use super::live::{LiveView, View};
 use super::{Background, PartFuture};
 use crate::config::{Config, MqttConfig};
 use crate::util::Backoff;
@@ -74,7 +74,7 @@ impl Mqtt {
     pub fn start(
         cfg: &MqttConfig,
         config: &Config,
-        view: std::sync::Arc<Live>,
+        view: std::sync::Arc<LiveView>,
         checks: watch::Receiver<u64>,
     ) -> anyhow::Result<Mqtt> {
         let ca = tls_ca(cfg).map_err(|e| anyhow::anyhow!(e))?;
@@ -221,7 +221,7 @@ struct Session {
     /// The names announced; a reload's new ones come through `names`.
     current: Names,
     names: watch::Receiver<Names>,
-    view: std::sync::Arc<Live>,
+    view: std::sync::Arc<LiveView>,
     checks: watch::Receiver<u64>,
     /// The states as last queued, so that only changes are sent.
     last: std::collections::BTreeMap<String, String>,

@@ -28,7 +28,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::conn::{Clients, StallGuard};
-use super::live::Live;
+use super::live::LiveView;
 use super::metrics::Format;
 use super::outages;
 use super::{Background, PartFuture};
@@ -50,7 +50,7 @@ pub type Body = BoxBody<Bytes, Infallible>;
 
 /// What every request may read.
 struct Shared {
-    live: Arc<Live>,
+    live: Arc<LiveView>,
     /// The base64 `user:password` a client must send, if authentication is on;
     /// swapped in place when a reload changes the credentials.
     credentials: RwLock<Option<String>>,
@@ -89,7 +89,7 @@ impl Server {
     pub async fn start(
         cfg: &ServeConfig,
         log_dir: PathBuf,
-        live: Arc<Live>,
+        live: Arc<LiveView>,
     ) -> anyhow::Result<Server> {
         let listener = TcpListener::bind(cfg.listen)
             .await

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::live::Live;
+use super::live::LiveView;
 use super::mqtt::{self, Mqtt};
 use super::serve::{self, Server};
 use super::today::{self, Seed};
@@ -27,7 +27,7 @@ const SEED_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The view and the tasks that keep it.
 struct Viewing {
-    live: Arc<Live>,
+    live: Arc<LiveView>,
     follower: Background,
     seeding: Background,
     /// Changes once per check applied to the view.
@@ -37,7 +37,7 @@ struct Viewing {
 /// The part.
 pub struct Surfaces {
     /// The update stream, until a surface asks for the view.
-    updates: Option<crate::monitor::Live>,
+    updates: Option<crate::monitor::LiveReceiver>,
     viewing: Option<Viewing>,
     server: Option<Server>,
     mqtt: Option<Mqtt>,
@@ -56,7 +56,7 @@ pub fn preflight(config: &Config) -> (Vec<String>, Vec<String>) {
 
 impl Surfaces {
     /// Starts what `config` asks for; `updates` is held until a surface needs it.
-    pub async fn start(config: &Config, updates: crate::monitor::Live) -> Surfaces {
+    pub async fn start(config: &Config, updates: crate::monitor::LiveReceiver) -> Surfaces {
         let mut s = Surfaces {
             updates: Some(updates),
             viewing: None,
@@ -79,7 +79,7 @@ impl Surfaces {
     }
 
     /// The view, started when a surface first needs it, else following `config`.
-    fn live(&mut self, config: &Config) -> Option<Arc<Live>> {
+    fn live(&mut self, config: &Config) -> Option<Arc<LiveView>> {
         if let Some(v) = &self.viewing {
             v.live.configure(config);
             return Some(Arc::clone(&v.live));
@@ -89,7 +89,7 @@ impl Surfaces {
         }
         let updates = self.updates.take()?;
         let start = Utc::now();
-        let live = Live::new(config, start);
+        let live = LiveView::new(config, start);
         let (tick, checks) = watch::channel(0);
         let l = Arc::clone(&live);
         let follower = Background::spawn(|token| follow(l, updates, tick, token));
@@ -108,7 +108,7 @@ impl Surfaces {
         Some(live)
     }
 
-    async fn apply_serve(&mut self, new: &Config, live: &Arc<Live>) -> Option<String> {
+    async fn apply_serve(&mut self, new: &Config, live: &Arc<LiveView>) -> Option<String> {
         let log_dir = new.monitor.log_dir.clone();
         let start = |cfg| Server::start(cfg, log_dir.clone(), Arc::clone(live));
         match (self.server.take(), &new.serve) {
@@ -154,7 +154,7 @@ impl Surfaces {
         }
     }
 
-    async fn apply_mqtt(&mut self, new: &Config, live: &Arc<Live>) -> Option<String> {
+    async fn apply_mqtt(&mut self, new: &Config, live: &Arc<LiveView>) -> Option<String> {
         let checks = self.viewing.as_ref()?.checks.clone();
         let start = |cfg| Mqtt::start(cfg, new, Arc::clone(live), checks.clone());
         match (self.mqtt.take(), &new.mqtt) {
@@ -215,8 +215,8 @@ fn changed_keys(old: &MqttConfig, new: &MqttConfig) -> String {
 
 /// Applies every update to the view; a check also moves `tick`.
 async fn follow(
-    live: Arc<Live>,
-    mut updates: crate::monitor::Live,
+    live: Arc<LiveView>,
+    mut updates: crate::monitor::LiveReceiver,
     tick: watch::Sender<u64>,
     token: CancellationToken,
 ) {
@@ -235,7 +235,7 @@ async fn follow(
 
 /// Today's availability from the logs before `start`, read on a blocking thread.
 async fn seed(
-    live: Arc<Live>,
+    live: Arc<LiveView>,
     log_dir: std::path::PathBuf,
     interval: Duration,
     start: DateTime<Utc>,
