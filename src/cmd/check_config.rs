@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::Config;
+use crate::daemon::config::Config;
 
 /// Prints `# valid: SOURCE` and the effective config; a bad one is an error.
 pub fn run(path: Option<&Path>) -> anyhow::Result<ExitCode> {

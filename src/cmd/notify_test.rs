@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use chrono::Utc;
 
 use crate::alert::{Channel, Message, NotifyLog};
-use crate::config::Config;
+use crate::daemon::config::Config;
 
 /// Prints `NAME: ok` or `NAME: FAILED: why` per channel; exit 1 if any failed.
 pub fn run(path: Option<&Path>, only: Option<&str>) -> anyhow::Result<ExitCode> {
@@ -35,7 +35,7 @@ async fn send_all(
     only: Option<&str>,
 ) -> anyhow::Result<Vec<(&'static str, Result<(), String>)>> {
     let http = crate::probe::http_client()?;
-    let channels: Vec<Channel> = Channel::all(&config.notify)
+    let channels: Vec<Channel> = Channel::all(&config.features.notify)
         .into_iter()
         .filter(|c| only.is_none_or(|n| n == c.name()))
         .collect();

@@ -7,7 +7,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use crate::config::Config;
+use crate::daemon::config::Config;
 use crate::monitor::persist;
 use crate::monitor::{diagnose, unverified_hop, Check, Diagnosis, LossWindow, Thresholds, Verdict};
 use crate::probe::{self, Outcome, Plan, ProbeResult, Prober, Rtt};
@@ -160,7 +160,7 @@ fn as_json(plan: &Plan, results: &[ProbeResult], d: &Diagnosis, at: DateTime<Utc
 
 /// The host sensors' current values (the connection log does not hold them).
 fn sensors(config: &Config) -> Value {
-    let s = &config.sensors;
+    let s = &config.features.sensors;
     let disk = s.disk.as_ref().map(|d| {
         crate::sensor::disk::look_now(d)
             .into_iter()

@@ -9,7 +9,8 @@ use std::time::Instant;
 use chrono::{DateTime, FixedOffset, Local, NaiveTime};
 
 use crate::cli::{ReportArgs, EXIT_USAGE};
-use crate::config::{Config, EmailConfig, Source};
+use crate::config::{EmailConfig, Source};
+use crate::daemon::config::Config;
 use crate::report::{self, Options};
 
 /// What `--send` covers when `--since` is not given.
@@ -39,7 +40,7 @@ fn asked(args: &ReportArgs) -> Result<Asked, String> {
 
 /// The mail channel `--send` goes through: `[notify.email]`, enabled.
 fn mail_channel(args: &ReportArgs, config: &Config) -> anyhow::Result<Option<EmailConfig>> {
-    match (args.send, &config.notify.email) {
+    match (args.send, &config.features.notify.email) {
         (false, _) => Ok(None),
         (true, Some(e)) if e.enabled => Ok(Some(e.clone())),
         (true, _) => anyhow::bail!(

@@ -16,8 +16,9 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::RunArgs;
-use crate::config::{self, Config};
+use crate::config;
 use crate::daemon::alerts::Alerts;
+use crate::daemon::config::Config;
 use crate::daemon::path::PathCapture;
 use crate::daemon::pipeline::{self, Pipeline};
 use crate::daemon::sensors::Sensors;
@@ -178,8 +179,8 @@ fn validated(
         || new.monitor.state_dir != current.monitor.state_dir
     {
         tracing::warn!("log_dir and state_dir changes take effect at the next restart");
-        new.monitor.log_dir = current.monitor.log_dir.clone();
-        new.monitor.state_dir = current.monitor.state_dir.clone();
+        new.core.monitor.log_dir = current.monitor.log_dir.clone();
+        new.core.monitor.state_dir = current.monitor.state_dir.clone();
     }
     for part in parts {
         part.check(&new)?;
@@ -189,26 +190,7 @@ fn validated(
 
 /// Which sections differ, e.g. `changed monitor, target` or `no changes`.
 fn changed_sections(old: &Config, new: &Config) -> String {
-    let sections = [
-        ("monitor", old.monitor != new.monitor),
-        ("gateway", old.gateway != new.gateway),
-        ("isp", old.isp != new.isp),
-        ("target", old.targets != new.targets),
-        ("dns", old.dns != new.dns),
-        ("http", old.http != new.http),
-        ("alerts", old.alerts != new.alerts),
-        ("notify", old.notify != new.notify),
-        ("log_watch", old.log_watch != new.log_watch),
-        ("path", old.path != new.path),
-        ("serve", old.serve != new.serve),
-        ("mqtt", old.mqtt != new.mqtt),
-        ("sensors", old.sensors != new.sensors),
-    ];
-    let changed: Vec<&str> = sections
-        .iter()
-        .filter(|(_, c)| *c)
-        .map(|(n, _)| *n)
-        .collect();
+    let changed = new.changed(old);
     if changed.is_empty() {
         "no changes".into()
     } else {

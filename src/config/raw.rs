@@ -1,36 +1,52 @@
 //! The config file as written: serde structs that reject unknown keys.
 //!
 //! Values that need checking are kept as `Spanned` strings so that the
-//! validation in `validate.rs` can point at the exact line of a bad value.
+//! validation in `validate` can point at the exact line of a bad value.
 
+use serde::de::MapAccess;
 use serde::Deserialize;
 use toml::Spanned;
+
+use super::Slots;
 
 /// A string value together with where it stood in the file.
 pub type SpannedStr = Spanned<String>;
 
-/// The whole file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawConfig {
-    #[serde(default)]
-    pub monitor: RawMonitor,
-    #[serde(default)]
-    pub gateway: RawGateway,
+/// The core sections as written; they stand at the top of the file,
+/// beside the sections the features own.
+#[derive(Debug, Default)]
+pub struct RawCore {
+    pub monitor: Option<RawMonitor>,
+    pub gateway: Option<RawGateway>,
     pub isp: Option<RawIsp>,
-    #[serde(default)]
-    pub target: Vec<RawTarget>,
+    pub target: Option<Vec<RawTarget>>,
     pub dns: Option<RawDns>,
-    #[serde(default)]
-    pub http: Vec<RawHttp>,
+    pub http: Option<Vec<RawHttp>>,
     pub alerts: Option<RawAlerts>,
-    pub notify: Option<RawNotify>,
-    #[serde(default)]
-    pub log_watch: Vec<RawLogWatch>,
     pub path: Option<RawPath>,
-    pub serve: Option<RawServe>,
-    pub mqtt: Option<RawMqtt>,
-    pub sensors: Option<RawSensors>,
+}
+
+impl Slots for RawCore {
+    fn keys() -> Vec<&'static str> {
+        vec![
+            "monitor", "gateway", "isp", "target", "dns", "http", "alerts", "path",
+        ]
+    }
+
+    fn take<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        match key {
+            "monitor" => self.monitor = Some(map.next_value()?),
+            "gateway" => self.gateway = Some(map.next_value()?),
+            "isp" => self.isp = Some(map.next_value()?),
+            "target" => self.target = Some(map.next_value()?),
+            "dns" => self.dns = Some(map.next_value()?),
+            "http" => self.http = Some(map.next_value()?),
+            "alerts" => self.alerts = Some(map.next_value()?),
+            "path" => self.path = Some(map.next_value()?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
 }
 
 /// `[monitor]`

@@ -14,13 +14,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::config::Config;
 use super::{Part, PartFuture};
 use crate::alert::condition::{self, Seen};
 use crate::alert::{
     logwatch, Alerting, Channel, Conditions, Notifier, NotifyLog, Observation, Outbox, Policy,
     Report, Shared,
 };
-use crate::config::Config;
 use crate::monitor::update::CheckDone;
 use crate::monitor::{Event, LiveSender, Update};
 use crate::timefmt::spelled;
@@ -69,11 +69,12 @@ impl Rules {
     fn new(config: &Config, notifier: Arc<Notifier>) -> Rules {
         let outage = Policy::from(&config.alerts);
         let watches = config
+            .features
             .log_watch
             .iter()
             .map(|w| (logwatch::id(w), logwatch::policy(w, &outage)))
             .collect();
-        let s = &config.sensors;
+        let s = &config.features.sensors;
         let mut sensors = HashMap::new();
         if let Some(d) = &s.disk {
             let p = sensor_policy(&outage, d.repeat_every, &d.maintenance);
@@ -133,7 +134,7 @@ impl Alerts {
             outbox: Arc::new(Outbox::new(&config.monitor.state_dir)),
             log: NotifyLog::new(&config.monitor.log_dir),
             http,
-            max_age: config.notify.max_age,
+            max_age: config.features.notify.max_age,
             live,
         };
         let notifier = start_notifier(config, &shared);
@@ -179,9 +180,9 @@ impl Part for Alerts {
         new: &'a Config,
     ) -> PartFuture<'a, Option<String>> {
         Box::pin(async move {
-            if new.notify != old.notify {
+            if new.features.notify != old.features.notify {
                 self.notifier.stop().await;
-                self.shared.max_age = new.notify.max_age;
+                self.shared.max_age = new.features.notify.max_age;
                 self.notifier = start_notifier(new, &self.shared);
             }
             // The driver knows the new watches' policies before they report.
@@ -189,7 +190,7 @@ impl Part for Alerts {
                 .rules
                 .send(Rules::new(new, Arc::clone(&self.notifier)))
                 .await;
-            if new.log_watch != old.log_watch || new.alerts != old.alerts {
+            if new.features.log_watch != old.features.log_watch || new.alerts != old.alerts {
                 self.watches.stop().await;
                 self.watches = Watches::start(new, &self.observations);
             }
@@ -219,7 +220,7 @@ impl Part for Alerts {
 }
 
 fn start_notifier(config: &Config, shared: &Shared) -> Arc<Notifier> {
-    let channels = Channel::all(&config.notify);
+    let channels = Channel::all(&config.features.notify);
     if channels.is_empty() {
         tracing::info!("no notification channel is configured: alerts go only to the journal");
     } else {
@@ -401,7 +402,7 @@ impl Watches {
     fn start(config: &Config, out: &mpsc::Sender<Report>) -> Watches {
         let token = CancellationToken::new();
         let tracker = TaskTracker::new();
-        for w in &config.log_watch {
+        for w in &config.features.log_watch {
             tracing::info!(
                 "watching {} for silence ({}: idle after {})",
                 w.path.display(),

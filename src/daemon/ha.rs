@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::{json, Value};
 
 use super::live::View;
-use crate::config::{Config, Family, MqttConfig};
+use crate::config::{Core, Family, MqttConfig};
 use crate::monitor::Verdict;
 
 /// Home Assistant's word for a value that is not known: the state `None`
@@ -29,7 +29,7 @@ pub struct Names {
 
 impl Names {
     /// The names for `cfg` within `config`.
-    pub fn new(cfg: &MqttConfig, config: &Config) -> Names {
+    pub fn new(cfg: &MqttConfig, config: &Core) -> Names {
         let names: Vec<String> = config.targets.iter().map(|t| t.name.0.clone()).collect();
         let ids = target_ids(&names);
         let families: Vec<Family> = Family::ALL

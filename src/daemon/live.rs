@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use hyper::body::Bytes;
 use serde::Serialize;
 
+use super::config::Config;
 use super::metrics::{Format, Metrics};
 use super::today::{Seed, Today};
-use crate::config::Config;
 use crate::monitor::update::{CheckDone, DeliveryNote};
 use crate::monitor::{Event, Update, Verdict};
 use crate::probe::Outcome;
@@ -124,7 +124,7 @@ impl LiveView {
     /// its entry and series), the targets (a removed one loses its history;
     /// its series go with the next check).
     pub fn configure(&self, config: &Config) {
-        let channels: Vec<&'static str> = crate::alert::Channel::all(&config.notify)
+        let channels: Vec<&'static str> = crate::alert::Channel::all(&config.features.notify)
             .iter()
             .map(crate::alert::Channel::name)
             .collect();

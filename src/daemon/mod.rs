@@ -18,6 +18,7 @@
 //! list in `cmd::run`.
 
 pub mod alerts;
+pub mod config;
 pub mod conn;
 pub mod exposition;
 pub mod ha;
@@ -39,7 +40,7 @@ use std::pin::Pin;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use config::Config;
 
 /// A part's one task, running until its token is cancelled.
 pub struct Background {

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use super::ha::{self, Names};
 use super::live::{LiveView, View};
 use super::{Background, PartFuture};
-use crate::config::{Config, MqttConfig};
+use crate::config::{Core, MqttConfig};
 use crate::util::Backoff;
 
 const FIRST_RETRY: Duration = Duration::from_secs(1);
@@ -73,7 +73,7 @@ impl Mqtt {
     /// (`checks` changes once per check).
     pub fn start(
         cfg: &MqttConfig,
-        config: &Config,
+        config: &Core,
         view: std::sync::Arc<LiveView>,
         checks: watch::Receiver<u64>,
     ) -> anyhow::Result<Mqtt> {
@@ -140,7 +140,7 @@ impl Mqtt {
 
     /// Follows the targets and interval of `config`: the entities of removed
     /// targets are cleared, new ones announced. Whether anything changed.
-    pub fn follow(&self, config: &Config) -> bool {
+    pub fn follow(&self, config: &Core) -> bool {
         let new = Names::new(&self.config, config);
         self.names.send_if_modified(|n| {
             let changed = *n != new;

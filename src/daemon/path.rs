@@ -28,8 +28,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use super::config::Config;
 use super::{Background, Part, PartFuture};
-use crate::config::{Config, PathConfig};
+use crate::config::PathConfig;
 use crate::monitor::update::{Annotation, CheckDone};
 use crate::monitor::{Layer, LiveReceiver, Update};
 use crate::path::{self, Hints, TraceSpec};

@@ -18,8 +18,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::config::Config;
 use super::{Part, PartFuture};
-use crate::config::Config;
 use crate::config::Family;
 use crate::monitor::persist::{self, Persisted};
 use crate::monitor::update::Annotation;

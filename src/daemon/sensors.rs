@@ -6,9 +6,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::config::Config;
 use super::{Part, PartFuture};
 use crate::alert::Report;
-use crate::config::Config;
 use crate::sensor;
 
 /// The running sensors.
@@ -23,7 +23,7 @@ impl Sensors {
     pub fn start(config: &Config, out: mpsc::Sender<Report>) -> Sensors {
         let token = CancellationToken::new();
         let tracker = TaskTracker::new();
-        let s = &config.sensors;
+        let s = &config.features.sensors;
         if let Some(d) = &s.disk {
             say_disk(d);
             tracker.spawn(sensor::disk::run(d.clone(), out.clone(), token.clone()));
@@ -99,7 +99,7 @@ impl Part for Sensors {
         new: &'a Config,
     ) -> PartFuture<'a, Option<String>> {
         Box::pin(async move {
-            if old.sensors == new.sensors {
+            if old.features.sensors == new.features.sensors {
                 return None;
             }
             self.token.cancel();

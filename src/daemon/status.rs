@@ -9,8 +9,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::config::Config;
 use super::{Part, PartFuture};
-use crate::config::Config;
 use crate::monitor::{LiveReceiver, Status, Update};
 use crate::systemd;
 

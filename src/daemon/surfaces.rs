@@ -15,12 +15,13 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::config::Config;
 use super::live::LiveView;
 use super::mqtt::{self, Mqtt};
 use super::serve::{self, Server};
 use super::today::{self, Seed};
 use super::{Background, Part, PartFuture};
-use crate::config::{Config, MqttConfig};
+use crate::config::MqttConfig;
 
 /// How long reading today's logs may take before the figure starts from the checks alone.
 const SEED_TIMEOUT: Duration = Duration::from_secs(60);
@@ -47,10 +48,10 @@ pub struct Surfaces {
 /// (errors, warnings). An error is a surface `run` would leave off.
 pub fn preflight(config: &Config) -> (Vec<String>, Vec<String>) {
     let mut errors = Vec::new();
-    if let Some(Err(e)) = config.mqtt.as_ref().map(mqtt::tls_ca) {
+    if let Some(Err(e)) = config.features.mqtt.as_ref().map(mqtt::tls_ca) {
         errors.push(format!("{e}; `run` would start without Home Assistant"));
     }
-    let warnings = config.serve.as_ref().and_then(serve::exposure);
+    let warnings = config.features.serve.as_ref().and_then(serve::exposure);
     (errors, warnings.into_iter().collect())
 }
 
@@ -84,7 +85,7 @@ impl Surfaces {
             v.live.configure(config);
             return Some(Arc::clone(&v.live));
         }
-        if config.serve.is_none() && config.mqtt.is_none() {
+        if config.features.serve.is_none() && config.features.mqtt.is_none() {
             return None;
         }
         let updates = self.updates.take()?;
@@ -111,7 +112,7 @@ impl Surfaces {
     async fn apply_serve(&mut self, new: &Config, live: &Arc<LiveView>) -> Option<String> {
         let log_dir = new.monitor.log_dir.clone();
         let start = |cfg| Server::start(cfg, log_dir.clone(), Arc::clone(live));
-        match (self.server.take(), &new.serve) {
+        match (self.server.take(), &new.features.serve) {
             (None, None) => None,
             (Some(s), None) => {
                 let _ = s.stop().await;
@@ -157,7 +158,7 @@ impl Surfaces {
     async fn apply_mqtt(&mut self, new: &Config, live: &Arc<LiveView>) -> Option<String> {
         let checks = self.viewing.as_ref()?.checks.clone();
         let start = |cfg| Mqtt::start(cfg, new, Arc::clone(live), checks.clone());
-        match (self.mqtt.take(), &new.mqtt) {
+        match (self.mqtt.take(), &new.features.mqtt) {
             (None, None) => None,
             (Some(m), None) => {
                 let _ = m.stop().await;

@@ -27,7 +27,7 @@ pub struct Rules {
 
 impl Rules {
     /// The rules `config` sets.
-    pub fn of(config: &crate::config::Config) -> Rules {
+    pub fn of(config: &crate::config::Core) -> Rules {
         Rules {
             down_after: config.monitor.down_after.get(),
             up_after: config.monitor.up_after.get(),

@@ -1,19 +1,28 @@
-//! `[alerts]`, its maintenance windows and `[[log_watch]]`.
+//! `[alerts]`, and (until they move to their modules) `[[log_watch]]` and `[sensors]`.
 
-use super::*;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::{quoted, Validator, SECOND_TO_30_DAYS, SECOND_TO_DAY, UP_TO_30_DAYS};
+use crate::config::raw::{RawAlerts, RawLogWatch};
+use crate::config::{
+    AlertsConfig, DiskSensor, LogWatchConfig, MemorySensor, SensorsConfig, SshSensor,
+};
 
 impl Validator<'_> {
-    pub(super) fn log_watch(&mut self, i: usize, w: RawLogWatch) -> Option<LogWatchConfig> {
-        let key = |k: &str| format!("log_watch[{i}].{k}");
-        let idle_after = self.duration(Some(&w.idle_after), &key("idle_after"));
+    pub(crate) fn log_watch(&mut self, prefix: &str, w: RawLogWatch) -> Option<LogWatchConfig> {
+        let key = |k: &str| format!("{prefix}.{k}");
+        let idle_after = self.duration(Some(&w.idle_after), &key("idle_after"), SECOND_TO_30_DAYS);
         let critical_after = w
             .critical_after
             .as_ref()
-            .and_then(|d| self.duration(Some(d), &key("critical_after")));
+            .and_then(|d| self.duration(Some(d), &key("critical_after"), UP_TO_30_DAYS));
         let repeat_every = w
             .repeat_every
             .as_ref()
-            .and_then(|d| self.duration(Some(d), &key("repeat_every")));
+            .and_then(|d| self.duration(Some(d), &key("repeat_every"), UP_TO_30_DAYS));
         if idle_after.is_some_and(|d| d.is_zero()) {
             self.problem(
                 Some(w.idle_after.span()),
@@ -33,7 +42,7 @@ impl Validator<'_> {
             }
         }
         self.plain_name(&w.service, &key("service"));
-        let maintenance = self.windows(w.maintenance, &format!("log_watch[{i}].maintenance"));
+        let maintenance = self.windows(w.maintenance, &key("maintenance"));
         Some(LogWatchConfig {
             path: PathBuf::from(&w.path),
             service: w.service.get_ref().trim().to_owned(),
@@ -46,13 +55,22 @@ impl Validator<'_> {
 
     pub(super) fn alerts(&mut self, raw: RawAlerts) -> AlertsConfig {
         let mut out = AlertsConfig::default();
-        if let Some(d) = self.duration(raw.warn_after.as_ref(), "alerts.warn_after") {
+        if let Some(d) = self.duration(raw.warn_after.as_ref(), "alerts.warn_after", UP_TO_30_DAYS)
+        {
             out.warn_after = d;
         }
-        if let Some(d) = self.duration(raw.critical_after.as_ref(), "alerts.critical_after") {
+        if let Some(d) = self.duration(
+            raw.critical_after.as_ref(),
+            "alerts.critical_after",
+            UP_TO_30_DAYS,
+        ) {
             out.critical_after = d;
         }
-        if let Some(d) = self.duration(raw.repeat_every.as_ref(), "alerts.repeat_every") {
+        if let Some(d) = self.duration(
+            raw.repeat_every.as_ref(),
+            "alerts.repeat_every",
+            UP_TO_30_DAYS,
+        ) {
             out.repeat_every = d;
         }
         if out.critical_after < out.warn_after {
@@ -73,62 +91,6 @@ impl Validator<'_> {
         out
     }
 
-    /// Maintenance windows under `prefix` (e.g. `alerts.maintenance`).
-    pub(super) fn windows(&mut self, raw: Vec<super::raw::RawWindow>, prefix: &str) -> Vec<Window> {
-        let mut out = Vec::new();
-        for (i, w) in raw.into_iter().enumerate() {
-            let key = |k: &str| format!("{prefix}[{i}].{k}");
-            let from = self.time_of_day(&w.from, &key("from"));
-            let to = self.time_of_day(&w.to, &key("to"));
-            let days = w
-                .days
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|d| {
-                    let day = d.get_ref().parse::<chrono::Weekday>().ok();
-                    if day.is_none() {
-                        self.problem(
-                            Some(d.span()),
-                            &key("days"),
-                            &quoted(Some(d)),
-                            "must be a weekday: mon, tue, wed, thu, fri, sat or sun",
-                        );
-                    }
-                    day
-                })
-                .collect();
-            if let (Some(from), Some(to)) = (from, to) {
-                if from == to {
-                    self.problem(
-                        Some(w.to.span()),
-                        &key("to"),
-                        &quoted(Some(&w.to)),
-                        "must differ from `from` (a window may cross midnight)",
-                    );
-                }
-                out.push(Window { from, to, days });
-            }
-        }
-        out
-    }
-
-    /// A percentage from 1 to 100.
-    fn pct(&mut self, v: Option<&Spanned<i64>>, key: &str, default: u8) -> u8 {
-        let Some(v) = v else { return default };
-        match u8::try_from(*v.get_ref()) {
-            Ok(p @ 1..=100) => p,
-            _ => {
-                self.problem(
-                    Some(v.span()),
-                    key,
-                    &v.get_ref().to_string(),
-                    "must be a whole percentage from 1 to 100",
-                );
-                default
-            }
-        }
-    }
-
     /// `warn` must be below `critical`.
     fn warn_below_critical(
         &mut self,
@@ -147,7 +109,7 @@ impl Validator<'_> {
         }
     }
 
-    pub(super) fn sensors(&mut self, raw: super::raw::RawSensors) -> SensorsConfig {
+    pub(crate) fn sensors(&mut self, raw: crate::config::raw::RawSensors) -> SensorsConfig {
         SensorsConfig {
             disk: raw.disk.map(|d| self.disk(d)),
             memory: raw.memory.map(|m| {
@@ -165,12 +127,15 @@ impl Validator<'_> {
                 );
                 MemorySensor {
                     every: self
-                        .duration(m.every.as_ref(), "sensors.memory.every")
+                        .duration(m.every.as_ref(), "sensors.memory.every", SECOND_TO_DAY)
                         .unwrap_or(Duration::from_secs(60)),
                     warn_used_pct: warn,
                     critical_used_pct: critical,
-                    repeat_every: self
-                        .duration(m.repeat_every.as_ref(), "sensors.memory.repeat_every"),
+                    repeat_every: self.duration(
+                        m.repeat_every.as_ref(),
+                        "sensors.memory.repeat_every",
+                        UP_TO_30_DAYS,
+                    ),
                     maintenance: self.windows(m.maintenance, "sensors.memory.maintenance"),
                 }
             }),
@@ -179,16 +144,20 @@ impl Validator<'_> {
                     .count(s.max_failures.as_ref(), "sensors.ssh.max_failures", 100_000)
                     .map_or(10, |n| n.get()),
                 window: self
-                    .duration(s.window.as_ref(), "sensors.ssh.window")
+                    .duration(s.window.as_ref(), "sensors.ssh.window", SECOND_TO_DAY)
                     .unwrap_or(Duration::from_secs(300)),
-                repeat_every: self.duration(s.repeat_every.as_ref(), "sensors.ssh.repeat_every"),
+                repeat_every: self.duration(
+                    s.repeat_every.as_ref(),
+                    "sensors.ssh.repeat_every",
+                    UP_TO_30_DAYS,
+                ),
                 log_file: s.log_file.map(PathBuf::from),
                 maintenance: self.windows(s.maintenance, "sensors.ssh.maintenance"),
             }),
         }
     }
 
-    fn disk(&mut self, d: super::raw::RawDisk) -> DiskSensor {
+    fn disk(&mut self, d: crate::config::raw::RawDisk) -> DiskSensor {
         let warn = self.pct(d.warn_used_pct.as_ref(), "sensors.disk.warn_used_pct", 85);
         let critical = self.pct(
             d.critical_used_pct.as_ref(),
@@ -211,7 +180,7 @@ impl Validator<'_> {
         }
         DiskSensor {
             every: self
-                .duration(d.every.as_ref(), "sensors.disk.every")
+                .duration(d.every.as_ref(), "sensors.disk.every", SECOND_TO_DAY)
                 .unwrap_or(Duration::from_secs(60)),
             warn_used_pct: warn,
             critical_used_pct: critical,
@@ -227,32 +196,28 @@ impl Validator<'_> {
                 .into_iter()
                 .map(PathBuf::from)
                 .collect(),
-            repeat_every: self.duration(d.repeat_every.as_ref(), "sensors.disk.repeat_every"),
+            repeat_every: self.duration(
+                d.repeat_every.as_ref(),
+                "sensors.disk.repeat_every",
+                UP_TO_30_DAYS,
+            ),
             maintenance: self.windows(d.maintenance, "sensors.disk.maintenance"),
         }
     }
+}
 
-    pub(super) fn time_of_day(&mut self, v: &SpannedStr, key: &str) -> Option<chrono::NaiveTime> {
-        let t = chrono::NaiveTime::parse_from_str(v.get_ref(), "%H:%M").ok();
-        if t.is_none() {
-            self.problem(
-                Some(v.span()),
-                key,
-                &quoted(Some(v)),
-                "must be a local time of day as HH:MM",
-            );
-        }
-        t
+impl crate::config::Table for LogWatchConfig {
+    type Raw = RawLogWatch;
+
+    fn read(raw: RawLogWatch, v: &mut Validator<'_>, key: &str) -> Option<LogWatchConfig> {
+        v.log_watch(key, raw)
     }
+}
 
-    pub(super) fn severity(&mut self, v: Option<SpannedStr>, key: &str) -> Severity {
-        self.choice(
-            v.as_ref(),
-            key,
-            &[
-                ("warning", Severity::Warning),
-                ("critical", Severity::Critical),
-            ],
-        )
+impl crate::config::Section for SensorsConfig {
+    type Raw = crate::config::raw::RawSensors;
+
+    fn read(raw: Option<Self::Raw>, v: &mut Validator<'_>, _key: &str) -> SensorsConfig {
+        raw.map(|s| v.sensors(s)).unwrap_or_default()
     }
 }

@@ -1,11 +1,26 @@
-//! `[notify]` and its channels, with their secrets.
+//! `[notify]` and its channels, with their secrets; `[serve]` and `[mqtt]`
+//! (until each moves to its module).
 
-use super::*;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use toml::Spanned;
+use url::Url;
+
+use super::{quoted, Span, Validator};
+use crate::config::raw::{RawEmail, RawNotify, RawTeams, RawTelegram, SpannedStr};
+use crate::config::{
+    EmailConfig, MqttConfig, NotifyConfig, ServeConfig, TeamsConfig, TeamsFormat, TelegramConfig,
+    TlsMode,
+};
+
+const MAX_AGE: Span = Duration::from_secs(1)..=Duration::from_secs(365 * 86_400);
 
 impl Validator<'_> {
-    pub(super) fn notify(&mut self, raw: RawNotify) -> NotifyConfig {
+    pub(crate) fn notify(&mut self, raw: RawNotify) -> NotifyConfig {
         let max_age = self
-            .duration(raw.max_age.as_ref(), "notify.max_age")
+            .duration(raw.max_age.as_ref(), "notify.max_age", MAX_AGE)
             .unwrap_or(NotifyConfig::default().max_age);
         NotifyConfig {
             max_age,
@@ -15,62 +30,7 @@ impl Validator<'_> {
         }
     }
 
-    /// A secret given as `key` or as `key_file` (a path, or a systemd credential name).
-    pub(super) fn secret(
-        &mut self,
-        key: &str,
-        inline: Option<SpannedStr>,
-        file: Option<SpannedStr>,
-        required: bool,
-    ) -> Option<Secret> {
-        match (inline, file) {
-            (Some(v), Some(f)) => {
-                self.problem(
-                    Some(f.span()),
-                    &format!("{key}_file"),
-                    &quoted(Some(&f)),
-                    &format!("give {key} or {key}_file, not both"),
-                );
-                let _ = v;
-                None
-            }
-            (Some(v), None) => Some(secret::inline(v.get_ref())),
-            (None, Some(f)) => {
-                let Some(path) = secret::secret_path(f.get_ref()) else {
-                    let name = f.get_ref();
-                    self.notes.push(format!(
-                        "{key}_file = {name:?} is a systemd credential: the service reads it from $CREDENTIALS_DIRECTORY (LoadCredential={name}:/path/to/file in the unit); it cannot be read here"
-                    ));
-                    return Some(secret::pending(name));
-                };
-                match secret::read_secret(&path) {
-                    Ok(s) => Some(s),
-                    Err(rule) => {
-                        self.problem(
-                            Some(f.span()),
-                            &format!("{key}_file"),
-                            &quoted(Some(&f)),
-                            &rule,
-                        );
-                        None
-                    }
-                }
-            }
-            (None, None) => {
-                if required {
-                    self.problem(
-                        None,
-                        key,
-                        "(none)",
-                        &format!("is required: give {key} or {key}_file"),
-                    );
-                }
-                None
-            }
-        }
-    }
-
-    pub(super) fn email(&mut self, e: RawEmail) -> Option<EmailConfig> {
+    pub(crate) fn email(&mut self, e: RawEmail) -> Option<EmailConfig> {
         let tls = self.choice(
             e.tls.as_ref(),
             "notify.email.tls",
@@ -101,11 +61,11 @@ impl Validator<'_> {
         }
         let password = self.secret("notify.email.password", e.password, e.password_file, false);
         if tls == TlsMode::None && password.is_some() {
-            self.notes.push(
+            self.note(
                 "notify.email: tls = \"none\" with a password: the password crosses the network in clear text (AUTH without TLS)".into(),
             );
         }
-        let min_severity = self.severity(e.min_severity, "notify.email.min_severity");
+        let min_severity = self.severity(e.min_severity.as_ref(), "notify.email.min_severity");
         Some(EmailConfig {
             enabled: e.enabled.unwrap_or(true),
             server: e.server.get_ref().trim().to_owned(),
@@ -118,22 +78,6 @@ impl Validator<'_> {
             tls_ca_file: e.tls_ca_file.map(PathBuf::from),
             min_severity,
         })
-    }
-
-    fn port(&mut self, v: Option<&Spanned<i64>>, key: &str, default: u16) -> u16 {
-        let Some(p) = v else { return default };
-        match u16::try_from(*p.get_ref()) {
-            Ok(port) if port > 0 => port,
-            _ => {
-                self.problem(
-                    Some(p.span()),
-                    key,
-                    &p.get_ref().to_string(),
-                    "must be a port from 1 to 65535",
-                );
-                default
-            }
-        }
     }
 
     fn email_address(&mut self, v: &SpannedStr, key: &str) -> String {
@@ -152,7 +96,7 @@ impl Validator<'_> {
         a.to_owned()
     }
 
-    pub(super) fn teams(&mut self, t: RawTeams) -> Option<TeamsConfig> {
+    pub(crate) fn teams(&mut self, t: RawTeams) -> Option<TeamsConfig> {
         let format = self.choice(
             t.format.as_ref(),
             "notify.teams.format",
@@ -180,7 +124,7 @@ impl Validator<'_> {
                 "must be an http:// or https:// URL",
             );
         }
-        let min_severity = self.severity(t.min_severity, "notify.teams.min_severity");
+        let min_severity = self.severity(t.min_severity.as_ref(), "notify.teams.min_severity");
         Some(TeamsConfig {
             enabled: t.enabled.unwrap_or(true),
             webhook_url,
@@ -189,7 +133,7 @@ impl Validator<'_> {
         })
     }
 
-    pub(super) fn telegram(&mut self, t: RawTelegram) -> Option<TelegramConfig> {
+    pub(crate) fn telegram(&mut self, t: RawTelegram) -> Option<TelegramConfig> {
         let chat_id = match t.chat_id.get_ref() {
             toml::Value::Integer(i) => i.to_string(),
             toml::Value::String(s) if !s.trim().is_empty() => s.trim().to_owned(),
@@ -214,7 +158,7 @@ impl Validator<'_> {
             t.bot_token_file,
             true,
         )?;
-        let min_severity = self.severity(t.min_severity, "notify.telegram.min_severity");
+        let min_severity = self.severity(t.min_severity.as_ref(), "notify.telegram.min_severity");
         Some(TelegramConfig {
             enabled: t.enabled.unwrap_or(true),
             bot_token,
@@ -226,7 +170,7 @@ impl Validator<'_> {
 }
 
 impl Validator<'_> {
-    pub(super) fn serve(&mut self, s: super::raw::RawServe) -> Option<ServeConfig> {
+    pub(crate) fn serve(&mut self, s: crate::config::raw::RawServe) -> Option<ServeConfig> {
         let listen = match s.listen.get_ref().parse::<SocketAddr>() {
             Ok(a) => Some(a),
             Err(_) => {
@@ -264,7 +208,7 @@ impl Validator<'_> {
         })
     }
 
-    pub(super) fn mqtt(&mut self, m: super::raw::RawMqtt) -> Option<MqttConfig> {
+    pub(crate) fn mqtt(&mut self, m: crate::config::raw::RawMqtt) -> Option<MqttConfig> {
         let url = match Url::parse(m.url.get_ref()) {
             Ok(u) if matches!(u.scheme(), "mqtt" | "mqtts") && u.host_str().is_some() => Some(u),
             _ => {
@@ -311,5 +255,57 @@ impl Validator<'_> {
             discovery_prefix,
             topic_prefix,
         })
+    }
+}
+
+impl crate::config::Section for NotifyConfig {
+    type Raw = RawNotify;
+
+    fn read(raw: Option<RawNotify>, v: &mut Validator<'_>, _key: &str) -> NotifyConfig {
+        raw.map(|n| v.notify(n)).unwrap_or_default()
+    }
+
+    fn secrets<'a>(
+        &'a self,
+        _name: &'static str,
+        out: &mut Vec<(&'static str, &'a crate::config::Secret)>,
+    ) {
+        let secrets = [
+            (
+                "email",
+                self.email.as_ref().and_then(|e| e.password.as_ref()),
+            ),
+            ("teams", self.teams.as_ref().map(|t| &t.webhook_url)),
+            ("telegram", self.telegram.as_ref().map(|t| &t.bot_token)),
+        ];
+        out.extend(secrets.into_iter().filter_map(|(c, s)| Some((c, s?))));
+    }
+
+    fn is_absent(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl crate::config::Table for ServeConfig {
+    type Raw = crate::config::raw::RawServe;
+
+    fn read(raw: Self::Raw, v: &mut Validator<'_>, _key: &str) -> Option<ServeConfig> {
+        v.serve(raw)
+    }
+
+    fn secrets(&self) -> Vec<&crate::config::Secret> {
+        self.basic_auth_password.iter().collect()
+    }
+}
+
+impl crate::config::Table for MqttConfig {
+    type Raw = crate::config::raw::RawMqtt;
+
+    fn read(raw: Self::Raw, v: &mut Validator<'_>, _key: &str) -> Option<MqttConfig> {
+        v.mqtt(raw)
+    }
+
+    fn secrets(&self) -> Vec<&crate::config::Secret> {
+        self.password.iter().collect()
     }
 }
