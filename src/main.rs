@@ -40,6 +40,7 @@
 //!   reloaded and stopped by `daemon/surfaces.rs` (one more arm there);
 //! - a sensor: a module in `sensor/` sending `alert::Observation`s, started by `daemon/sensors.rs`.
 
+#[macro_use]
 mod alert;
 mod cli;
 mod cmd;
@@ -80,9 +81,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(path, args),
         Command::CheckConfig => cmd::check_config::run(path.as_deref()),
         Command::Once { json } => cmd::once::run(path.as_deref(), json),
-        Command::NotifyTest { channel } => {
-            cmd::notify_test::run(path.as_deref(), channel.as_deref())
-        }
+        Command::NotifyTest { channel } => cmd::notify_test::run(path.as_deref(), channel),
         Command::Discover(args) => cmd::discover::run(path.as_deref(), &args),
         Command::Report(args) => cmd::report::run(path.as_deref(), &args),
     };

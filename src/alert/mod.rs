@@ -9,7 +9,8 @@
 //! A new channel is a [`Channel`] variant (`channel.rs`) with its `[notify.*]`
 //! config; a new condition is an observer sending [`Observation`]s.
 
-mod channel;
+#[macro_use]
+pub mod channel;
 pub mod condition;
 mod deliver;
 pub mod logwatch;
@@ -19,7 +20,7 @@ mod outbox;
 mod policy;
 mod spool;
 
-pub use channel::{send_mail_parts, Channel};
+pub use channel::{Channel, NotifyConfig};
 pub use condition::{Conditions, Observation, Report};
 pub use deliver::{Notifier, Shared};
 pub use message::Message;

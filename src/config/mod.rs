@@ -13,7 +13,6 @@
 mod builtin;
 mod error;
 pub mod load;
-mod notify;
 pub mod raw;
 mod secret;
 mod section;
@@ -31,11 +30,10 @@ use url::Url;
 
 pub use error::ConfigError;
 pub use load::DEFAULT_PATH;
-pub use notify::{EmailConfig, NotifyConfig, TeamsConfig, TeamsFormat, TelegramConfig, TlsMode};
 pub use secret::Secret;
 pub use section::{subkey, Section, Slots, Spliced, Table};
 pub use sensors::{DiskSensor, MemorySensor, SensorsConfig, SshSensor};
-pub use validate::Validator;
+pub use validate::{quoted, Span, Validator};
 pub use window::Window;
 
 /// The core sections: what is probed and when, how a check is judged, when
@@ -436,15 +434,18 @@ impl Serialize for ProbeKind {
     }
 }
 
-fn ser_url<S: Serializer>(u: &Url, s: S) -> Result<S::Ok, S::Error> {
+/// A URL as the effective config shows it: credentials redacted.
+pub fn ser_url<S: Serializer>(u: &Url, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&crate::util::redact_url(u))
 }
 
-fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+/// A duration as the file writes it.
+pub fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&humantime::format_duration(*d))
 }
 
-fn ser_opt_duration<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+/// An optional duration as the file writes it.
+pub fn ser_opt_duration<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
     match d {
         Some(d) => ser_duration(d, s),
         None => s.serialize_none(),

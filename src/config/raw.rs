@@ -110,56 +110,6 @@ pub struct RawHttp {
     pub family: Option<SpannedStr>,
 }
 
-/// `[notify]`: one table per channel.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawNotify {
-    pub max_age: Option<SpannedStr>,
-    pub email: Option<RawEmail>,
-    pub teams: Option<RawTeams>,
-    pub telegram: Option<RawTelegram>,
-}
-
-/// `[notify.email]`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawEmail {
-    pub enabled: Option<bool>,
-    pub server: SpannedStr,
-    pub port: Option<Spanned<i64>>,
-    pub tls: Option<SpannedStr>,
-    pub username: Option<String>,
-    pub password: Option<SpannedStr>,
-    pub password_file: Option<SpannedStr>,
-    pub from: SpannedStr,
-    pub to: Vec<SpannedStr>,
-    pub tls_ca_file: Option<String>,
-    pub min_severity: Option<SpannedStr>,
-}
-
-/// `[notify.teams]`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawTeams {
-    pub enabled: Option<bool>,
-    pub webhook_url: Option<SpannedStr>,
-    pub webhook_url_file: Option<SpannedStr>,
-    pub format: Option<SpannedStr>,
-    pub min_severity: Option<SpannedStr>,
-}
-
-/// `[notify.telegram]`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawTelegram {
-    pub enabled: Option<bool>,
-    pub bot_token: Option<SpannedStr>,
-    pub bot_token_file: Option<SpannedStr>,
-    pub chat_id: Spanned<toml::Value>,
-    pub api_base: Option<SpannedStr>,
-    pub min_severity: Option<SpannedStr>,
-}
-
 /// `[alerts]`
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

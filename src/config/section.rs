@@ -261,6 +261,7 @@ macro_rules! sections {
 
         impl $Name {
             /// The entries that differ from `old`'s, by key.
+            #[allow(dead_code, reason = "only some groups are compared by key")]
             pub fn changed(&self, old: &$Name) -> Vec<&'static str> {
                 let mut out = Vec::new();
                 $( if self.$key != old.$key { out.push(stringify!($key)); } )*

@@ -134,7 +134,7 @@ impl Alerts {
             outbox: Arc::new(Outbox::new(&config.monitor.state_dir)),
             log: NotifyLog::new(&config.monitor.log_dir),
             http,
-            max_age: config.features.notify.max_age,
+            max_age: config.features.notify.max_age.0,
             live,
         };
         let notifier = start_notifier(config, &shared);
@@ -182,7 +182,7 @@ impl Part for Alerts {
         Box::pin(async move {
             if new.features.notify != old.features.notify {
                 self.notifier.stop().await;
-                self.shared.max_age = new.features.notify.max_age;
+                self.shared.max_age = new.features.notify.max_age.0;
                 self.notifier = start_notifier(new, &self.shared);
             }
             // The driver knows the new watches' policies before they report.

@@ -14,10 +14,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::alert::NotifyConfig;
 use crate::config::raw::RawCore;
 use crate::config::{
-    self, ConfigError, Core, LogWatchConfig, MqttConfig, NotifyConfig, Section, SensorsConfig,
-    ServeConfig, Source, Spliced, Validator,
+    self, ConfigError, Core, LogWatchConfig, MqttConfig, Section, SensorsConfig, ServeConfig,
+    Source, Spliced, Validator,
 };
 
 crate::sections! {
