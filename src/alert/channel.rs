@@ -120,7 +120,7 @@ mod tests {
         // into the Teams card as a link.
         let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let line = b"Failed password for invalid user [link](https://evil.example) from 192.0.2.1 port 1 ssh2";
-        let user = crate::sensor::ssh::parse(line, at).unwrap().user;
+        let user = crate::sensor::ssh::failure::parse(line, at).unwrap().user;
         let msg = Message::from_decision(
             Kind::Alert(Severity::Warning),
             "SSH_FAILURES",

@@ -2,10 +2,10 @@
 //! parts, with validate-then-swap reload on SIGHUP and an ordered stop on
 //! SIGTERM/SIGINT.
 //!
-//! Stop order: the sensors, then the pipeline (probes, then the monitor drains, then the CSV
-//! sinks write what they hold and save the state), then the alerts (the driver
-//! queues what it still holds; undelivered messages stay in the outbox), then
-//! the status line. Every part is stopped even when an earlier one fails, and
+//! Stop order: the pipeline (probes, then the monitor drains, then the CSV
+//! sinks write what they hold and save the state), then the alerts (the
+//! sensors and log watches, then the driver queues what it still holds;
+//! undelivered messages stay in the outbox), then the status line. Every part is stopped even when an earlier one fails, and
 //! every failure is said.
 
 use std::path::{Path, PathBuf};
@@ -21,7 +21,6 @@ use crate::daemon::alerts::Alerts;
 use crate::daemon::config::Config;
 use crate::daemon::path::PathCapture;
 use crate::daemon::pipeline::{self, Pipeline};
-use crate::daemon::sensors::Sensors;
 use crate::daemon::status::StatusLine;
 use crate::daemon::surfaces::Surfaces;
 use crate::daemon::Part;
@@ -78,14 +77,12 @@ pub async fn daemon(
         http.clone(),
         persisted.legacy_alerting.clone(),
     );
-    let sensors = Sensors::start(&config, alerts.observations());
     let surfaces = Surfaces::start(&config, hub.live()).await;
     let (notes, annotations) = tokio::sync::mpsc::channel(64);
     let paths = PathCapture::start(&config, hub.live(), notes);
     let pipeline = Pipeline::start(&config, persisted, hub, annotations, args.sim_fail)?;
     // In stop order.
     let mut parts: Vec<Box<dyn Part>> = vec![
-        Box::new(sensors),
         Box::new(pipeline),
         Box::new(alerts),
         Box::new(paths),

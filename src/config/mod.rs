@@ -16,7 +16,6 @@ pub mod load;
 pub mod raw;
 mod secret;
 mod section;
-mod sensors;
 mod validate;
 mod window;
 
@@ -32,8 +31,7 @@ pub use error::ConfigError;
 pub use load::DEFAULT_PATH;
 pub use secret::Secret;
 pub use section::{subkey, Section, Slots, Spliced, Table};
-pub use sensors::{DiskSensor, MemorySensor, SensorsConfig, SshSensor};
-pub use validate::{quoted, Span, Validator};
+pub use validate::{quoted, Span, Validator, SECOND_TO_30_DAYS, SECOND_TO_DAY, UP_TO_30_DAYS};
 pub use window::Window;
 
 /// The core sections: what is probed and when, how a check is judged, when
@@ -115,32 +113,6 @@ pub struct MqttConfig {
     pub discovery_prefix: String,
     /// Where states are published, `connectivity-monitor/<hostname>` by default.
     pub topic_prefix: String,
-}
-
-/// One `[[log_watch]]`: a log that going quiet means a service gets no traffic.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LogWatchConfig {
-    /// The file.
-    pub path: PathBuf,
-    /// The service it belongs to, named in alerts.
-    pub service: String,
-    /// No new data for this long: WARNING.
-    #[serde(serialize_with = "ser_duration")]
-    pub idle_after: Duration,
-    /// No new data for this long: CRITICAL; never when absent.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_opt_duration"
-    )]
-    pub critical_after: Option<Duration>,
-    /// Reminder interval; `[alerts] repeat_every` when absent.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_opt_duration"
-    )]
-    pub repeat_every: Option<Duration>,
-    /// Its own maintenance windows, besides `[[alerts.maintenance]]`.
-    pub maintenance: Vec<Window>,
 }
 
 /// Where a config came from.

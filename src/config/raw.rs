@@ -130,19 +130,6 @@ pub struct RawWindow {
     pub days: Option<Vec<SpannedStr>>,
 }
 
-/// One `[[log_watch]]`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawLogWatch {
-    pub path: String,
-    pub service: SpannedStr,
-    pub idle_after: SpannedStr,
-    pub critical_after: Option<SpannedStr>,
-    pub repeat_every: Option<SpannedStr>,
-    #[serde(default)]
-    pub maintenance: Vec<RawWindow>,
-}
-
 /// `[path]`
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -174,52 +161,4 @@ pub struct RawMqtt {
     pub ca_file: Option<String>,
     pub discovery_prefix: Option<SpannedStr>,
     pub topic_prefix: Option<SpannedStr>,
-}
-
-/// `[sensors]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawSensors {
-    pub disk: Option<RawDisk>,
-    pub memory: Option<RawMemory>,
-    pub ssh: Option<RawSsh>,
-}
-
-/// `[sensors.disk]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawDisk {
-    pub every: Option<SpannedStr>,
-    pub warn_used_pct: Option<Spanned<i64>>,
-    pub critical_used_pct: Option<Spanned<i64>>,
-    pub warn_inodes_pct: Option<Spanned<i64>>,
-    pub mounts: Option<Vec<SpannedStr>>,
-    pub exclude: Option<Vec<String>>,
-    pub repeat_every: Option<SpannedStr>,
-    #[serde(default)]
-    pub maintenance: Vec<RawWindow>,
-}
-
-/// `[sensors.memory]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawMemory {
-    pub every: Option<SpannedStr>,
-    pub warn_used_pct: Option<Spanned<i64>>,
-    pub critical_used_pct: Option<Spanned<i64>>,
-    pub repeat_every: Option<SpannedStr>,
-    #[serde(default)]
-    pub maintenance: Vec<RawWindow>,
-}
-
-/// `[sensors.ssh]`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawSsh {
-    pub max_failures: Option<Spanned<i64>>,
-    pub window: Option<SpannedStr>,
-    pub repeat_every: Option<SpannedStr>,
-    pub log_file: Option<String>,
-    #[serde(default)]
-    pub maintenance: Vec<RawWindow>,
 }

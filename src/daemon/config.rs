@@ -17,9 +17,10 @@ use serde::Serialize;
 use crate::alert::NotifyConfig;
 use crate::config::raw::RawCore;
 use crate::config::{
-    self, ConfigError, Core, LogWatchConfig, MqttConfig, Section, SensorsConfig, ServeConfig,
-    Source, Spliced, Validator,
+    self, ConfigError, Core, MqttConfig, Section, ServeConfig, Source, Spliced, Validator,
 };
+use crate::sensor::logwatch::LogWatchConfig;
+use crate::sensor::SensorsConfig;
 
 crate::sections! {
     /// The sections the features own, at the top of the file beside the core ones.

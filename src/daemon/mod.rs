@@ -20,6 +20,7 @@
 pub mod alerts;
 pub mod config;
 pub mod conn;
+pub mod driver;
 pub mod exposition;
 pub mod ha;
 pub mod live;

@@ -1,23 +1,108 @@
-//! The log-silence watch: a log that stops growing means a service is up but
-//! no traffic reaches it. Its silence is an alert condition like an outage,
+//! `[[log_watch]]`: a log that stops growing means a service is up but no
+//! traffic reaches it. Its silence is an alert condition like an outage,
 //! under the same policy, windows and channels.
 //!
 //! Rotation is not silence: a renamed-and-recreated file (a new inode) or a
 //! truncated one (copytruncate) is followed, and only new data resets the clock.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::condition::{Observation, Report, Seen as Held};
-use super::Policy;
-use crate::config::LogWatchConfig;
+use super::{Condition, Report};
+use crate::alert::condition::ConditionState;
+use crate::alert::Policy;
+use crate::config::raw::{RawWindow, SpannedStr};
+use crate::config::{quoted, Table, Validator, Window, SECOND_TO_30_DAYS, UP_TO_30_DAYS};
 use crate::timefmt::rfc3339_local;
 use crate::util::OneAtATime;
+
+/// One `[[log_watch]]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogWatch {
+    path: String,
+    service: SpannedStr,
+    idle_after: SpannedStr,
+    critical_after: Option<SpannedStr>,
+    repeat_every: Option<SpannedStr>,
+    #[serde(default)]
+    maintenance: Vec<RawWindow>,
+}
+
+/// One `[[log_watch]]`: a log that going quiet means a service gets no traffic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogWatchConfig {
+    /// The file.
+    pub path: PathBuf,
+    /// The service it belongs to, named in alerts.
+    pub service: String,
+    /// No new data for this long: WARNING.
+    #[serde(serialize_with = "crate::config::ser_duration")]
+    pub idle_after: Duration,
+    /// No new data for this long: CRITICAL; never when absent.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::config::ser_opt_duration"
+    )]
+    pub critical_after: Option<Duration>,
+    /// Reminder interval; `[alerts] repeat_every` when absent.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::config::ser_opt_duration"
+    )]
+    pub repeat_every: Option<Duration>,
+    /// Its own maintenance windows, besides `[[alerts.maintenance]]`.
+    pub maintenance: Vec<Window>,
+}
+
+impl Table for LogWatchConfig {
+    type Raw = RawLogWatch;
+
+    fn read(w: RawLogWatch, v: &mut Validator<'_>, entry: &str) -> Option<LogWatchConfig> {
+        let key = |k: &str| format!("{entry}.{k}");
+        let idle_after = v.duration(Some(&w.idle_after), &key("idle_after"), SECOND_TO_30_DAYS);
+        let critical_after = w
+            .critical_after
+            .as_ref()
+            .and_then(|d| v.duration(Some(d), &key("critical_after"), UP_TO_30_DAYS));
+        let repeat_every = w
+            .repeat_every
+            .as_ref()
+            .and_then(|d| v.duration(Some(d), &key("repeat_every"), UP_TO_30_DAYS));
+        if idle_after.is_some_and(|d| d.is_zero()) {
+            let value = quoted(Some(&w.idle_after));
+            let rule = "must be greater than zero";
+            v.problem(Some(w.idle_after.span()), &key("idle_after"), &value, rule);
+        }
+        if let (Some(idle), Some(crit), Some(c)) = (idle_after, critical_after, &w.critical_after) {
+            if crit < idle {
+                let rule = "must not be shorter than idle_after";
+                v.problem(
+                    Some(c.span()),
+                    &key("critical_after"),
+                    &quoted(Some(c)),
+                    rule,
+                );
+            }
+        }
+        v.plain_name(&w.service, &key("service"));
+        let maintenance = v.windows(w.maintenance, &key("maintenance"));
+        Some(LogWatchConfig {
+            path: PathBuf::from(&w.path),
+            service: w.service.get_ref().trim().to_owned(),
+            idle_after: idle_after?,
+            critical_after,
+            repeat_every,
+            maintenance,
+        })
+    }
+}
 
 /// How long one stat of a watched log may take before it is said to hang.
 const STAT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -116,11 +201,6 @@ pub fn policy(w: &LogWatchConfig, alerts: &Policy) -> Policy {
     }
 }
 
-/// The condition id of a watch.
-pub fn id(w: &LogWatchConfig) -> String {
-    format!("log:{}", w.service)
-}
-
 /// One stat of the watched file, off the runtime thread; `None` while it
 /// hangs (said once, until it answers).
 async fn look(
@@ -157,11 +237,8 @@ pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Report>, token: Cancellati
     if snap.is_none() {
         tracing::warn!(service = %w.service, "log watch {}: {} is missing; waiting for it", w.service, w.path.display());
     }
-    let id = id(&w);
-    let label = format!("LOG_SILENT:{}", w.service);
-    let seen = |now, state| Observation {
-        id: id.clone(),
-        label: label.clone(),
+    let seen = |now, state| Report::Seen {
+        condition: Condition::LogSilent(w.service.clone()),
         now,
         state,
     };
@@ -185,7 +262,7 @@ pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Report>, token: Cancellati
             }
             Change::Data => obs.push(seen(
                 now,
-                Held::Cleared {
+                ConditionState::Cleared {
                     at: now,
                     detail: format!(
                         "{} has new data again (silent since {})",
@@ -198,7 +275,7 @@ pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Report>, token: Cancellati
         }
         obs.push(seen(
             now,
-            Held::Active {
+            ConditionState::Active {
                 level: None,
                 since: tracker.last_data,
                 detail: format!(
@@ -209,7 +286,7 @@ pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Report>, token: Cancellati
             },
         ));
         for o in obs {
-            if out.send(o.into()).await.is_err() {
+            if out.send(o).await.is_err() {
                 return;
             }
         }
