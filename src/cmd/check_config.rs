@@ -9,7 +9,7 @@ use crate::daemon::config::Config;
 pub fn run(path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let config = Config::load(path)?;
     // What `run` would leave off is refused here, so that it is found before a restart.
-    let (errors, warnings) = crate::daemon::surfaces::preflight(&config);
+    let (errors, warnings) = config.surfaces.preflight();
     if !errors.is_empty() {
         for e in &errors {
             eprintln!("connectivity-monitor: {}: {e}", config.source);

@@ -84,37 +84,6 @@ impl Default for PathConfig {
     }
 }
 
-/// `[serve]`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ServeConfig {
-    /// Where the HTTP server listens.
-    pub listen: SocketAddr,
-    /// HTTP basic authentication, if required: user and password.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub basic_auth_user: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub basic_auth_password: Option<Secret>,
-}
-
-/// `[mqtt]`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MqttConfig {
-    /// `mqtt://host:1883` or `mqtts://host:8883`.
-    #[serde(serialize_with = "ser_url")]
-    pub url: Url,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub password: Option<Secret>,
-    /// A private CA for mqtts.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ca_file: Option<PathBuf>,
-    /// Home Assistant's discovery prefix.
-    pub discovery_prefix: String,
-    /// Where states are published, `connectivity-monitor/<hostname>` by default.
-    pub topic_prefix: String,
-}
-
 /// Where a config came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {

@@ -139,26 +139,3 @@ pub struct RawPath {
     pub baseline_every: Option<SpannedStr>,
     pub max_hops: Option<Spanned<i64>>,
 }
-
-/// `[serve]`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawServe {
-    pub listen: SpannedStr,
-    pub basic_auth_user: Option<SpannedStr>,
-    pub basic_auth_password: Option<SpannedStr>,
-    pub basic_auth_password_file: Option<SpannedStr>,
-}
-
-/// `[mqtt]`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawMqtt {
-    pub url: SpannedStr,
-    pub username: Option<String>,
-    pub password: Option<SpannedStr>,
-    pub password_file: Option<SpannedStr>,
-    pub ca_file: Option<String>,
-    pub discovery_prefix: Option<SpannedStr>,
-    pub topic_prefix: Option<SpannedStr>,
-}

@@ -14,11 +14,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::{RawSurfaces, SurfacesConfig};
 use crate::alert::NotifyConfig;
 use crate::config::raw::RawCore;
-use crate::config::{
-    self, ConfigError, Core, MqttConfig, Section, ServeConfig, Source, Spliced, Validator,
-};
+use crate::config::{self, ConfigError, Core, Section, Source, Spliced, Validator};
 use crate::sensor::logwatch::LogWatchConfig;
 use crate::sensor::SensorsConfig;
 
@@ -31,15 +30,12 @@ crate::sections! {
         log_watch: Vec<LogWatchConfig>,
         /// `[sensors]`: the host itself.
         sensors: SensorsConfig,
-        /// `[serve]`: the status page, JSON API and /metrics, if on.
-        serve: Option<ServeConfig>,
-        /// `[mqtt]`: Home Assistant over MQTT, if on.
-        mqtt: Option<MqttConfig>,
     }
 }
 
-/// The file as written: the core sections and the features', side by side.
-pub type RawFile = Spliced<(RawCore, RawFeatures)>;
+/// The file as written: the core sections, the features' and the
+/// surfaces', side by side.
+pub type RawFile = Spliced<(RawCore, (RawFeatures, RawSurfaces))>;
 
 /// The validated configuration the daemon runs on. It reads as its core
 /// (`config.monitor`, `config.targets`: what nearly every part wants), and
@@ -55,6 +51,9 @@ pub struct Config {
     /// The features' sections; secrets are redacted when shown.
     #[serde(flatten)]
     pub features: Features,
+    /// The live surfaces' sections (listed in `daemon/mod.rs`).
+    #[serde(flatten)]
+    pub surfaces: SurfacesConfig,
     /// What `check-config` should say besides "valid" (credentials it cannot read here).
     #[serde(skip)]
     pub notes: Vec<String>,
@@ -80,15 +79,18 @@ impl Config {
 
     /// Parses and validates `text`, naming `path` in every error.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let Spliced((core, features)) = config::load::deserialize::<RawFile>(path, text)?;
+        let raw = config::load::deserialize::<RawFile>(path, text)?;
+        let Spliced((core, (features, surfaces))) = raw;
         let mut v = Validator::new(text);
         let core = v.core(core);
         let features = Features::read(Some(features), &mut v, "");
+        let surfaces = SurfacesConfig::read(Some(surfaces), &mut v, "");
         let notes = v.finish(path)?;
         Ok(Config {
             source: Source::File(path.to_owned()),
             core,
             features,
+            surfaces,
             notes,
         })
     }
@@ -96,10 +98,12 @@ impl Config {
     /// The built-in default: gateway from the default route, three public
     /// resolvers as ICMP, TCP/443 and DNS targets, one HTTPS check, no feature.
     pub fn built_in() -> Config {
+        let mut none = Validator::new("");
         Config {
             source: Source::BuiltIn,
             core: Core::built_in(),
-            features: Features::read(None, &mut Validator::new(""), ""),
+            features: Features::read(None, &mut none, ""),
+            surfaces: SurfacesConfig::read(None, &mut none, ""),
             notes: Vec::new(),
         }
     }
@@ -109,6 +113,7 @@ impl Config {
     pub fn pending_credentials(&self) -> Vec<(&'static str, &str)> {
         let mut secrets = Vec::new();
         self.features.secrets("", &mut secrets);
+        self.surfaces.secrets("", &mut secrets);
         secrets
             .into_iter()
             .filter_map(|(section, s)| Some((section, s.pending()?)))

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::{json, Value};
 
 use super::live::View;
-use crate::config::{Core, Family, MqttConfig};
+use crate::config::{Core, Family};
 use crate::monitor::Verdict;
 
 /// Home Assistant's word for a value that is not known: the state `None`
@@ -28,8 +28,8 @@ pub struct Names {
 }
 
 impl Names {
-    /// The names for `cfg` within `config`.
-    pub fn new(cfg: &MqttConfig, config: &Core) -> Names {
+    /// The names under `[mqtt]`'s `discovery` and `prefix` topics, for `config`'s targets.
+    pub fn new((discovery, prefix): (&str, &str), config: &Core) -> Names {
         let names: Vec<String> = config.targets.iter().map(|t| t.name.0.clone()).collect();
         let ids = target_ids(&names);
         let families: Vec<Family> = Family::ALL
@@ -37,8 +37,8 @@ impl Names {
             .filter(|f| config.targets.iter().any(|t| Family::of(t.address) == *f))
             .collect();
         Names {
-            discovery: cfg.discovery_prefix.clone(),
-            prefix: cfg.topic_prefix.clone(),
+            discovery: discovery.to_owned(),
+            prefix: prefix.to_owned(),
             node: format!("connectivity_monitor_{}", slug(&crate::util::hostname())),
             targets: names.into_iter().zip(ids).collect(),
             families: if families.len() > 1 {

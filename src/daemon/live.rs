@@ -11,9 +11,10 @@ use chrono::{DateTime, Utc};
 use hyper::body::Bytes;
 use serde::Serialize;
 
-use super::config::Config;
 use super::metrics::{Format, Metrics};
 use super::today::{Seed, Today};
+use crate::alert::NotifyConfig;
+use crate::config::Core;
 use crate::monitor::update::{CheckDone, DeliveryNote};
 use crate::monitor::{Event, Update, Verdict};
 use crate::probe::Outcome;
@@ -104,7 +105,7 @@ pub struct LiveView {
 impl LiveView {
     /// An empty view, before the first check; checks from `start` on count
     /// towards today's figure live, those before it come from the logs.
-    pub fn new(config: &Config, start: DateTime<Utc>) -> Arc<LiveView> {
+    pub fn new(config: &Core, notify: &NotifyConfig, start: DateTime<Utc>) -> Arc<LiveView> {
         let view = View {
             schema_version: 1,
             host: crate::util::hostname(),
@@ -116,15 +117,15 @@ impl LiveView {
             metrics: Mutex::new(Metrics::new()),
             state_dir: config.monitor.state_dir.clone(),
         });
-        live.configure(config);
+        live.configure(config, notify);
         live
     }
 
     /// Follows a new config: the interval, the channels (a removed one loses
     /// its entry and series), the targets (a removed one loses its history;
     /// its series go with the next check).
-    pub fn configure(&self, config: &Config) {
-        let channels: Vec<&'static str> = crate::alert::Channel::all(&config.features.notify)
+    pub fn configure(&self, config: &Core, notify: &NotifyConfig) {
+        let channels: Vec<&'static str> = crate::alert::Channel::all(notify)
             .iter()
             .map(crate::alert::Channel::name)
             .collect();
@@ -357,6 +358,7 @@ fn probe_views(c: &CheckDone) -> Vec<ProbeView> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::daemon::config::Config;
     use crate::monitor::update::DeliveryNote;
 
     fn config(dir: &std::path::Path, extra: &str) -> Config {
@@ -372,7 +374,8 @@ mod tests {
     #[test]
     fn a_scrape_is_encoded_once_until_a_metric_changes() {
         let dir = tempfile::tempdir().unwrap();
-        let live = LiveView::new(&config(dir.path(), EMAIL), Utc::now());
+        let c = config(dir.path(), EMAIL);
+        let live = LiveView::new(&c, &c.features.notify, Utc::now());
         let first = live.metrics_text(Format::Prometheus);
         assert_eq!(
             first.as_ptr(),
@@ -396,9 +399,11 @@ mod tests {
     #[test]
     fn a_channel_removed_by_a_reload_leaves_the_view_and_the_metrics() {
         let dir = tempfile::tempdir().unwrap();
-        let live = LiveView::new(&config(dir.path(), EMAIL), Utc::now());
+        let c = config(dir.path(), EMAIL);
+        let live = LiveView::new(&c, &c.features.notify, Utc::now());
         assert!(live.view().channels.contains_key("email"));
-        live.configure(&config(dir.path(), ""));
+        let c = config(dir.path(), "");
+        live.configure(&c, &c.features.notify);
         assert!(live.view().channels.is_empty());
         let text = String::from_utf8_lossy(&live.metrics_text(Format::Prometheus)).into_owned();
         assert!(!text.contains("channel=\"email\""), "{text}");

@@ -16,7 +16,6 @@ use super::{secret, Secret, Severity, Window};
 
 mod alerts;
 mod network;
-mod notify;
 
 /// The durations a key takes: wide enough for any real use, narrow enough
 /// that no arithmetic on them overflows and no timer is absurd.
