@@ -12,6 +12,7 @@ macro_rules! channel_list {
             email => Email(EmailConfig),
             teams => Teams(TeamsConfig),
             telegram => Telegram(TelegramConfig),
+            ntfy => Ntfy(NtfyConfig),
         }
     };
 }
