@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod outages;
 pub mod path;
 pub mod pipeline;
+pub mod reply;
 pub mod sensors;
 pub mod status;
 #[macro_use]

@@ -17,10 +17,9 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use http_body_util::{combinators::BoxBody, BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Incoming;
 use hyper::header::{
-    HeaderValue, ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE,
+    HeaderValue, ACCEPT, AUTHORIZATION, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -33,6 +32,7 @@ use super::conn::{Clients, StallGuard};
 use super::live::LiveView;
 use super::metrics::Format;
 use super::outages;
+use super::reply::{reply, Body};
 use super::surface::{off, Context, Surface};
 use super::{Background, PartFuture};
 use crate::config::raw::SpannedStr;
@@ -48,9 +48,6 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The status page: one document, its style and script inline.
 const PAGE: &str = include_str!("page.html");
-
-/// A reply body: a whole document, or the chunks of a list.
-pub type Body = BoxBody<Bytes, Infallible>;
 
 /// `[serve]` as written.
 #[derive(Debug, Deserialize)]
@@ -297,22 +294,6 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>, token: CancellationT
             drop(place);
         });
     }
-}
-
-/// A reply with a whole body.
-pub fn reply(status: StatusCode, kind: &'static str, body: impl Into<Bytes>) -> Response<Body> {
-    with_body(status, kind, Full::new(body.into()).boxed())
-}
-
-/// A reply with `body`.
-pub fn with_body(status: StatusCode, kind: &'static str, body: Body) -> Response<Body> {
-    let mut r = Response::new(body);
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
-    r.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
 }
 
 /// Whether an `Authorization` header carries `expected` (base64 `user:password`)
