@@ -40,11 +40,14 @@
 //!   reloaded and stopped by `daemon/surfaces.rs` (one more arm there);
 //! - a sensor: a module in `sensor/` sending `alert::Observation`s, started by `daemon/sensors.rs`.
 
+// The list macros first: `config`'s `sections!` is used by every module with
+// a list, and `alert`'s channel list by `cli`.
+#[macro_use]
+mod config;
 #[macro_use]
 mod alert;
 mod cli;
 mod cmd;
-mod config;
 mod daemon;
 mod monitor;
 mod path;

@@ -50,7 +50,7 @@ macro_rules! channels {
         $( pub mod $key; )*
         $( pub use $key::$Type; )*
 
-        crate::sections! {
+        sections! {
             /// `[notify]`: how long a notification may wait, and the channels.
             pub struct NotifyConfig / RawNotify {
                 max_age: MaxAge,

@@ -15,6 +15,7 @@ mod error;
 pub mod load;
 pub mod raw;
 mod secret;
+#[macro_use]
 mod section;
 mod validate;
 mod window;

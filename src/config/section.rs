@@ -3,7 +3,7 @@
 //! A [`Section`] is read from its raw form (serde structs that refuse unknown
 //! keys and keep values `Spanned`, so that a problem names its line) into the
 //! typed form its module runs with; the module writes both, and its rules.
-//! [`sections!`](crate::sections) declares a group of sections from a list,
+//! `sections!` declares a group of sections from a list,
 //! one entry a section: a table of its own such as `[notify]` or
 //! `[sensors]`, or keys that stand beside others at the top of the file,
 //! which [`Spliced`] reads as one level.
@@ -185,7 +185,6 @@ impl<'de> Visitor<'de> for Known<'_> {
 /// unknown ones refused), the typed struct, its [`Section`] reading (each
 /// entry under `group.key`), its [`Slots`] (to stand beside other groups at
 /// the top of the file), and which entries differ between two configs.
-#[macro_export]
 macro_rules! sections {
     (
         $(#[$meta:meta])*

@@ -21,7 +21,7 @@ use crate::config::{self, ConfigError, Core, Section, Source, Spliced, Validator
 use crate::sensor::logwatch::LogWatchConfig;
 use crate::sensor::SensorsConfig;
 
-crate::sections! {
+sections! {
     /// The sections the features own, at the top of the file beside the core ones.
     pub struct Features / RawFeatures {
         /// `[notify]`: the channels alerts go to.

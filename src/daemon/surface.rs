@@ -136,7 +136,7 @@ macro_rules! surfaces {
     ($($key:ident => $Type:ident,)*) => {
         $( pub mod $key; )*
 
-        crate::sections! {
+        sections! {
             /// The live surfaces' sections, each off unless present.
             pub struct SurfacesConfig / RawSurfaces {
                 $(

@@ -165,7 +165,7 @@ macro_rules! sensors {
         $( pub mod $key; )*
         $( pub use $key::$Type; )*
 
-        crate::sections! {
+        sections! {
             /// `[sensors]`: each sensor off unless its section is present.
             pub struct SensorsConfig / RawSensors {
                 $(
