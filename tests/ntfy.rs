@@ -32,17 +32,11 @@ fn header(r: &Request, name: &str) -> Option<String> {
     })
 }
 
+/// `notify-test --channel ntfy` on `cfg`: its exit status and what it printed.
 fn notify_test(cfg: &std::path::Path) -> (Option<i32>, String) {
-    let out = Command::new(BIN)
-        .args([
-            "notify-test",
-            "-c",
-            cfg.to_str().unwrap(),
-            "--channel",
-            "ntfy",
-        ])
-        .output()
-        .unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.arg("notify-test").arg("-c").arg(cfg);
+    let out = cmd.args(["--channel", "ntfy"]).output().unwrap();
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
