@@ -347,11 +347,13 @@ impl Machine {
     /// Adds what was learned outside the checks (where the path broke) to the
     /// failure in progress: the streak (so the outage starts with it) or the
     /// open outage; a part starting with the same `key` is replaced.
-    pub fn annotate(&mut self, key: &str, text: &str) {
+    /// Only the failure whose first failing check was at `failure` takes it:
+    /// words about one failure never land in another's row.
+    pub fn annotate(&mut self, failure: DateTime<Utc>, key: &str, text: &str) {
         let detail = match (&mut self.state.streak, &mut self.state.outage) {
-            (_, Some(o)) => &mut o.detail,
-            (Some(s), None) => &mut s.detail,
-            (None, None) => return,
+            (_, Some(o)) if o.start == failure => &mut o.detail,
+            (Some(s), None) if s.since == failure => &mut s.detail,
+            _ => return,
         };
         let mut parts: Vec<&str> = detail.split("; ").filter(|p| !p.starts_with(key)).collect();
         parts.push(text);

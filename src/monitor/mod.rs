@@ -11,7 +11,9 @@ mod task;
 pub mod update;
 
 pub use assemble::Assembler;
-pub use diagnose::{diagnose, Check, Diagnosis, Layer, LossWindow, Side, Thresholds, Verdict};
+pub use diagnose::{
+    diagnose, Check, Diagnosis, Layer, LossWindow, Side, Thresholds, Verdict, LOSS_WINDOW_CHECKS,
+};
 #[cfg(test)]
 pub use machine::OpenOutage;
 pub use machine::{Event, Machine, MachineState, OutageRecord, Rules};

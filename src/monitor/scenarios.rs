@@ -425,6 +425,7 @@ fn diag(verdict: Verdict) -> Diagnosis {
         routers_proven: Vec::new(),
         families_proven: Vec::new(),
         targets_by_family: Default::default(),
+        median_rtt_by_family: Default::default(),
         window_loss_pct: None,
         unverified_hops: Vec::new(),
     }

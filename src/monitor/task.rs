@@ -64,7 +64,7 @@ pub async fn run(
                 assembler.expire(Instant::now(), |r| settings.timing.round_deadline(r))
             }
             Some(a) = annotations.recv() => {
-                machine.annotate(&a.key, &a.text);
+                machine.annotate(a.failure, &a.key, &a.text);
                 Vec::new()
             }
             Some(new) = reloads.recv() => {

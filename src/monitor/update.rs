@@ -61,10 +61,13 @@ pub struct DeliveryNote {
     pub error: Option<String>,
 }
 
-/// Something learned outside the checks that belongs in the open failure's
-/// detail, e.g. where the path broke. A newer one with the same `key` replaces it.
+/// Something learned outside the checks that belongs in a failure's detail,
+/// e.g. where the path broke. A newer one with the same `key` replaces it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Annotation {
+    /// The failure it is about, by its first failing check: it is dropped if
+    /// that failure is no longer the one in progress.
+    pub failure: DateTime<Utc>,
     /// What it is about, e.g. `path to one:`; the detail part starting with it is replaced.
     pub key: String,
     /// The words, starting with `key`.

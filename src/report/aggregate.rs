@@ -8,7 +8,11 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset, NaiveTime};
 
 use super::checks::{round2, stamp, Check, Checks, Sums};
-use super::model::{Day, Part, PeakFigures, Period, Report, Share, Side, SideFigures, Sides};
+use std::collections::BTreeMap;
+
+use super::model::{
+    Day, FamilyFigures, Part, PeakFigures, Period, Report, Share, Side, SideFigures, Sides,
+};
 use super::read;
 use super::tally::{tally, Down, Tally};
 use crate::sink::outages::Recorded;
@@ -152,6 +156,25 @@ fn sides(monitored: f64, t: &Tally) -> Sides<SideFigures> {
     }
 }
 
+/// Each family the checks had targets of.
+fn families(all: &Sums, t: &Tally) -> BTreeMap<String, FamilyFigures> {
+    crate::config::Family::ALL
+        .into_iter()
+        .enumerate()
+        .filter(|(f, _)| all.family_s[*f] > 0.0)
+        .map(|(f, family)| {
+            let monitored = all.family_s[f];
+            let figures = FamilyFigures {
+                monitored_s: round2(monitored),
+                downtime_s: round2(t.family_down[f]),
+                availability_pct: availability(monitored, t.family_down[f]),
+                internet_ms: all.family_latency(f),
+            };
+            (family.label().to_owned(), figures)
+        })
+        .collect()
+}
+
 fn assemble(o: &Options, mut c: Checks, mut t: Tally, warnings: Vec<String>) -> Report {
     let interval = c.interval.unwrap_or(10.0);
     let mut all = Sums::default();
@@ -187,6 +210,7 @@ fn assemble(o: &Options, mut c: Checks, mut t: Tally, warnings: Vec<String>) -> 
         downtime_s: round2(downtime),
         availability_pct: availability(monitored, downtime),
         sides: sides(monitored, &t),
+        families: families(&all, &t),
         maintenance_s: round2(t.maintenance),
         degraded_s: round2(all.degraded_s),
         days: days(&c, &t),

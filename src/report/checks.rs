@@ -21,6 +21,10 @@ pub struct Sums {
     loss_n: u64,
     /// RTT histograms, by [`GATEWAY`], [`ISP`] and [`INTERNET`].
     rtt: [Option<Box<Histogram>>; 3],
+    /// Per family (IPv4, IPv6): the time of the checks that had targets of it.
+    pub family_s: [f64; 2],
+    /// Per family: the median RTTs of its targets.
+    family_rtt: [Option<Box<Histogram>>; 2],
 }
 
 /// The RTT series of a check, as they stand in [`Sums::rtt`] and [`Check::rtt`].
@@ -36,14 +40,27 @@ pub struct Check {
     loss: Option<f64>,
     /// By [`GATEWAY`], [`ISP`] and [`INTERNET`].
     rtt: [Option<Bucket>; 3],
+    /// Whether it had targets of each family (IPv4, IPv6).
+    families: [bool; 2],
+    /// Each family's median RTT.
+    family_rtt: [Option<Bucket>; 2],
 }
 
 impl Check {
     pub fn of(at: DateTime<FixedOffset>, r: &ConnectionRow<&str>) -> Check {
+        // Logs written before the family columns had IPv4 targets only.
+        let v4 = r.targets_total_v4 > 0 || r.targets_total_v6 == 0;
         Check {
             at,
             degraded: r.status == "DEGRADED",
             loss: r.loss_pct,
+            families: [v4, r.targets_total_v6 > 0],
+            family_rtt: [
+                r.internet_rtt_v4_ms
+                    .or(r.internet_rtt_ms.filter(|_| r.targets_total_v6 == 0)),
+                r.internet_rtt_v6_ms,
+            ]
+            .map(|ms| ms.map(bucket)),
             rtt: {
                 let mut rtt = [None; 3];
                 rtt[GATEWAY] = r.gateway_rtt_ms.map(bucket);
@@ -67,19 +84,34 @@ impl Sums {
             self.loss_sum += l;
             self.loss_n += 1;
         }
-        for (h, b) in self.rtt.iter_mut().zip(c.rtt) {
+        for (h, b) in self
+            .rtt
+            .iter_mut()
+            .chain(&mut self.family_rtt)
+            .zip(c.rtt.iter().chain(&c.family_rtt))
+        {
             if let Some(b) = b {
-                h.get_or_insert_with(Default::default).count(b);
+                h.get_or_insert_with(Default::default).count(*b);
             }
         }
     }
 
-    /// Credits the time a check stands for.
-    fn credit(&mut self, share_s: f64, degraded: bool) {
+    /// Credits the time a check stands for, to each family it had targets of.
+    fn credit(&mut self, share_s: f64, degraded: bool, families: [bool; 2]) {
         self.monitored_s += share_s;
         if degraded {
             self.degraded_s += share_s;
         }
+        for (s, had) in self.family_s.iter_mut().zip(families) {
+            if had {
+                *s += share_s;
+            }
+        }
+    }
+
+    /// The median RTT percentiles of family `f` (0: IPv4, 1: IPv6).
+    pub fn family_latency(&self, f: usize) -> Percentiles {
+        pct(&self.family_rtt[f])
     }
 
     pub fn merge(&mut self, o: &Sums) {
@@ -88,10 +120,18 @@ impl Sums {
         self.degraded_s += o.degraded_s;
         self.loss_sum += o.loss_sum;
         self.loss_n += o.loss_n;
-        for (a, b) in self.rtt.iter_mut().zip(&o.rtt) {
+        for (a, b) in self
+            .rtt
+            .iter_mut()
+            .chain(&mut self.family_rtt)
+            .zip(o.rtt.iter().chain(&o.family_rtt))
+        {
             if let Some(b) = b {
                 a.get_or_insert_with(Default::default).merge(b);
             }
+        }
+        for (a, b) in self.family_s.iter_mut().zip(o.family_s) {
+            *a += b;
         }
     }
 
@@ -109,13 +149,15 @@ pub fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-/// The last check seen: its time, day, part of the day, and whether it was DEGRADED.
+/// The last check seen: its time, day, part of the day, whether it was
+/// DEGRADED, and the families it had targets of.
 #[derive(Clone, Copy)]
 pub struct Last {
     pub at: DateTime<FixedOffset>,
     day: NaiveDate,
     peak: bool,
     degraded: bool,
+    families: [bool; 2],
 }
 
 /// The state while checks stream by.
@@ -230,17 +272,19 @@ impl Checks {
             day,
             peak,
             degraded: c.degraded,
+            families: c.families,
         });
     }
 
     fn credit(&mut self, last: Last, share: f64) {
-        self.day(last.day).credit(share, last.degraded);
+        self.day(last.day)
+            .credit(share, last.degraded, last.families);
         if last.peak {
             &mut self.peak
         } else {
             &mut self.off_peak
         }
-        .credit(share, last.degraded);
+        .credit(share, last.degraded, last.families);
     }
 
     /// The sums of `day`, putting away those of the day before.

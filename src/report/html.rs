@@ -148,6 +148,11 @@ fn figures(r: &Report) -> Markup {
                     }
                 }
             }
+            @if r.families.len() > 1 {
+                @for (family, v) in &r.families {
+                    (figure(&format!("Availability, {}", words::family(family)), &format!("families.{family}.availability_pct"), v.availability_pct.map_or("null".into(), |a| a.to_string()), &format!("{} · {} cut off · internet median {}", pct(v.availability_pct), human(v.downtime_s), ms(v.internet_ms.p50))))
+                }
+            }
             (figure("Availability, all sides", "availability_pct", r.availability_pct.map_or("null".into(), |v| v.to_string()), &pct(r.availability_pct)))
             (figure("Outages, all sides", "outages.count", f.count, &f.count.to_string()))
             (figure("Outage time, all sides", "downtime_s", r.downtime_s, &human(r.downtime_s)))

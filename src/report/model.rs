@@ -37,6 +37,8 @@ pub struct Report {
     pub availability_pct: Option<f64>,
     /// The same per side; the headline is `sides.isp`.
     pub sides: Sides<SideFigures>,
+    /// Per address family the logs have targets of (`ipv4`, `ipv6`).
+    pub families: BTreeMap<String, FamilyFigures>,
     /// Of `downtime_s`, the seconds of outages marked as in a maintenance
     /// window: counted like the rest, and marked.
     pub maintenance_s: f64,
@@ -161,6 +163,17 @@ pub struct SideFigures {
     pub downtime_s: f64,
     /// 100 × (1 − this side's downtime ÷ monitored time).
     pub availability_pct: Option<f64>,
+}
+
+/// One address family over the period: the time its targets were monitored,
+/// the outage time that cut it off (LAN_DOWN, ISP_DOWN, WAN_DOWN and its own
+/// IPV4_DOWN or IPV6_DOWN), its availability and its targets' latency.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct FamilyFigures {
+    pub monitored_s: f64,
+    pub downtime_s: f64,
+    pub availability_pct: Option<f64>,
+    pub internet_ms: Percentiles,
 }
 
 /// One side's outage time in a part of the period (a day, the peak).

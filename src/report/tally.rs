@@ -36,6 +36,16 @@ impl Down {
     }
 }
 
+/// The causes that cut a family off: the whole path's, and the family's own.
+pub fn cuts_family(cause: &str, family: usize) -> bool {
+    match cause {
+        "LAN_DOWN" | "ISP_DOWN" | "WAN_DOWN" => true,
+        "IPV4_DOWN" => family == 0,
+        "IPV6_DOWN" => family == 1,
+        _ => false,
+    }
+}
+
 /// The outages of the period, counted.
 pub struct Tally {
     pub figures: OutageFigures,
@@ -47,6 +57,8 @@ pub struct Tally {
     pub maintenance: f64,
     pub day_down: BTreeMap<NaiveDate, Down>,
     pub peak_down: Down,
+    /// Per family (IPv4, IPv6): the outage seconds that cut it off.
+    pub family_down: [f64; 2],
 }
 
 /// Counts `rows` (oldest first) inside the `monitored` spans; the peak is the
@@ -69,6 +81,7 @@ pub fn tally(
         maintenance: 0.0,
         day_down: BTreeMap::new(),
         peak_down: Down::default(),
+        family_down: [0.0; 2],
     };
     let mut durations = Vec::new();
     let mut reach = Reach::default();
@@ -172,6 +185,11 @@ impl Tally {
             self.maintenance += d;
         }
         self.down.add(side, d);
+        for (f, down) in self.family_down.iter_mut().enumerate() {
+            if cuts_family(&r.row.cause, f) {
+                *down += d;
+            }
+        }
         if let Some(side) = side {
             *self.counts.get_mut(side) += 1;
         }

@@ -86,6 +86,20 @@ fn key_rows(r: &Report) -> Vec<(String, String)> {
             ),
         ));
     }
+    // With both families, each one's own figure: an IPv6 outage is not an IPv4 one.
+    if r.families.len() > 1 {
+        for (family, f) in &r.families {
+            rows.push((
+                format!("Availability, {}", words::family(family)),
+                format!(
+                    "{:<10}{} cut off, internet median {}",
+                    opt(f.availability_pct, " %"),
+                    human(f.downtime_s),
+                    opt(f.internet_ms.p50, " ms")
+                ),
+            ));
+        }
+    }
     rows.extend([
         (
             "Availability, all sides".into(),

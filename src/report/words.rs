@@ -35,7 +35,22 @@ pub fn method(seconds: f64) -> String {
          and over all of them. Outages in announced maintenance windows are counted like any \
          other, and marked; outages made on purpose by a test are left out. Latency figures \
          are nearest-rank percentiles of the round-trip times measured in each check; loss is \
-         the mean of the per-check ICMP loss to the internet hosts."
+         the mean of the per-check ICMP loss to the internet hosts. Loss is judged over a \
+         window of the last {window} checks: a host that answered within it and lost every \
+         echo of a check counts as 100 % loss for that check, a host silent for the whole \
+         window is down, not lossy, and a DNS or web timeout is an outage only while the \
+         window's loss is below the threshold (random loss makes DEGRADED checks, not \
+         outages). A layer counts as up while anything beyond it answers: a gateway that does \
+         not answer ping while the ISP's routers or the internet do is no outage of yours. \
+         With IPv4 and IPv6 targets, each family's availability counts the outages that cut \
+         it off: LAN_DOWN, ISP_DOWN, WAN_DOWN and its own IPV4_DOWN or IPV6_DOWN. Each outage \
+         shows only the path traces taken for it, from its first failing check to its end, \
+         found by its recorded start, never by time. In a path table, Loss% is the loss the \
+         later hops share (mtr's reading): what a router left unanswered beyond that is its \
+         ICMP rate limit, shown as `limited N`; `echo A/S` counts echo requests sent to the \
+         router's own address with that hop's TTL; `!N` and the like mark the router that \
+         answered \"unreachable\", where the path ends.",
+        window = crate::monitor::LOSS_WINDOW_CHECKS
     )
 }
 
@@ -179,4 +194,13 @@ pub fn summary(r: &Report) -> String {
         )),
     }
     s
+}
+
+/// `IPv4` or `IPv6` for a family's JSON key.
+pub fn family(key: &str) -> &str {
+    match key {
+        "ipv4" => "IPv4",
+        "ipv6" => "IPv6",
+        other => other,
+    }
 }

@@ -123,6 +123,11 @@ pub struct ConnectionRow<S = String> {
     pub targets_up_v6: usize,
     #[serde(default)]
     pub targets_total_v6: usize,
+    /// Median RTT over the IPv4 targets that answered, ms; and over the IPv6 ones.
+    #[serde(default, serialize_with = "ms3")]
+    pub internet_rtt_v4_ms: Option<f64>,
+    #[serde(default, serialize_with = "ms3")]
+    pub internet_rtt_v6_ms: Option<f64>,
 }
 
 impl ConnectionRow {
@@ -144,6 +149,8 @@ impl ConnectionRow {
         "targets_total_v4",
         "targets_up_v6",
         "targets_total_v6",
+        "internet_rtt_v4_ms",
+        "internet_rtt_v6_ms",
     ];
 
     /// The row for a check diagnosed at `at`.
@@ -165,6 +172,8 @@ impl ConnectionRow {
             targets_total_v4: d.targets_by_family[0].1,
             targets_up_v6: d.targets_by_family[1].0,
             targets_total_v6: d.targets_by_family[1].1,
+            internet_rtt_v4_ms: d.median_rtt_by_family[0].map(Rtt::as_ms),
+            internet_rtt_v6_ms: d.median_rtt_by_family[1].map(Rtt::as_ms),
         }
     }
 }
@@ -211,6 +220,7 @@ mod tests {
             routers_proven: Vec::new(),
             families_proven: Vec::new(),
             targets_by_family: Default::default(),
+            median_rtt_by_family: Default::default(),
             window_loss_pct: None,
             unverified_hops: Vec::new(),
         }

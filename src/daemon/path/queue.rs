@@ -202,12 +202,16 @@ async fn run(
     stop: CancellationToken,
     notes: mpsc::Sender<Annotation>,
 ) -> Done {
-    let failure = matches!(job.purpose, Purpose::Failure { .. });
+    let failure = match job.purpose {
+        Purpose::Failure { since, .. } => Some(since),
+        _ => None,
+    };
     let name = job.name.clone();
     let answering = job.spec.hints.routers.clone();
     let result = path::trace(job.spec.clone(), &pacer, &stop, |so_far| {
-        if failure && !so_far.reached && !stop.is_cancelled() {
+        if let Some(failure) = failure.filter(|_| !so_far.reached && !stop.is_cancelled()) {
             let _ = notes.try_send(Annotation {
+                failure,
                 key: format!("path to {name}:"),
                 text: so_far.where_broke(&name, &answering),
             });

@@ -232,6 +232,9 @@ pub struct Diagnosis {
     /// Highest RTT to internet targets.
     #[serde(default)]
     pub max_rtt: Option<Rtt>,
+    /// Median RTT to the internet targets per family (IPv4, IPv6).
+    #[serde(default)]
+    pub median_rtt_by_family: [Option<Rtt>; 2],
     /// Where the path broke, in words.
     pub detail: String,
     /// The check was failed on purpose.
@@ -287,8 +290,9 @@ pub fn diagnose(
         http_ok: tally.http_ok(),
         loss_pct: tally.loss_pct(),
         window_loss_pct: tally.window_loss_pct(),
-        median_rtt: tally.median_rtt(),
+        median_rtt: tally.median_rtt(None),
         max_rtt: tally.max_rtt(),
+        median_rtt_by_family: Family::ALL.map(|f| tally.median_rtt(Some(f))),
         detail: describe::sentence(
             &tally,
             check.simulated,
@@ -356,7 +360,7 @@ fn verdict(
     } else if dns_down
         || http_down
         || tally.loss_pct().is_some_and(|l| l >= t.loss_pct)
-        || tally.median_rtt().is_some_and(|r| r.0 >= t.rtt)
+        || tally.median_rtt(None).is_some_and(|r| r.0 >= t.rtt)
     {
         Verdict::Degraded
     } else {

@@ -155,8 +155,9 @@ pub struct Tally<'a> {
     pub per_probe: Vec<Echoes>,
     /// Each of those probes' family and its echoes earlier in the window.
     echo_families: Vec<(Family, Echoes)>,
-    icmp_rtts: Vec<Rtt>,
-    other_rtts: Vec<Rtt>,
+    /// The targets' RTTs with their family: ICMP's, and the other probes'.
+    icmp_rtts: Vec<(Family, Rtt)>,
+    other_rtts: Vec<(Family, Rtt)>,
 }
 
 impl<'a> Tally<'a> {
@@ -193,8 +194,9 @@ impl<'a> Tally<'a> {
     }
 
     fn target_figures(&mut self, spec: &Spec, r: &ProbeResult, window: &LossWindow) {
+        let family = spec.family().unwrap_or(Family::V4);
         let Spec::Icmp { host, .. } = spec else {
-            self.other_rtts.extend(r.outcome.rtt());
+            self.other_rtts.extend(r.outcome.rtt().map(|t| (family, t)));
             return;
         };
         let now = r.icmp.map_or(Echoes::default(), |s| Echoes {
@@ -204,7 +206,7 @@ impl<'a> Tally<'a> {
         let before = window.before(self.per_probe.len());
         self.per_probe.push(now);
         self.echo_families.push((host.family(), before));
-        self.icmp_rtts.extend(r.outcome.rtt());
+        self.icmp_rtts.extend(r.outcome.rtt().map(|t| (family, t)));
     }
 
     /// Loss measures the line while it carries traffic. A target silent for
@@ -299,25 +301,33 @@ impl<'a> Tally<'a> {
         self.window_echoes.loss_pct()
     }
 
+    /// The internet targets' RTTs of `family` (both when `None`): ICMP's if
+    /// any, else the other probes'.
+    fn rtts(&self, family: Option<Family>) -> Vec<Rtt> {
+        let of = |v: &[(Family, Rtt)]| -> Vec<Rtt> {
+            v.iter()
+                .filter(|(f, _)| family.is_none_or(|want| *f == want))
+                .map(|(_, r)| *r)
+                .collect()
+        };
+        let icmp = of(&self.icmp_rtts);
+        if icmp.is_empty() {
+            of(&self.other_rtts)
+        } else {
+            icmp
+        }
+    }
+
     /// Highest RTT to the internet targets, of the same kind of probe as the median.
     pub fn max_rtt(&self) -> Option<Rtt> {
-        let rtts = if self.icmp_rtts.is_empty() {
-            &self.other_rtts
-        } else {
-            &self.icmp_rtts
-        };
-        rtts.iter()
-            .copied()
+        self.rtts(None)
+            .into_iter()
             .reduce(|a, b| if b.0 > a.0 { b } else { a })
     }
 
-    /// Median RTT to the internet targets: ICMP's if any, else the other probes'.
-    pub fn median_rtt(&self) -> Option<Rtt> {
-        median(if self.icmp_rtts.is_empty() {
-            &self.other_rtts
-        } else {
-            &self.icmp_rtts
-        })
+    /// Median RTT to the internet targets of `family`, or of both.
+    pub fn median_rtt(&self, family: Option<Family>) -> Option<Rtt> {
+        median(&self.rtts(family))
     }
 }
 

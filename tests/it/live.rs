@@ -2,30 +2,16 @@
 //! scraped by a real Prometheus, the status page in headless Chromium, and
 //! Home Assistant discovery through a real Mosquitto broker.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::common::needs::Need;
 use common::{Net, Proc};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn need(tool: &str) -> bool {
-    if Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("CI is set but {tool} is missing (see .ci/run)");
-    }
-    eprintln!("SKIPPED: {tool} is not installed");
-    false
-}
 
 /// An HTTP request from inside the monitor's namespace: (status, body).
 fn get(net: &Net, url: &str, auth: Option<&str>) -> (u16, String) {
@@ -41,12 +27,8 @@ fn fetch(net: &Net, url: &str, auth: Option<&str>, accept: Option<&str>) -> (u16
 const SERVE: &str = "[serve]\nlisten = \"127.0.0.1:9790\"\nbasic_auth_user = \"me\"\nbasic_auth_password = \"s3cret-pw\"\n";
 const AUTH: &str = "me:s3cret-pw";
 
-#[test]
 fn status_api_and_metrics_are_served_with_auth_limits_and_a_valid_format() {
-    if !need("promtool") {
-        return;
-    }
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let cfg = net.config(SERVE);
     let d = net.daemon(&cfg, "");
     d.wait_for("serving the status page", WAIT);
@@ -144,12 +126,8 @@ fn status_api_and_metrics_are_served_with_auth_limits_and_a_valid_format() {
     assert!(status.success(), "{log}");
 }
 
-#[test]
 fn a_real_prometheus_scrapes_every_target_and_counts_the_outage() {
-    if !need("prometheus") {
-        return;
-    }
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let cfg = net.config("[serve]\nlisten = \"127.0.0.1:9790\"\n");
     let d = net.daemon(&cfg, "");
     d.wait_for("serving the status page", WAIT);
@@ -228,12 +206,8 @@ fn dom(net: &Net, profile: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-#[test]
 fn the_status_page_shows_the_targets_then_the_outage() {
-    if !need("chromium") {
-        return;
-    }
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let cfg = net.config("[serve]\nlisten = \"127.0.0.1:9790\"\n");
     let d = net.daemon(&cfg, "");
     d.wait_for_n("check:", 2, WAIT);
@@ -281,12 +255,8 @@ fn the_status_page_shows_the_targets_then_the_outage() {
     assert!(status.success());
 }
 
-#[test]
 fn home_assistant_sees_the_device_its_states_a_cut_and_the_last_will() {
-    if !need("mosquitto") || !need("mosquitto_sub") {
-        return;
-    }
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let dir = net.dir.path().to_owned();
     let passwd = dir.join("mqtt.passwd");
     assert!(Command::new("mosquitto_passwd")
@@ -402,12 +372,8 @@ fn recorder_in_mon(net: &Net, port: u16) -> Proc {
     p
 }
 
-#[test]
 fn metrics_stay_valid_through_outages_deliveries_and_hostile_names() {
-    if !need("promtool") {
-        return;
-    }
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let tg = recorder_in_mon(&net, 18080);
     // A second DNS server that never answers; a target whose name holds a
     // quote and a backslash; alerts delivered to the stand-in.
@@ -520,7 +486,6 @@ fn reload(d: &Proc, dir: &Path, extra: &str) -> String {
     d.wait_for("reloaded", WAIT)
 }
 
-#[test]
 fn serve_follows_reloads_added_new_password_and_removed() {
     let dir = tempfile::tempdir().unwrap();
     let port = common::free_port();
@@ -617,7 +582,6 @@ fn memory_kb(pid: u32, field: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {field} in {status}"))
 }
 
-#[test]
 fn idle_connections_of_one_client_block_no_one_and_a_reader_that_stops_is_cut_off() {
     let dir = tempfile::tempdir().unwrap();
     let port = common::free_port();
@@ -700,7 +664,6 @@ except OSError as e:
     assert!(status.success(), "{log}");
 }
 
-#[test]
 fn sixty_four_clients_that_read_nothing_cost_the_daemon_little_memory() {
     let dir = tempfile::tempdir().unwrap();
     let port = common::free_port();
@@ -748,7 +711,6 @@ time.sleep(600)",
     assert!(status.success(), "{log}");
 }
 
-#[test]
 fn api_outages_reads_rotated_and_compressed_logs_and_refuses_hostile_queries() {
     let dir = tempfile::tempdir().unwrap();
     let port = common::free_port();
@@ -801,12 +763,8 @@ fn percentile(v: &mut [f64], p: usize) -> f64 {
     v[(v.len() * p / 100).min(v.len() - 1)]
 }
 
-#[test]
 fn eight_clients_on_api_outages_for_30_s_falsify_nothing() {
-    if !need("ping") {
-        return;
-    }
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     outage_log(
         &net.log_dir().join("outage_log.csv"),
         30_000,
@@ -938,12 +896,8 @@ fn retained(net: &Net, port: u16, filter: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
 fn a_reload_keeps_metrics_and_home_assistant_in_step_with_the_targets() {
-    if !need("mosquitto") || !need("mosquitto_sub") {
-        return;
-    }
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let _b = broker(&net, 18831);
     let sub = Proc::spawn_in(
         &net.ns("mon"),
@@ -1009,7 +963,6 @@ fn a_reload_keeps_metrics_and_home_assistant_in_step_with_the_targets() {
     assert!(status.success(), "{log}");
 }
 
-#[test]
 fn a_broker_that_never_answers_connect_is_retried_with_backoff() {
     let dir = tempfile::tempdir().unwrap();
     let port = common::free_port();
@@ -1045,7 +998,6 @@ while True:
     assert_eq!(log.matches("MQTT broker unreachable").count(), 1, "{log}");
 }
 
-#[test]
 fn an_unreadable_mqtt_ca_file_is_refused_by_check_config_and_leaves_monitoring_running() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = common::loopback_config(
@@ -1071,9 +1023,8 @@ fn an_unreadable_mqtt_ca_file_is_refused_by_check_config_and_leaves_monitoring_r
     assert!(status.success(), "{log}");
 }
 
-#[test]
 fn availability_today_after_a_restart_is_the_reports_figure() {
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let cfg = net.config("[serve]\nlisten = \"127.0.0.1:9790\"\n");
     let d = net.daemon(&cfg, "");
     d.wait_for("verdict start → OK", WAIT);
@@ -1120,11 +1071,7 @@ fn availability_today_after_a_restart_is_the_reports_figure() {
     assert!(status.success(), "{log}");
 }
 
-#[test]
 fn discovery_of_five_thousand_targets_arrives_whole_and_says_so() {
-    if !need("mosquitto") || !need("mosquitto_sub") {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let port = common::free_port();
     let conf = dir.path().join("mosquitto.conf");
@@ -1177,7 +1124,6 @@ fn discovery_of_five_thousand_targets_arrives_whole_and_says_so() {
     assert!(status.success(), "{log}");
 }
 
-#[test]
 fn check_config_warns_of_a_status_page_beyond_loopback_without_authentication() {
     let dir = tempfile::tempdir().unwrap();
     let check = |serve: &str| {
@@ -1201,4 +1147,23 @@ fn check_config_warns_of_a_status_page_beyond_loopback_without_authentication() 
     ] {
         assert!(!check(quiet).contains("# warning: serve"), "{quiet}");
     }
+}
+
+crate::tests! {
+    status_api_and_metrics_are_served_with_auth_limits_and_a_valid_format => [Need::Root, Need::Tool("promtool")],
+    a_real_prometheus_scrapes_every_target_and_counts_the_outage => [Need::Root, Need::Tool("prometheus")],
+    the_status_page_shows_the_targets_then_the_outage => [Need::Root, Need::Tool("chromium")],
+    home_assistant_sees_the_device_its_states_a_cut_and_the_last_will => [Need::Root, Need::Tool("mosquitto"), Need::Tool("mosquitto_sub")],
+    metrics_stay_valid_through_outages_deliveries_and_hostile_names => [Need::Root, Need::Tool("promtool")],
+    serve_follows_reloads_added_new_password_and_removed => [Need::Root],
+    idle_connections_of_one_client_block_no_one_and_a_reader_that_stops_is_cut_off => [Need::Root],
+    sixty_four_clients_that_read_nothing_cost_the_daemon_little_memory => [Need::Root],
+    api_outages_reads_rotated_and_compressed_logs_and_refuses_hostile_queries => [Need::Root],
+    eight_clients_on_api_outages_for_30_s_falsify_nothing => [Need::Root, Need::Tool("ping")],
+    a_reload_keeps_metrics_and_home_assistant_in_step_with_the_targets => [Need::Root, Need::Tool("mosquitto"), Need::Tool("mosquitto_sub")],
+    a_broker_that_never_answers_connect_is_retried_with_backoff => [],
+    an_unreadable_mqtt_ca_file_is_refused_by_check_config_and_leaves_monitoring_running => [],
+    availability_today_after_a_restart_is_the_reports_figure => [Need::Root],
+    discovery_of_five_thousand_targets_arrives_whole_and_says_so => [Need::Tool("mosquitto"), Need::Tool("mosquitto_sub")],
+    check_config_warns_of_a_status_page_beyond_loopback_without_authentication => [],
 }

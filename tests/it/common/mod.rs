@@ -4,6 +4,8 @@
 //! Waiting is done on events (a line a process prints), never on sleeps.
 #![allow(dead_code)]
 
+pub mod needs;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -133,30 +135,30 @@ impl Drop for Proc {
     }
 }
 
-/// Whether this process can build namespaces; in CI (`CI` set) it must.
-pub fn netns_available() -> bool {
-    let probe = format!(
-        "cmprobe{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
+/// Checks that this process can build namespaces: a test that needs them
+/// runs only where `Need::Root` is met (or in CI, where it must be).
+fn assert_netns_available() {
+    assert!(
+        needs::Need::Root.met(),
+        "cannot create network namespaces here (needs root and iproute2): this test must run in CI"
     );
-    let ok = Command::new("ip")
-        .args(["netns", "add", &probe])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        let _ = Command::new("ip").args(["netns", "del", &probe]).status();
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("CI is set but network namespaces cannot be created (need root and iproute2): this test must run in CI");
-    }
-    eprintln!("SKIPPED: cannot create network namespaces here (need root); CI runs this test");
-    false
 }
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// A name prefix no other network of this run (or of a run beside it) has:
+/// `kind`, the process id, and the network's number in base 36, at most 8
+/// characters, letters and digits only (namespace and machine names).
+fn unique_prefix(kind: char, n: usize) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let n = n % (36 * 36);
+    format!(
+        "{kind}{}{}{}",
+        std::process::id() % 100_000,
+        DIGITS[n / 36] as char,
+        DIGITS[n % 36] as char
+    )
+}
 
 /// The simulated network with its servers.
 pub struct Net {
@@ -168,17 +170,11 @@ pub struct Net {
 }
 
 impl Net {
-    /// Builds the network and starts DNS, HTTP and TCP servers; `None` (skip) outside CI without root.
-    pub fn up() -> Option<Net> {
-        if !netns_available() {
-            return None;
-        }
+    /// Builds the network and starts DNS, HTTP and TCP servers.
+    pub fn up() -> Net {
+        assert_netns_available();
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let prefix = format!(
-            "c{}{}",
-            std::process::id() % 100_000,
-            (b'a' + n as u8) as char
-        );
+        let prefix = unique_prefix('c', n);
         run(Command::new("bash").arg(topo()).args(["up", &prefix]));
         let mut net = Net {
             prefix,
@@ -197,7 +193,7 @@ impl Net {
         );
         tcp.wait_for("ready", Duration::from_secs(10));
         net.tcp = Some(tcp);
-        Some(net)
+        net
     }
 
     pub fn ns(&self, which: &str) -> String {
@@ -331,7 +327,7 @@ impl Net {
 /// The config for the test network (tests/net/config.toml); `monitor_extra`
 /// goes into `[monitor]`, `extra` at the end.
 pub fn config_text(monitor_extra: &str, extra: &str) -> String {
-    let template = include_str!("../net/config.toml");
+    let template = include_str!("../../net/config.toml");
     let with_monitor =
         template.replacen("[monitor]\n", &format!("[monitor]\n{monitor_extra}\n"), 1);
     format!("{with_monitor}{extra}")
@@ -454,21 +450,12 @@ pub struct Container {
 }
 
 impl Container {
-    /// Boots one; `None` (skip) where systemd-nspawn is missing outside CI.
-    pub fn start(net: &Net, name: &str) -> Option<Container> {
-        if Command::new("systemd-nspawn")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            if std::env::var_os("CI").is_some() {
-                panic!(
-                    "CI is set but systemd-nspawn is missing (apt-get install systemd-container)"
-                );
-            }
-            eprintln!("SKIPPED: systemd-nspawn is not installed");
-            return None;
-        }
+    /// Boots one.
+    pub fn start(net: &Net, name: &str) -> Container {
+        assert!(
+            needs::Need::Tool("systemd-nspawn").met(),
+            "systemd-nspawn is missing (apt-get install systemd-container)"
+        );
         let name = format!("{}{name}", net.prefix);
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/net/nspawn.sh");
         // The repository (scripts, unit, config) and the built binary, at their own paths.
@@ -485,7 +472,7 @@ impl Container {
             String::from_utf8_lossy(&out.stderr)
         );
         let pid1 = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        Some(Container { name, pid1 })
+        Container { name, pid1 }
     }
 
     /// Runs a shell script inside; returns (exit code, stdout + stderr).
@@ -722,24 +709,18 @@ fn chain_script() -> PathBuf {
 }
 
 impl Chain {
-    /// Builds it; `None` (skip) outside CI without root.
-    pub fn up() -> Option<Chain> {
-        if !netns_available() {
-            return None;
-        }
+    /// Builds it.
+    pub fn up() -> Chain {
+        assert_netns_available();
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let prefix = format!(
-            "h{}{}",
-            std::process::id() % 100_000,
-            (b'a' + n as u8) as char
-        );
+        let prefix = unique_prefix('h', n);
         run(Command::new("bash")
             .arg(chain_script())
             .args(["up", &prefix]));
-        Some(Chain {
+        Chain {
             prefix,
             dir: tempfile::tempdir().expect("tempdir"),
-        })
+        }
     }
 
     /// Runs chain.sh `what` (reroute, cut, restore, loss PCT, noloss).
@@ -810,6 +791,19 @@ impl Drop for Chain {
             .arg(chain_script())
             .args(["down", &self.prefix])
             .status();
+    }
+}
+
+/// Polls `check` (bounded) until it gives a value: for what leaves no line
+/// to wait on, such as a row another task of the daemon writes.
+pub fn eventually<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -1,10 +1,11 @@
 //! IPv4 and IPv6 diagnosed apart, on a dual-stack simulated network: the home
 //! router announces itself by its link-local address, as home routers do.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
+use crate::common::needs::Need;
 use chrono::{DateTime, Utc};
 use common::{Net, Proc};
 
@@ -50,9 +51,8 @@ fn outage(
     (started, cut_at, restored_at)
 }
 
-#[test]
 fn each_family_fails_on_its_own_and_both_together_are_one_wan_outage() {
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     net.dual_stack();
     let cfg = config(&net);
     let d = net.daemon(&cfg, "");
@@ -135,12 +135,91 @@ fn each_family_fails_on_its_own_and_both_together_are_one_wan_outage() {
         ("2", "2", "2", "2"),
         "{last:?}"
     );
+    assert!(
+        !last[16].is_empty() && !last[17].is_empty(),
+        "RTT per family: {last:?}"
+    );
+    // The report keeps the families apart: each one's outage time is what cut
+    // it off (its own outages and the WAN outage), against the ISP.
+    let out = std::process::Command::new(common::BIN)
+        .args(["report", "--format", "json", "--log-dir"])
+        .arg(net.log_dir())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let secs = |i: usize| rows[i][3].parse::<f64>().unwrap();
+    let down = |f: &str| v["families"][f]["downtime_s"].as_f64().unwrap();
+    assert!(
+        (down("ipv6") - (secs(0) + secs(2) + secs(3))).abs() <= 3.0,
+        "{}",
+        v["families"]
+    );
+    assert!(
+        (down("ipv4") - (secs(1) + secs(2))).abs() <= 3.0,
+        "{}",
+        v["families"]
+    );
+    assert!(
+        v["families"]["ipv6"]["internet_ms"]["p50"]
+            .as_f64()
+            .is_some(),
+        "{}",
+        v["families"]
+    );
+    assert_eq!(
+        v["sides"]["isp"]["count"], 4,
+        "family outages count against the ISP"
+    );
 }
 
-#[test]
+fn discover_over_ipv6_lists_the_hops_mtr_lists_and_suggests_the_isp_router() {
+    let net = Net::up();
+    net.dual_stack();
+    let cfg = config(&net);
+    let sh = |cmd: &str| {
+        let out = std::process::Command::new("ip")
+            .args(["netns", "exec", &net.ns("mon"), "sh", "-c", cmd])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let mtr = sh("mtr -6 --report --no-dns -c 3 2001:db8:100::1");
+    let mtr_hops: Vec<String> = mtr
+        .lines()
+        .filter_map(|l| l.split_once(".|-- "))
+        .map(|(_, rest)| rest.split_whitespace().next().unwrap_or("").to_owned())
+        .collect();
+    let out = sh(&format!(
+        "{} discover -c {} --json --target 2001:db8:100::1 --rounds 3 --interval 0.5",
+        common::BIN,
+        cfg.display()
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ours: Vec<String> = v["paths"][0]["path"]["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["addrs"][0].as_str().unwrap_or("???").to_owned())
+        .collect();
+    assert_eq!(ours, mtr_hops, "mtr said:\n{mtr}");
+    assert_eq!(ours.len(), 3, "{ours:?}");
+    let suggested: Vec<&str> = v["isp_hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h["address"].as_str())
+        .collect();
+    assert_eq!(suggested, ["2001:db8:2::2"], "{v}");
+}
+
 fn a_host_that_never_had_ipv6_gets_a_note_not_an_outage() {
     // IPv6 targets configured on a network without IPv6 at all.
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let cfg = config(&net);
     let d = net.daemon(&cfg, "");
     d.wait_for(
@@ -153,4 +232,10 @@ fn a_host_that_never_had_ipv6_gets_a_note_not_an_outage() {
     let (_, log) = d.stop();
     assert!(!log.contains("outage started"), "{log}");
     assert!(net.outage_rows().is_empty());
+}
+
+crate::tests! {
+    each_family_fails_on_its_own_and_both_together_are_one_wan_outage => [Need::Root],
+    a_host_that_never_had_ipv6_gets_a_note_not_an_outage => [Need::Root],
+    discover_over_ipv6_lists_the_hops_mtr_lists_and_suggests_the_isp_router => [Need::Root, Need::Tool("mtr")],
 }

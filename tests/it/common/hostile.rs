@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{netns_available, Proc, BIN};
+use super::needs::Need;
+use super::{Proc, BIN};
 
 /// A tmpfs of some KiB mounted by the test (root), unmounted when dropped.
 pub struct Tmpfs {
@@ -13,12 +14,9 @@ pub struct Tmpfs {
 }
 
 impl Tmpfs {
-    /// Mounts one; `None` (skip) where mounting is not allowed, outside CI.
-    pub fn mount(kib: u32) -> Option<Tmpfs> {
-        // Mounting needs root, as namespaces do: the same rule for CI.
-        if !netns_available() {
-            return None;
-        }
+    /// Mounts one (root only, as namespaces are).
+    pub fn mount(kib: u32) -> Tmpfs {
+        assert!(Need::Root.met(), "mounting a tmpfs needs root");
         let dir = tempfile::tempdir().unwrap();
         let at = dir.path().join("fs");
         std::fs::create_dir(&at).unwrap();
@@ -28,7 +26,7 @@ impl Tmpfs {
             .status()
             .unwrap();
         assert!(ok.success(), "mount tmpfs");
-        Some(Tmpfs { at, _holder: dir })
+        Tmpfs { at, _holder: dir }
     }
 
     /// Makes the filesystem `pct` % full with one file.
@@ -87,16 +85,12 @@ pub fn df(path: &Path) -> (u64, u64) {
 
 /// The daemon (`run -c cfg`) in a mount namespace of its own, in which
 /// `point` is a FUSE mount whose statfs never answers; the mount goes with
-/// the daemon. Waits until it is mounted. `None` (skip) where the kernel has
-/// no FUSE (no /dev/fuse), outside CI.
-pub fn daemon_beside_hung_fuse(point: &Path, cfg: &Path) -> Option<Proc> {
-    if !Path::new("/dev/fuse").exists() {
-        if std::env::var_os("CI").is_some() {
-            panic!("CI is set but /dev/fuse is missing (the kernel's fuse module): this test must run in CI");
-        }
-        eprintln!("SKIPPED: no /dev/fuse here; CI runs this test");
-        return None;
-    }
+/// the daemon. Waits until it is mounted.
+pub fn daemon_beside_hung_fuse(point: &Path, cfg: &Path) -> Proc {
+    assert!(
+        Need::File("/dev/fuse").met(),
+        "/dev/fuse is missing (the kernel's fuse module)"
+    );
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/net/hangfs.py");
     let d = Proc::spawn_in_current(
         "daemon",
@@ -109,7 +103,7 @@ pub fn daemon_beside_hung_fuse(point: &Path, cfg: &Path) -> Option<Proc> {
         &[("RUST_LOG", "connectivity_monitor=debug")],
     );
     d.wait_for("hangfs: mounted", std::time::Duration::from_secs(20));
-    Some(d)
+    d
 }
 
 /// The names of the threads of process `pid`.

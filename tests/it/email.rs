@@ -2,29 +2,16 @@
 //! plain, STARTTLS with a test CA and AUTH, a wrong password, a server that is
 //! down and then comes back.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::common::needs::Need;
 use common::{failing_daemon, free_port, loopback_config, smtp_server as smtp, BIN};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn have_aiosmtpd() -> bool {
-    let ok = Command::new("/usr/bin/python3")
-        .args(["-c", "import aiosmtpd"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok && std::env::var_os("CI").is_some() {
-        panic!("CI is set but python3-aiosmtpd is missing; .ci/run installs it");
-    }
-    if !ok {
-        eprintln!("SKIPPED: python3-aiosmtpd is not installed");
-    }
-    ok
-}
 
 /// A test CA and a certificate for `localhost` signed by it, made with openssl.
 fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
@@ -69,11 +56,7 @@ fn notify_test(cfg: &Path) -> (i32, String) {
     )
 }
 
-#[test]
 fn plain_smtp_delivers_a_readable_test_mail() {
-    if !have_aiosmtpd() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let server = smtp(port, "plain");
@@ -98,11 +81,7 @@ fn plain_smtp_delivers_a_readable_test_mail() {
     assert!(data.contains("Content-Type: text/plain"), "{data}");
 }
 
-#[test]
 fn starttls_with_a_private_ca_and_auth_and_a_wrong_password_reported_clearly() {
-    if !have_aiosmtpd() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let (ca, cert, key) = certificates(dir.path());
     let port = free_port();
@@ -136,11 +115,7 @@ fn starttls_with_a_private_ca_and_auth_and_a_wrong_password_reported_clearly() {
     assert!(out.to_lowercase().contains("certificate"), "{out}");
 }
 
-#[test]
 fn mail_spooled_while_the_server_is_down_is_delivered_once_when_it_returns() {
-    if !have_aiosmtpd() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let cfg = config(
@@ -164,4 +139,10 @@ fn mail_spooled_while_the_server_is_down_is_delivered_once_when_it_returns() {
         "exactly once: {}",
         server.output()
     );
+}
+
+crate::tests! {
+    plain_smtp_delivers_a_readable_test_mail => [Need::Python("aiosmtpd")],
+    starttls_with_a_private_ca_and_auth_and_a_wrong_password_reported_clearly => [Need::Root, Need::Python("aiosmtpd")],
+    mail_spooled_while_the_server_is_down_is_delivered_once_when_it_returns => [Need::Python("aiosmtpd")],
 }

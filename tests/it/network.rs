@@ -1,13 +1,14 @@
 //! The real binary in a simulated home network: each outage kind is caused for
 //! real (links cut, servers stopped, packets dropped) and the rows it writes are read.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use std::process::Command;
 
+use crate::common::needs::Need;
 use common::{Net, Proc, BIN};
 
 const STEP: Duration = Duration::from_secs(15);
@@ -30,7 +31,7 @@ fn assert_near(what: &str, recorded: &str, actual: DateTime<Utc>) {
 
 /// Causes an outage with `cut`, ends it with `restore`, and checks the one row written.
 fn outage(cause: &str, cut: impl FnOnce(&mut Net), restore: impl FnOnce(&mut Net)) {
-    let Some(mut net) = Net::up() else { return };
+    let mut net = Net::up();
     let cfg = net.config("");
     let d = net.daemon(&cfg, "");
     d.wait_for("verdict start → OK", STEP);
@@ -71,20 +72,17 @@ fn outage(cause: &str, cut: impl FnOnce(&mut Net), restore: impl FnOnce(&mut Net
     );
 }
 
-#[test]
 fn lan_cut_is_lan_down() {
     outage("LAN_DOWN", |n| n.cut("lan"), |n| n.restore("lan"));
 }
 
-#[test]
 fn gateway_to_isp_cut_is_isp_down() {
     outage("ISP_DOWN", |n| n.cut("access"), |n| n.restore("access"));
 }
 
-#[test]
 fn a_hop_that_never_answers_cannot_make_isp_down() {
     // 10.0.2.99 is on the access link but nobody has it: a wrong hop address.
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let cfg = net.config("");
     let text = std::fs::read_to_string(&cfg).unwrap();
     std::fs::write(&cfg, text.replace("\"10.0.2.2\"", "\"10.0.2.99\"")).unwrap();
@@ -124,24 +122,20 @@ fn a_hop_that_never_answers_cannot_make_isp_down() {
     );
 }
 
-#[test]
 fn isp_to_internet_cut_is_wan_down() {
     outage("WAN_DOWN", |n| n.cut("upstream"), |n| n.restore("upstream"));
 }
 
-#[test]
 fn dns_server_stopped_is_dns_fail() {
     outage("DNS_FAIL", Net::stop_dns, Net::start_dns);
 }
 
-#[test]
 fn http_server_stopped_is_http_fail() {
     outage("HTTP_FAIL", Net::stop_http, Net::start_http);
 }
 
-#[test]
 fn all_ok_writes_no_outage_and_a_row_per_check() {
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let d = net.daemon(&net.config(""), "");
     d.wait_for_n("check:", 8, STEP);
     let (status, log) = d.stop();
@@ -171,13 +165,12 @@ fn all_ok_writes_no_outage_and_a_row_per_check() {
     }
 }
 
-#[test]
 fn thirty_percent_loss_both_ways_for_ten_minutes_records_no_outage_and_a_dns_stop_still_does() {
     // Regression: DNS and HTTP exchanges timed out twice in a row under loss
     // and a 2-second HTTP_FAIL outage was recorded, while every target
     // answered; loss was judged on one check's few echoes, and a target that
     // lost them all was left out of the figure.
-    let Some(mut net) = Net::up() else { return };
+    let mut net = Net::up();
     let d = net.daemon(&net.config(""), "");
     d.wait_for("verdict start → OK", STEP);
     net.loss_both_ways(30);
@@ -228,11 +221,10 @@ fn thirty_percent_loss_both_ways_for_ten_minutes_records_no_outage_and_a_dns_sto
     assert!(checks.iter().any(|r| &r[1] == "DEGRADED"));
 }
 
-#[test]
 fn a_gateway_that_ignores_ping_is_no_lan_outage_and_a_wan_cut_is_wan_down() {
     // Regression: a gateway ignoring ping turned every cut beyond it into
     // LAN_DOWN, blaming the user for the ISP's outage.
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     net.gateway_ignores_ping();
     let with_hop = net.config("");
     let text = std::fs::read_to_string(&with_hop).unwrap();
@@ -258,11 +250,10 @@ fn a_gateway_that_ignores_ping_is_no_lan_outage_and_a_wan_cut_is_wan_down() {
     assert!(rows.iter().all(|r| &r[4] == "WAN_DOWN"), "{rows:?}");
 }
 
-#[test]
 fn once_remembers_the_hop_it_saw_answer_so_an_isp_cut_is_isp_down() {
     // Regression: a `once` in which the ISP hop answered did not count as
     // verifying it; during an ISP cut the next `once` said WAN_DOWN.
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let cfg = net.config("");
     let (code, out) = net.once(&cfg, false);
     assert_eq!(code, 0, "{out}");
@@ -277,9 +268,8 @@ fn once_remembers_the_hop_it_saw_answer_so_an_isp_cut_is_isp_down() {
     net.restore("access");
 }
 
-#[test]
 fn kill_9_mid_outage_then_restart_gives_one_row_with_the_original_start() {
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let cfg = net.config("");
     let d = net.daemon(&cfg, "");
     d.wait_for("verdict start → OK", STEP);
@@ -309,9 +299,8 @@ fn kill_9_mid_outage_then_restart_gives_one_row_with_the_original_start() {
     );
 }
 
-#[test]
 fn daemon_down_for_longer_than_three_intervals_is_a_gap_not_outage_time() {
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let cfg = net.config("");
     let d = net.daemon(&cfg, "");
     d.wait_for("verdict start → OK", STEP);
@@ -339,9 +328,8 @@ fn daemon_down_for_longer_than_three_intervals_is_a_gap_not_outage_time() {
     );
 }
 
-#[test]
 fn once_reports_ok_then_dns_fail_with_exit_codes() {
-    let Some(mut net) = Net::up() else { return };
+    let mut net = Net::up();
     let cfg = net.config("");
     let (code, out) = net.once(&cfg, false);
     assert_eq!(code, 0, "{out}");
@@ -386,9 +374,8 @@ fn once_reports_ok_then_dns_fail_with_exit_codes() {
     assert!(one["icmp"]["avg_ms"].as_f64().is_some(), "{one}");
 }
 
-#[test]
 fn sim_fail_marks_outages_simulated() {
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let d = net.daemon(&net.config(""), "--sim-fail 1.0");
     d.wait_for("outage started", STEP);
     let (status, _) = d.stop();
@@ -403,11 +390,10 @@ fn sim_fail_marks_outages_simulated() {
         .all(|r| r[9].contains("simulated")));
 }
 
-#[test]
 fn icmp_stats_survive_a_lost_echo() {
     // Regression: one unanswered echo made the whole ICMP probe hit its outer
     // bound, which threw away the replies that did come and their loss figure.
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     net.loss(20);
     let cfg = net.config("");
     let text = std::fs::read_to_string(&cfg)
@@ -434,12 +420,11 @@ fn icmp_stats_survive_a_lost_echo() {
     assert_eq!(one["up"], true);
 }
 
-#[test]
 fn reload_that_restarts_probes_causes_no_false_verdict() {
     // Regression: probe tasks started by a reload began at round 0 of the old
     // epoch while kept tasks were at round N; the half-filled round became a
     // check full of timeouts and a false ISP_DOWN.
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let cfg = net.config("");
     let d = net.daemon(&cfg, "");
     d.wait_for("verdict start → OK", STEP);
@@ -466,9 +451,8 @@ fn reload_that_restarts_probes_causes_no_false_verdict() {
     );
 }
 
-#[test]
 fn outage_in_a_maintenance_window_is_recorded_and_marked_but_not_alerted() {
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let now = chrono::Local::now();
     let window = format!(
         "[[alerts.maintenance]]\nfrom = \"{}\"\nto = \"{}\"\n",
@@ -500,9 +484,8 @@ fn outage_in_a_maintenance_window_is_recorded_and_marked_but_not_alerted() {
     );
 }
 
-#[test]
 fn wan_cut_alert_is_spooled_and_delivered_after_recovery_with_its_recovery() {
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let recorder = format!(
         "python3 -u {}/tests/net/recorder.py 198.51.100.80",
         env!("CARGO_MANIFEST_DIR")
@@ -598,10 +581,9 @@ fn wan_cut_alert_is_spooled_and_delivered_after_recovery_with_its_recovery() {
     assert_eq!(tg_out.matches("RECOVERED: WAN_DOWN").count(), 1, "{tg_out}");
 }
 
-#[test]
 fn unwritable_state_dir_is_reported_once_and_never_claimed_saved() {
     use std::os::unix::fs::PermissionsExt;
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     // An unprivileged user (nobody) whose state_dir is root's: logs writable, state not.
     let open = |p: &std::path::Path, mode| {
         std::fs::create_dir_all(p).unwrap();
@@ -670,30 +652,22 @@ fn unwritable_state_dir_is_reported_once_and_never_claimed_saved() {
 }
 
 /// libfaketime's library, which steps the wall clock of one process from a
-/// file it re-reads; `None` (skip) where it is not installed, outside CI.
-fn libfaketime() -> Option<std::path::PathBuf> {
-    let found = std::fs::read_dir("/usr/lib")
+/// file it re-reads (the test needs its `Need::File`).
+fn libfaketime() -> std::path::PathBuf {
+    std::fs::read_dir("/usr/lib")
         .into_iter()
         .flatten()
         .flatten()
         .map(|e| e.path().join("faketime/libfaketime.so.1"))
-        .find(|p| p.exists());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but libfaketime is missing (apt-get install libfaketime)"
-        );
-        eprintln!("SKIPPED: libfaketime is not installed");
-    }
-    found
+        .find(|p| p.exists())
+        .expect("libfaketime is missing (apt-get install libfaketime)")
 }
 
-#[test]
 fn wall_clock_steps_of_two_hours_during_outages_invent_no_gap_and_alert_and_row_agree() {
     // Regression: a step forward of 2 h gave a row of 8 s but "RECOVERED after
     // 2h8s" and a two-hour monitoring gap; a step back recorded 8 s as 4 s.
-    let Some(lib) = libfaketime() else { return };
-    let Some(net) = Net::up() else { return };
+    let lib = libfaketime();
+    let net = Net::up();
     let offset = net.dir.path().join("faketime");
     std::fs::write(&offset, "+0\n").unwrap();
     let cfg = net.config("");
@@ -720,7 +694,10 @@ fn wall_clock_steps_of_two_hours_during_outages_invent_no_gap_and_alert_and_row_
         d.wait_for_n("check:", 3, STEP);
         net.restore("upstream");
         let recovered = d.wait_for("alert RECOVERED", STEP * 2);
-        let rows = net.outage_rows();
+        // The row is written by another task than the alert's.
+        let rows = common::eventually("the outage row", STEP, || {
+            Some(net.outage_rows()).filter(|r| r.len() > i)
+        });
         assert_eq!(rows.len(), i + 1, "{rows:?}");
         let row = &rows[i];
         let seconds: i64 = row[3].parse().unwrap();
@@ -760,4 +737,27 @@ fn alert_seconds(line: &str) -> i64 {
     )
     .unwrap_or_else(|e| panic!("no duration in {line:?}: {e}"));
     d.as_secs() as i64
+}
+
+crate::tests! {
+    lan_cut_is_lan_down => [Need::Root],
+    gateway_to_isp_cut_is_isp_down => [Need::Root],
+    a_hop_that_never_answers_cannot_make_isp_down => [Need::Root],
+    isp_to_internet_cut_is_wan_down => [Need::Root],
+    dns_server_stopped_is_dns_fail => [Need::Root],
+    http_server_stopped_is_http_fail => [Need::Root],
+    all_ok_writes_no_outage_and_a_row_per_check => [Need::Root],
+    thirty_percent_loss_both_ways_for_ten_minutes_records_no_outage_and_a_dns_stop_still_does => [Need::Root],
+    a_gateway_that_ignores_ping_is_no_lan_outage_and_a_wan_cut_is_wan_down => [Need::Root],
+    once_remembers_the_hop_it_saw_answer_so_an_isp_cut_is_isp_down => [Need::Root],
+    kill_9_mid_outage_then_restart_gives_one_row_with_the_original_start => [Need::Root],
+    daemon_down_for_longer_than_three_intervals_is_a_gap_not_outage_time => [Need::Root],
+    once_reports_ok_then_dns_fail_with_exit_codes => [Need::Root],
+    sim_fail_marks_outages_simulated => [Need::Root],
+    icmp_stats_survive_a_lost_echo => [Need::Root],
+    reload_that_restarts_probes_causes_no_false_verdict => [Need::Root],
+    outage_in_a_maintenance_window_is_recorded_and_marked_but_not_alerted => [Need::Root],
+    wan_cut_alert_is_spooled_and_delivered_after_recovery_with_its_recovery => [Need::Root],
+    unwritable_state_dir_is_reported_once_and_never_claimed_saved => [Need::Root],
+    wall_clock_steps_of_two_hours_during_outages_invent_no_gap_and_alert_and_row_agree => [Need::Root, Need::File("/usr/lib/*/faketime/libfaketime.so.1")],
 }

@@ -2,10 +2,11 @@
 //! and loss per hop, on a chain of real routers (tests/net/chain.sh), with
 //! Debian's mtr as the reference.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
+use crate::common::needs::Need;
 use common::{Chain, Net, BIN};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -61,9 +62,8 @@ fn hop_addrs(path: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-#[test]
 fn discover_prints_every_hop_and_suggests_exactly_the_isp_routers() {
-    let Some(c) = Chain::up() else { return };
+    let c = Chain::up();
     let cfg = c.config("");
     let (code, out, err) = c.sh(&format!(
         "{BIN} discover -c {} --target 198.51.100.1 --rounds 3 --interval 0.1",
@@ -124,9 +124,8 @@ fn discover_prints_every_hop_and_suggests_exactly_the_isp_routers() {
     assert_eq!(hop_addrs(&v["paths"][0]["path"]), HOPS);
 }
 
-#[test]
 fn discover_finds_the_same_hops_as_mtr() {
-    let Some(c) = Chain::up() else { return };
+    let c = Chain::up();
     let (code, mtr, err) = c.sh("mtr --report --no-dns -c 3 198.51.100.1");
     assert_eq!(code, 0, "mtr-tiny is installed by .ci/run: {err}");
     let mtr_hops: Vec<String> = mtr
@@ -142,9 +141,8 @@ fn discover_finds_the_same_hops_as_mtr() {
     );
 }
 
-#[test]
 fn loss_at_one_hop_shows_on_it_and_every_hop_after() {
-    let Some(c) = Chain::up() else { return };
+    let c = Chain::up();
     c.act(&["loss", "20"]);
     // Rounds wait for silent hops only 100 ms: 150 rounds in a few seconds.
     let v = discover_json_with(
@@ -170,9 +168,8 @@ fn loss_at_one_hop_shows_on_it_and_every_hop_after() {
     }
 }
 
-#[test]
 fn an_outage_names_where_the_path_broke_in_its_row_its_alert_and_its_path_file() {
-    let Some(c) = Chain::up() else { return };
+    let c = Chain::up();
     // Telegram at a closed port of the gateway: the alert stays in the outbox to be read.
     let cfg = c.config(
         "[path]\nrounds = 3\nbaseline_every = \"0s\"\n\
@@ -228,9 +225,8 @@ fn an_outage_names_where_the_path_broke_in_its_row_its_alert_and_its_path_file()
     );
 }
 
-#[test]
 fn a_reroute_is_one_route_change_and_unchanged_baselines_write_nothing() {
-    let Some(c) = Chain::up() else { return };
+    let c = Chain::up();
     let cfg = c.config("[path]\nrounds = 1\nbaseline_every = \"1s\"\n");
     let d = c.daemon(&cfg);
     d.wait_for("path to one unchanged", WAIT);
@@ -253,9 +249,8 @@ fn a_reroute_is_one_route_change_and_unchanged_baselines_write_nothing() {
     );
 }
 
-#[test]
 fn without_ping_sockets_discover_says_why_and_exits_1() {
-    let Some(c) = Chain::up() else { return };
+    let c = Chain::up();
     // No group may open ICMP datagram sockets here, and the user has no capability.
     let (code, _, err) = c.sh("sysctl -qw net.ipv4.ping_group_range='1 0'");
     assert_eq!(code, 0, "{err}");
@@ -276,9 +271,8 @@ fn without_ping_sockets_discover_says_why_and_exits_1() {
     );
 }
 
-#[test]
 fn discover_shows_a_router_without_a_route_once_with_its_mark_as_mtr_lists_it() {
-    let Some(c) = Chain::up() else { return };
+    let c = Chain::up();
     c.act(&["noroute"]);
     let (code, mtr, err) = c.sh("mtr --report --no-dns -c 3 198.51.100.1");
     assert_eq!(code, 0, "{err}");
@@ -305,9 +299,8 @@ fn discover_shows_a_router_without_a_route_once_with_its_mark_as_mtr_lists_it() 
     assert_eq!(path["reached"], false);
 }
 
-#[test]
 fn as_root_without_ping_sockets_the_path_is_traced_over_a_raw_socket() {
-    let Some(c) = Chain::up() else { return };
+    let c = Chain::up();
     // No group may open ICMP datagram sockets; root may open raw ones.
     let (code, _, err) = c.sh("sysctl -qw net.ipv4.ping_group_range='1 0'");
     assert_eq!(code, 0, "{err}");
@@ -328,9 +321,8 @@ fn as_root_without_ping_sockets_the_path_is_traced_over_a_raw_socket() {
     );
 }
 
-#[test]
 fn unprivileged_without_ping_sockets_the_daemon_says_once_why_it_cannot_trace() {
-    let Some(c) = Chain::up() else { return };
+    let c = Chain::up();
     let (code, _, err) = c.sh("sysctl -qw net.ipv4.ping_group_range='1 0'");
     assert_eq!(code, 0, "{err}");
     let bin = c.dir.path().join("cm");
@@ -369,9 +361,8 @@ fn unprivileged_without_ping_sockets_the_daemon_says_once_why_it_cannot_trace() 
     assert!(log.contains("CAP_NET_RAW"), "{log}");
 }
 
-#[test]
 fn baselines_wait_for_a_working_path_show_no_loss_and_never_call_an_outage_a_route_change() {
-    let Some(c) = Chain::up() else { return };
+    let c = Chain::up();
     let cfg = c.config("[path]\nrounds = 5\nbaseline_every = \"2s\"\n");
     let d = c.daemon(&cfg);
     d.wait_for("path to one: baseline trace written", WAIT);
@@ -447,9 +438,8 @@ fn outage_traces(log_dir: &std::path::Path, target: &str) -> Vec<(String, u64, S
         .collect()
 }
 
-#[test]
 fn a_wan_cut_beyond_the_isp_router_names_the_isp_hop_as_the_last_answer_every_time() {
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     // The ISP router keeps Linux's limits: during the cut the monitor's own
     // probes spend its "unreachable" allowance, and a trace must still find it.
     let cfg = net.config("[path]\nrounds = 3\n");
@@ -493,9 +483,8 @@ fn a_wan_cut_beyond_the_isp_router_names_the_isp_hop_as_the_last_answer_every_ti
     }
 }
 
-#[test]
 fn each_outage_carries_only_its_own_traces_across_a_restart_in_the_report() {
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let cfg = net.config("[path]\nrounds = 2\n");
     let d = net.daemon(&cfg, "");
     d.wait_for("verdict start → OK", WAIT);
@@ -571,4 +560,19 @@ fn report(cfg: &std::path::Path, format: &str) -> (i32, String) {
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
     )
+}
+
+crate::tests! {
+    discover_prints_every_hop_and_suggests_exactly_the_isp_routers => [Need::Root],
+    discover_finds_the_same_hops_as_mtr => [Need::Root, Need::Tool("mtr")],
+    loss_at_one_hop_shows_on_it_and_every_hop_after => [Need::Root],
+    an_outage_names_where_the_path_broke_in_its_row_its_alert_and_its_path_file => [Need::Root],
+    a_reroute_is_one_route_change_and_unchanged_baselines_write_nothing => [Need::Root],
+    without_ping_sockets_discover_says_why_and_exits_1 => [Need::Root],
+    discover_shows_a_router_without_a_route_once_with_its_mark_as_mtr_lists_it => [Need::Root, Need::Tool("mtr")],
+    as_root_without_ping_sockets_the_path_is_traced_over_a_raw_socket => [Need::Root],
+    unprivileged_without_ping_sockets_the_daemon_says_once_why_it_cannot_trace => [Need::Root],
+    baselines_wait_for_a_working_path_show_no_loss_and_never_call_an_outage_a_route_change => [Need::Root],
+    a_wan_cut_beyond_the_isp_router_names_the_isp_hop_as_the_last_answer_every_time => [Need::Root],
+    each_outage_carries_only_its_own_traces_across_a_restart_in_the_report => [Need::Root],
 }

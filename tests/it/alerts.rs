@@ -1,7 +1,7 @@
 //! Notifications through real HTTP servers on loopback standing in for Teams
 //! and Telegram. The daemon probes loopback only; `--sim-fail 1.0` makes the outage.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::Duration;
@@ -26,7 +26,6 @@ fn closed_port() -> std::net::SocketAddr {
     parked.local_addr().unwrap()
 }
 
-#[test]
 fn notify_test_sends_labelled_messages_with_the_exact_payloads() {
     let dir = tempfile::tempdir().unwrap();
     let (tg, teams) = (WebServer::start(), WebServer::start());
@@ -108,7 +107,6 @@ fn notify_test_sends_labelled_messages_with_the_exact_payloads() {
     assert_eq!(teams.requests().len(), 1);
 }
 
-#[test]
 fn telegram_429_retry_after_is_honoured_and_the_alert_arrives_once() {
     let dir = tempfile::tempdir().unwrap();
     let (tg, teams) = (WebServer::start(), WebServer::start());
@@ -152,7 +150,6 @@ fn telegram_429_retry_after_is_honoured_and_the_alert_arrives_once() {
     assert!(tg_lines[1].contains("result=ok"), "{log}");
 }
 
-#[test]
 fn undelivered_alert_survives_a_restart_and_is_delivered_once() {
     let dir = tempfile::tempdir().unwrap();
     // A port with nothing listening: the channel is down.
@@ -191,7 +188,6 @@ fn undelivered_alert_survives_a_restart_and_is_delivered_once() {
     );
 }
 
-#[test]
 fn log_silence_alerts_recovers_and_rotation_is_not_silence() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
@@ -251,7 +247,6 @@ fn log_silence_alerts_recovers_and_rotation_is_not_silence() {
     );
 }
 
-#[test]
 fn a_notification_older_than_max_age_is_given_up_loudly_and_kept_aside() {
     let dir = tempfile::tempdir().unwrap();
     let addr = closed_port();
@@ -284,7 +279,6 @@ fn a_notification_older_than_max_age_is_given_up_loudly_and_kept_aside() {
     );
 }
 
-#[test]
 fn http_channels_go_through_the_proxy_from_the_environment() {
     let dir = tempfile::tempdir().unwrap();
     let (proxy, teams) = (WebServer::start(), WebServer::start());
@@ -314,4 +308,13 @@ fn http_channels_go_through_the_proxy_from_the_environment() {
         got[0].path,
         "http://telegram.invalid/bot123456:SECRET-TOKEN/sendMessage"
     );
+}
+
+crate::tests! {
+    notify_test_sends_labelled_messages_with_the_exact_payloads => [],
+    telegram_429_retry_after_is_honoured_and_the_alert_arrives_once => [],
+    undelivered_alert_survives_a_restart_and_is_delivered_once => [],
+    log_silence_alerts_recovers_and_rotation_is_not_silence => [],
+    a_notification_older_than_max_age_is_given_up_loudly_and_kept_aside => [],
+    http_channels_go_through_the_proxy_from_the_environment => [],
 }

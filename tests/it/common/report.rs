@@ -15,24 +15,18 @@ use headless_chrome::types::PrintToPdfOptions;
 use headless_chrome::{Browser, LaunchOptions, Tab};
 use serde_json::Value;
 
-/// The browser binary, or `None` (skip) outside CI when it is missing.
-pub fn chromium_path() -> Option<PathBuf> {
-    for c in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
-        if Path::new(c).exists() {
-            return Some(PathBuf::from(c));
-        }
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("CI is set but chromium is missing (apt-get install chromium)");
-    }
-    eprintln!("SKIPPED: chromium is not installed");
-    None
+/// The browser binary (a test that drives it needs `Need::Tool("chromium")`).
+pub fn chromium_path() -> PathBuf {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .expect("chromium is missing (apt-get install chromium)")
 }
 
-/// A headless Chromium with the network off, or `None` (skip) outside CI
-/// when there is none.
-pub fn browser() -> Option<Browser> {
-    let path = chromium_path()?;
+/// A headless Chromium with the network off.
+pub fn browser() -> Browser {
+    let path = chromium_path();
     let mut args: Vec<&OsStr> = super::CHROMIUM_HEADLESS
         .iter()
         .filter(|a| **a != "--headless")
@@ -54,7 +48,7 @@ pub fn browser() -> Option<Browser> {
         .idle_browser_timeout(Duration::from_secs(120))
         .build()
         .expect("launch options");
-    Some(Browser::new(options).expect("chromium starts"))
+    Browser::new(options).expect("chromium starts")
 }
 
 /// A tab of `width` × `height` CSS pixels, as a phone shows it when `mobile`.
@@ -161,20 +155,14 @@ pub fn screenshot(tab: &Tab, path: &Path) {
 }
 
 /// Each page's size in points and its text, by poppler's `pdfinfo` and
-/// `pdftotext`; `None` (skip) outside CI when they are missing.
-pub fn pdf_pages(pdf: &Path) -> Option<Vec<((f64, f64), String)>> {
-    let info = match Command::new("pdfinfo")
+/// `pdftotext` (a test that reads them needs `Need::Tool("pdfinfo")`).
+pub fn pdf_pages(pdf: &Path) -> Vec<((f64, f64), String)> {
+    let info = Command::new("pdfinfo")
         .args(["-f", "1", "-l", "9999"])
         .arg(pdf)
         .output()
-    {
-        Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
-        Err(_) if std::env::var_os("CI").is_none() => {
-            eprintln!("SKIPPED: pdfinfo is not installed (apt-get install poppler-utils)");
-            return None;
-        }
-        Err(e) => panic!("CI is set but pdfinfo is missing (poppler-utils): {e}"),
-    };
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .expect("pdfinfo is missing (apt-get install poppler-utils)");
     let sizes: Vec<(f64, f64)> = info
         .lines()
         .filter(|l| l.starts_with("Page") && l.contains(" size: "))
@@ -197,5 +185,5 @@ pub fn pdf_pages(pdf: &Path) -> Option<Vec<((f64, f64), String)>> {
         .expect("pdftotext");
     let text = String::from_utf8_lossy(&text.stdout).into_owned();
     let pages: Vec<String> = text.split('\u{c}').map(str::to_owned).collect();
-    Some(sizes.into_iter().zip(pages).collect())
+    sizes.into_iter().zip(pages).collect()
 }

@@ -1,10 +1,11 @@
 //! The daemon under a real systemd (PID 1 of a systemd-nspawn container) in the
 //! simulated network: start, status, journal, reload, watchdog, stop, deploy.sh.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
+use crate::common::needs::Need;
 use common::{config_text, Container, Net, BIN};
 
 const UNIT: &str = "connectivity-monitor";
@@ -35,12 +36,9 @@ fn journal(c: &Container) -> String {
     c.sh(&format!("journalctl -u {UNIT} --no-pager -o cat")).1
 }
 
-#[test]
 fn service_lifecycle_under_systemd() {
-    let Some(net) = Net::up() else { return };
-    let Some(c) = Container::start(&net, "s") else {
-        return;
-    };
+    let net = Net::up();
+    let c = Container::start(&net, "s");
     // A baseline trace at start: path capture must work under the hardened unit.
     // The live surfaces too: the page and /metrics, and an MQTT broker that is not there.
     install(
@@ -191,12 +189,9 @@ fn service_lifecycle_under_systemd() {
     net.restore("upstream");
 }
 
-#[test]
 fn deploy_script_installs_starts_and_uninstalls() {
-    let Some(net) = Net::up() else { return };
-    let Some(c) = Container::start(&net, "d") else {
-        return;
-    };
+    let net = Net::up();
+    let c = Container::start(&net, "d");
     let deploy = repo("deploy.sh");
 
     let dry = c.ok(&format!("{deploy} --dry-run --binary {BIN}"));
@@ -246,12 +241,9 @@ fn deploy_script_installs_starts_and_uninstalls() {
     );
 }
 
-#[test]
 fn deploy_refuses_an_invalid_config() {
-    let Some(net) = Net::up() else { return };
-    let Some(c) = Container::start(&net, "i") else {
-        return;
-    };
+    let net = Net::up();
+    let c = Container::start(&net, "i");
     c.write(
         "/etc/connectivity-monitor/config.toml",
         "[monitor]\nbogus = 1\n",
@@ -266,12 +258,9 @@ fn deploy_refuses_an_invalid_config() {
     );
 }
 
-#[test]
 fn ssh_failures_in_the_journal_alert_once_across_a_restart() {
-    let Some(net) = Net::up() else { return };
-    let Some(c) = Container::start(&net, "h") else {
-        return;
-    };
+    let net = Net::up();
+    let c = Container::start(&net, "h");
     install(
         &c,
         &config_text("", "[sensors.ssh]\nmax_failures = 3\nwindow = \"10m\"\n"),
@@ -316,4 +305,11 @@ fn ssh_failures_in_the_journal_alert_once_across_a_restart() {
         journal(&c).matches("alert WARNING: SSH_FAILURES").count(),
         1
     );
+}
+
+crate::tests! {
+    service_lifecycle_under_systemd => [Need::Root, Need::Tool("systemd-nspawn")],
+    deploy_script_installs_starts_and_uninstalls => [Need::Root, Need::Tool("systemd-nspawn")],
+    deploy_refuses_an_invalid_config => [Need::Root, Need::Tool("systemd-nspawn")],
+    ssh_failures_in_the_journal_alert_once_across_a_restart => [Need::Root, Need::Tool("systemd-nspawn")],
 }

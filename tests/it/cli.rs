@@ -13,7 +13,6 @@ fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-#[test]
 fn check_config_accepts_the_example_and_prints_the_effective_config() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml");
     let (code, out, err) = run(&["check-config", "-c", example]);
@@ -23,7 +22,6 @@ fn check_config_accepts_the_example_and_prints_the_effective_config() {
     assert!(out.contains("[[target]]"), "{out}");
 }
 
-#[test]
 fn check_config_rejects_a_bad_file_naming_file_line_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
@@ -45,7 +43,6 @@ fn check_config_rejects_a_bad_file_naming_file_line_and_key() {
     assert!(err.starts_with(&want), "{err}");
 }
 
-#[test]
 fn run_with_a_bad_config_exits_non_zero_with_the_reason_before_probing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
@@ -61,14 +58,12 @@ fn run_with_a_bad_config_exits_non_zero_with_the_reason_before_probing() {
     assert_eq!(code, 1);
 }
 
-#[test]
 fn missing_config_file_is_named() {
     let (code, _, err) = run(&["check-config", "-c", "/nonexistent/x.toml"]);
     assert_eq!(code, 1);
     assert_eq!(err.trim(), "connectivity-monitor: cannot read config file /nonexistent/x.toml: No such file or directory (os error 2)");
 }
 
-#[test]
 fn version_and_sim_fail_range() {
     let (code, out, _) = run(&["--version"]);
     assert_eq!(code, 0);
@@ -97,7 +92,6 @@ fn version_and_sim_fail_range() {
     assert!(out.contains("--sim-fail"), "{out}");
 }
 
-#[test]
 fn sim_fail_without_run_runs_the_daemon() {
     // A config that only the daemon refuses (a credential outside systemd)
     // shows which command ran: check-config would accept it.
@@ -141,7 +135,6 @@ fn check(config: &str, env: &[(&str, &std::path::Path)]) -> (i32, String, String
     )
 }
 
-#[test]
 fn secrets_are_redacted_in_the_effective_config() {
     let (code, out, err) = check(
         "[notify.telegram]\nbot_token = \"123456:SECRET-TOKEN\"\nchat_id = 42\n\
@@ -156,7 +149,6 @@ fn secrets_are_redacted_in_the_effective_config() {
     assert!(out.contains("port = 587"), "STARTTLS default port: {out}");
 }
 
-#[test]
 fn secret_from_a_systemd_credential() {
     let creds = tempfile::tempdir().unwrap();
     std::fs::write(creds.path().join("telegram-token"), "123:FROM-CREDENTIAL\n").unwrap();
@@ -199,7 +191,6 @@ fn secret_from_a_systemd_credential() {
     assert!(stderr.contains("the telegram secret is the systemd credential \"telegram-token\", and $CREDENTIALS_DIRECTORY is not set"), "{stderr}");
 }
 
-#[test]
 fn secret_given_twice_or_not_at_all_is_an_error() {
     let (code, _, err) = check(
         "[notify.telegram]\nbot_token = \"x\"\nbot_token_file = \"/etc/token\"\nchat_id = 1\n",
@@ -210,4 +201,16 @@ fn secret_given_twice_or_not_at_all_is_an_error() {
     let (code, _, err) = check("[notify.teams]\nformat = \"workflows\"\n", &[]);
     assert_eq!(code, 1);
     assert!(err.contains("notify.teams.webhook_url = (none): is required: give notify.teams.webhook_url or notify.teams.webhook_url_file"), "{err}");
+}
+
+crate::tests! {
+    check_config_accepts_the_example_and_prints_the_effective_config => [],
+    check_config_rejects_a_bad_file_naming_file_line_and_key => [],
+    run_with_a_bad_config_exits_non_zero_with_the_reason_before_probing => [],
+    missing_config_file_is_named => [],
+    version_and_sim_fail_range => [],
+    sim_fail_without_run_runs_the_daemon => [],
+    secrets_are_redacted_in_the_effective_config => [],
+    secret_from_a_systemd_credential => [],
+    secret_given_twice_or_not_at_all_is_an_error => [],
 }

@@ -2,12 +2,13 @@
 //! thresholds, memory from a meminfo file the test writes, restarts that keep
 //! alerts paired, and per-watch maintenance windows.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use crate::common::needs::Need;
 use common::hostile::Tmpfs;
 use common::{free_port, loopback_config, smtp_server, Proc, WebServer, BIN};
 
@@ -37,12 +38,9 @@ fn labels(bodies: &[String]) -> Vec<&'static str> {
         .collect()
 }
 
-#[test]
 fn a_filling_disk_warns_then_goes_critical_then_recovers_on_every_channel() {
-    let Some(fs) = Tmpfs::mount(1024) else { return };
-    let Some(other) = Tmpfs::mount(256) else {
-        return;
-    };
+    let fs = Tmpfs::mount(1024);
+    let other = Tmpfs::mount(256);
     let dir = tempfile::tempdir().unwrap();
     let (tg, teams) = (WebServer::start(), WebServer::start());
     let port = free_port();
@@ -125,7 +123,6 @@ fn a_filling_disk_warns_then_goes_critical_then_recovers_on_every_channel() {
     );
 }
 
-#[test]
 fn memory_thresholds_from_meminfo_warn_and_recover() {
     let dir = tempfile::tempdir().unwrap();
     let tg = WebServer::start();
@@ -177,9 +174,8 @@ fn memory_thresholds_from_meminfo_warn_and_recover() {
     assert_eq!(v["sensors"]["memory"]["used_pct"], 20.0, "{v}");
 }
 
-#[test]
 fn a_restart_keeps_log_silence_and_disk_alerts_paired() {
-    let Some(fs) = Tmpfs::mount(512) else { return };
+    let fs = Tmpfs::mount(512);
     let dir = tempfile::tempdir().unwrap();
     let tg = WebServer::start();
     let log = dir.path().join("app.log");
@@ -240,7 +236,6 @@ fn a_restart_keeps_log_silence_and_disk_alerts_paired() {
     );
 }
 
-#[test]
 fn a_watch_in_its_own_maintenance_window_stays_quiet_while_another_alerts() {
     let dir = tempfile::tempdir().unwrap();
     let tg = WebServer::start();
@@ -311,10 +306,9 @@ fn telegram(tg: &WebServer) -> String {
     )
 }
 
-#[test]
 fn one_filesystem_bind_mounted_four_times_is_one_warning() {
     // Regression: four WARNINGs for one /dev/vda.
-    let Some(fs) = Tmpfs::mount(512) else { return };
+    let fs = Tmpfs::mount(512);
     let dir = tempfile::tempdir().unwrap();
     let binds: Vec<Bind> = (1..=3)
         .map(|i| Bind::of(&fs.at, &dir.path().join(format!("bind{i}"))))
@@ -355,12 +349,11 @@ fn one_filesystem_bind_mounted_four_times_is_one_warning() {
     );
 }
 
-#[test]
 fn a_filesystem_unmounted_while_alerting_gets_its_closing_notice_even_across_a_restart() {
     // Regression: a filesystem unmounted while DISK_FULL was raised never
     // recovered, even across restarts.
-    let Some(a) = Tmpfs::mount(256) else { return };
-    let Some(b) = Tmpfs::mount(256) else { return };
+    let a = Tmpfs::mount(256);
+    let b = Tmpfs::mount(256);
     a.fill_to(60);
     b.fill_to(60);
     let dir = tempfile::tempdir().unwrap();
@@ -401,7 +394,6 @@ fn a_filesystem_unmounted_while_alerting_gets_its_closing_notice_even_across_a_r
     }
 }
 
-#[test]
 fn ssh_alert_names_the_source_sshd_appended_and_no_link_reaches_teams() {
     // Regression: the alert said "from 10.9.9.9" (the user name's words), a
     // `[link](…)` user name became a link in the Teams card, and one byte
@@ -446,7 +438,6 @@ fn ssh_alert_names_the_source_sshd_appended_and_no_link_reaches_teams() {
     }
 }
 
-#[test]
 fn an_ssh_source_that_cannot_be_read_and_a_corrupt_state_are_said_once_and_in_once() {
     // Regression: the sensor was silently blind.
     let dir = tempfile::tempdir().unwrap();
@@ -497,4 +488,15 @@ fn an_ssh_source_that_cannot_be_read_and_a_corrupt_state_are_said_once_and_in_on
     let after = once();
     assert!(after.contains("ssh sensor: cannot read"), "{after}");
     assert!(!after.contains("ssh.json"), "set aside: {after}");
+}
+
+crate::tests! {
+    a_filling_disk_warns_then_goes_critical_then_recovers_on_every_channel => [Need::Root, Need::Python("aiosmtpd")],
+    memory_thresholds_from_meminfo_warn_and_recover => [],
+    a_restart_keeps_log_silence_and_disk_alerts_paired => [Need::Root],
+    a_watch_in_its_own_maintenance_window_stays_quiet_while_another_alerts => [],
+    one_filesystem_bind_mounted_four_times_is_one_warning => [Need::Root],
+    a_filesystem_unmounted_while_alerting_gets_its_closing_notice_even_across_a_restart => [Need::Root],
+    ssh_alert_names_the_source_sshd_appended_and_no_link_reaches_teams => [],
+    an_ssh_source_that_cannot_be_read_and_a_corrupt_state_are_said_once_and_in_once => [Need::Root],
 }

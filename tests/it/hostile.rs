@@ -3,12 +3,13 @@
 //! whose statfs hangs, an SSH brute-force, a full state_dir, a huge state
 //! file. Each test is named after what broke before it was fixed.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::common::needs::Need;
 use common::hostile::{daemon_beside_hung_fuse, thread_names, Tmpfs};
 use common::{failing_daemon, free_port, loopback_config, read_rows, Net, Proc, WebServer, BIN};
 
@@ -22,11 +23,10 @@ fn daemon(cfg: &Path) -> Proc {
     )
 }
 
-#[test]
 fn disk_full_mid_write_leaves_every_row_whole_and_once() {
     // Regression: a row was written in part, then whole again once space
     // returned: a torn line followed by a duplicate.
-    let Some(fs) = Tmpfs::mount(64) else { return };
+    let fs = Tmpfs::mount(64);
     let dir = tempfile::tempdir().unwrap();
     let cfg = loopback_config(dir.path(), "");
     // Ten checks a second fill what is left of the file's last page quickly.
@@ -64,7 +64,6 @@ fn disk_full_mid_write_leaves_every_row_whole_and_once() {
     assert_eq!(rows.len(), log.matches("check: ").count(), "{text}\n{log}");
 }
 
-#[test]
 fn a_burst_of_reloads_is_one_reload_and_no_false_gap() {
     // Regression: 200 SIGHUPs in 2 s skipped checks and logged a false
     // "monitoring gap … daemon stopped or machine suspended".
@@ -92,7 +91,6 @@ fn a_burst_of_reloads_is_one_reload_and_no_false_gap() {
     );
 }
 
-#[test]
 fn a_fifo_at_state_json_is_set_aside_and_the_daemon_starts() {
     // Regression: start-up hung for ever with no log and no READY.
     let dir = tempfile::tempdir().unwrap();
@@ -114,11 +112,10 @@ fn a_fifo_at_state_json_is_set_aside_and_the_daemon_starts() {
     assert!(state_file.is_file(), "a real state file replaced it");
 }
 
-#[test]
 fn secrets_planted_in_urls_appear_in_no_output() {
     // Regression: check-config printed user:password from URLs; a failing
     // HTTP probe carried ?token=… into the CSV, the journal and `once`.
-    let Some(mut net) = Net::up() else { return };
+    let mut net = Net::up();
     let planted = ["PLANTEDPASS", "PLANTEDTOKEN", "PLANTEDAPI", "PLANTEDBOT"];
     let cfg = net.config(
         "[[http]]\nname = \"secret\"\nurl = \"http://user:PLANTEDPASS@198.51.100.80:81/?token=PLANTEDTOKEN\"\n\
@@ -195,13 +192,10 @@ fn check_times(log_dir: &Path) -> Vec<f64> {
         .collect()
 }
 
-#[test]
 fn a_statfs_that_never_answers_stops_no_check() {
     // Regression: with a hung FUSE mount watched, no check was written for
     // 25 s, then a false monitoring gap: statvfs ran on the probes' thread.
-    let Some(other) = Tmpfs::mount(256) else {
-        return;
-    };
+    let other = Tmpfs::mount(256);
     other.fill_to(60);
     let dir = tempfile::tempdir().unwrap();
     let hung = dir.path().join("hung");
@@ -214,9 +208,7 @@ fn a_statfs_that_never_answers_stops_no_check() {
             other.at.display()
         ),
     );
-    let Some(d) = daemon_beside_hung_fuse(&hung, &cfg) else {
-        return;
-    };
+    let d = daemon_beside_hung_fuse(&hung, &cfg);
     d.wait_for("hangfs: statfs asked", WAIT);
     let said = d.wait_for("has not answered statfs", WAIT);
     assert!(said.contains(&hung.display().to_string()), "{said}");
@@ -257,12 +249,9 @@ fn a_statfs_that_never_answers_stops_no_check() {
     assert!(read_rows(&dir.path().join("logs/outage_log.csv")).is_empty());
 }
 
-#[test]
 fn state_dir_full_while_an_alert_is_raised_it_is_delivered_once_space_is_back() {
     // Regression: "cannot queue notification … it is NOT sent", and it never was.
-    let Some(state) = Tmpfs::mount(256) else {
-        return;
-    };
+    let state = Tmpfs::mount(256);
     let dir = tempfile::tempdir().unwrap();
     let port = free_port(); // nothing listens yet: every send fails
     let cfg = loopback_config(
@@ -309,7 +298,6 @@ fn state_dir_full_while_an_alert_is_raised_it_is_delivered_once_space_is_back() 
     assert!(bodies[0].contains("WARNING"), "{}", bodies[0]);
 }
 
-#[test]
 fn a_huge_alerts_json_of_unknown_conditions_is_set_aside_and_checks_start_at_once() {
     // Regression: 300,000 unknown conditions in a 36 MB alerts.json kept the
     // daemon busy for 10 minutes at start, with no check and SIGTERM ignored.
@@ -384,12 +372,11 @@ fn ping_gateway(net: &Net) -> Vec<f64> {
     rtts
 }
 
-#[test]
 fn an_ssh_flood_of_5000_lines_leaves_every_check_ok_and_rtts_real() {
     // Regression: 5,000 failure lines at once gave RTTs of 217-337 ms (ping
     // said 0.12), false DEGRADED and HTTP_FAIL checks, and ssh.json was
     // rewritten and fsynced once per line on the probes' thread.
-    let Some(net) = Net::up() else { return };
+    let net = Net::up();
     let auth = net.dir.path().join("auth.log");
     std::fs::write(&auth, "").unwrap();
     let cfg = net.config(&format!(
@@ -475,4 +462,15 @@ fn written_bytes(pid: u32) -> u64 {
         .lines()
         .find_map(|l| l.strip_prefix("wchar: ")?.trim().parse().ok())
         .unwrap()
+}
+
+crate::tests! {
+    disk_full_mid_write_leaves_every_row_whole_and_once => [Need::Root],
+    a_burst_of_reloads_is_one_reload_and_no_false_gap => [],
+    a_fifo_at_state_json_is_set_aside_and_the_daemon_starts => [],
+    secrets_planted_in_urls_appear_in_no_output => [Need::Root],
+    a_statfs_that_never_answers_stops_no_check => [Need::Root, Need::File("/dev/fuse")],
+    state_dir_full_while_an_alert_is_raised_it_is_delivered_once_space_is_back => [Need::Root],
+    a_huge_alerts_json_of_unknown_conditions_is_set_aside_and_checks_start_at_once => [],
+    an_ssh_flood_of_5000_lines_leaves_every_check_ok_and_rtts_real => [Need::Root],
 }

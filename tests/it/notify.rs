@@ -49,7 +49,6 @@ fn config(port: u16, interval: &str, dir: &std::path::Path) -> String {
     )
 }
 
-#[test]
 fn ready_status_watchdog_reloading_and_stopping_are_sent() {
     let dir = tempfile::tempdir().unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -114,4 +113,8 @@ fn ready_status_watchdog_reloading_and_stopping_are_sent() {
     let status = child.wait().unwrap();
     assert!(status.success(), "exit {status}");
     drop(listener);
+}
+
+crate::tests! {
+    ready_status_watchdog_reloading_and_stopping_are_sent => [],
 }

@@ -1,5 +1,6 @@
 //! The shipped unit and Debian package, checked with systemd's and Debian's own tools.
 
+use crate::common::needs::Need;
 use std::path::Path;
 use std::process::Command;
 
@@ -29,22 +30,6 @@ fn generated_man_pages() -> Vec<String> {
     pages
 }
 
-/// Whether `tool` runs; in CI it must.
-fn have(tool: &str, args: &[&str]) -> bool {
-    if Command::new(tool)
-        .args(args)
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("CI is set but {tool} is not available; .ci/run installs it");
-    }
-    eprintln!("SKIPPED: {tool} is not installed");
-    false
-}
-
 /// Runs `script` in a private mount namespace with a tmpfs on /run/systemd
 /// (systemd-analyze writes there); returns (exit code, stdout, stderr).
 fn private_sh(script: &str) -> (i32, String, String) {
@@ -64,11 +49,7 @@ fn private_sh(script: &str) -> (i32, String, String) {
     )
 }
 
-#[test]
 fn unit_security_exposure_is_at_most_1_3() {
-    if !have("systemd-analyze", &["--version"]) {
-        return;
-    }
     let (_, out, err) = private_sh(&format!(
         "systemd-analyze security --offline=true --no-pager {UNIT}"
     ));
@@ -88,11 +69,7 @@ fn unit_security_exposure_is_at_most_1_3() {
 
 /// The weekly report's service and timer verify, and the service is as
 /// confined as the daemon.
-#[test]
 fn report_timer_and_service_verify_and_are_confined() {
-    if !have("systemd-analyze", &["--version"]) {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     for unit in [REPORT_UNIT, REPORT_TIMER] {
         let text = std::fs::read_to_string(unit)
@@ -132,11 +109,7 @@ fn report_timer_and_service_verify_and_are_confined() {
     assert!(score <= 1.3, "exposure {score} > 1.3:\n{out}");
 }
 
-#[test]
 fn unit_verifies_without_a_single_warning() {
-    if !have("systemd-analyze", &["--version"]) {
-        return;
-    }
     // verify wants ExecStart to exist; point it at the built binary in a copy.
     let dir = tempfile::tempdir().unwrap();
     let unit = dir.path().join("connectivity-monitor.service");
@@ -152,11 +125,7 @@ fn unit_verifies_without_a_single_warning() {
     assert_eq!((code, out.trim(), err.trim()), (0, "", ""));
 }
 
-#[test]
 fn deb_package_has_the_expected_files_and_no_lintian_errors() {
-    if !have("cargo-deb", &["--version"]) || !have("lintian", &["--version"]) {
-        return;
-    }
     let out_dir = tempfile::tempdir().unwrap();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let built = Command::new(cargo)
@@ -286,11 +255,7 @@ fn exit_section(page: &str) -> String {
         .join(" ")
 }
 
-#[test]
 fn man_pages_document_every_command_with_exit_status_files_environment_and_config() {
-    if !have("man", &["--version"]) {
-        return;
-    }
     let main = man("connectivity-monitor");
     for section in ["EXIT STATUS", "FILES", "ENVIRONMENT", "CONFIGURATION"] {
         assert!(main.lines().any(|l| l == section), "{section} missing");
@@ -348,11 +313,7 @@ fn man_pages_document_every_command_with_exit_status_files_environment_and_confi
     );
 }
 
-#[test]
 fn logrotate_config_rotates_the_logs_without_recreating_them() {
-    if !have("logrotate", &["--version"]) {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();
@@ -397,7 +358,6 @@ fn deploy(args: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
-#[test]
 fn deploy_script_modes_in_a_throwaway_root() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_str().unwrap();
@@ -504,4 +464,14 @@ fn deploy_script_modes_in_a_throwaway_root() {
 
     let (code, out) = deploy(&["--bogus"]);
     assert_eq!(code, 2, "{out}");
+}
+
+crate::tests! {
+    unit_security_exposure_is_at_most_1_3 => [Need::Root, Need::Tool("systemd-analyze")],
+    report_timer_and_service_verify_and_are_confined => [Need::Root, Need::Tool("systemd-analyze")],
+    unit_verifies_without_a_single_warning => [Need::Root, Need::Tool("systemd-analyze")],
+    deb_package_has_the_expected_files_and_no_lintian_errors => [Need::Tool("cargo-deb"), Need::Tool("lintian")],
+    man_pages_document_every_command_with_exit_status_files_environment_and_config => [Need::Tool("man")],
+    logrotate_config_rotates_the_logs_without_recreating_them => [Need::Tool("logrotate")],
+    deploy_script_modes_in_a_throwaway_root => [],
 }

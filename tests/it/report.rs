@@ -2,7 +2,7 @@
 //! the same figures in text and HTML; bad rows named and skipped; the HTML in
 //! a real browser with the network off; and the daemon's own logs end to end.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,6 +10,7 @@ use std::process::Command;
 use chrono::{DateTime, Duration, FixedOffset};
 use serde_json::Value;
 
+use crate::common::needs::Need;
 use common::BIN;
 
 /// Seconds as the page writes them (the same rule as the program's own).
@@ -163,7 +164,6 @@ fn json(cfg: &Path) -> Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
-#[test]
 fn every_figure_matches_the_hand_count() {
     let dir = tempfile::tempdir().unwrap();
     let v = json(&fixture(dir.path()));
@@ -286,7 +286,6 @@ fn every_figure_matches_the_hand_count() {
 /// The headline is the figure against the ISP, and says so: the LAN outage
 /// (your side) and the DNS one (services) are not in it, and "beyond your
 /// router" counts exactly the ISP's outages.
-#[test]
 fn the_isp_figure_leaves_out_your_side_and_the_services() {
     let dir = tempfile::tempdir().unwrap();
     let v = json(&fixture(dir.path()));
@@ -333,7 +332,6 @@ fn the_isp_figure_leaves_out_your_side_and_the_services() {
 
 /// The period is the time the checks stand for, whatever --since says: ten
 /// minutes of logs under `--since 30d` is ten minutes, not thirty days.
-#[test]
 fn the_period_is_the_monitored_span_within_since_and_until() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = fixture(dir.path());
@@ -387,7 +385,6 @@ fn html_figure<'a>(html: &'a str, name: &str) -> (&'a str, &'a str) {
     (value, &rest[start..start + end])
 }
 
-#[test]
 fn text_and_html_say_what_the_json_says() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = fixture(dir.path());
@@ -471,7 +468,6 @@ fn text_and_html_say_what_the_json_says() {
     );
 }
 
-#[test]
 fn bad_rows_are_named_and_the_rest_still_counts() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = fixture(dir.path());
@@ -532,7 +528,6 @@ fn bad_rows_are_named_and_the_rest_still_counts() {
 
 /// logrotate's siblings, oldest last by name (`NAME.2.gz`, `NAME.1`, `NAME`),
 /// are read oldest first by their content: the same figures as one file.
-#[test]
 fn rotated_and_compressed_logs_give_the_figures_of_one_file() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
@@ -586,7 +581,6 @@ fn rotated_and_compressed_logs_give_the_figures_of_one_file() {
 
 /// A log from before the internet RTT columns is read too: every figure but
 /// the internet latency, which it never had.
-#[test]
 fn a_log_with_the_older_header_is_read_too() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = fixture(dir.path());
@@ -616,7 +610,6 @@ fn a_log_with_the_older_header_is_read_too() {
     assert_eq!(v["latency"]["internet_ms"]["p50"], Value::Null);
 }
 
-#[test]
 fn a_bad_period_is_a_usage_error_and_an_empty_one_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = fixture(dir.path());
@@ -740,11 +733,8 @@ fn week_fixture(dir: &Path) -> PathBuf {
 /// Chromium at 390 px: nothing runs off the side, every outage's start,
 /// duration and cause is shown; printed to PDF: A4 pages, each with the host
 /// and the period, and every chart of the page in it.
-#[test]
 fn the_html_report_fits_a_phone_and_prints_on_a4() {
-    let Some(browser) = common::report::browser() else {
-        return;
-    };
+    let browser = common::report::browser();
     let dir = tempfile::tempdir().unwrap();
     let cfg = week_fixture(dir.path());
     let v = json(&cfg);
@@ -800,9 +790,7 @@ fn the_html_report_fits_a_phone_and_prints_on_a4() {
 
     let pdf = dir.path().join("report.pdf");
     std::fs::write(&pdf, common::report::pdf(&desk)).unwrap();
-    let Some(pages) = common::report::pdf_pages(&pdf) else {
-        return;
-    };
+    let pages = common::report::pdf_pages(&pdf);
     assert!(pages.len() >= 2, "{} pages", pages.len());
     let host = v["host"].as_str().unwrap();
     for (i, ((w, h), text)) in pages.iter().enumerate() {
@@ -883,11 +871,8 @@ impl SwitchedWeb {
 /// in a real Chromium at 390 px: nothing runs off the side, no column is
 /// hidden, and the open outage's and the last outage's start, duration and
 /// cause are all shown.
-#[test]
 fn the_status_page_fits_a_phone_during_an_outage() {
-    let Some(browser) = common::report::browser() else {
-        return;
-    };
+    let browser = common::report::browser();
     let dir = tempfile::tempdir().unwrap();
     let web = SwitchedWeb::start();
     let port = common::free_port();
@@ -962,7 +947,6 @@ fn the_status_page_fits_a_phone_during_an_outage() {
 
 /// A folder with no connection log is an error that says so, not a page of
 /// empty tables.
-#[test]
 fn a_log_dir_without_logs_is_an_error_that_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = fixture(dir.path());
@@ -986,20 +970,7 @@ fn a_log_dir_without_logs_is_an_error_that_names_it() {
 /// A real SMTP server (aiosmtpd) receives `report --send`: the text report
 /// as the body and the HTML page attached; without --since it covers the
 /// last 7 days of logs that reach back ten.
-#[test]
 fn report_send_mails_the_text_with_the_html_attached() {
-    let ok = Command::new("/usr/bin/python3")
-        .args(["-c", "import aiosmtpd"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but python3-aiosmtpd is missing"
-        );
-        eprintln!("SKIPPED: python3-aiosmtpd is not installed");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();
@@ -1145,7 +1116,6 @@ fn report_within(cfg: &Path, args: &[&str], limit: std::time::Duration) -> (i32,
 /// Copies (`*.bak`) are not rotated logs, and a FIFO with a rotated log's
 /// name is not read (it would wait for ever): the same report, at once, with
 /// the FIFOs named. A logrotate `dateext` copy is read like a numbered one.
-#[test]
 fn bak_copies_and_a_fifo_change_nothing_and_stop_nothing() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
@@ -1203,7 +1173,6 @@ fn bak_copies_and_a_fifo_change_nothing_and_stop_nothing() {
 /// the detail; a row that repeats or overlaps another is named and its time
 /// counted once; rows that end before they start or whose time does not
 /// parse are named with their line and not counted.
-#[test]
 fn outage_rows_are_checked_not_trusted() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = fixture(dir.path());
@@ -1297,7 +1266,6 @@ fn outage_rows_are_checked_not_trusted() {
 }
 
 /// Every row skipped is counted; the first of each file are named.
-#[test]
 fn every_skipped_row_is_counted_with_its_first_examples() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = fixture(dir.path());
@@ -1327,7 +1295,6 @@ fn every_skipped_row_is_counted_with_its_first_examples() {
 
 /// One field of 256 MiB behind a small `.gz` is skipped and named, and the
 /// report's memory stays bounded (it held three times the field before).
-#[test]
 fn a_huge_field_is_skipped_in_bounded_memory() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
@@ -1366,21 +1333,16 @@ fn a_huge_field_is_skipped_in_bounded_memory() {
     assert_eq!(v["outages"]["count"], 4, "the rest is read");
 }
 
-fn chromium() -> Option<&'static str> {
-    for c in ["chromium", "chromium-browser"] {
-        if Command::new(c)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-        {
-            return Some(c);
-        }
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("CI is set but chromium is missing (apt-get install chromium)");
-    }
-    eprintln!("SKIPPED: chromium is not installed");
-    None
+fn chromium() -> &'static str {
+    ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("chromium is missing (apt-get install chromium)")
 }
 
 /// Headless Chromium with the network off; `args` say what to do with `file`.
@@ -1398,9 +1360,8 @@ fn headless(browser: &str, profile: &Path, file: &Path, args: &[&str]) -> std::p
         .unwrap()
 }
 
-#[test]
 fn the_html_report_draws_its_charts_in_a_real_browser_offline() {
-    let Some(browser) = chromium() else { return };
+    let browser = chromium();
     let dir = tempfile::tempdir().unwrap();
     let cfg = fixture(dir.path());
     let page = dir.path().join("report.html");
@@ -1471,11 +1432,8 @@ for row in range(0, h, 7):
 print(len(seen))
 "#;
 
-#[test]
 fn the_daemons_own_logs_report_both_outages_with_their_causes() {
-    let Some(mut net) = common::Net::up() else {
-        return;
-    };
+    let mut net = common::Net::up();
     let cfg = net.config("");
     let d = net.daemon(&cfg, "");
     let step = std::time::Duration::from_secs(20);
@@ -1515,4 +1473,25 @@ fn the_daemons_own_logs_report_both_outages_with_their_causes() {
         "{}",
         v["warnings"]
     );
+}
+
+crate::tests! {
+    every_figure_matches_the_hand_count => [],
+    the_isp_figure_leaves_out_your_side_and_the_services => [],
+    the_period_is_the_monitored_span_within_since_and_until => [],
+    text_and_html_say_what_the_json_says => [],
+    bad_rows_are_named_and_the_rest_still_counts => [],
+    rotated_and_compressed_logs_give_the_figures_of_one_file => [],
+    a_log_with_the_older_header_is_read_too => [],
+    a_bad_period_is_a_usage_error_and_an_empty_one_says_so => [],
+    the_html_report_fits_a_phone_and_prints_on_a4 => [Need::Tool("chromium"), Need::Tool("pdfinfo")],
+    the_status_page_fits_a_phone_during_an_outage => [Need::Root, Need::Tool("chromium")],
+    a_log_dir_without_logs_is_an_error_that_names_it => [],
+    report_send_mails_the_text_with_the_html_attached => [Need::Python("aiosmtpd")],
+    bak_copies_and_a_fifo_change_nothing_and_stop_nothing => [],
+    outage_rows_are_checked_not_trusted => [],
+    every_skipped_row_is_counted_with_its_first_examples => [],
+    a_huge_field_is_skipped_in_bounded_memory => [],
+    the_html_report_draws_its_charts_in_a_real_browser_offline => [Need::Tool("chromium")],
+    the_daemons_own_logs_report_both_outages_with_their_causes => [Need::Root],
 }
