@@ -2,7 +2,7 @@
 //! an ntfy server. The daemon probes loopback only; `--sim-fail 1.0` makes
 //! the outage.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::Duration;
@@ -43,7 +43,6 @@ fn notify_test(cfg: &std::path::Path) -> (Option<i32>, String) {
     )
 }
 
-#[test]
 fn notify_test_posts_the_message_to_the_topic_with_title_priority_tags_and_token() {
     let dir = tempfile::tempdir().unwrap();
     let server = WebServer::start();
@@ -80,7 +79,6 @@ fn notify_test_posts_the_message_to_the_topic_with_title_priority_tags_and_token
     assert!(!log.contains("SECRET"), "{log}");
 }
 
-#[test]
 fn a_refusal_is_said_plainly_without_the_token() {
     let dir = tempfile::tempdir().unwrap();
     let server = WebServer::start();
@@ -94,7 +92,6 @@ fn a_refusal_is_said_plainly_without_the_token() {
     assert!(!stdout.contains("SECRET"), "{stdout}");
 }
 
-#[test]
 fn an_outage_reaches_the_phone_as_high_then_urgent() {
     let dir = tempfile::tempdir().unwrap();
     let server = WebServer::start();
@@ -120,7 +117,6 @@ fn an_outage_reaches_the_phone_as_high_then_urgent() {
     }
 }
 
-#[test]
 fn check_config_hides_the_token_and_names_a_bad_topic() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), "https://ntfy.example.org", "");
@@ -149,4 +145,11 @@ fn check_config_hides_the_token_and_names_a_bad_topic() {
             .contains("notify.ntfy.topic = \"my alerts\": must be 1 to 64 letters, digits, - or _"),
         "{stderr}"
     );
+}
+
+crate::tests! {
+    notify_test_posts_the_message_to_the_topic_with_title_priority_tags_and_token => [],
+    a_refusal_is_said_plainly_without_the_token => [],
+    an_outage_reaches_the_phone_as_high_then_urgent => [],
+    check_config_hides_the_token_and_names_a_bad_topic => [],
 }
