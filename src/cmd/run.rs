@@ -5,8 +5,8 @@
 //! Stop order: the pipeline (probes, then the monitor drains, then the CSV
 //! sinks write what they hold and save the state), then the alerts (the
 //! sensors and log watches, then the driver queues what it still holds;
-//! undelivered messages stay in the outbox), then the status line. Every part is stopped even when an earlier one fails, and
-//! every failure is said.
+//! undelivered messages stay in the outbox), then the status line. Every
+//! part is stopped even when an earlier one fails, and every failure is said.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

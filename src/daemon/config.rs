@@ -1,13 +1,15 @@
 //! The whole config file: the core sections ([`Core`], which every part
-//! reads) and the sections the features own, listed once in [`Features`].
-//! Each feature's module holds its section's raw form, its rules and its
-//! typed form; this list is the one place that names them all, so that a new
-//! section is its module plus one entry here.
+//! reads), the sections the features own, listed once in [`Features`], and
+//! the live surfaces' (listed in `daemon/mod.rs`). Each feature's module
+//! holds its section's raw form, its rules and its typed form; a list names
+//! them, so that a new section is its module plus one entry. The whole file
+//! lives here, above every feature, so that `config` (what they all share)
+//! depends on none of them and none of them on anything above its layer.
 //!
-//! The file is read in one pass: its top-level keys go to the core or to a
-//! feature ([`Spliced`]), every value keeps its place in the file, and a key
-//! nobody takes is refused. It is then validated whole, every broken rule
-//! said at once.
+//! The file is read in one pass: each top-level key goes to the core, a
+//! feature or a surface ([`Spliced`]), every value keeps its place in the
+//! file, and a key nobody takes is refused. It is then validated whole,
+//! every broken rule said at once.
 
 use std::ops::Deref;
 use std::path::Path;
@@ -125,6 +127,7 @@ impl Config {
         [
             self.core.changed(&old.core),
             self.features.changed(&old.features),
+            self.surfaces.changed(&old.surfaces),
         ]
         .concat()
     }
@@ -132,5 +135,24 @@ impl Config {
     /// The effective config as TOML, secrets redacted.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_else(|e| format!("# cannot render config: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reload_names_every_section_that_changed_whatever_owns_it() {
+        let base = "[[target]]\nname = \"a\"\naddress = \"192.0.2.1\"\n";
+        let parse = |extra: &str| {
+            Config::parse(Path::new("/etc/cm.toml"), &format!("{base}{extra}")).unwrap()
+        };
+        let old = parse("");
+        let new = parse(
+            "[monitor]\ninterval = \"20s\"\n[sensors.memory]\n[serve]\nlisten = \"127.0.0.1:9790\"\n",
+        );
+        assert_eq!(new.changed(&old), ["monitor", "sensors", "serve"]);
+        assert!(old.changed(&old).is_empty());
     }
 }
