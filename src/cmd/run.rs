@@ -19,11 +19,11 @@ use crate::cli::RunArgs;
 use crate::config;
 use crate::daemon::alerts::Alerts;
 use crate::daemon::config::Config;
+use crate::daemon::part::{self, Part};
 use crate::daemon::path::PathCapture;
 use crate::daemon::pipeline::{self, Pipeline};
 use crate::daemon::status::StatusLine;
 use crate::daemon::surfaces::Surfaces;
-use crate::daemon::Part;
 use crate::monitor::Hub;
 use crate::probe;
 use crate::systemd::{self, LevelHandle};
@@ -108,7 +108,7 @@ pub async fn daemon(
 
     systemd::stopping();
     tracing::info!("stopping: probes first, then the monitor, then the logs");
-    crate::daemon::stop_all(parts).await?;
+    part::stop_all(parts).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -12,8 +12,8 @@ use tokio::task::JoinHandle;
 
 use super::config::Config;
 use super::driver::{Driver, Rules};
+use super::part::{Part, PartFuture};
 use super::sensors::Observers;
-use super::{Part, PartFuture};
 use crate::alert::{Alerting, Channel, Conditions, Notifier, NotifyLog, Outbox, Shared};
 use crate::monitor::{LiveSender, Update};
 use crate::sensor::{Condition, Report};

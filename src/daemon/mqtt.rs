@@ -25,7 +25,7 @@ use self::session::Session;
 use super::ha::Names;
 use super::live::LiveView;
 use super::surface::{off, Context, Surface};
-use super::{Background, PartFuture};
+use super::part::{Background, PartFuture};
 use crate::config::raw::SpannedStr;
 use crate::config::{quoted, Core, Secret, Table, Validator};
 

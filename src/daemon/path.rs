@@ -29,7 +29,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::config::Config;
-use super::{Background, Part, PartFuture};
+use super::part::{Background, Part, PartFuture};
 use crate::config::PathConfig;
 use crate::monitor::update::{Annotation, CheckDone};
 use crate::monitor::{Layer, LiveReceiver, Update};

@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::config::Config;
-use super::{Part, PartFuture};
+use super::part::{Part, PartFuture};
 use crate::config::Family;
 use crate::monitor::persist::{self, Persisted};
 use crate::monitor::update::Annotation;

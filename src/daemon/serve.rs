@@ -34,7 +34,7 @@ use super::metrics::Format;
 use super::outages;
 use super::reply::{reply, Body};
 use super::surface::{off, Context, Surface};
-use super::{Background, PartFuture};
+use super::part::{Background, PartFuture};
 use crate::config::raw::SpannedStr;
 use crate::config::{quoted, Secret, Table, Validator};
 

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::config::Config;
-use super::{Part, PartFuture};
+use super::part::{Part, PartFuture};
 use crate::monitor::{LiveReceiver, Status, Update};
 use crate::systemd;
 

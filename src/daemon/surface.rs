@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use super::live::LiveView;
-use super::PartFuture;
+use super::part::PartFuture;
 use crate::config::{Core, Table};
 
 /// What a surface runs with besides its section.

@@ -18,9 +18,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::Config;
 use super::live::LiveView;
+use super::part::{Background, Part, PartFuture};
 use super::surface::{Context, Slot};
 use super::today::{self, Seed};
-use super::{Background, Part, PartFuture, SurfacesConfig};
+use super::SurfacesConfig;
 use crate::config::Section;
 
 /// How long reading today's logs may take before the figure starts from the checks alone.
