@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
 
+// The channel list, which cli.rs reads for `--channel`.
+include!("src/alert/channel/list.rs");
+
 #[allow(dead_code)]
 mod cli {
     include!("src/cli.rs");
@@ -17,6 +20,7 @@ const NAME: &str = "connectivity-monitor";
 
 fn main() -> std::io::Result<()> {
     println!("cargo:rerun-if-changed=src/cli.rs");
+    println!("cargo:rerun-if-changed=src/alert/channel/list.rs");
     println!("cargo:rerun-if-changed=config.example.toml");
     // OUT_DIR is target/<profile>/build/<pkg>-<hash>/out; assets go to target/<profile>/assets.
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));

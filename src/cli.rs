@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// Exit status of a command-line usage error (EX_USAGE), apart from every
 /// status a command itself gives.
@@ -52,8 +52,8 @@ pub enum Command {
     /// Exit status: 0 if every channel took it, 1 otherwise.
     NotifyTest {
         /// Only this channel.
-        #[arg(long, value_name = "NAME", value_parser = ["email", "teams", "telegram"])]
-        channel: Option<String>,
+        #[arg(long, value_name = "NAME", value_enum)]
+        channel: Option<ChannelName>,
     },
     /// Trace the path to the targets and suggest the ISP hops to watch, as a
     /// ready-to-paste `[isp]` section.
@@ -89,9 +89,9 @@ pub struct ReportArgs {
     /// Until (not included), in the same forms as --since.
     #[arg(long, value_name = "WHEN")]
     pub until: Option<String>,
-    /// text (default), json, html, or csv (the checks of the period).
-    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json", "html", "csv"])]
-    pub format: String,
+    /// text, json, html, or csv (the checks of the period).
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
     /// Write to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -107,6 +107,41 @@ pub struct ReportArgs {
     #[arg(long)]
     pub send: bool,
 }
+
+/// What `report` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Plain text, for a person or a mail.
+    Text,
+    /// JSON (schema in README).
+    Json,
+    /// One HTML page, charts included.
+    Html,
+    /// The checks of the period, one row each.
+    Csv,
+}
+
+/// `ChannelName`: the channels `--channel` takes, from the channel list.
+macro_rules! channel_names {
+    ($($key:ident => $Variant:ident($Type:ident),)*) => {
+        /// A notification channel, by its name under `[notify]`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+        pub enum ChannelName {
+            $( #[doc = concat!("`[notify.", stringify!($key), "]`")] $Variant, )*
+        }
+
+        impl ChannelName {
+            /// Its name under `[notify]` and in logs.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( ChannelName::$Variant => stringify!($key), )*
+                }
+            }
+        }
+    };
+}
+
+channel_list!(channel_names);
 
 /// Options of `discover`.
 #[derive(Debug, Clone, clap::Args)]

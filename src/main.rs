@@ -11,39 +11,60 @@
 //!                            machine)         └─▶ live:    systemd STATUS/watchdog, path capture,
 //!                               ▲                          live view (status page, /metrics, MQTT)
 //!                               └── where-broke annotations from path capture
-//!  log watches, sensors ──Observation──▶ alert driver
+//!  log watches, sensors ──Report──▶ alert driver
 //! ```
 //!
 //! Modules depend one way: `config` → `probe` → `monitor` → `path`, `alert`,
 //! `sink` → `sensor`, `report` → `daemon` → `cmd`; `util` and `timefmt` are
-//! used by all.
-//! - [`config`]: the TOML file, validated into typed values (owns `Window`, `Severity`); the built-in default.
+//! used by all. A feature (a channel, a sensor, a surface) is one module that
+//! holds its section of the config file (raw, rules, typed) beside what it
+//! does, at its own layer; the whole file, which names them all, is
+//! `daemon::config`, above every feature.
+//! - [`config`]: what every section shares (`Section`, the `sections!` list
+//!   macro, the `Validator`, `Secret`, `Window`, `Severity`, errors, the
+//!   loader's reading of the file) and the core sections (`Core`); the built-in default.
 //! - [`probe`]: what is probed (`Plan`), outcomes as data, hedged attempts, one task per probe per interval.
 //! - [`monitor`]: checks assembled from reports, the verdict, the pure outage
 //!   machine and its persisted state, and the update stream (`Hub`, `Update`).
 //! - [`path`]: hop-by-hop traces (unprivileged ICMP sockets), their tables, hop suggestions.
-//! - [`alert`]: the policy, the one condition driver, messages, the durable outbox, channels, log watches.
+//! - [`alert`]: the policy, every condition's progress, messages, the durable
+//!   outbox, delivery, and the channels (`alert::channel`, one module each).
 //! - [`sink`]: the CSV files, one serde row struct each, and the one way of reading them back
 //!   (every rotated file, rows bounded in size, bad rows named).
-//! - [`sensor`]: disk, memory and SSH-failure sensors, as observers of the alert driver.
+//! - [`sensor`]: the alert driver's observers, one module each: disk, memory,
+//!   SSH failures and log watches; and `Condition`, every condition it knows.
 //! - [`report`]: reads the CSV files back into figures, as text, JSON, HTML or per-check CSV.
-//! - [`daemon`]: the running daemon as parts (pipeline, alerts, status, path,
-//!   sensors, live view, server, MQTT), each with start, reload, stop.
+//! - [`daemon`]: the whole config file, and the running daemon as parts
+//!   (pipeline, alerts with the driver and its observers, status, path, the
+//!   live surfaces), each with start, reload, stop.
 //! - [`cmd`]: one file per subcommand; [`cli`]: the command line.
 //! - [`systemd`]: sd_notify, the watchdog period, journald logging.
-//! - [`timefmt`]: how times and durations are written; [`util`]: atomic files, error chains.
+//! - [`timefmt`]: how times and durations are written; [`util`]: atomic files,
+//!   setting a file aside, backoff, blocking calls off the runtime, error chains.
 //!
-//! Where things plug in:
-//! - a probe kind: a `Spec` variant in `probe/plan.rs` and its attempt in `probe/mod.rs` (`Prober::run`);
-//! - a channel: a `Channel` variant in `alert/channel.rs` (and its `[notify.*]` config);
-//! - a surface: a module in `daemon/` reading `daemon/live.rs`'s view, started,
-//!   reloaded and stopped by `daemon/surfaces.rs` (one more arm there);
-//! - a sensor: a module in `sensor/` sending `alert::Observation`s, started by `daemon/sensors.rs`.
+//! Where things plug in (one file, one list entry):
+//! - a channel: a module in `alert/channel/` (its `[notify.NAME]` section and
+//!   how it sends), and a line in `alert/channel/list.rs`; `--channel` follows.
+//!   `ntfy.rs` was added this way.
+//! - a sensor: a module in `sensor/` (its `[sensors.NAME]` section, the
+//!   conditions it raises, its policy, its task, what `once` shows), and an
+//!   entry in the list in `sensor/mod.rs`; `Condition` follows, and the
+//!   compiler asks for what a new one lacks.
+//! - a surface: a module in `daemon/` (its `[NAME]` section and a `Surface`:
+//!   start, reload, stop), and an entry in the list in `daemon/mod.rs`.
+//! - another top-level section: its module, and an entry in `Features`
+//!   (`daemon/config.rs`).
+//! - a probe kind: a `Spec` variant in `probe/plan.rs` and its attempt in
+//!   `probe/mod.rs` (`Prober::run`): two places still.
 
+// The list macros first: `config`'s `sections!` is used by every module with
+// a list, and `alert`'s channel list by `cli`.
+#[macro_use]
+mod config;
+#[macro_use]
 mod alert;
 mod cli;
 mod cmd;
-mod config;
 mod daemon;
 mod monitor;
 mod path;
@@ -80,9 +101,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(path, args),
         Command::CheckConfig => cmd::check_config::run(path.as_deref()),
         Command::Once { json } => cmd::once::run(path.as_deref(), json),
-        Command::NotifyTest { channel } => {
-            cmd::notify_test::run(path.as_deref(), channel.as_deref())
-        }
+        Command::NotifyTest { channel } => cmd::notify_test::run(path.as_deref(), channel),
         Command::Discover(args) => cmd::discover::run(path.as_deref(), &args),
         Command::Report(args) => cmd::report::run(path.as_deref(), &args),
     };

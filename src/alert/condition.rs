@@ -1,5 +1,5 @@
-//! One driver for every alert condition: an internet outage, a silent log, and
-//! whatever else can be said to "hold since a time" (host sensors, next).
+//! The progress of every alert condition: an internet outage, a silent log, a
+//! host sensor's threshold, whatever can be said to "hold since a time".
 //!
 //! Observers say only what they see ([`Observation`]); the driver applies the
 //! policy (escalate → remind → recover), builds the message, and keeps the
@@ -22,49 +22,23 @@ use crate::util::write_atomic;
 /// File name inside `state_dir`.
 pub const FILE: &str = "alerts.json";
 
-/// What an observer saw of one condition at `now`.
+/// What an observer saw of one condition at `now`, by the condition's id
+/// and name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observation {
-    /// Stable id, e.g. `outage` or `log:nginx`.
+    /// Stable id, the key in `alerts.json`, e.g. `outage` or `log:nginx`.
     pub id: String,
     /// What messages call it, e.g. `WAN_DOWN` or `LOG_SILENT:nginx`.
-    pub label: String,
+    pub name: String,
     /// When it was seen.
     pub now: DateTime<Utc>,
     /// Holding or ended.
-    pub state: Seen,
+    pub state: ConditionState,
 }
 
-/// What an observer tells the driver.
+/// A condition holding, or ended.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Report {
-    /// One condition as seen now.
-    Seen(Observation),
-    /// Every condition id of some families (id prefixes such as `disk:`) that
-    /// is watched now: any other open condition of those families ends, "no
-    /// longer watched", with `why`. This also closes what was raised before a
-    /// restart for a thing that is gone (a filesystem unmounted meanwhile).
-    Watching {
-        /// The id prefixes this list is complete for.
-        families: &'static [&'static str],
-        /// The ids watched now.
-        ids: Vec<String>,
-        /// When.
-        now: DateTime<Utc>,
-        /// Why the others are no longer watched, e.g. `not mounted`.
-        why: String,
-    },
-}
-
-impl From<Observation> for Report {
-    fn from(o: Observation) -> Report {
-        Report::Seen(o)
-    }
-}
-
-/// Holding or ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Seen {
+pub enum ConditionState {
     /// It holds, and has since `since`.
     Active {
         /// When it began.
@@ -146,11 +120,11 @@ impl Conditions {
         }
     }
 
-    /// The conditions that hold (or held when last saved): id and label.
+    /// The conditions that hold (or held when last saved): id and name.
     pub fn ids(&self) -> Vec<(String, Option<String>)> {
         self.open
             .iter()
-            .map(|(id, a)| (id.clone(), a.label.clone()))
+            .map(|(id, a)| (id.clone(), a.name.clone()))
             .collect()
     }
 
@@ -162,7 +136,7 @@ impl Conditions {
     /// Applies `policy` to one observation; returns the message to send, if any.
     pub fn observe(&mut self, policy: &Policy, o: &Observation) -> Option<(Decision, Message)> {
         let (decision, since, detail) = match &o.state {
-            Seen::Active {
+            ConditionState::Active {
                 since,
                 detail,
                 level,
@@ -174,17 +148,17 @@ impl Conditions {
                 // The observer's start is the record's (an outage's start moves
                 // with a step of the wall clock): durations agree with the CSV.
                 a.since = *since;
-                a.label = Some(o.label.clone());
+                a.name = Some(o.name.clone());
                 let d = policy.tick_at(a, o.now, local_weekday_time(o.now), *level);
                 (d, a.since, detail)
             }
-            Seen::Cleared { at, detail } => match self.open.remove(&o.id) {
+            ConditionState::Cleared { at, detail } => match self.open.remove(&o.id) {
                 Some(a) => (policy.end(&a, *at), a.since, detail),
                 None => (None, *at, detail),
             },
         };
         let d = decision?;
-        let msg = Message::from_decision(d.kind, &o.label, since, d.lasted, o.now, detail);
+        let msg = Message::from_decision(d.kind, &o.name, since, d.lasted, o.now, detail);
         Some((d, msg))
     }
 
@@ -301,20 +275,20 @@ pub fn journal(msg: &Message) {
     let MessageKind::Policy(kind) = msg.kind else {
         return;
     };
-    let label = &msg.condition;
+    let name = &msg.condition;
     let lasted = spelled(Duration::from_secs(msg.lasted_secs));
     // The detail goes in its own field: the line that opened the condition said it.
     let detail = &msg.detail;
     let id = &msg.id;
     match kind {
         Kind::Alert(s) => {
-            tracing::warn!(alert = s.label(), condition = %label, detail = %detail, message_id = %id, "alert {}: {label} since {} ({lasted})", s.label(), rfc3339_local(msg.started));
+            tracing::warn!(alert = s.label(), condition = %name, detail = %detail, message_id = %id, "alert {}: {name} since {} ({lasted})", s.label(), rfc3339_local(msg.started));
         }
         Kind::Reminder(s) => {
-            tracing::warn!(alert = s.label(), condition = %label, detail = %detail, message_id = %id, "alert {} reminder: {label} still down for {lasted}", s.label());
+            tracing::warn!(alert = s.label(), condition = %name, detail = %detail, message_id = %id, "alert {} reminder: {name} still down for {lasted}", s.label());
         }
         Kind::Recovered(s) => {
-            tracing::info!(alert = "RECOVERED", condition = %label, detail = %detail, message_id = %id, "alert RECOVERED (was {}): {label} for {lasted}", s.label());
+            tracing::info!(alert = "RECOVERED", condition = %name, detail = %detail, message_id = %id, "alert RECOVERED (was {}): {name} for {lasted}", s.label());
         }
     }
 }

@@ -1,26 +1,26 @@
 //! Alerting: the policy that turns a lasting condition into WARNING, CRITICAL,
 //! reminder and RECOVERED messages, and the messages themselves.
 //!
-//! Every condition (an outage, a silent log; a sensor next) goes through the one
-//! [`condition`] driver. Every decision is put in the durable [`Outbox`], then
-//! logged (the journal is always a channel), and sent to each configured
-//! channel by its own task.
+//! Every condition (an outage, a silent log, a host sensor's threshold) keeps
+//! its progress in [`Conditions`], under the policy. Every decision is put in
+//! the durable [`Outbox`], then logged (the journal is always a channel), and
+//! sent to each configured channel by its own task.
 //!
-//! A new channel is a [`Channel`] variant (`channel.rs`) with its `[notify.*]`
-//! config; a new condition is an observer sending [`Observation`]s.
+//! A new channel is its module in `channel/` plus one line in
+//! `channel/list.rs`.
 
-mod channel;
+#[macro_use]
+pub mod channel;
 pub mod condition;
 mod deliver;
-pub mod logwatch;
 mod message;
 mod notifylog;
 mod outbox;
 mod policy;
 mod spool;
 
-pub use channel::{send_mail_parts, Channel};
-pub use condition::{Conditions, Observation, Report};
+pub use channel::{Channel, NotifyConfig};
+pub use condition::{Conditions, Observation};
 pub use deliver::{Notifier, Shared};
 pub use message::Message;
 pub use notifylog::NotifyLog;

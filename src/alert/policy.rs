@@ -47,8 +47,8 @@ pub struct Alerting {
     pub last: Option<DateTime<Utc>>,
     /// What messages call the condition, e.g. `DISK_FULL:/srv`, so that a
     /// condition no longer configured still gets its recovery under its name.
-    #[serde(default)]
-    pub label: Option<String>,
+    #[serde(default, rename = "label")]
+    pub name: Option<String>,
     /// Whether an alert was held back by a maintenance window.
     pub held: bool,
 }
@@ -60,7 +60,7 @@ impl Alerting {
             since,
             raised: None,
             last: None,
-            label: None,
+            name: None,
             held: false,
         }
     }

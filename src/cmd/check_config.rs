@@ -3,13 +3,13 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::Config;
+use crate::daemon::config::Config;
 
 /// Prints `# valid: SOURCE` and the effective config; a bad one is an error.
 pub fn run(path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let config = Config::load(path)?;
     // What `run` would leave off is refused here, so that it is found before a restart.
-    let (errors, warnings) = crate::daemon::surfaces::preflight(&config);
+    let (errors, warnings) = config.surfaces.preflight();
     if !errors.is_empty() {
         for e in &errors {
             eprintln!("connectivity-monitor: {}: {e}", config.source);

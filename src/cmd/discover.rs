@@ -10,7 +10,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::cli::DiscoverArgs;
-use crate::config::{Config, Family, GatewayAddress};
+use crate::config::{Family, GatewayAddress};
+use crate::daemon::config::Config;
 use crate::path::{self, Hints, Pacer, Path, Suggestion, TraceSpec};
 
 /// The last hop that may be the ISP's, counting the gateway as hop 1.

@@ -7,10 +7,11 @@ use std::process::ExitCode;
 use chrono::Utc;
 
 use crate::alert::{Channel, Message, NotifyLog};
-use crate::config::Config;
+use crate::cli::ChannelName;
+use crate::daemon::config::Config;
 
 /// Prints `NAME: ok` or `NAME: FAILED: why` per channel; exit 1 if any failed.
-pub fn run(path: Option<&Path>, only: Option<&str>) -> anyhow::Result<ExitCode> {
+pub fn run(path: Option<&Path>, only: Option<ChannelName>) -> anyhow::Result<ExitCode> {
     let config = Config::load(path)?;
     let results = super::runtime()?.block_on(send_all(&config, only))?;
     let mut ok = true;
@@ -32,16 +33,20 @@ pub fn run(path: Option<&Path>, only: Option<&str>) -> anyhow::Result<ExitCode> 
 
 async fn send_all(
     config: &Config,
-    only: Option<&str>,
+    only: Option<ChannelName>,
 ) -> anyhow::Result<Vec<(&'static str, Result<(), String>)>> {
     let http = crate::probe::http_client()?;
-    let channels: Vec<Channel> = Channel::all(&config.notify)
+    let channels: Vec<Channel> = Channel::all(&config.features.notify)
         .into_iter()
-        .filter(|c| only.is_none_or(|n| n == c.name()))
+        .filter(|c| only.is_none_or(|n| n.as_str() == c.name()))
         .collect();
     if channels.is_empty() {
         anyhow::bail!(match only {
-            Some(n) => format!("no enabled channel named {n:?} in {}", config.source),
+            Some(n) => format!(
+                "no enabled channel named {:?} in {}",
+                n.as_str(),
+                config.source
+            ),
             None => format!("no notification channel is configured in {}", config.source),
         });
     }

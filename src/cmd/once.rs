@@ -7,7 +7,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use crate::config::Config;
+use crate::daemon::config::Config;
 use crate::monitor::persist;
 use crate::monitor::{diagnose, unverified_hop, Check, Diagnosis, LossWindow, Thresholds, Verdict};
 use crate::probe::{self, Outcome, Plan, ProbeResult, Prober, Rtt};
@@ -18,14 +18,17 @@ pub fn run(path: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
     let config = Config::load(path)?;
     let at = Utc::now();
     let (plan, results, d) = super::runtime()?.block_on(check(&config, at))?;
-    let sensors = sensors(&config);
+    // The host sensors' values now (the connection log does not hold them).
+    let (sensors, said) = config.features.sensors.now(&config.monitor.state_dir);
     if json {
         let mut doc = as_json(&plan, &results, &d, at);
         doc["sensors"] = sensors;
         println!("{doc:#}");
     } else {
         print_text(&plan, &results, &d);
-        print_sensors(&sensors);
+        for line in said {
+            println!("{line}");
+        }
     }
     Ok(ExitCode::from(match d.verdict {
         Verdict::Ok => 0,
@@ -169,61 +172,4 @@ fn as_json(plan: &Plan, results: &[ProbeResult], d: &Diagnosis, at: DateTime<Utc
         "unverified_hops": d.unverified_hops,
         "probes": probes,
     })
-}
-
-/// The host sensors' current values (the connection log does not hold them).
-fn sensors(config: &Config) -> Value {
-    let s = &config.sensors;
-    let disk = s.disk.as_ref().map(|d| {
-        crate::sensor::disk::look_now(d)
-            .into_iter()
-            .map(|(m, r)| match r {
-                Ok(u) => json!({"mount": m, "used_pct": round1(u.used_pct), "free_bytes": u.free_bytes, "inodes_used_pct": u.inodes_pct.map(round1)}),
-                Err(e) => json!({"mount": m, "error": e}),
-            })
-            .collect::<Vec<_>>()
-    });
-    let memory = s.memory.as_ref().map(|_| match crate::sensor::memory::read() {
-        Ok(m) => json!({
-            "used_pct": round1(m.used_pct()),
-            "available_bytes": m.available,
-            "swap_used_pct": (m.swap_total > 0).then(|| round1(100.0 * (1.0 - m.swap_free as f64 / m.swap_total as f64))),
-        }),
-        Err(e) => json!({"error": e}),
-    });
-    let ssh = s
-        .ssh
-        .as_ref()
-        .map(|x| json!({"problems": crate::sensor::ssh::problems(x, &config.monitor.state_dir)}));
-    json!({ "disk": disk, "memory": memory, "ssh": ssh })
-}
-
-fn round1(v: f64) -> f64 {
-    (v * 10.0).round() / 10.0
-}
-
-fn print_sensors(s: &Value) {
-    for d in s["disk"].as_array().into_iter().flatten() {
-        match d["used_pct"].as_f64() {
-            Some(p) => println!(
-                "disk {}: {p} % used, {} free",
-                d["mount"].as_str().unwrap_or_default(),
-                crate::sensor::bytes(d["free_bytes"].as_u64().unwrap_or(0))
-            ),
-            None => println!(
-                "disk {}: {}",
-                d["mount"].as_str().unwrap_or_default(),
-                d["error"]
-            ),
-        }
-    }
-    for p in s["ssh"]["problems"].as_array().into_iter().flatten() {
-        println!("ssh sensor: {}", p.as_str().unwrap_or_default());
-    }
-    if let Some(p) = s["memory"]["used_pct"].as_f64() {
-        println!(
-            "memory: {p} % used, {} available",
-            crate::sensor::bytes(s["memory"]["available_bytes"].as_u64().unwrap_or(0))
-        );
-    }
 }

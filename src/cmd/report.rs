@@ -8,8 +8,10 @@ use std::time::Instant;
 
 use chrono::{DateTime, FixedOffset, Local, NaiveTime};
 
-use crate::cli::{ReportArgs, EXIT_USAGE};
-use crate::config::{Config, EmailConfig, Source};
+use crate::alert::channel::email::{self, EmailConfig};
+use crate::cli::{ReportArgs, ReportFormat, EXIT_USAGE};
+use crate::config::Source;
+use crate::daemon::config::Config;
 use crate::report::{self, Options};
 
 /// What `--send` covers when `--since` is not given.
@@ -39,7 +41,7 @@ fn asked(args: &ReportArgs) -> Result<Asked, String> {
 
 /// The mail channel `--send` goes through: `[notify.email]`, enabled.
 fn mail_channel(args: &ReportArgs, config: &Config) -> anyhow::Result<Option<EmailConfig>> {
-    match (args.send, &config.notify.email) {
+    match (args.send, &config.features.notify.email) {
         (false, _) => Ok(None),
         (true, Some(e)) if e.enabled => Ok(Some(e.clone())),
         (true, _) => anyhow::bail!(
@@ -110,20 +112,19 @@ fn write(options: &Options, args: &ReportArgs) -> anyhow::Result<()> {
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    if args.format == "csv" {
-        let (_, warnings) = report::checks_csv(options, &mut out)?;
-        for w in warnings {
-            eprintln!("warning: {w}");
+    let text = match args.format {
+        ReportFormat::Csv => {
+            let (_, warnings) = report::checks_csv(options, &mut out)?;
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+            String::new()
         }
-    } else {
-        let r = report::build(options);
-        let text = match args.format.as_str() {
-            "json" => serde_json::to_string_pretty(&r)? + "\n",
-            "html" => report::html(&r),
-            _ => report::text(&r),
-        };
-        out.write_all(text.as_bytes())?;
-    }
+        ReportFormat::Json => serde_json::to_string_pretty(&report::build(options))? + "\n",
+        ReportFormat::Html => report::html(&report::build(options)),
+        ReportFormat::Text => report::text(&report::build(options)),
+    };
+    out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(())
 }
@@ -159,7 +160,7 @@ fn send(options: &Options, args: &ReportArgs, email: &EmailConfig) -> anyhow::Re
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    match runtime.block_on(crate::alert::send_mail_parts(email, &subject, parts)) {
+    match runtime.block_on(email::send_mail_parts(email, &subject, parts)) {
         Ok(()) => {
             println!(
                 "the report {} was mailed to {}",

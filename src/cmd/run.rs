@@ -2,10 +2,11 @@
 //! parts, with validate-then-swap reload on SIGHUP and an ordered stop on
 //! SIGTERM/SIGINT.
 //!
-//! Stop order: the sensors, then the pipeline (probes, then the monitor drains, then the CSV
-//! sinks write what they hold and save the state), then the alerts (the driver
-//! queues what it still holds; undelivered messages stay in the outbox), then
-//! the status line.
+//! Stop order: the pipeline (probes, then the monitor drains, then the CSV
+//! sinks write what they hold and save the state), then the alerts (the
+//! sensors and log watches, then the driver queues what it still holds;
+//! undelivered messages stay in the outbox), then the status line. Every
+//! part is stopped even when an earlier one fails, and every failure is said.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,14 +16,14 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::RunArgs;
-use crate::config::{self, Config};
+use crate::config;
 use crate::daemon::alerts::Alerts;
+use crate::daemon::config::Config;
+use crate::daemon::part::{self, Part};
 use crate::daemon::path::PathCapture;
 use crate::daemon::pipeline::{self, Pipeline};
-use crate::daemon::sensors::Sensors;
 use crate::daemon::status::StatusLine;
 use crate::daemon::surfaces::Surfaces;
-use crate::daemon::Part;
 use crate::monitor::Hub;
 use crate::probe;
 use crate::systemd::{self, LevelHandle};
@@ -76,14 +77,12 @@ pub async fn daemon(
         http.clone(),
         persisted.legacy_alerting.clone(),
     );
-    let sensors = Sensors::start(&config, alerts.observations());
     let surfaces = Surfaces::start(&config, hub.live()).await;
     let (notes, annotations) = tokio::sync::mpsc::channel(64);
     let paths = PathCapture::start(&config, hub.live(), notes);
     let pipeline = Pipeline::start(&config, persisted, hub, annotations, args.sim_fail)?;
     // In stop order.
     let mut parts: Vec<Box<dyn Part>> = vec![
-        Box::new(sensors),
         Box::new(pipeline),
         Box::new(alerts),
         Box::new(paths),
@@ -109,9 +108,7 @@ pub async fn daemon(
 
     systemd::stopping();
     tracing::info!("stopping: probes first, then the monitor, then the logs");
-    for part in parts {
-        part.stop().await?;
-    }
+    part::stop_all(parts).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -179,8 +176,8 @@ fn validated(
         || new.monitor.state_dir != current.monitor.state_dir
     {
         tracing::warn!("log_dir and state_dir changes take effect at the next restart");
-        new.monitor.log_dir = current.monitor.log_dir.clone();
-        new.monitor.state_dir = current.monitor.state_dir.clone();
+        new.core.monitor.log_dir = current.monitor.log_dir.clone();
+        new.core.monitor.state_dir = current.monitor.state_dir.clone();
     }
     for part in parts {
         part.check(&new)?;
@@ -190,26 +187,7 @@ fn validated(
 
 /// Which sections differ, e.g. `changed monitor, target` or `no changes`.
 fn changed_sections(old: &Config, new: &Config) -> String {
-    let sections = [
-        ("monitor", old.monitor != new.monitor),
-        ("gateway", old.gateway != new.gateway),
-        ("isp", old.isp != new.isp),
-        ("target", old.targets != new.targets),
-        ("dns", old.dns != new.dns),
-        ("http", old.http != new.http),
-        ("alerts", old.alerts != new.alerts),
-        ("notify", old.notify != new.notify),
-        ("log_watch", old.log_watch != new.log_watch),
-        ("path", old.path != new.path),
-        ("serve", old.serve != new.serve),
-        ("mqtt", old.mqtt != new.mqtt),
-        ("sensors", old.sensors != new.sensors),
-    ];
-    let changed: Vec<&str> = sections
-        .iter()
-        .filter(|(_, c)| *c)
-        .map(|(n, _)| *n)
-        .collect();
+    let changed = new.changed(old);
     if changed.is_empty() {
         "no changes".into()
     } else {

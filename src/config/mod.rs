@@ -1,40 +1,44 @@
-//! Configuration: loading, validation into real types, the built-in default,
-//! and the effective config printed with secrets redacted.
+//! Configuration's shared pieces, and the core sections.
 //!
-//! Two layers: `raw` mirrors the file and rejects unknown keys;
-//! `validate` turns it into [`Config`], whose fields are typed values.
+//! Every section of the file is read in two layers: a raw form that mirrors
+//! the file and refuses unknown keys, and a typed form that a [`Validator`]
+//! makes from it, collecting every broken rule. A module that owns a section
+//! (a channel, a sensor, a surface) holds both, as a [`Section`]; this module
+//! holds what they share ([`Validator`], [`Secret`], [`Window`],
+//! [`Severity`], the errors, the loader's reading of the file) and the core
+//! sections every part reads ([`Core`]: monitor, gateway, isp, targets, dns,
+//! http, alerts, path). The whole file, with every feature's section, is
+//! `daemon::config::Config`.
 
+mod builtin;
 mod error;
-mod notify;
-mod raw;
+pub mod load;
+pub mod raw;
 mod secret;
-mod sensors;
+#[macro_use]
+mod section;
 mod validate;
 mod window;
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::{NonZeroU16, NonZeroU32};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize, Serializer};
 use url::Url;
 
 pub use error::ConfigError;
-pub use notify::{EmailConfig, NotifyConfig, TeamsConfig, TeamsFormat, TelegramConfig, TlsMode};
+pub use load::DEFAULT_PATH;
 pub use secret::Secret;
-pub use sensors::{DiskSensor, MemorySensor, SensorsConfig, SshSensor};
+pub use section::{subkey, Section, Slots, Spliced, Table};
+pub use validate::{quoted, Span, Validator, SECOND_TO_30_DAYS, SECOND_TO_DAY, UP_TO_30_DAYS};
 pub use window::Window;
 
-/// Where the daemon looks for its config when no `-c` is given.
-pub const DEFAULT_PATH: &str = "/etc/connectivity-monitor/config.toml";
-
-/// The validated configuration the daemon runs on.
+/// The core sections: what is probed and when, how a check is judged, when
+/// a condition alerts, and how paths are traced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Config {
-    /// Where this config came from.
-    #[serde(skip)]
-    pub source: Source,
+pub struct Core {
     /// `[monitor]`
     pub monitor: MonitorConfig,
     /// `[gateway]`
@@ -52,24 +56,8 @@ pub struct Config {
     pub http: Vec<HttpConfig>,
     /// `[alerts]`: when conditions become alerts.
     pub alerts: AlertsConfig,
-    /// `[notify.*]`: the channels; secrets are redacted when shown.
-    #[serde(skip_serializing_if = "NotifyConfig::is_empty")]
-    pub notify: NotifyConfig,
-    /// `[[log_watch]]`: files that must keep growing.
-    pub log_watch: Vec<LogWatchConfig>,
     /// `[path]`: traces to the targets on outages and as a baseline.
     pub path: PathConfig,
-    /// `[serve]`: the status page, JSON API and /metrics, if on.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub serve: Option<ServeConfig>,
-    /// `[mqtt]`: Home Assistant over MQTT, if on.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mqtt: Option<MqttConfig>,
-    /// `[sensors.*]`: the host itself.
-    pub sensors: SensorsConfig,
-    /// What `check-config` should say besides "valid" (credentials it cannot read here).
-    #[serde(skip)]
-    pub notes: Vec<String>,
 }
 
 /// `[path]`
@@ -95,63 +83,6 @@ impl Default for PathConfig {
             max_hops: 30,
         }
     }
-}
-
-/// `[serve]`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ServeConfig {
-    /// Where the HTTP server listens.
-    pub listen: SocketAddr,
-    /// HTTP basic authentication, if required: user and password.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub basic_auth_user: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub basic_auth_password: Option<Secret>,
-}
-
-/// `[mqtt]`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MqttConfig {
-    /// `mqtt://host:1883` or `mqtts://host:8883`.
-    #[serde(serialize_with = "ser_url")]
-    pub url: Url,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub password: Option<Secret>,
-    /// A private CA for mqtts.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ca_file: Option<PathBuf>,
-    /// Home Assistant's discovery prefix.
-    pub discovery_prefix: String,
-    /// Where states are published, `connectivity-monitor/<hostname>` by default.
-    pub topic_prefix: String,
-}
-
-/// One `[[log_watch]]`: a log that going quiet means a service gets no traffic.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LogWatchConfig {
-    /// The file.
-    pub path: PathBuf,
-    /// The service it belongs to, named in alerts.
-    pub service: String,
-    /// No new data for this long: WARNING.
-    #[serde(serialize_with = "ser_duration")]
-    pub idle_after: Duration,
-    /// No new data for this long: CRITICAL; never when absent.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_opt_duration"
-    )]
-    pub critical_after: Option<Duration>,
-    /// Reminder interval; `[alerts] repeat_every` when absent.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_opt_duration"
-    )]
-    pub repeat_every: Option<Duration>,
-    /// Its own maintenance windows, besides `[[alerts.maintenance]]`.
-    pub maintenance: Vec<Window>,
 }
 
 /// Where a config came from.
@@ -445,15 +376,18 @@ impl Serialize for ProbeKind {
     }
 }
 
-fn ser_url<S: Serializer>(u: &Url, s: S) -> Result<S::Ok, S::Error> {
+/// A URL as the effective config shows it: credentials redacted.
+pub fn ser_url<S: Serializer>(u: &Url, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&crate::util::redact_url(u))
 }
 
-fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+/// A duration as the file writes it.
+pub fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&humantime::format_duration(*d))
 }
 
-fn ser_opt_duration<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+/// An optional duration as the file writes it.
+pub fn ser_opt_duration<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
     match d {
         Some(d) => ser_duration(d, s),
         None => s.serialize_none(),
@@ -470,57 +404,22 @@ fn ser_dns_servers<S: Serializer>(servers: &[SocketAddr], s: S) -> Result<S::Ok,
     }))
 }
 
-impl Config {
-    /// Loads `explicit` if given, else [`DEFAULT_PATH`] if it exists, else the built-in default.
-    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
-        let path = match explicit {
-            Some(p) => p,
-            None if Path::new(DEFAULT_PATH).exists() => Path::new(DEFAULT_PATH),
-            None => return Ok(Config::built_in()),
-        };
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Config::parse(path, &text)
-    }
-
-    /// Parses and validates `text`, naming `path` in every error.
-    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        validate::parse(path, text)
-    }
-
-    /// The built-in default: gateway from the default route, three public resolvers
-    /// as ICMP, TCP/443 and DNS targets, and one HTTPS check.
-    pub fn built_in() -> Config {
-        validate::built_in()
-    }
-
-    /// The secrets given as systemd credential names that cannot be read here,
-    /// as `(channel, credential name)`.
-    pub fn pending_credentials(&self) -> Vec<(&'static str, &str)> {
-        let n = &self.notify;
-        let secrets = [
-            ("email", n.email.as_ref().and_then(|e| e.password.as_ref())),
-            ("teams", n.teams.as_ref().map(|t| &t.webhook_url)),
-            ("telegram", n.telegram.as_ref().map(|t| &t.bot_token)),
-            (
-                "serve",
-                self.serve
-                    .as_ref()
-                    .and_then(|s| s.basic_auth_password.as_ref()),
-            ),
-            ("mqtt", self.mqtt.as_ref().and_then(|m| m.password.as_ref())),
-        ];
-        secrets
-            .into_iter()
-            .filter_map(|(c, s)| Some((c, s?.pending()?)))
-            .collect()
-    }
-
-    /// The effective config as TOML, secrets redacted (there are none yet in these sections).
-    pub fn to_toml(&self) -> String {
-        toml::to_string(self).unwrap_or_else(|e| format!("# cannot render config: {e}\n"))
+impl Core {
+    /// The sections that differ from `old`'s, by key.
+    pub fn changed(&self, old: &Core) -> Vec<&'static str> {
+        [
+            ("monitor", self.monitor != old.monitor),
+            ("gateway", self.gateway != old.gateway),
+            ("isp", self.isp != old.isp),
+            ("target", self.targets != old.targets),
+            ("dns", self.dns != old.dns),
+            ("http", self.http != old.http),
+            ("alerts", self.alerts != old.alerts),
+            ("path", self.path != old.path),
+        ]
+        .into_iter()
+        .filter_map(|(k, changed)| changed.then_some(k))
+        .collect()
     }
 }
 

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::*;
+use crate::daemon::config::{Config, RawFile};
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
     Config::parse(Path::new("/etc/cm.toml"), text)
@@ -50,9 +51,7 @@ fn example_config_parses_and_is_complete() {
 /// themselves: an unknown key makes serde list the keys a table accepts.
 fn raw_keys() -> Vec<String> {
     fn accepted(toml_text: &str) -> Option<Vec<String>> {
-        let e = toml::from_str::<raw::RawConfig>(toml_text)
-            .err()?
-            .to_string();
+        let e = toml::from_str::<RawFile>(toml_text).err()?.to_string();
         let list = e.split("unknown field `__probe__`, expected ").nth(1)?;
         let list = list.lines().next()?;
         Some(
@@ -194,7 +193,7 @@ fn dns_server_with_port_and_http_url_rules() {
         "{MINIMAL}[dns]\nservers = [\"127.0.0.1:5353\", \"9.9.9.9\"]\nnames = [\"example.com\"]\n"
     ))
     .unwrap();
-    let servers = &c.dns.unwrap().servers;
+    let servers = &c.dns.as_ref().unwrap().servers;
     assert_eq!(servers[0].port(), 5353);
     assert_eq!(servers[1].port(), 53);
     let e = err(&format!(
@@ -286,12 +285,12 @@ fn alerts_and_maintenance_windows() {
 #[test]
 fn log_watch_rules() {
     let c = parse(&format!("{MINIMAL}[[log_watch]]\npath = \"/var/log/nginx/access.log\"\nservice = \"nginx\"\nidle_after = \"10m\"\ncritical_after = \"1h\"\n")).unwrap();
-    assert_eq!(c.log_watch[0].idle_after, Duration::from_secs(600));
+    assert_eq!(c.features.log_watch[0].idle_after, Duration::from_secs(600));
     assert_eq!(
-        c.log_watch[0].critical_after,
+        c.features.log_watch[0].critical_after,
         Some(Duration::from_secs(3600))
     );
-    assert_eq!(c.log_watch[0].repeat_every, None);
+    assert_eq!(c.features.log_watch[0].repeat_every, None);
     let e = err(&format!("{MINIMAL}[[log_watch]]\npath = \"/x\"\nservice = \"x\"\nidle_after = \"10m\"\ncritical_after = \"1m\"\n"));
     assert_eq!(e, "/etc/cm.toml:8:18: log_watch[0].critical_after = \"1m\": must not be shorter than idle_after");
 }
@@ -456,11 +455,11 @@ fn sensor_thresholds_and_mounts_are_checked() {
         "{MINIMAL}[sensors.disk]\n[sensors.memory]\n[sensors.ssh]\n"
     ))
     .unwrap();
-    let d = c.sensors.disk.unwrap();
+    let d = c.features.sensors.disk.unwrap();
     assert_eq!(
         (d.warn_used_pct, d.critical_used_pct, d.every),
         (85, 95, Duration::from_secs(60))
     );
     assert_eq!(d.exclude, vec![PathBuf::from("/boot/efi")]);
-    assert_eq!(c.sensors.ssh.unwrap().max_failures, 10);
+    assert_eq!(c.features.sensors.ssh.unwrap().max_failures, 10);
 }

@@ -1,127 +1,36 @@
-//! The alerts part: one task drives every alert condition (the outage, from the
-//! update stream; log silence, from the watches; host sensors, from
-//! `daemon/sensors.rs`) through the shared policy, and
-//! queues each message in the durable outbox, from which a task per channel
-//! delivers it.
+//! The alerts part: the condition driver (`driver.rs`), its observers (log
+//! watches and host sensors, `sensors.rs`), the durable outbox and a
+//! delivery task per channel. A reload gives the driver its new rules before
+//! any new observer starts, so that none reports to a driver that does not
+//! know it yet.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
-use super::{Part, PartFuture};
-use crate::alert::condition::{self, Seen};
-use crate::alert::{
-    logwatch, Alerting, Channel, Conditions, Notifier, NotifyLog, Observation, Outbox, Policy,
-    Report, Shared,
-};
-use crate::config::Config;
-use crate::monitor::update::{AlertNote, CheckDone};
-use crate::monitor::{Event, LiveSender, Update};
-use crate::timefmt::spelled;
-
-/// The condition id of the internet outage.
-const OUTAGE: &str = "outage";
-
-/// The families of condition ids this version raises: the outage, and the
-/// prefixes or ids of log watches and sensors. Anything else in `alerts.json`
-/// came from elsewhere and is set aside at start, not replayed.
-const FAMILIES: &[&str] = &[OUTAGE, "log:", "disk:", "inodes:", "memory", "ssh"];
-
-/// Whether `id` belongs to a family this version raises.
-fn known(id: &str) -> bool {
-    FAMILIES
-        .iter()
-        .any(|f| id == *f || (f.ends_with(':') && id.starts_with(f)))
-}
-
-/// What the driver task applies; replaced whole on reload.
-struct Rules {
-    outage: Policy,
-    /// Log watches' policies by condition id.
-    watches: HashMap<String, Policy>,
-    /// Host sensors' policies by the first part of their ids (`disk`, `memory`, `ssh`).
-    sensors: HashMap<&'static str, Policy>,
-    notifier: Arc<Notifier>,
-}
-
-/// A sensor's policy: its own level (threshold) decides WARNING or CRITICAL;
-/// its windows add to the global ones.
-fn sensor_policy(
-    global: &Policy,
-    repeat_every: Option<std::time::Duration>,
-    own: &[crate::config::Window],
-) -> Policy {
-    Policy {
-        warn_after: std::time::Duration::ZERO,
-        critical_after: std::time::Duration::MAX,
-        repeat_every: repeat_every.unwrap_or(global.repeat_every),
-        maintenance: global.maintenance.iter().chain(own).cloned().collect(),
-    }
-}
-
-impl Rules {
-    fn new(config: &Config, notifier: Arc<Notifier>) -> Rules {
-        let outage = Policy::from(&config.alerts);
-        let watches = config
-            .log_watch
-            .iter()
-            .map(|w| (logwatch::id(w), logwatch::policy(w, &outage)))
-            .collect();
-        let s = &config.sensors;
-        let mut sensors = HashMap::new();
-        if let Some(d) = &s.disk {
-            let p = sensor_policy(&outage, d.repeat_every, &d.maintenance);
-            sensors.insert("inodes", p.clone());
-            sensors.insert("disk", p);
-        }
-        if let Some(m) = &s.memory {
-            sensors.insert(
-                "memory",
-                sensor_policy(&outage, m.repeat_every, &m.maintenance),
-            );
-        }
-        if let Some(x) = &s.ssh {
-            sensors.insert(
-                "ssh",
-                sensor_policy(&outage, x.repeat_every, &x.maintenance),
-            );
-        }
-        Rules {
-            outage,
-            watches,
-            sensors,
-            notifier,
-        }
-    }
-
-    fn policy(&self, id: &str) -> Option<&Policy> {
-        if id == OUTAGE {
-            return Some(&self.outage);
-        }
-        let kind = id.split(':').next().unwrap_or(id);
-        self.watches.get(id).or_else(|| self.sensors.get(kind))
-    }
-}
+use super::config::Config;
+use super::driver::{Driver, Rules};
+use super::part::{Part, PartFuture};
+use super::sensors::Observers;
+use crate::alert::{Alerting, Channel, Conditions, Notifier, NotifyLog, Outbox, Shared};
+use crate::monitor::{LiveSender, Update};
+use crate::sensor::{Condition, Report};
 
 /// The running alerts part.
 pub struct Alerts {
     shared: Shared,
     notifier: Arc<Notifier>,
-    watches: Watches,
-    observations: mpsc::Sender<Report>,
+    observers: Observers,
+    reports: mpsc::Sender<Report>,
     rules: mpsc::Sender<Rules>,
     driver: JoinHandle<()>,
 }
 
 impl Alerts {
-    /// Starts the channels, the log watches and the driver, which reads
-    /// `updates` (a durable queue of the update stream).
+    /// Starts the channels, the driver (which reads `updates`, a durable
+    /// queue of the update stream) and then the observers.
     pub fn start(
         config: &Config,
         updates: mpsc::Receiver<Arc<Update>>,
@@ -133,43 +42,30 @@ impl Alerts {
             outbox: Arc::new(Outbox::new(&config.monitor.state_dir)),
             log: NotifyLog::new(&config.monitor.log_dir),
             http,
-            max_age: config.notify.max_age,
-            live: live.clone(),
+            max_age: config.features.notify.max_age.0,
+            live,
         };
         let notifier = start_notifier(config, &shared);
+        // What alerts.json holds of a condition this version does not know is set aside.
+        let known = |id: &str| Condition::parse(id).is_some();
         let mut conditions = Conditions::load(config.monitor.state_dir.clone(), known);
         // Versions before alerts.json kept the open outage's progress in state.json.
         if let Some(a) = legacy.and_then(|v| serde_json::from_value::<Alerting>(v).ok()) {
-            conditions.adopt(OUTAGE, a);
+            conditions.adopt(&Condition::Outage("OUTAGE").id(), a);
         }
-        let (observations, obs_rx) = mpsc::channel(64);
-        let watches = Watches::start(config, &observations);
+        let (reports, reports_rx) = mpsc::channel(64);
         let (rules, rules_rx) = mpsc::channel(4);
-        let driver = tokio::spawn(drive(
-            Driver {
-                conditions,
-                rules: Rules::new(config, Arc::clone(&notifier)),
-                live,
-            },
-            updates,
-            obs_rx,
-            rules_rx,
-        ));
+        let driver = Driver::new(conditions, Rules::new(config, Arc::clone(&notifier)));
+        let driver = tokio::spawn(driver.run(updates, reports_rx, rules_rx));
+        let observers = Observers::start(config, &reports);
         Alerts {
             shared,
             notifier,
-            watches,
-            observations,
+            observers,
+            reports,
             rules,
             driver,
         }
-    }
-}
-
-impl Alerts {
-    /// Where observers (log watches, sensors) report.
-    pub fn observations(&self) -> mpsc::Sender<Report> {
-        self.observations.clone()
     }
 }
 
@@ -180,21 +76,23 @@ impl Part for Alerts {
         new: &'a Config,
     ) -> PartFuture<'a, Option<String>> {
         Box::pin(async move {
-            if new.notify != old.notify {
+            let mut notes = Vec::new();
+            if new.features.notify != old.features.notify {
                 self.notifier.stop().await;
-                self.shared.max_age = new.notify.max_age;
+                self.shared.max_age = new.features.notify.max_age.0;
                 self.notifier = start_notifier(new, &self.shared);
             }
-            // The driver knows the new watches' policies before they report.
+            // The driver knows the new observers' policies before they report.
             let _ = self
                 .rules
                 .send(Rules::new(new, Arc::clone(&self.notifier)))
                 .await;
-            if new.log_watch != old.log_watch || new.alerts != old.alerts {
-                self.watches.stop().await;
-                self.watches = Watches::start(new, &self.observations);
+            if Observers::changed(old, new) {
+                self.observers.stop().await;
+                self.observers = Observers::start(new, &self.reports);
+                notes.push("sensors and log watches restarted");
             }
-            None
+            (!notes.is_empty()).then(|| notes.join("; "))
         })
     }
 
@@ -202,14 +100,14 @@ impl Part for Alerts {
         Box::pin(async move {
             let Alerts {
                 notifier,
-                watches,
-                observations,
+                observers,
+                reports,
                 rules,
                 driver,
                 ..
             } = *self;
-            watches.stop().await;
-            drop((observations, rules));
+            observers.stop().await;
+            drop((reports, rules));
             // The update queue closed when the pipeline stopped; the driver
             // queues what it still holds, then ends.
             driver.await.context("the alert driver panicked")?;
@@ -220,7 +118,7 @@ impl Part for Alerts {
 }
 
 fn start_notifier(config: &Config, shared: &Shared) -> Arc<Notifier> {
-    let channels = Channel::all(&config.notify);
+    let channels = Channel::all(&config.features.notify);
     if channels.is_empty() {
         tracing::info!("no notification channel is configured: alerts go only to the journal");
     } else {
@@ -231,198 +129,4 @@ fn start_notifier(config: &Config, shared: &Shared) -> Arc<Notifier> {
         );
     }
     Arc::new(Notifier::start(channels, shared.clone()))
-}
-
-struct Driver {
-    conditions: Conditions,
-    rules: Rules,
-    live: LiveSender,
-}
-
-async fn drive(
-    mut d: Driver,
-    mut updates: mpsc::Receiver<Arc<Update>>,
-    mut observations: mpsc::Receiver<Report>,
-    mut rules: mpsc::Receiver<Rules>,
-) {
-    d.forget_unwatched(Utc::now()).await;
-    let (mut updates_open, mut watches_open) = (true, true);
-    while updates_open || watches_open {
-        tokio::select! {
-            u = updates.recv(), if updates_open => match u {
-                Some(u) => {
-                    if let Update::Check(c) = &*u {
-                        d.check(c).await;
-                    }
-                }
-                None => updates_open = false,
-            },
-            o = observations.recv(), if watches_open => match o {
-                Some(Report::Seen(o)) => d.observe(&o).await,
-                Some(Report::Watching { families, ids, now, why }) => {
-                    d.watching(families, &ids, now, &why).await;
-                }
-                None => watches_open = false,
-            },
-            Some(r) = rules.recv() => {
-                d.rules = r;
-                d.forget_unwatched(Utc::now()).await;
-            }
-        }
-        d.persist().await;
-    }
-}
-
-impl Driver {
-    async fn observe(&mut self, o: &Observation) {
-        let policy = match (self.rules.policy(&o.id), &o.state) {
-            (Some(p), _) => p,
-            // Only the recovery of a condition no longer configured: the policy
-            // plays no part in it beyond pairing what was raised.
-            (None, Seen::Cleared { .. }) => &self.rules.outage,
-            (None, Seen::Active { .. }) => return,
-        };
-        if let Some((_, msg)) = self.conditions.observe(policy, o) {
-            // On disk in the outbox (or held in memory, loudly, when it cannot
-            // be written) before anything else hears of it.
-            self.rules.notifier.notify(&msg).await;
-            condition::journal(&msg);
-            self.live.send(Update::Alert(AlertNote {
-                id: msg.id.clone(),
-                condition: msg.condition.clone(),
-                label: msg.label(),
-            }));
-        }
-    }
-
-    /// Writes `alerts.json` off the runtime thread if what it holds changed.
-    async fn persist(&mut self) {
-        let Some(u) = self.conditions.unsaved() else {
-            return;
-        };
-        let (u, result) = tokio::task::spawn_blocking(move || {
-            let r = u.write();
-            (u, r)
-        })
-        .await
-        .expect("writing alerts.json does not panic");
-        self.conditions.saved(u, result);
-    }
-
-    /// An outage is a condition from its start until its end; one that ended
-    /// while the daemon was not running is cleared at the first check.
-    async fn check(&mut self, c: &CheckDone) {
-        let outage = |label: &str, state| Observation {
-            id: OUTAGE.into(),
-            label: label.into(),
-            now: c.at,
-            state,
-        };
-        for e in &c.events {
-            if let Event::OutageEnded(o) = e {
-                let at = o.end;
-                let detail = o.full_detail();
-                self.observe(&outage(
-                    o.cause.verdict().as_str(),
-                    Seen::Cleared { at, detail },
-                ))
-                .await;
-            }
-        }
-        match &c.state.outage {
-            Some(o) => {
-                self.observe(&outage(
-                    o.cause.verdict().as_str(),
-                    Seen::Active {
-                        since: o.start,
-                        detail: o.detail.clone(),
-                        level: None,
-                    },
-                ))
-                .await;
-            }
-            None if self.conditions.holds(OUTAGE) => {
-                self.observe(&outage(
-                    "OUTAGE",
-                    Seen::Cleared {
-                        at: c.at,
-                        detail: "the outage ended while the daemon was not running".into(),
-                    },
-                ))
-                .await;
-            }
-            None => {}
-        }
-    }
-
-    /// A condition whose watch was removed from the config gets its recovery
-    /// ("no longer watched") rather than staying open for ever.
-    async fn forget_unwatched(&mut self, now: DateTime<Utc>) {
-        let gone: Vec<_> = self
-            .conditions
-            .ids()
-            .into_iter()
-            .filter(|(id, _)| id != OUTAGE && self.rules.policy(id).is_none())
-            .collect();
-        self.close(gone, now, "removed from the config").await;
-    }
-
-    /// The open conditions of `families` not in `ids` end: their thing is gone.
-    async fn watching(&mut self, families: &[&str], ids: &[String], now: DateTime<Utc>, why: &str) {
-        let gone: Vec<_> = self
-            .conditions
-            .ids()
-            .into_iter()
-            .filter(|(id, _)| families.iter().any(|f| id.starts_with(f)) && !ids.contains(id))
-            .collect();
-        self.close(gone, now, why).await;
-    }
-
-    /// Ends each of `gone` with "no longer watched (why)"; the state file is
-    /// written once afterwards, and the runtime is given back between entries.
-    async fn close(&mut self, gone: Vec<(String, Option<String>)>, now: DateTime<Utc>, why: &str) {
-        for (id, label) in gone {
-            let label = label.unwrap_or_else(|| id.replacen("log:", "LOG_SILENT:", 1));
-            self.observe(&Observation {
-                id,
-                label,
-                now,
-                state: Seen::Cleared {
-                    at: now,
-                    detail: format!("no longer watched ({why})"),
-                },
-            })
-            .await;
-            tokio::task::yield_now().await;
-        }
-    }
-}
-
-/// The running `[[log_watch]]` tasks.
-struct Watches {
-    token: CancellationToken,
-    tracker: TaskTracker,
-}
-
-impl Watches {
-    fn start(config: &Config, out: &mpsc::Sender<Report>) -> Watches {
-        let token = CancellationToken::new();
-        let tracker = TaskTracker::new();
-        for w in &config.log_watch {
-            tracing::info!(
-                "watching {} for silence ({}: idle after {})",
-                w.path.display(),
-                w.service,
-                spelled(w.idle_after)
-            );
-            tracker.spawn(logwatch::run(w.clone(), out.clone(), token.clone()));
-        }
-        tracker.close();
-        Watches { token, tracker }
-    }
-
-    async fn stop(&self) {
-        self.token.cancel();
-        self.tracker.wait().await;
-    }
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::{json, Value};
 
 use super::live::View;
-use crate::config::{Config, Family, MqttConfig};
+use crate::config::{Core, Family};
 use crate::monitor::Verdict;
 
 /// Home Assistant's word for a value that is not known: the state `None`
@@ -28,8 +28,8 @@ pub struct Names {
 }
 
 impl Names {
-    /// The names for `cfg` within `config`.
-    pub fn new(cfg: &MqttConfig, config: &Config) -> Names {
+    /// The names under `[mqtt]`'s `discovery` and `prefix` topics, for `config`'s targets.
+    pub fn new((discovery, prefix): (&str, &str), config: &Core) -> Names {
         let names: Vec<String> = config.targets.iter().map(|t| t.name.0.clone()).collect();
         let ids = target_ids(&names);
         let families: Vec<Family> = Family::ALL
@@ -37,8 +37,8 @@ impl Names {
             .filter(|f| config.targets.iter().any(|t| Family::of(t.address) == *f))
             .collect();
         Names {
-            discovery: cfg.discovery_prefix.clone(),
-            prefix: cfg.topic_prefix.clone(),
+            discovery: discovery.to_owned(),
+            prefix: prefix.to_owned(),
             node: format!("connectivity_monitor_{}", slug(&crate::util::hostname())),
             targets: names.into_iter().zip(ids).collect(),
             families: if families.len() > 1 {
@@ -188,77 +188,116 @@ pub fn states(names: &Names, v: &View) -> Vec<(String, String)> {
     out
 }
 
-/// Every entity's discovery topic and config, in the order Home Assistant lists them.
-pub fn discovery(n: &Names) -> Vec<(String, Value)> {
-    let connectivity = || json!({"device_class": "connectivity"});
-    let fixed = [
-        ("binary_sensor", "internet", "Internet", connectivity()),
-        ("binary_sensor", "gateway", "Gateway", connectivity()),
-        (
-            "sensor",
-            "verdict",
-            "Verdict",
-            json!({
+/// What Home Assistant should make of an entity's state.
+#[derive(Debug, Clone, Copy)]
+enum Class {
+    /// On when connected.
+    Connectivity,
+    /// One of the verdicts.
+    Verdicts,
+    /// A measurement in `unit`, of a device class if it has one.
+    Measured(&'static str, Option<&'static str>),
+    /// A point in time.
+    Timestamp,
+    /// A duration in `unit`, not a measurement to chart.
+    Duration(&'static str),
+}
+
+impl Class {
+    /// The config keys that say it.
+    fn keys(self) -> Value {
+        match self {
+            Class::Connectivity => json!({"device_class": "connectivity"}),
+            Class::Verdicts => json!({
                 "device_class": "enum",
                 "options": Verdict::ALL.map(Verdict::as_str),
             }),
-        ),
-        (
-            "sensor",
-            "latency",
-            "Internet latency",
-            json!({"unit_of_measurement": "ms", "state_class": "measurement", "device_class": "duration"}),
-        ),
-        (
-            "sensor",
-            "loss",
-            "Packet loss",
-            json!({"unit_of_measurement": "%", "state_class": "measurement"}),
-        ),
-        (
-            "sensor",
-            "last_outage_start",
-            "Last outage start",
-            json!({"device_class": "timestamp"}),
-        ),
-        (
-            "sensor",
-            "last_outage_duration",
-            "Last outage duration",
-            json!({"unit_of_measurement": "s", "device_class": "duration"}),
-        ),
-        (
-            "sensor",
-            "availability_today",
-            "Availability today",
-            json!({"unit_of_measurement": "%", "state_class": "measurement"}),
-        ),
-    ];
+            Class::Measured(unit, class) => {
+                let mut keys = json!({"unit_of_measurement": unit, "state_class": "measurement"});
+                if let Some(class) = class {
+                    keys["device_class"] = json!(class);
+                }
+                keys
+            }
+            Class::Timestamp => json!({"device_class": "timestamp"}),
+            Class::Duration(unit) => {
+                json!({"unit_of_measurement": unit, "device_class": "duration"})
+            }
+        }
+    }
+}
+
+/// The device's entities that every config has: component, id (also its
+/// state topic), name and class, in the order Home Assistant lists them.
+const FIXED: [(&str, &str, &str, Class); 8] = [
+    ("binary_sensor", "internet", "Internet", Class::Connectivity),
+    ("binary_sensor", "gateway", "Gateway", Class::Connectivity),
+    ("sensor", "verdict", "Verdict", Class::Verdicts),
+    (
+        "sensor",
+        "latency",
+        "Internet latency",
+        Class::Measured("ms", Some("duration")),
+    ),
+    ("sensor", "loss", "Packet loss", Class::Measured("%", None)),
+    (
+        "sensor",
+        "last_outage_start",
+        "Last outage start",
+        Class::Timestamp,
+    ),
+    (
+        "sensor",
+        "last_outage_duration",
+        "Last outage duration",
+        Class::Duration("s"),
+    ),
+    (
+        "sensor",
+        "availability_today",
+        "Availability today",
+        Class::Measured("%", None),
+    ),
+];
+
+/// Every entity's discovery topic and config, in the order Home Assistant
+/// lists them: the fixed ones, each family's (when both have targets), each target's.
+pub fn discovery(n: &Names) -> Vec<(String, Value)> {
     let device = device(n);
-    let mut out: Vec<_> = fixed
-        .into_iter()
-        .map(|(component, id, name, extra)| entity(n, &device, component, id, name, id, extra))
+    let connectivity = Class::Connectivity.keys();
+    let mut out: Vec<_> = FIXED
+        .iter()
+        .map(|(component, id, name, class)| {
+            entity(n, &device, component, id, name, id, class.keys())
+        })
         .collect();
     for f in &n.families {
+        let id = family_id(*f);
+        let name = format!("Internet {}", f.name());
         out.push(entity(
             n,
             &device,
             "binary_sensor",
-            &family_id(*f),
-            &format!("Internet {}", f.name()),
-            &family_id(*f),
-            connectivity(),
+            &id,
+            &name,
+            &id,
+            connectivity.clone(),
         ));
     }
     for (t, id) in &n.targets {
+        let (entity_id, name, state) = (
+            format!("target_{id}"),
+            format!("Target {t}"),
+            format!("target/{id}"),
+        );
         out.push(entity(
             n,
             &device,
             "binary_sensor",
-            &format!("target_{id}"),
-            &format!("Target {t}"),
-            &format!("target/{id}"),
-            connectivity(),
+            &entity_id,
+            &name,
+            &state,
+            connectivity.clone(),
         ));
     }
     out
@@ -439,5 +478,53 @@ mod tests {
         ] {
             assert_eq!(s[key], UNKNOWN, "{key}");
         }
+    }
+
+    #[test]
+    fn each_fixed_entity_says_what_its_state_is() {
+        let d = discovery(&names(&[]));
+        let said: Vec<(&str, Value, Value, Value)> = d
+            .iter()
+            .map(|(_, c)| {
+                let name = c["name"].as_str().unwrap();
+                let c = c.clone();
+                (
+                    name,
+                    c["device_class"].clone(),
+                    c["unit_of_measurement"].clone(),
+                    c["state_class"].clone(),
+                )
+            })
+            .collect();
+        let m = json!("measurement");
+        assert_eq!(
+            said,
+            [
+                ("Internet", json!("connectivity"), Value::Null, Value::Null),
+                ("Gateway", json!("connectivity"), Value::Null, Value::Null),
+                ("Verdict", json!("enum"), Value::Null, Value::Null),
+                (
+                    "Internet latency",
+                    json!("duration"),
+                    json!("ms"),
+                    m.clone()
+                ),
+                ("Packet loss", Value::Null, json!("%"), m.clone()),
+                (
+                    "Last outage start",
+                    json!("timestamp"),
+                    Value::Null,
+                    Value::Null
+                ),
+                (
+                    "Last outage duration",
+                    json!("duration"),
+                    json!("s"),
+                    Value::Null
+                ),
+                ("Availability today", Value::Null, json!("%"), m),
+            ]
+        );
+        assert_eq!(d[2].1["options"][0], "OK");
     }
 }

@@ -13,7 +13,8 @@ use serde::Serialize;
 
 use super::metrics::{Format, Metrics};
 use super::today::{Seed, Today};
-use crate::config::Config;
+use crate::alert::NotifyConfig;
+use crate::config::Core;
 use crate::monitor::update::{CheckDone, DeliveryNote};
 use crate::monitor::{Event, Update, Verdict};
 use crate::probe::Outcome;
@@ -94,37 +95,37 @@ pub struct FamilyView {
 
 /// The view, today's figure and the metrics, each behind its own lock; a
 /// check updates them in turn, and a reader holds one lock at a time.
-pub struct Live {
+pub struct LiveView {
     view: Mutex<View>,
     today: Mutex<Today>,
     metrics: Mutex<Metrics>,
     state_dir: PathBuf,
 }
 
-impl Live {
+impl LiveView {
     /// An empty view, before the first check; checks from `start` on count
     /// towards today's figure live, those before it come from the logs.
-    pub fn new(config: &Config, start: DateTime<Utc>) -> Arc<Live> {
+    pub fn new(config: &Core, notify: &NotifyConfig, start: DateTime<Utc>) -> Arc<LiveView> {
         let view = View {
             schema_version: 1,
             host: crate::util::hostname(),
             ..View::default()
         };
-        let live = Arc::new(Live {
+        let live = Arc::new(LiveView {
             view: Mutex::new(view),
             today: Mutex::new(Today::new(config.monitor.interval, start)),
             metrics: Mutex::new(Metrics::new()),
             state_dir: config.monitor.state_dir.clone(),
         });
-        live.configure(config);
+        live.configure(config, notify);
         live
     }
 
     /// Follows a new config: the interval, the channels (a removed one loses
     /// its entry and series), the targets (a removed one loses its history;
     /// its series go with the next check).
-    pub fn configure(&self, config: &Config) {
-        let channels: Vec<&'static str> = crate::alert::Channel::all(&config.notify)
+    pub fn configure(&self, config: &Core, notify: &NotifyConfig) {
+        let channels: Vec<&'static str> = crate::alert::Channel::all(notify)
             .iter()
             .map(crate::alert::Channel::name)
             .collect();
@@ -184,7 +185,6 @@ impl Live {
         match u {
             Update::Check(c) => self.check(c),
             Update::Delivery(d) => self.delivery(d),
-            Update::Alert(_) => {}
         }
     }
 
@@ -358,6 +358,7 @@ fn probe_views(c: &CheckDone) -> Vec<ProbeView> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::daemon::config::Config;
     use crate::monitor::update::DeliveryNote;
 
     fn config(dir: &std::path::Path, extra: &str) -> Config {
@@ -373,7 +374,8 @@ mod tests {
     #[test]
     fn a_scrape_is_encoded_once_until_a_metric_changes() {
         let dir = tempfile::tempdir().unwrap();
-        let live = Live::new(&config(dir.path(), EMAIL), Utc::now());
+        let c = config(dir.path(), EMAIL);
+        let live = LiveView::new(&c, &c.features.notify, Utc::now());
         let first = live.metrics_text(Format::Prometheus);
         assert_eq!(
             first.as_ptr(),
@@ -397,9 +399,11 @@ mod tests {
     #[test]
     fn a_channel_removed_by_a_reload_leaves_the_view_and_the_metrics() {
         let dir = tempfile::tempdir().unwrap();
-        let live = Live::new(&config(dir.path(), EMAIL), Utc::now());
+        let c = config(dir.path(), EMAIL);
+        let live = LiveView::new(&c, &c.features.notify, Utc::now());
         assert!(live.view().channels.contains_key("email"));
-        live.configure(&config(dir.path(), ""));
+        let c = config(dir.path(), "");
+        live.configure(&c, &c.features.notify);
         assert!(live.view().channels.is_empty());
         let text = String::from_utf8_lossy(&live.metrics_text(Format::Prometheus)).into_owned();
         assert!(!text.contains("channel=\"email\""), "{text}");

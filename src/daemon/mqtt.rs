@@ -11,28 +11,173 @@
 //! broker acknowledges each) and its outcome is logged. A broker that is down
 //! costs monitoring nothing: states never wait (a full queue drops them).
 
+mod session;
+
+use std::path::PathBuf;
 use std::time::Duration;
 
-use rumqttc::{
-    AsyncClient, Event, LastWill, MqttOptions, Packet, QoS, TlsConfiguration, Transport,
-};
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use rumqttc::{AsyncClient, LastWill, MqttOptions, QoS, TlsConfiguration, Transport};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use url::Url;
 
-use super::ha::{self, Names};
-use super::live::{Live, View};
-use super::{Background, PartFuture};
-use crate::config::{Config, MqttConfig};
+use self::session::Session;
+use super::ha::Names;
+use super::live::LiveView;
+use super::surface::{off, Context, Surface};
+use super::part::{Background, PartFuture};
+use crate::config::raw::SpannedStr;
+use crate::config::{quoted, Core, Secret, Table, Validator};
 
-const FIRST_RETRY: Duration = Duration::from_secs(1);
-const MAX_RETRY: Duration = Duration::from_secs(60);
-/// A connection that lasted this long starts the backoff over when it drops.
-const STABLE: Duration = Duration::from_secs(60);
 /// Requests waiting for the connection; discovery waits for room, states drop.
 const QUEUE: usize = 1024;
-/// How long the broker may take to acknowledge one discovery config, on top of a minute.
-const ACK_TIME_PER_CONFIG: Duration = Duration::from_millis(20);
+
+/// `[mqtt]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMqtt {
+    url: SpannedStr,
+    username: Option<String>,
+    password: Option<SpannedStr>,
+    password_file: Option<SpannedStr>,
+    ca_file: Option<String>,
+    discovery_prefix: Option<SpannedStr>,
+    topic_prefix: Option<SpannedStr>,
+}
+
+/// `[mqtt]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MqttConfig {
+    /// `mqtt://host:1883` or `mqtts://host:8883`.
+    #[serde(serialize_with = "crate::config::ser_url")]
+    pub url: Url,
+    /// Login name, if the broker wants one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Login password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// A private CA for mqtts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// Home Assistant's discovery prefix.
+    pub discovery_prefix: String,
+    /// Where states are published, `connectivity-monitor/<hostname>` by default.
+    pub topic_prefix: String,
+}
+
+impl Table for MqttConfig {
+    type Raw = RawMqtt;
+
+    fn read(m: RawMqtt, v: &mut Validator<'_>, section: &str) -> Option<MqttConfig> {
+        let key = |k: &str| format!("{section}.{k}");
+        let url = match Url::parse(m.url.get_ref()) {
+            Ok(u) if matches!(u.scheme(), "mqtt" | "mqtts") && u.host_str().is_some() => Some(u),
+            _ => {
+                let shown = format!("{:?}", crate::util::redact(m.url.get_ref()));
+                let rule = "must be mqtt://HOST[:PORT] or mqtts://HOST[:PORT]";
+                v.problem(Some(m.url.span()), &key("url"), &shown, rule);
+                None
+            }
+        };
+        let password = v.secret(&key("password"), m.password, m.password_file, false);
+        let discovery = topic(v, m.discovery_prefix, &key("discovery_prefix"));
+        let prefix = topic(v, m.topic_prefix, &key("topic_prefix"));
+        Some(MqttConfig {
+            url: url?,
+            username: m.username,
+            password,
+            ca_file: m.ca_file.map(PathBuf::from),
+            discovery_prefix: discovery.unwrap_or_else(|| "homeassistant".into()),
+            topic_prefix: prefix.unwrap_or_else(|| {
+                format!("connectivity-monitor/{}", crate::util::hostname())
+            }),
+        })
+    }
+
+    fn secrets(&self) -> Vec<&Secret> {
+        self.password.iter().collect()
+    }
+}
+
+impl MqttConfig {
+    /// Home Assistant's discovery prefix and the prefix of the states.
+    pub fn topics(&self) -> (&str, &str) {
+        (&self.discovery_prefix, &self.topic_prefix)
+    }
+}
+
+/// A topic prefix, without a trailing `/`; `None` when absent or broken.
+fn topic(v: &mut Validator<'_>, given: Option<SpannedStr>, key: &str) -> Option<String> {
+    let given = given?;
+    if given.get_ref().is_empty() || given.get_ref().contains(['#', '+']) {
+        let rule = "must be a topic without # or +";
+        v.problem(Some(given.span()), key, &quoted(Some(&given)), rule);
+        return None;
+    }
+    Some(given.get_ref().trim_end_matches('/').to_owned())
+}
+
+impl Surface for MqttConfig {
+    type Running = Mqtt;
+
+    const SHOWS: &'static str = "Home Assistant";
+
+    fn start<'a>(&'a self, ctx: &'a Context<'a>) -> PartFuture<'a, anyhow::Result<Mqtt>> {
+        let started = Mqtt::start(self, ctx.core, std::sync::Arc::clone(ctx.live), ctx.checks.clone());
+        Box::pin(async move { started })
+    }
+
+    /// The same section follows the targets; another one restarts it.
+    fn reload<'a>(
+        &'a self,
+        running: Mqtt,
+        ctx: &'a Context<'a>,
+    ) -> PartFuture<'a, (Option<Mqtt>, Option<String>)> {
+        Box::pin(async move {
+            if running.config() == self {
+                let followed = running.follow(ctx.core);
+                let note = "mqtt: Home Assistant's entities follow the targets";
+                return (Some(running), followed.then(|| note.into()));
+            }
+            let keys = changed_keys(running.config(), self);
+            let _ = running.stop().await;
+            match self.start(ctx).await {
+                Ok(m) => (Some(m), Some(format!("mqtt restarted ({keys} changed)"))),
+                Err(e) => (None, Some(off("mqtt", Self::SHOWS, &e))),
+            }
+        })
+    }
+
+    fn stop(running: Mqtt) -> PartFuture<'static, ()> {
+        Box::pin(async move {
+            let _ = running.stop().await;
+        })
+    }
+
+    fn preflight(&self) -> (Vec<String>, Vec<String>) {
+        let errors = tls_ca(self).err().into_iter();
+        let errors = errors.map(|e| format!("{e}; `run` would start without Home Assistant"));
+        (errors.collect(), Vec::new())
+    }
+}
+
+/// The keys of `[mqtt]` that differ, by name (never a value: one is a password).
+fn changed_keys(old: &MqttConfig, new: &MqttConfig) -> String {
+    let keys = [
+        ("url", old.url != new.url),
+        ("username", old.username != new.username),
+        ("password", old.password != new.password),
+        ("ca_file", old.ca_file != new.ca_file),
+        (
+            "discovery_prefix",
+            old.discovery_prefix != new.discovery_prefix,
+        ),
+        ("topic_prefix", old.topic_prefix != new.topic_prefix),
+    ];
+    let changed: Vec<&str> = keys.iter().filter(|(_, c)| *c).map(|(k, _)| *k).collect();
+    changed.join(", ")
+}
 
 /// The running publisher.
 pub struct Mqtt {
@@ -72,12 +217,12 @@ impl Mqtt {
     /// (`checks` changes once per check).
     pub fn start(
         cfg: &MqttConfig,
-        config: &Config,
-        view: std::sync::Arc<Live>,
+        config: &Core,
+        view: std::sync::Arc<LiveView>,
         checks: watch::Receiver<u64>,
     ) -> anyhow::Result<Mqtt> {
         let ca = tls_ca(cfg).map_err(|e| anyhow::anyhow!(e))?;
-        let names = Names::new(cfg, config);
+        let names = Names::new(cfg.topics(), config);
         let host = cfg.url.host_str().unwrap_or_default().to_owned();
         let port = cfg
             .url
@@ -108,19 +253,8 @@ impl Mqtt {
         }
         let (client, eventloop) = AsyncClient::new(opts, QUEUE);
         let (names_tx, names_rx) = watch::channel(names);
-        let task = Background::spawn(|token| {
-            let current = names_rx.borrow().clone();
-            let session = Session {
-                client,
-                current,
-                names: names_rx,
-                view,
-                checks,
-                last: Default::default(),
-                announcer: None,
-            };
-            session.run(eventloop, token)
-        });
+        let session = Session::new(client, names_rx, view, checks);
+        let task = Background::spawn(|token| session.run(eventloop, token));
         tracing::info!(
             "publishing to Home Assistant through {}",
             crate::util::redact_url(&cfg.url)
@@ -139,8 +273,8 @@ impl Mqtt {
 
     /// Follows the targets and interval of `config`: the entities of removed
     /// targets are cleared, new ones announced. Whether anything changed.
-    pub fn follow(&self, config: &Config) -> bool {
-        let new = Names::new(&self.config, config);
+    pub fn follow(&self, config: &Core) -> bool {
+        let new = Names::new(self.config.topics(), config);
         self.names.send_if_modified(|n| {
             let changed = *n != new;
             *n = new;
@@ -154,211 +288,3 @@ impl Mqtt {
     }
 }
 
-/// What the connection task tells the publisher.
-enum Link {
-    Up,
-    Down(String),
-    HomeAssistantOnline,
-}
-
-/// Drives the connection: polls it and nothing else, retries with backoff,
-/// counts the broker's acknowledgements in `acks`.
-async fn drive(
-    mut eventloop: rumqttc::EventLoop,
-    ha_status: String,
-    link: mpsc::Sender<Link>,
-    acks: watch::Sender<u64>,
-    token: CancellationToken,
-) {
-    let mut backoff = FIRST_RETRY;
-    let mut up_since = None;
-    loop {
-        let event = tokio::select! {
-            _ = token.cancelled() => break,
-            e = eventloop.poll() => e,
-        };
-        match event {
-            Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                up_since = Some(tokio::time::Instant::now());
-                let _ = link.send(Link::Up).await;
-            }
-            Ok(Event::Incoming(Packet::PubAck(_))) => acks.send_modify(|n| *n += 1),
-            Ok(Event::Incoming(Packet::Publish(p)))
-                if p.topic == ha_status && p.payload.as_ref() == b"online" =>
-            {
-                let _ = link.send(Link::HomeAssistantOnline).await;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                if up_since.take().is_some_and(|t| t.elapsed() >= STABLE) {
-                    backoff = FIRST_RETRY;
-                }
-                let _ = link
-                    .send(Link::Down(format!(
-                        "{e}; next attempt in {}",
-                        humantime::format_duration(backoff)
-                    )))
-                    .await;
-                tokio::select! {
-                    _ = token.cancelled() => break,
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(MAX_RETRY);
-            }
-        }
-    }
-    // The last requests (`offline`, the disconnect) still go out.
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        while eventloop.poll().await.is_ok() {}
-    })
-    .await;
-}
-
-/// The publishing side of one `[mqtt]` section.
-struct Session {
-    client: AsyncClient,
-    /// The names announced; a reload's new ones come through `names`.
-    current: Names,
-    names: watch::Receiver<Names>,
-    view: std::sync::Arc<Live>,
-    checks: watch::Receiver<u64>,
-    /// The states as last queued, so that only changes are sent.
-    last: std::collections::BTreeMap<String, String>,
-    announcer: Option<JoinHandle<()>>,
-}
-
-impl Session {
-    async fn run(mut self, eventloop: rumqttc::EventLoop, token: CancellationToken) {
-        let (link_tx, mut link) = mpsc::channel(16);
-        let (acks_tx, acks) = watch::channel(0);
-        let ha_status = self.current.ha_status();
-        let driver = tokio::spawn(drive(eventloop, ha_status, link_tx, acks_tx, token.clone()));
-        let refresh = Duration::from_secs(self.current.expire_after / 2);
-        // Unchanged states are sent again now and then, or Home Assistant's
-        // `expire_after` would call a steady line unavailable.
-        let mut refreshed = tokio::time::Instant::now();
-        let mut down_since: Option<std::time::Instant> = None;
-        loop {
-            tokio::select! {
-                _ = token.cancelled() => break,
-                changed = self.checks.changed() => {
-                    if changed.is_err() {
-                        break;
-                    }
-                    let all = refreshed.elapsed() >= refresh;
-                    if all {
-                        refreshed = tokio::time::Instant::now();
-                    }
-                    self.publish_states(&self.view.view(), all);
-                }
-                changed = self.names.changed() => {
-                    if changed.is_err() {
-                        break;
-                    }
-                    let new = self.names.borrow_and_update().clone();
-                    let gone = self.current.gone_in(&new);
-                    self.current = new;
-                    self.announce(gone, &acks);
-                }
-                l = link.recv() => match l {
-                    Some(Link::Up) => {
-                        if let Some(since) = down_since.take() {
-                            tracing::info!("MQTT broker reachable again after {}", crate::timefmt::spelled(since.elapsed()));
-                        }
-                        let status = self.current.ha_status();
-                        let _ = self.client.try_subscribe(status, QoS::AtLeastOnce);
-                        self.announce(Vec::new(), &acks);
-                    }
-                    Some(Link::HomeAssistantOnline) => self.announce(Vec::new(), &acks),
-                    Some(Link::Down(why)) => {
-                        self.interrupt();
-                        if down_since.is_none() {
-                            tracing::warn!("MQTT broker unreachable ({why}); retrying with backoff, monitoring goes on");
-                            down_since = Some(std::time::Instant::now());
-                        }
-                    }
-                    None => break,
-                },
-            }
-        }
-        self.interrupt();
-        // A clean stop says so at once rather than by the last will.
-        let availability = self.current.availability();
-        let _ = self
-            .client
-            .try_publish(availability, QoS::AtLeastOnce, true, "offline");
-        let _ = self.client.try_disconnect();
-        let _ = driver.await;
-    }
-
-    /// Stops an announcement under way.
-    fn interrupt(&mut self) {
-        if let Some(a) = self.announcer.take() {
-            a.abort();
-        }
-    }
-
-    /// Clears `gone`, then publishes every discovery config and `online`,
-    /// each waiting for room, and logs whether the broker acknowledged them all;
-    /// then every state.
-    fn announce(&mut self, gone: Vec<String>, acks: &watch::Receiver<u64>) {
-        self.interrupt();
-        let names = &self.current;
-        let mut messages: Vec<(String, String)> =
-            gone.into_iter().map(|t| (t, String::new())).collect();
-        let entities = ha::discovery(names);
-        let count = entities.len();
-        messages.extend(entities.into_iter().map(|(t, c)| (t, c.to_string())));
-        messages.push((names.availability(), "online".into()));
-        let client = self.client.clone();
-        let mut acks = acks.clone();
-        self.last.clear();
-        self.publish_states(&self.view.view(), true);
-        self.announcer = Some(tokio::spawn(async move {
-            let from = *acks.borrow_and_update();
-            let total = messages.len() as u64;
-            for (topic, payload) in messages {
-                if client
-                    .publish(topic, QoS::AtLeastOnce, true, payload)
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
-            let limit = Duration::from_secs(60) + ACK_TIME_PER_CONFIG * total as u32;
-            let done = tokio::time::timeout(limit, acks.wait_for(|n| *n >= from + total))
-                .await
-                .is_ok_and(|r| r.is_ok());
-            if done {
-                tracing::info!(
-                    "Home Assistant discovery: {count} entities announced, every config acknowledged by the broker"
-                );
-            } else {
-                tracing::warn!(
-                    "Home Assistant discovery: {} of {total} messages acknowledged by the broker within {}; \
-                     the rest are announced again at the next connection",
-                    acks.borrow().saturating_sub(from),
-                    humantime::format_duration(limit)
-                );
-            }
-        }));
-    }
-
-    /// The states that changed since they were last queued (all of them with `all`).
-    fn publish_states(&mut self, view: &View, all: bool) {
-        let names = &self.current;
-        for (what, value) in ha::states(names, view) {
-            if !all && self.last.get(&what) == Some(&value) {
-                continue;
-            }
-            if self
-                .client
-                .try_publish(names.state(&what), QoS::AtMostOnce, true, value.clone())
-                .is_ok()
-            {
-                self.last.insert(what, value);
-            }
-        }
-    }
-}

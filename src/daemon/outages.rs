@@ -17,7 +17,7 @@ use hyper::body::{Bytes, Frame};
 use hyper::{Response, StatusCode};
 use tokio::sync::Semaphore;
 
-use super::serve::{reply, with_body, Body};
+use super::reply::{reply, with_body, Body};
 use crate::sink::OutageRow;
 
 /// At most this many rows in one reply, the newest.

@@ -28,10 +28,11 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::{Background, Part, PartFuture};
-use crate::config::{Config, PathConfig};
+use super::config::Config;
+use super::part::{Background, Part, PartFuture};
+use crate::config::PathConfig;
 use crate::monitor::update::{Annotation, CheckDone};
-use crate::monitor::{Layer, Live, Update};
+use crate::monitor::{Layer, LiveReceiver, Update};
 use crate::path::{self, Hints, TraceSpec};
 use failure::{Failure, Fate, Fates};
 use queue::{Done, Job, Purpose, Queue};
@@ -75,7 +76,11 @@ pub struct PathCapture {
 
 impl PathCapture {
     /// Follows `live`; tells the monitor where paths broke through `notes`.
-    pub fn start(config: &Config, live: Live, notes: mpsc::Sender<Annotation>) -> PathCapture {
+    pub fn start(
+        config: &Config,
+        live: LiveReceiver,
+        notes: mpsc::Sender<Annotation>,
+    ) -> PathCapture {
         let (settings, rx) = watch::channel(Settings::of(config));
         let task = Background::spawn(|token| capture(rx, live, notes, token));
         PathCapture { settings, task }
@@ -122,7 +127,7 @@ struct Capture {
 
 async fn capture(
     mut settings: watch::Receiver<Settings>,
-    mut live: Live,
+    mut live: LiveReceiver,
     notes: mpsc::Sender<Annotation>,
     token: CancellationToken,
 ) {

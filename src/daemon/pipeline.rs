@@ -13,14 +13,13 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use chrono::Utc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{Part, PartFuture};
-use crate::config::Config;
+use super::config::Config;
+use super::part::{Part, PartFuture};
 use crate::config::Family;
 use crate::monitor::persist::{self, Persisted};
 use crate::monitor::update::Annotation;
@@ -230,17 +229,12 @@ pub fn load_state(config: &Config) -> Persisted {
         Ok(p) => p,
         Err(e) => {
             let path = dir.join(persist::STATE_FILE);
-            let aside =
-                path.with_extension(format!("json.bad-{}", Utc::now().format("%Y%m%dT%H%M%S")));
-            let moved = std::fs::rename(&path, &aside).is_ok();
-            tracing::error!(
-                "{e}; starting without it{}",
-                if moved {
-                    format!(" (kept as {})", aside.display())
-                } else {
-                    String::new()
+            match crate::util::set_aside(&path, "bad") {
+                Ok(aside) => {
+                    tracing::error!("{e}; starting without it (kept as {})", aside.display())
                 }
-            );
+                Err(_) => tracing::error!("{e}; starting without it"),
+            }
             Persisted::default()
         }
     }

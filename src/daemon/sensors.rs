@@ -1,119 +1,53 @@
-//! The host sensors part: one task per configured sensor, each reporting to the
-//! alert driver; a reload that changes `[sensors]` restarts them (a sensor
-//! removed while alerting gets its recovery from the driver).
+//! The alert driver's observers: one task per configured sensor and per log
+//! watch, each reporting to the driver; started, restarted and stopped as
+//! one by the alerts part, after the driver knows their policies.
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{Part, PartFuture};
-use crate::alert::Report;
-use crate::config::Config;
-use crate::sensor;
+use super::config::Config;
+use crate::sensor::{logwatch, Report};
+use crate::timefmt::spelled;
 
-/// The running sensors.
-pub struct Sensors {
+/// The running sensors and log watches.
+pub struct Observers {
     token: CancellationToken,
     tracker: TaskTracker,
-    out: mpsc::Sender<Report>,
 }
 
-impl Sensors {
+impl Observers {
     /// Starts what `config` asks for, reporting to `out`.
-    pub fn start(config: &Config, out: mpsc::Sender<Report>) -> Sensors {
+    pub fn start(config: &Config, out: &mpsc::Sender<Report>) -> Observers {
         let token = CancellationToken::new();
         let tracker = TaskTracker::new();
-        let s = &config.sensors;
-        if let Some(d) = &s.disk {
-            say_disk(d);
-            tracker.spawn(sensor::disk::run(d.clone(), out.clone(), token.clone()));
-        }
-        if let Some(m) = &s.memory {
+        let state_dir = &config.monitor.state_dir;
+        config
+            .features
+            .sensors
+            .start(state_dir, out, &tracker, &token);
+        for w in &config.features.log_watch {
             tracing::info!(
-                "memory sensor: {} % warn, {} % critical",
-                m.warn_used_pct,
-                m.critical_used_pct
+                "watching {} for silence ({}: idle after {})",
+                w.path.display(),
+                w.service,
+                spelled(w.idle_after)
             );
-            tracker.spawn(sensor::memory::run(m.clone(), out.clone(), token.clone()));
-        }
-        if let Some(x) = &s.ssh {
-            let from = x
-                .log_file
-                .as_ref()
-                .map_or_else(|| "the journal".to_owned(), |f| f.display().to_string());
-            tracing::info!(
-                "ssh sensor: more than {} failed logins in {} from {from}",
-                x.max_failures,
-                crate::timefmt::spelled(x.window)
-            );
-            tracker.spawn(sensor::ssh::run(
-                x.clone(),
-                config.monitor.state_dir.clone(),
-                out.clone(),
-                token.clone(),
-            ));
+            tracker.spawn(logwatch::run(w.clone(), out.clone(), token.clone()));
         }
         tracker.close();
-        Sensors {
-            token,
-            tracker,
-            out,
-        }
-    }
-}
-
-/// The disk sensor's start line: what it watches, each filesystem once.
-fn say_disk(d: &crate::config::DiskSensor) {
-    let w = sensor::disk::mountinfo()
-        .map(|info| sensor::disk::watched(d, &info))
-        .unwrap_or_default();
-    let shown = |v: &[std::path::PathBuf]| {
-        v.iter()
-            .map(|m| m.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mut line = format!(
-        "disk sensor: {} ({} % warn, {} % critical)",
-        shown(&w.kept),
-        d.warn_used_pct,
-        d.critical_used_pct
-    );
-    for (m, first) in &w.same {
-        line.push_str(&format!(
-            "; {} is the same filesystem as {}",
-            m.display(),
-            first.display()
-        ));
-    }
-    if !w.unmounted.is_empty() {
-        line.push_str(&format!("; not mounted now: {}", shown(&w.unmounted)));
-    }
-    tracing::info!("{line}");
-}
-
-impl Part for Sensors {
-    fn reload<'a>(
-        &'a mut self,
-        old: &'a Config,
-        new: &'a Config,
-    ) -> PartFuture<'a, Option<String>> {
-        Box::pin(async move {
-            if old.sensors == new.sensors {
-                return None;
-            }
-            self.token.cancel();
-            self.tracker.wait().await;
-            *self = Sensors::start(new, self.out.clone());
-            Some("sensors restarted".into())
-        })
+        Observers { token, tracker }
     }
 
-    fn stop(self: Box<Self>) -> PartFuture<'static, anyhow::Result<()>> {
+    /// Whether going from `old` to `new` changes what they watch.
+    pub fn changed(old: &Config, new: &Config) -> bool {
+        let (old, new) = (&old.features, &new.features);
+        old.sensors != new.sensors || old.log_watch != new.log_watch
+    }
+
+    /// Stops every task and waits for them.
+    pub async fn stop(&self) {
         self.token.cancel();
-        Box::pin(async move {
-            self.tracker.wait().await;
-            Ok(())
-        })
+        self.tracker.wait().await;
     }
 }

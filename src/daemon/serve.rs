@@ -10,27 +10,33 @@
 //! blocking thread, one request at a time, within `READ_TIMEOUT`.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use http_body_util::{combinators::BoxBody, BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use hyper::body::Incoming;
 use hyper::header::{
-    HeaderValue, ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE,
+    HeaderValue, ACCEPT, AUTHORIZATION, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::conn::{Clients, StallGuard};
-use super::live::Live;
+use super::live::LiveView;
 use super::metrics::Format;
 use super::outages;
-use super::{Background, PartFuture};
-use crate::config::ServeConfig;
+use super::reply::{reply, Body};
+use super::surface::{off, Context, Surface};
+use super::part::{Background, PartFuture};
+use crate::config::raw::SpannedStr;
+use crate::config::{quoted, Secret, Table, Validator};
 
 const MAX_CONNECTIONS: usize = 64;
 const PER_CLIENT: usize = 8;
@@ -43,12 +49,126 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// The status page: one document, its style and script inline.
 const PAGE: &str = include_str!("page.html");
 
-/// A reply body: a whole document, or the chunks of a list.
-pub type Body = BoxBody<Bytes, Infallible>;
+/// `[serve]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServe {
+    listen: SpannedStr,
+    basic_auth_user: Option<SpannedStr>,
+    basic_auth_password: Option<SpannedStr>,
+    basic_auth_password_file: Option<SpannedStr>,
+}
+
+/// `[serve]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServeConfig {
+    /// Where the HTTP server listens.
+    pub listen: SocketAddr,
+    /// HTTP basic authentication, if required: user and password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub basic_auth_user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub basic_auth_password: Option<Secret>,
+}
+
+impl Table for ServeConfig {
+    type Raw = RawServe;
+
+    fn read(s: RawServe, v: &mut Validator<'_>, section: &str) -> Option<ServeConfig> {
+        let key = |k: &str| format!("{section}.{k}");
+        let listen = s.listen.get_ref().parse::<SocketAddr>().ok();
+        if listen.is_none() {
+            let rule = "must be an address and port, e.g. \"127.0.0.1:9790\" or \"[::1]:9790\"";
+            v.problem(Some(s.listen.span()), &key("listen"), &quoted(Some(&s.listen)), rule);
+        }
+        let password = v.secret(
+            &key("basic_auth_password"),
+            s.basic_auth_password,
+            s.basic_auth_password_file,
+            false,
+        );
+        let user = s.basic_auth_user.map(|u| {
+            v.plain_name(&u, &key("basic_auth_user"));
+            u.get_ref().clone()
+        });
+        if user.is_some() != password.is_some() {
+            let rule = "basic authentication needs both basic_auth_user and basic_auth_password (or _file)";
+            v.problem(None, &key("basic_auth_user"), "", rule);
+        }
+        Some(ServeConfig {
+            listen: listen?,
+            basic_auth_user: user,
+            basic_auth_password: password,
+        })
+    }
+
+    fn secrets(&self) -> Vec<&Secret> {
+        self.basic_auth_password.iter().collect()
+    }
+}
+
+impl Surface for ServeConfig {
+    type Running = Server;
+
+    const SHOWS: &'static str = "the status page";
+
+    fn start<'a>(&'a self, ctx: &'a Context<'a>) -> PartFuture<'a, anyhow::Result<Server>> {
+        Box::pin(Server::start(self, ctx.log_dir.to_owned(), Arc::clone(ctx.live)))
+    }
+
+    /// New credentials for the same address are swapped in place; another
+    /// address restarts it, and if that fails it goes on where it was.
+    fn reload<'a>(
+        &'a self,
+        mut running: Server,
+        ctx: &'a Context<'a>,
+    ) -> PartFuture<'a, (Option<Server>, Option<String>)> {
+        Box::pin(async move {
+            if running.config() == self {
+                return (Some(running), None);
+            }
+            if running.config().listen == self.listen {
+                running.set_credentials(self);
+                let note = "serve: new credentials in force, the old ones refused";
+                return (Some(running), Some(note.into()));
+            }
+            let old = running.config().clone();
+            let _ = running.stop().await;
+            match self.start(ctx).await {
+                Ok(s) => {
+                    let note = format!("serve moved from {} to {}", old.listen, self.listen);
+                    (Some(s), Some(note))
+                }
+                Err(e) => {
+                    let note = off("serve", Self::SHOWS, &e);
+                    let restored = old.start(ctx).await.ok();
+                    let still = restored.as_ref().map_or(String::new(), |_| {
+                        format!(" (still serving on {})", old.listen)
+                    });
+                    (restored, Some(note + &still))
+                }
+            }
+        })
+    }
+
+    fn stop(running: Server) -> PartFuture<'static, ()> {
+        Box::pin(async move {
+            let _ = running.stop().await;
+        })
+    }
+
+    fn started(&self, name: &str) -> String {
+        format!("{name} started on {}", self.listen)
+    }
+
+    fn preflight(&self) -> (Vec<String>, Vec<String>) {
+        (Vec::new(), exposure(self).into_iter().collect())
+    }
+}
 
 /// What every request may read.
 struct Shared {
-    live: Arc<Live>,
+    live: Arc<LiveView>,
     /// The base64 `user:password` a client must send, if authentication is on;
     /// swapped in place when a reload changes the credentials.
     credentials: RwLock<Option<String>>,
@@ -79,7 +199,7 @@ fn credentials(cfg: &ServeConfig) -> Option<String> {
     cfg.basic_auth_user
         .as_ref()
         .zip(cfg.basic_auth_password.as_ref())
-        .map(|(u, p)| crate::util::base64(format!("{u}:{}", p.expose()).as_bytes()))
+        .map(|(u, p)| BASE64.encode(format!("{u}:{}", p.expose())))
 }
 
 impl Server {
@@ -87,7 +207,7 @@ impl Server {
     pub async fn start(
         cfg: &ServeConfig,
         log_dir: PathBuf,
-        live: Arc<Live>,
+        live: Arc<LiveView>,
     ) -> anyhow::Result<Server> {
         let listener = TcpListener::bind(cfg.listen)
             .await
@@ -174,22 +294,6 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>, token: CancellationT
             drop(place);
         });
     }
-}
-
-/// A reply with a whole body.
-pub fn reply(status: StatusCode, kind: &'static str, body: impl Into<Bytes>) -> Response<Body> {
-    with_body(status, kind, Full::new(body.into()).boxed())
-}
-
-/// A reply with `body`.
-pub fn with_body(status: StatusCode, kind: &'static str, body: Body) -> Response<Body> {
-    let mut r = Response::new(body);
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
-    r.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
 }
 
 /// Whether an `Authorization` header carries `expected` (base64 `user:password`)

@@ -9,9 +9,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::{Part, PartFuture};
-use crate::config::Config;
-use crate::monitor::{Live, Status, Update};
+use super::config::Config;
+use super::part::{Part, PartFuture};
+use crate::monitor::{LiveReceiver, Status, Update};
 use crate::systemd;
 
 /// The running status reporter.
@@ -39,7 +39,7 @@ impl StatusHandle {
 
 impl StatusLine {
     /// Follows `live` and reports to systemd.
-    pub fn start(config: &Config, mut live: Live) -> (StatusLine, StatusHandle) {
+    pub fn start(config: &Config, mut live: LiveReceiver) -> (StatusLine, StatusHandle) {
         let (status, rx) = watch::channel(Status {
             check_span: check_span(config),
             ..Status::default()
@@ -50,7 +50,6 @@ impl StatusLine {
                 match &*u {
                     Update::Check(c) => tx.send_modify(|st| st.update(c)),
                     Update::Delivery(d) => tx.send_modify(|st| st.delivery(d)),
-                    Update::Alert(_) => {}
                 }
             }
             tracing::debug!("status line stopped ({} updates skipped)", live.missed());

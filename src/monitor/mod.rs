@@ -19,7 +19,7 @@ pub use machine::OpenOutage;
 pub use machine::{Event, Machine, MachineState, OutageRecord, Rules};
 pub use status::Status;
 pub use task::{run, unverified_hop, Settings};
-pub use update::{Hub, Live, LiveSender, Update};
+pub use update::{Hub, LiveReceiver, LiveSender, Update};
 
 #[cfg(test)]
 mod scenarios;

@@ -49,7 +49,7 @@ pub async fn run(
     out: Publisher,
 ) -> Machine {
     let mut assembler = Assembler::new(settings.ids.clone());
-    let mut seen = Seen::default();
+    let mut told = Told::default();
     let mut window = LossWindow::default();
     loop {
         let deadline = assembler
@@ -71,7 +71,7 @@ pub async fn run(
                 // The round in progress was for the old plan; the next round starts clean.
                 assembler = Assembler::new(new.ids.clone());
                 assembler.skip_through(new.timing.round_at(Instant::now()));
-                seen.answered.retain(|id, _| new.ids.contains(id));
+                told.answered.retain(|id, _| new.ids.contains(id));
                 machine.set_rules(new.rules);
                 // The rounds skipped here are ours, not a monitoring gap.
                 machine.excuse_pause(chrono::Utc::now());
@@ -80,7 +80,7 @@ pub async fn run(
             }
         };
         for check in checks {
-            let done = handle(&settings, &mut machine, &mut seen, &mut window, check);
+            let done = handle(&settings, &mut machine, &mut told, &mut window, check);
             out.publish(Update::Check(Box::new(done))).await;
         }
     }
@@ -96,7 +96,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 
 /// What the journal has been told already, so that it is told once.
 #[derive(Default)]
-struct Seen {
+struct Told {
     /// Whether each probe (by task id) answered at its last check.
     answered: HashMap<u64, bool>,
     /// Unverified hops already reported.
@@ -107,7 +107,7 @@ struct Seen {
 fn handle(
     s: &Settings,
     machine: &mut Machine,
-    seen: &mut Seen,
+    told: &mut Told,
     window: &mut LossWindow,
     mut check: Check,
 ) -> CheckDone {
@@ -117,7 +117,7 @@ fn handle(
             *r = ProbeResult::new(Outcome::Down(Failure::Simulated));
         }
     }
-    log_probe_changes(s, &mut seen.answered, &check);
+    log_probe_changes(s, &mut told.answered, &check);
     let d = diagnose(
         &s.plan,
         &check,
@@ -127,7 +127,7 @@ fn handle(
     );
     if d.targets_up > 0 {
         for hop in &d.unverified_hops {
-            if seen.unverified.insert(*hop) {
+            if told.unverified.insert(*hop) {
                 tracing::warn!("{}", unverified_hop(*hop));
             }
         }

@@ -9,7 +9,7 @@
 //!   counts them; it never delays detection.
 //!
 //! A new consumer asks the [`Hub`] for a queue before the monitor starts
-//! ([`Hub::durable`]) or for a [`Live`] receiver at any time.
+//! ([`Hub::durable`]) or for a [`LiveReceiver`] at any time.
 
 use std::sync::Arc;
 
@@ -29,14 +29,6 @@ const LIVE_BACKLOG: usize = 16;
 pub enum Update {
     /// A check finished: its probes, its verdict and what the outage machine made of it.
     Check(Box<CheckDone>),
-    /// An alert decision was queued for the channels.
-    Alert(
-        #[cfg_attr(
-            not(test),
-            expect(dead_code, reason = "for the live views (status page, MQTT)")
-        )]
-        AlertNote,
-    ),
     /// A channel tried to deliver a notification.
     Delivery(DeliveryNote),
 }
@@ -56,17 +48,6 @@ pub struct CheckDone {
     pub events: Vec<Event>,
     /// The machine's state after this check (what `state.json` holds).
     pub state: MachineState,
-}
-
-/// An alert as it was queued.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlertNote {
-    /// The message id every channel carries.
-    pub id: String,
-    /// What it is about, e.g. `WAN_DOWN` or `LOG_SILENT:nginx`.
-    pub condition: String,
-    /// WARNING, CRITICAL or RECOVERED.
-    pub label: &'static str,
 }
 
 /// One delivery attempt.
@@ -117,8 +98,8 @@ impl Hub {
     }
 
     /// A live receiver.
-    pub fn live(&self) -> Live {
-        Live::new(self.live.subscribe())
+    pub fn live(&self) -> LiveReceiver {
+        LiveReceiver::new(self.live.subscribe())
     }
 
     /// A handle for publishing to live consumers only (alert and delivery notes).
@@ -166,14 +147,14 @@ impl LiveSender {
 }
 
 /// A live consumer's receiver: drops what it could not keep up with, and counts it.
-pub struct Live {
+pub struct LiveReceiver {
     rx: broadcast::Receiver<Arc<Update>>,
     missed: u64,
 }
 
-impl Live {
-    fn new(rx: broadcast::Receiver<Arc<Update>>) -> Live {
-        Live { rx, missed: 0 }
+impl LiveReceiver {
+    fn new(rx: broadcast::Receiver<Arc<Update>>) -> LiveReceiver {
+        LiveReceiver { rx, missed: 0 }
     }
 
     /// The next update; `None` once every publisher is gone.
@@ -201,10 +182,10 @@ mod tests {
     use super::*;
 
     fn note(i: usize) -> Update {
-        Update::Alert(AlertNote {
+        Update::Delivery(DeliveryNote {
+            channel: "email",
             id: i.to_string(),
-            condition: "WAN_DOWN".into(),
-            label: "WARNING",
+            error: None,
         })
     }
 
@@ -220,7 +201,7 @@ mod tests {
         });
         let mut got = Vec::new();
         while let Some(u) = rx.recv().await {
-            if let Update::Alert(a) = &*u {
+            if let Update::Delivery(a) = &*u {
                 got.push(a.id.clone());
             }
         }
@@ -245,7 +226,7 @@ mod tests {
         let Some(first) = live.recv().await else {
             panic!("closed")
         };
-        let Update::Alert(a) = &*first else {
+        let Update::Delivery(a) = &*first else {
             panic!("{first:?}")
         };
         assert_eq!(a.id, "10", "the oldest were dropped");

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
-use crate::config::{Config, DnsType, Family, GatewayAddress, ProbeKind, TargetName};
+use crate::config::{Core, DnsType, Family, GatewayAddress, ProbeKind, TargetName};
 
 /// What part of the path a probe looks at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,7 +196,7 @@ pub struct Plan {
 
 impl Plan {
     /// The probes of `config`.
-    pub fn from_config(config: &Config) -> Plan {
+    pub fn from_config(config: &Core) -> Plan {
         let pings = config.monitor.pings.get();
         let host_spec = |host: Host, kind: &ProbeKind| match kind {
             ProbeKind::Icmp => Spec::Icmp { host, count: pings },

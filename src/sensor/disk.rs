@@ -1,197 +1,196 @@
-//! Free space and inodes per filesystem, by statvfs; the filesystems from
-//! /proc/self/mountinfo (pseudo filesystems skipped by type) or the config.
+//! `[sensors.disk]`: free space and inodes per filesystem, by statvfs; the
+//! filesystems from /proc/self/mountinfo or the config (`disk/mounts.rs`).
+
+mod mounts;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::mpsc;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::statfs::{Look, Looker};
-use super::{bytes, Threshold, LOOK_TIMEOUT};
-use crate::alert::{Observation, Report};
-use crate::config::DiskSensor;
+use self::mounts::{mountinfo, watched, Watched};
+use super::statfs::{Look, Looker, Usage};
+use super::{bytes, levels, Reporter, Sensor, SensorCondition, Threshold, LOOK_TIMEOUT};
+use crate::alert::condition::ConditionState;
+use crate::alert::Policy;
+use crate::config::raw::{RawWindow, SpannedStr};
+use crate::config::{quoted, Table, Validator, Window, SECOND_TO_DAY, UP_TO_30_DAYS};
 
-/// Filesystem types that hold no data of the box's own: never watched unless listed.
-const PSEUDO: &[&str] = &[
-    "proc",
-    "sysfs",
-    "devtmpfs",
-    "devpts",
-    "tmpfs",
-    "ramfs",
-    "cgroup",
-    "cgroup2",
-    "overlay",
-    "squashfs",
-    "securityfs",
-    "debugfs",
-    "tracefs",
-    "pstore",
-    "bpf",
-    "mqueue",
-    "hugetlbfs",
-    "configfs",
-    "fusectl",
-    "autofs",
-    "binfmt_misc",
-    "efivarfs",
-    "nsfs",
-    "rpc_pipefs",
-    "fuse.lxcfs",
-    "fuse.portal",
-    "iso9660",
-    "selinuxfs",
-];
-
-/// One line of /proc/self/mountinfo.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mount {
-    /// Where it is mounted.
-    pub point: PathBuf,
-    /// `major:minor` of the filesystem: the same for every bind mount of it.
-    pub device: String,
-    /// Its type, e.g. `ext4`, `fuse.sshfs`.
-    pub kind: String,
+/// `[sensors.disk]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDisk {
+    every: Option<SpannedStr>,
+    warn_used_pct: Option<toml::Spanned<i64>>,
+    critical_used_pct: Option<toml::Spanned<i64>>,
+    warn_inodes_pct: Option<toml::Spanned<i64>>,
+    mounts: Option<Vec<SpannedStr>>,
+    exclude: Option<Vec<String>>,
+    repeat_every: Option<SpannedStr>,
+    #[serde(default)]
+    maintenance: Vec<RawWindow>,
 }
 
-/// Every mount in `mountinfo`, in its order.
-pub fn mounts(mountinfo: &str) -> Vec<Mount> {
-    mountinfo
-        .lines()
-        .filter_map(|line| {
-            // "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw"
-            let (before, after) = line.split_once(" - ")?;
-            let mut fields = before.split(' ');
-            let device = fields.nth(2)?.to_owned();
-            let point = fields.nth(1).filter(|p| !p.is_empty())?;
-            Some(Mount {
-                point: PathBuf::from(unescape(point)),
-                device,
-                kind: after.split(' ').next().unwrap_or_default().to_owned(),
-            })
+/// `[sensors.disk]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiskSensor {
+    /// How often it looks.
+    #[serde(serialize_with = "crate::config::ser_duration")]
+    pub every: Duration,
+    /// Used space (percent) at or above which a filesystem is a WARNING.
+    pub warn_used_pct: u8,
+    /// … and a CRITICAL.
+    pub critical_used_pct: u8,
+    /// Used inodes (percent) at or above which a filesystem is a WARNING.
+    pub warn_inodes_pct: u8,
+    /// Watched whatever their type; empty: every real filesystem.
+    pub mounts: Vec<PathBuf>,
+    /// Never watched.
+    pub exclude: Vec<PathBuf>,
+    /// Reminder interval; `[alerts] repeat_every` when absent.
+    #[serde(
+        serialize_with = "crate::config::ser_opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub repeat_every: Option<Duration>,
+    /// Its own maintenance windows, besides `[[alerts.maintenance]]`.
+    pub maintenance: Vec<Window>,
+}
+
+impl Table for DiskSensor {
+    type Raw = RawDisk;
+
+    fn read(d: RawDisk, v: &mut Validator<'_>, section: &str) -> Option<DiskSensor> {
+        let key = |k: &str| format!("{section}.{k}");
+        let thresholds = (d.warn_used_pct.as_ref(), d.critical_used_pct.as_ref());
+        let (warn, critical) = levels(v, section, thresholds, (85, 95));
+        let mut mounts = Vec::new();
+        for m in d.mounts.unwrap_or_default() {
+            let p = PathBuf::from(m.get_ref());
+            if !p.is_dir() {
+                let rule = "must be an existing mount point";
+                v.problem(Some(m.span()), &key("mounts"), &quoted(Some(&m)), rule);
+            }
+            mounts.push(p);
+        }
+        let exclude = d.exclude.unwrap_or_else(|| vec!["/boot/efi".into()]);
+        Some(DiskSensor {
+            every: v
+                .duration(d.every.as_ref(), &key("every"), SECOND_TO_DAY)
+                .unwrap_or(Duration::from_secs(60)),
+            warn_used_pct: warn,
+            critical_used_pct: critical,
+            warn_inodes_pct: v.pct(d.warn_inodes_pct.as_ref(), &key("warn_inodes_pct"), 90),
+            mounts,
+            exclude: exclude.into_iter().map(PathBuf::from).collect(),
+            repeat_every: v.duration(d.repeat_every.as_ref(), &key("repeat_every"), UP_TO_30_DAYS),
+            maintenance: v.windows(d.maintenance, &key("maintenance")),
         })
-        .collect()
+    }
 }
 
-/// mountinfo writes space, tab, newline and backslash as `\NNN` (octal).
-fn unescape(field: &str) -> String {
-    let b = field.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let octal = b
-            .get(i + 1..i + 4)
-            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
-        match (b[i], octal) {
-            (b'\\', Some(d)) => {
-                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
-                i += 4;
-            }
-            (c, _) => {
-                out.push(c);
-                i += 1;
-            }
+/// A filesystem past a threshold: of its space, or of its inodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Full {
+    /// Used space, by mount point: `disk:/srv`, `DISK_FULL:/srv`.
+    Space(PathBuf),
+    /// Used inodes: `inodes:/srv`, `INODES_FULL:/srv`.
+    Inodes(PathBuf),
+}
+
+impl SensorCondition for Full {
+    fn id(&self) -> String {
+        match self {
+            Full::Space(m) => format!("disk:{}", m.display()),
+            Full::Inodes(m) => format!("inodes:{}", m.display()),
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+
+    fn name(&self) -> String {
+        match self {
+            Full::Space(m) => format!("DISK_FULL:{}", m.display()),
+            Full::Inodes(m) => format!("INODES_FULL:{}", m.display()),
+        }
+    }
+
+    fn parse(id: &str) -> Option<Full> {
+        if let Some(m) = id.strip_prefix("disk:") {
+            return Some(Full::Space(m.into()));
+        }
+        id.strip_prefix("inodes:").map(|m| Full::Inodes(m.into()))
+    }
 }
 
-/// What the disk sensor watches, one mount point per filesystem.
-#[derive(Debug, Default, PartialEq)]
-pub struct Watched {
-    /// Measured, in order.
-    pub kept: Vec<PathBuf>,
-    /// Left out as the same filesystem as a kept one: (left out, kept).
-    pub same: Vec<(PathBuf, PathBuf)>,
-    /// Listed in `mounts` but not mounted now.
-    pub unmounted: Vec<PathBuf>,
-}
+impl Sensor for DiskSensor {
+    type Condition = Full;
 
-/// `points` with every filesystem once (the first mount point of it wins),
-/// by the device mountinfo gives: bind mounts are one filesystem.
-fn dedupe(all: &[Mount], points: &[PathBuf]) -> Watched {
-    let mut w = Watched::default();
-    let mut seen: Vec<(&str, &PathBuf)> = Vec::new();
-    for p in points {
-        // The last mount at a point is the one a path there reaches.
-        let Some(m) = all.iter().rev().find(|m| &m.point == p) else {
-            w.unmounted.push(p.clone());
-            continue;
+    /// What it watches, each filesystem once, and why it leaves others out.
+    fn describe(&self) -> String {
+        let w = mountinfo()
+            .map(|info| watched(&self.mounts, &self.exclude, &info))
+            .unwrap_or_default();
+        let shown = |v: &[PathBuf]| {
+            let v: Vec<String> = v.iter().map(|m| m.display().to_string()).collect();
+            v.join(", ")
         };
-        match seen.iter().find(|(d, _)| *d == m.device) {
-            Some((_, first)) => w.same.push((p.clone(), (*first).clone())),
-            None => {
-                seen.push((&m.device, p));
-                w.kept.push(p.clone());
+        let mut line = format!(
+            "disk sensor: {} ({} % warn, {} % critical)",
+            shown(&w.kept),
+            self.warn_used_pct,
+            self.critical_used_pct
+        );
+        for (m, first) in &w.same {
+            let (m, first) = (m.display(), first.display());
+            line.push_str(&format!("; {m} is the same filesystem as {first}"));
+        }
+        if !w.unmounted.is_empty() {
+            line.push_str(&format!("; not mounted now: {}", shown(&w.unmounted)));
+        }
+        line
+    }
+
+    fn policy(&self, alerts: &Policy) -> Policy {
+        super::policy(alerts, self.repeat_every, &self.maintenance)
+    }
+
+    async fn run(self, _state_dir: PathBuf, report: Reporter<Full>, token: CancellationToken) {
+        run(self, report, token).await;
+    }
+
+    fn now(&self, _state_dir: &Path) -> (Value, Vec<String>) {
+        let round1 = |v: f64| (v * 10.0).round() / 10.0;
+        let mut values = Vec::new();
+        let mut lines = Vec::new();
+        for (m, r) in look_now(self) {
+            match r {
+                Ok(u) => {
+                    let used = round1(u.used_pct);
+                    let free = bytes(u.free_bytes);
+                    lines.push(format!("disk {}: {used} % used, {free} free", m.display()));
+                    let inodes = u.inodes_pct.map(round1);
+                    values.push(json!({"mount": m, "used_pct": used, "free_bytes": u.free_bytes, "inodes_used_pct": inodes}));
+                }
+                Err(e) => {
+                    lines.push(format!("disk {}: {:?}", m.display(), e));
+                    values.push(json!({"mount": m, "error": e}));
+                }
             }
         }
+        (Value::Array(values), lines)
     }
-    w
-}
-
-/// One look at a filesystem.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Usage {
-    /// Used space as `df` counts it: used ÷ (used + available to users), percent.
-    pub used_pct: f64,
-    pub free_bytes: u64,
-    /// Used inodes, percent; `None` where the filesystem has none to count.
-    pub inodes_pct: Option<f64>,
-}
-
-/// Measures `path`.
-pub fn usage(path: &Path) -> std::io::Result<Usage> {
-    let s = nix::sys::statvfs::statvfs(path).map_err(std::io::Error::from)?;
-    let frsize = s.fragment_size() as f64;
-    let used = (s.blocks() - s.blocks_free()) as f64;
-    let avail = s.blocks_available() as f64;
-    let used_pct = if used + avail > 0.0 {
-        used * 100.0 / (used + avail)
-    } else {
-        0.0
-    };
-    let files = s.files() as f64;
-    let inodes_pct = (files > 0.0).then(|| (files - s.files_free() as f64) * 100.0 / files);
-    Ok(Usage {
-        used_pct,
-        free_bytes: (avail * frsize) as u64,
-        inodes_pct,
-    })
-}
-
-/// The mounts `cfg` watches, given /proc/self/mountinfo's text: listed ones
-/// only while they are mounted, every filesystem once.
-pub fn watched(cfg: &DiskSensor, mountinfo: &str) -> Watched {
-    let all = mounts(mountinfo);
-    let points: Vec<PathBuf> = if cfg.mounts.is_empty() {
-        all.iter()
-            .filter(|m| !PSEUDO.contains(&m.kind.as_str()))
-            .map(|m| m.point.clone())
-            .collect()
-    } else {
-        cfg.mounts.clone()
-    };
-    let points: Vec<PathBuf> = points
-        .into_iter()
-        .filter(|m| !cfg.exclude.contains(m))
-        .collect();
-    dedupe(&all, &points)
-}
-
-/// /proc/self/mountinfo now (blocking; it is the kernel's, and never hangs).
-pub fn mountinfo() -> std::io::Result<String> {
-    std::fs::read_to_string("/proc/self/mountinfo")
 }
 
 /// For `once`: every watched filesystem measured now, each statfs on a thread
 /// of its own and bounded in time (a hung mount is an error, not a hang);
 /// mountinfo unreadable is an error of its own.
-pub fn look_now(cfg: &DiskSensor) -> Vec<(PathBuf, Result<Usage, String>)> {
+fn look_now(cfg: &DiskSensor) -> Vec<(PathBuf, Result<Usage, String>)> {
     match mountinfo() {
         Ok(info) => {
-            let w = watched(cfg, &info);
+            let w = watched(&cfg.mounts, &cfg.exclude, &info);
             let mut out = super::statfs::look_blocking(&w.kept, LOOK_TIMEOUT);
             out.extend(
                 w.unmounted
@@ -207,14 +206,11 @@ pub fn look_now(cfg: &DiskSensor) -> Vec<(PathBuf, Result<Usage, String>)> {
     }
 }
 
-/// The condition families of this sensor, for the list of what it watches.
-const FAMILIES: &[&str] = &["disk:", "inodes:"];
-
 /// Looks at every watched filesystem each `every`, until `token` is cancelled.
 /// Each pass also tells the driver which mounts are watched, so that the
 /// conditions of a filesystem gone (unmounted, even while the daemon was not
 /// running) end with "no longer watched".
-pub async fn run(cfg: DiskSensor, out: mpsc::Sender<Report>, token: CancellationToken) {
+async fn run(cfg: DiskSensor, report: Reporter<Full>, token: CancellationToken) {
     let mut levels = Levels::default();
     let mut said = Said::default();
     let mut looker = Looker::default();
@@ -231,13 +227,13 @@ pub async fn run(cfg: DiskSensor, out: mpsc::Sender<Report>, token: Cancellation
             said.once(Path::new("/proc/self/mountinfo"), "cannot be read");
             continue;
         };
-        let w = watched(&cfg, &info);
+        let w = watched(&cfg.mounts, &cfg.exclude, &info);
         levels.keep_only(&w.kept);
         for m in &w.unmounted {
             said.once(m, "is not mounted; watched again once it is");
         }
         let now = Utc::now();
-        if out.send(roster(&w.kept, now)).await.is_err() {
+        if !report.watching(roster(&w), now, GONE).await {
             return;
         }
         let looks = tokio::select! {
@@ -254,8 +250,8 @@ pub async fn run(cfg: DiskSensor, out: mpsc::Sender<Report>, token: Cancellation
                 Look::Hung => continue,
             };
             said.clear(&m);
-            for o in levels.observe(&cfg, &m, &u, now) {
-                if out.send(o.into()).await.is_err() {
+            for (full, state) in levels.observe(&cfg, &m, &u, now) {
+                if !report.seen(full, now, state).await {
                     return;
                 }
             }
@@ -263,18 +259,13 @@ pub async fn run(cfg: DiskSensor, out: mpsc::Sender<Report>, token: Cancellation
     }
 }
 
-/// Every condition id the watched mounts can raise: the driver ends the others.
-fn roster(kept: &[PathBuf], now: chrono::DateTime<Utc>) -> Report {
-    let ids = kept
-        .iter()
-        .flat_map(|m| FAMILIES.iter().map(move |f| format!("{f}{}", m.display())))
-        .collect();
-    Report::Watching {
-        families: FAMILIES,
-        ids,
-        now,
-        why: "no longer mounted, or left out of [sensors.disk]".into(),
-    }
+/// Why a filesystem's conditions end when it is no longer watched.
+const GONE: &str = "no longer mounted, or left out of [sensors.disk]";
+
+/// Every condition the watched mounts can raise: the driver ends the others.
+fn roster(w: &Watched) -> Vec<Full> {
+    let each = |m: &PathBuf| [Full::Space(m.clone()), Full::Inodes(m.clone())];
+    w.kept.iter().flat_map(each).collect()
 }
 
 /// Space and inodes of each watched filesystem against their thresholds.
@@ -298,8 +289,8 @@ impl Levels {
         m: &Path,
         u: &Usage,
         now: chrono::DateTime<Utc>,
-    ) -> Vec<Observation> {
-        let shown = m.display().to_string();
+    ) -> Vec<(Full, ConditionState)> {
+        let shown = m.display();
         let detail = format!(
             "{shown} {:.0} % used (warn {} %, critical {} %), {} free",
             u.used_pct,
@@ -307,27 +298,18 @@ impl Levels {
             cfg.critical_used_pct,
             bytes(u.free_bytes)
         );
-        let mut out = vec![self.space.entry(m.to_owned()).or_default().observe(
-            &format!("disk:{shown}"),
-            &format!("DISK_FULL:{shown}"),
-            u.used_pct,
-            (cfg.warn_used_pct, cfg.critical_used_pct),
-            now,
-            detail,
+        let space = self.space.entry(m.to_owned()).or_default();
+        let levels = (cfg.warn_used_pct, cfg.critical_used_pct);
+        let mut out = vec![(
+            Full::Space(m.to_owned()),
+            space.observe(u.used_pct, levels, now, detail),
         )];
         if let Some(pct) = u.inodes_pct {
-            let detail = format!(
-                "{shown} {pct:.0} % of inodes used (warn {} %)",
-                cfg.warn_inodes_pct
-            );
-            out.push(self.inodes.entry(m.to_owned()).or_default().observe(
-                &format!("inodes:{shown}"),
-                &format!("INODES_FULL:{shown}"),
-                pct,
-                (cfg.warn_inodes_pct, 101),
-                now,
-                detail,
-            ));
+            let warn = cfg.warn_inodes_pct;
+            let detail = format!("{shown} {pct:.0} % of inodes used (warn {warn} %)");
+            let inodes = self.inodes.entry(m.to_owned()).or_default();
+            let state = inodes.observe(pct, (warn, 101), now, detail);
+            out.push((Full::Inodes(m.to_owned()), state));
         }
         out
     }
@@ -350,83 +332,3 @@ impl Said {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pseudo_filesystems_are_skipped_by_type() {
-        let info = "\
-22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
-23 22 0:21 / /proc rw,nosuid shared:12 - proc proc rw
-24 22 0:22 / /run rw,nosuid shared:2 - tmpfs tmpfs rw,size=1024k
-25 22 8:2 / /srv rw,relatime shared:3 - xfs /dev/sda2 rw
-26 22 0:40 / /var/lib/docker/overlay2/x/merged rw - overlay overlay rw
-27 22 8:3 / /mnt/my\\040disk rw - ext4 /dev/sda3 rw
-";
-        assert_eq!(
-            watched(&cfg(&[]), info).kept,
-            vec![
-                PathBuf::from("/"),
-                PathBuf::from("/srv"),
-                PathBuf::from("/mnt/my disk")
-            ]
-        );
-    }
-
-    fn cfg(mounts: &[&str]) -> DiskSensor {
-        DiskSensor {
-            every: std::time::Duration::from_secs(1),
-            warn_used_pct: 85,
-            critical_used_pct: 95,
-            warn_inodes_pct: 90,
-            mounts: mounts.iter().map(PathBuf::from).collect(),
-            exclude: Vec::new(),
-            repeat_every: None,
-            maintenance: Vec::new(),
-        }
-    }
-
-    const BINDS: &str = "\
-22 1 252:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
-30 22 252:0 /srv/a /srv/a rw,relatime shared:1 - ext4 /dev/vda rw
-31 22 252:0 /var/lib/x /var/lib/x rw,relatime shared:1 - ext4 /dev/vda rw
-32 22 252:0 /home /home rw,relatime shared:1 - ext4 /dev/vda rw
-33 22 8:17 / /data rw,relatime shared:1 - xfs /dev/sdb1 rw
-";
-
-    #[test]
-    fn one_filesystem_bind_mounted_four_times_is_one_watch() {
-        // Regression: four WARNINGs for one /dev/vda.
-        let all = watched(&cfg(&[]), BINDS);
-        assert_eq!(all.kept, [PathBuf::from("/"), PathBuf::from("/data")]);
-        assert_eq!(all.same.len(), 3);
-        assert!(all.same.iter().all(|(_, first)| first == Path::new("/")));
-        let listed = watched(&cfg(&["/home", "/srv/a", "/data"]), BINDS);
-        assert_eq!(
-            listed.kept,
-            [PathBuf::from("/home"), PathBuf::from("/data")]
-        );
-        assert_eq!(
-            listed.same,
-            [(PathBuf::from("/srv/a"), PathBuf::from("/home"))]
-        );
-    }
-
-    #[test]
-    fn a_listed_mount_that_is_not_mounted_is_not_measured_through_its_parent() {
-        // Regression: an unmounted /mnt/usb was measured as the root
-        // filesystem under it, so its DISK_FULL never ended.
-        let w = watched(&cfg(&["/data", "/mnt/usb"]), BINDS);
-        assert_eq!(w.kept, [PathBuf::from("/data")]);
-        assert_eq!(w.unmounted, [PathBuf::from("/mnt/usb")]);
-    }
-
-    #[test]
-    fn mount_points_are_unescaped_as_mountinfo_writes_them() {
-        let m = mounts("40 22 0:50 / /mnt/a\\040b\\134c\\011d rw - ext4 /dev/x rw\n");
-        assert_eq!(m[0].point, PathBuf::from("/mnt/a b\\c\td"));
-        assert_eq!(m[0].device, "0:50");
-        assert_eq!(unescape("/no\\escape\\09"), "/no\\escape\\09");
-    }
-}

@@ -1,15 +1,130 @@
-//! Used memory from `MemAvailable` (what can be had without swapping, not
-//! `MemFree`), with swap in the message.
+//! `[sensors.memory]`: used memory from `MemAvailable` (what can be had
+//! without swapping, not `MemFree`), with swap in the message.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::mpsc;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::{bytes, Threshold};
-use crate::alert::Report;
-use crate::config::MemorySensor;
+use super::{bytes, levels, Reporter, Sensor, SensorCondition, Threshold};
+use crate::alert::Policy;
+use crate::config::raw::{RawWindow, SpannedStr};
+use crate::config::{Table, Validator, Window, SECOND_TO_DAY, UP_TO_30_DAYS};
+
+/// `[sensors.memory]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMemory {
+    every: Option<SpannedStr>,
+    warn_used_pct: Option<toml::Spanned<i64>>,
+    critical_used_pct: Option<toml::Spanned<i64>>,
+    repeat_every: Option<SpannedStr>,
+    #[serde(default)]
+    maintenance: Vec<RawWindow>,
+}
+
+/// `[sensors.memory]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemorySensor {
+    /// How often it looks.
+    #[serde(serialize_with = "crate::config::ser_duration")]
+    pub every: Duration,
+    /// Used memory (percent) at or above which it is a WARNING.
+    pub warn_used_pct: u8,
+    /// … and a CRITICAL.
+    pub critical_used_pct: u8,
+    /// Reminder interval; `[alerts] repeat_every` when absent.
+    #[serde(
+        serialize_with = "crate::config::ser_opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub repeat_every: Option<Duration>,
+    /// Its own maintenance windows, besides `[[alerts.maintenance]]`.
+    pub maintenance: Vec<Window>,
+}
+
+impl Table for MemorySensor {
+    type Raw = RawMemory;
+
+    fn read(m: RawMemory, v: &mut Validator<'_>, key: &str) -> Option<MemorySensor> {
+        let thresholds = (m.warn_used_pct.as_ref(), m.critical_used_pct.as_ref());
+        let (warn, critical) = levels(v, key, thresholds, (90, 97));
+        Some(MemorySensor {
+            every: v
+                .duration(m.every.as_ref(), &format!("{key}.every"), SECOND_TO_DAY)
+                .unwrap_or(Duration::from_secs(60)),
+            warn_used_pct: warn,
+            critical_used_pct: critical,
+            repeat_every: v.duration(
+                m.repeat_every.as_ref(),
+                &format!("{key}.repeat_every"),
+                UP_TO_30_DAYS,
+            ),
+            maintenance: v.windows(m.maintenance, &format!("{key}.maintenance")),
+        })
+    }
+}
+
+/// Memory past its threshold: the one condition of this sensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct High;
+
+impl SensorCondition for High {
+    fn id(&self) -> String {
+        "memory".into()
+    }
+
+    fn name(&self) -> String {
+        "MEMORY".into()
+    }
+
+    fn parse(id: &str) -> Option<High> {
+        (id == "memory").then_some(High)
+    }
+}
+
+impl Sensor for MemorySensor {
+    type Condition = High;
+
+    fn describe(&self) -> String {
+        format!(
+            "memory sensor: {} % warn, {} % critical",
+            self.warn_used_pct, self.critical_used_pct
+        )
+    }
+
+    fn policy(&self, alerts: &Policy) -> Policy {
+        super::policy(alerts, self.repeat_every, &self.maintenance)
+    }
+
+    async fn run(self, _state_dir: PathBuf, report: Reporter<High>, token: CancellationToken) {
+        run(self, report, token).await;
+    }
+
+    fn now(&self, _state_dir: &Path) -> (Value, Vec<String>) {
+        match read() {
+            Ok(m) => {
+                let used = round1(m.used_pct());
+                let line = format!("memory: {used} % used, {} available", bytes(m.available));
+                let swap = (m.swap_total > 0).then(|| round1(m.swap_used_pct()));
+                let value = json!({
+                    "used_pct": used,
+                    "available_bytes": m.available,
+                    "swap_used_pct": swap,
+                });
+                (value, vec![line])
+            }
+            Err(e) => (json!({ "error": e }), Vec::new()),
+        }
+    }
+}
+
+fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
 
 /// The file read: /proc/meminfo, or `CONNECTIVITY_MONITOR_MEMINFO` (tests
 /// drive the thresholds with a file rather than by eating the machine's memory).
@@ -34,6 +149,11 @@ impl Memory {
             return 0.0;
         }
         100.0 * (1.0 - self.available as f64 / self.total as f64)
+    }
+
+    /// Used swap, percent (of some swap).
+    pub fn swap_used_pct(&self) -> f64 {
+        100.0 * (1.0 - self.swap_free as f64 / self.swap_total as f64)
     }
 }
 
@@ -71,14 +191,13 @@ pub fn describe(m: &Memory, cfg: &MemorySensor) -> String {
         bytes(m.available)
     );
     if m.swap_total > 0 {
-        let swap = 100.0 * (1.0 - m.swap_free as f64 / m.swap_total as f64);
-        s.push_str(&format!("; swap {swap:.0} % used"));
+        s.push_str(&format!("; swap {:.0} % used", m.swap_used_pct()));
     }
     s
 }
 
 /// Looks every `every` until `token` is cancelled.
-pub async fn run(cfg: MemorySensor, out: mpsc::Sender<Report>, token: CancellationToken) {
+async fn run(cfg: MemorySensor, report: Reporter<High>, token: CancellationToken) {
     let mut th = Threshold::default();
     let mut failing = false;
     let mut reads = crate::util::OneAtATime::new("memory sensor");
@@ -104,15 +223,10 @@ pub async fn run(cfg: MemorySensor, out: mpsc::Sender<Report>, token: Cancellati
             }
         };
         failing = false;
-        let o = th.observe(
-            "memory",
-            "MEMORY",
-            m.used_pct(),
-            (cfg.warn_used_pct, cfg.critical_used_pct),
-            Utc::now(),
-            describe(&m, &cfg),
-        );
-        if out.send(o.into()).await.is_err() {
+        let now = Utc::now();
+        let levels = (cfg.warn_used_pct, cfg.critical_used_pct);
+        let state = th.observe(m.used_pct(), levels, now, describe(&m, &cfg));
+        if !report.seen(High, now, state).await {
             return;
         }
     }

@@ -14,8 +14,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::ssh::{parse, Failure};
-use crate::config::SshSensor;
+use super::ssh::failure::{parse, Failure};
 
 /// At most this much of a log file is read at once; the rest at the next look.
 const MAX_READ: u64 = 8 << 20;
@@ -29,23 +28,24 @@ pub struct Batch {
     pub failures: Vec<Failure>,
 }
 
-/// Reads `cfg`'s source until `token` is cancelled, sending a batch per read.
+/// Reads `log_file`, else the journal (entries of the last `window` at
+/// first, without a cursor), until `token` is cancelled, sending a batch per read.
 pub async fn follow(
-    cfg: SshSensor,
+    (log_file, window): (Option<PathBuf>, Duration),
     cursor: Option<String>,
     out: mpsc::Sender<Batch>,
     token: CancellationToken,
 ) {
-    match cfg.log_file {
+    match log_file {
         Some(file) => follow_file(file, out, token).await,
-        None => follow_journal(cursor, cfg.window, out, token).await,
+        None => follow_journal(cursor, window, out, token).await,
     }
 }
 
-/// Why the source of `cfg` cannot be read now, if it cannot (blocking: `once`
-/// calls it, the daemon at start off the runtime thread).
-pub fn problem(cfg: &SshSensor) -> Option<String> {
-    match &cfg.log_file {
+/// Why `log_file`, else the journal, cannot be read now, if it cannot
+/// (blocking: `once` calls it, the daemon at start off the runtime thread).
+pub fn problem(log_file: Option<&Path>) -> Option<String> {
+    match log_file {
         Some(file) => problem_of_file(file),
         None => journal_problem(),
     }

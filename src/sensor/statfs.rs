@@ -8,7 +8,35 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::disk::{usage, Usage};
+/// One look at a filesystem.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Usage {
+    /// Used space as `df` counts it: used ÷ (used + available to users), percent.
+    pub used_pct: f64,
+    pub free_bytes: u64,
+    /// Used inodes, percent; `None` where the filesystem has none to count.
+    pub inodes_pct: Option<f64>,
+}
+
+/// Measures `path`.
+pub fn usage(path: &Path) -> std::io::Result<Usage> {
+    let s = nix::sys::statvfs::statvfs(path).map_err(std::io::Error::from)?;
+    let frsize = s.fragment_size() as f64;
+    let used = (s.blocks() - s.blocks_free()) as f64;
+    let avail = s.blocks_available() as f64;
+    let used_pct = if used + avail > 0.0 {
+        used * 100.0 / (used + avail)
+    } else {
+        0.0
+    };
+    let files = s.files() as f64;
+    let inodes_pct = (files > 0.0).then(|| (files - s.files_free() as f64) * 100.0 / files);
+    Ok(Usage {
+        used_pct,
+        free_bytes: (avail * frsize) as u64,
+        inodes_pct,
+    })
+}
 
 /// What one look at a mount gave.
 #[derive(Debug)]

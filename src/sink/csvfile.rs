@@ -159,8 +159,7 @@ impl<R: serde::Serialize> CsvFile<R> {
             first.push_str(&String::from_utf8_lossy(&head[..n]));
             let first = first.lines().next().unwrap_or("");
             if n > 0 && first.trim_end_matches('\r') != header_line {
-                let aside = aside_name(&self.path);
-                std::fs::rename(&self.path, &aside)?;
+                let aside = crate::util::set_aside(&self.path, "old")?;
                 tracing::warn!(file = %self.path.display(), moved_to = %aside.display(), "log file had another header; renamed aside");
             }
         }
@@ -189,13 +188,6 @@ impl<R: serde::Serialize> CsvFile<R> {
         }
         Ok(file)
     }
-}
-
-fn aside_name(path: &Path) -> PathBuf {
-    let stamp = chrono::Local::now().format("%Y%m%dT%H%M%S");
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".old-{stamp}"));
-    path.with_file_name(name)
 }
 
 /// Neutralises spreadsheet formula injection: text starting with `= + - @`,

@@ -17,6 +17,7 @@ mod hostile;
 mod live;
 mod network;
 mod notify;
+mod ntfy;
 mod packaging;
 mod path;
 mod report;
@@ -36,6 +37,7 @@ const MODULES: &[(&str, &[Test])] = &[
     ("live", live::TESTS),
     ("network", network::TESTS),
     ("notify", notify::TESTS),
+    ("ntfy", ntfy::TESTS),
     ("packaging", packaging::TESTS),
     ("path", path::TESTS),
     ("report", report::TESTS),

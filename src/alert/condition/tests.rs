@@ -16,9 +16,9 @@ fn policy() -> Policy {
 fn active(id: &str, now: i64) -> Observation {
     Observation {
         id: id.into(),
-        label: id.to_uppercase(),
+        name: id.to_uppercase(),
         now: t(now),
-        state: Seen::Active {
+        state: ConditionState::Active {
             since: t(0),
             detail: "d".into(),
             level: None,
@@ -28,7 +28,7 @@ fn active(id: &str, now: i64) -> Observation {
 
 fn cleared(id: &str, now: i64) -> Observation {
     Observation {
-        state: Seen::Cleared {
+        state: ConditionState::Cleared {
             at: t(now),
             detail: "d".into(),
         },
@@ -106,7 +106,7 @@ fn a_condition_that_raised_nothing_is_not_written() {
 fn raised(id: &str) -> (String, Alerting) {
     let mut a = Alerting::new(t(0));
     a.raised = Some(Severity::Warning);
-    a.label = Some(id.to_uppercase());
+    a.name = Some(id.to_uppercase());
     (id.to_owned(), a)
 }
 

@@ -1,244 +1,71 @@
-//! From raw file structs to a typed [`Config`], collecting every broken rule.
+//! The [`Validator`]: what every section's rules use to turn raw values into
+//! typed ones, collecting every broken rule (file place, key, value, rule)
+//! rather than stopping at the first.
 
-use std::collections::HashSet;
-use std::net::{IpAddr, SocketAddr};
-use std::num::{NonZeroU16, NonZeroU32};
-use std::path::{Path, PathBuf};
+use std::num::NonZeroU32;
+use std::ops::{Range, RangeInclusive};
+use std::path::Path;
 use std::time::Duration;
 
 use toml::Spanned;
 use url::Url;
 
 use super::error::{ConfigError, Location, Problem};
-use super::raw::{
-    RawAlerts, RawConfig, RawDns, RawEmail, RawHttp, RawIsp, RawLogWatch, RawNotify, RawTarget,
-    RawTeams, RawTelegram, SpannedStr,
-};
-use super::secret;
-use super::*;
+use super::raw::{RawWindow, SpannedStr};
+use super::{secret, Secret, Severity, Window};
 
 mod alerts;
 mod network;
-mod notify;
 
-const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+/// The durations a key takes: wide enough for any real use, narrow enough
+/// that no arithmetic on them overflows and no timer is absurd.
+pub type Span = RangeInclusive<Duration>;
 
-/// Parses TOML and validates it.
-pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-    let de = toml::Deserializer::new(text);
-    let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
-        // Spanned values add a private segment to the path; it is not a key of the file.
-        let key = e
-            .path()
-            .to_string()
-            .replace(".$__serde_spanned_private_value", "");
-        let inner = e.into_inner();
-        let offset = inner.span().map(|s| s.start);
-        let location = offset
-            .map(|o| Location::of_offset(text, o))
-            .unwrap_or_default();
-        // A value TOML itself refuses (a number too large) has no serde path:
-        // the key is read from the file at the error's place.
-        let key = match (key.as_str(), offset) {
-            (".", Some(o)) => key_at(text, o).unwrap_or_else(|| "(top level)".into()),
-            (".", None) => "(top level)".into(),
-            _ => key,
-        };
-        // A secret's value must never be echoed, not even in a type error.
-        let message = if is_secret_key(&key) {
-            "must be a string (the value is not shown: it is a secret)".to_owned()
-        } else {
-            inner.message().trim().to_owned()
-        };
-        ConfigError::Parse {
-            path: path.to_owned(),
-            location,
-            key,
-            message,
-        }
-    })?;
-    let mut v = Validator {
-        text,
-        problems: Vec::new(),
-        notes: Vec::new(),
-    };
-    let config = v.config(raw, Source::File(path.to_owned()));
-    if v.problems.is_empty() {
-        Ok(config)
-    } else {
-        Err(ConfigError::Invalid {
-            path: path.to_owned(),
-            problems: v.problems,
-        })
-    }
-}
+const SEC: Duration = Duration::from_secs(1);
+const DAY: Duration = Duration::from_secs(86_400);
 
-/// `section.key` of the `key = value` line at byte `offset`.
-fn key_at(text: &str, offset: usize) -> Option<String> {
-    let before = &text[..offset.min(text.len())];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line = text[line_start..].lines().next()?;
-    let key = line.split_once('=')?.0.trim();
-    let section = before[..line_start].lines().rev().find_map(|l| {
-        let l = l.trim();
-        l.starts_with('[')
-            .then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned())
-    });
-    Some(match section {
-        Some(s) => format!("{s}.{key}"),
-        None => key.to_owned(),
-    })
-}
+/// Zero (at once; never) up to 30 days: warn_after, critical_after, repeat_every.
+pub const UP_TO_30_DAYS: Span = Duration::ZERO..=Duration::from_secs(30 * 86_400);
+/// A second to a day: how often a sensor looks, and the windows it counts in.
+pub const SECOND_TO_DAY: Span = SEC..=DAY;
+/// A second to 30 days.
+pub const SECOND_TO_30_DAYS: Span = SEC..=Duration::from_secs(30 * 86_400);
 
-/// Whether `key` (a dotted path) holds a secret.
-fn is_secret_key(key: &str) -> bool {
-    let last = key.rsplit('.').next().unwrap_or(key);
-    matches!(
-        last,
-        "password" | "bot_token" | "webhook_url" | "basic_auth_password"
-    )
-}
-
-/// The range of each duration key: wide enough for any real use, narrow
-/// enough that no arithmetic on it overflows and no timer is absurd.
-fn duration_range(key: &str) -> (Duration, Duration) {
-    const MS: Duration = Duration::from_millis(1);
-    const SEC: Duration = Duration::from_secs(1);
-    const MIN: Duration = Duration::from_secs(60);
-    const HOUR: Duration = Duration::from_secs(3600);
-    const DAY: Duration = Duration::from_secs(86_400);
-    match key.rsplit('.').next().unwrap_or(key) {
-        "interval" => (100 * MS, DAY),
-        "timeout" => (10 * MS, HOUR),
-        "degraded_rtt" => (MS, MIN),
-        "max_age" => (SEC, 365 * DAY),
-        "idle_after" => (SEC, 30 * DAY),
-        "baseline_every" => (Duration::ZERO, 30 * DAY),
-        "every" | "window" => (SEC, DAY),
-        // warn_after, critical_after, repeat_every: zero is meaningful (at once; never).
-        _ => (Duration::ZERO, 30 * DAY),
-    }
-}
-
-/// A round duration as it is written in the file: `100ms`, `1m`, `30d`.
-fn written(d: Duration) -> String {
-    let ms = d.as_millis();
-    let units = [
-        (86_400_000, "d"),
-        (3_600_000, "h"),
-        (60_000, "m"),
-        (1000, "s"),
-    ];
-    units
-        .iter()
-        .find(|(n, _)| ms.is_multiple_of(*n))
-        .map_or_else(|| format!("{ms}ms"), |(n, u)| format!("{}{u}", ms / n))
-}
-
-/// The built-in default: gateway from the default route, three public resolvers
-/// as ICMP, TCP/443 and DNS targets (their IPv6 addresses too when this host
-/// has an IPv6 default route), one HTTPS check.
-pub fn built_in() -> Config {
-    let resolvers: [(&str, IpAddr); 3] = [
-        ("cloudflare", IpAddr::from([1, 1, 1, 1])),
-        ("google", IpAddr::from([8, 8, 8, 8])),
-        ("quad9", IpAddr::from([9, 9, 9, 9])),
-    ];
-    let resolvers6: [(&str, IpAddr); 3] = [
-        (
-            "cloudflare-v6",
-            IpAddr::from([0x2606, 0x4700, 0x4700, 0, 0, 0, 0, 0x1111]),
-        ),
-        (
-            "google-v6",
-            IpAddr::from([0x2001, 0x4860, 0x4860, 0, 0, 0, 0, 0x8888]),
-        ),
-        (
-            "quad9-v6",
-            IpAddr::from([0x2620, 0xfe, 0, 0, 0, 0, 0, 0xfe]),
-        ),
-    ];
-    let ipv6 = crate::route::default_gateway(Family::V6).is_some();
-    let https = ProbeKind::Tcp(NonZeroU16::new(443).expect("443 is not zero"));
-    Config {
-        source: Source::BuiltIn,
-        monitor: default_monitor(None, None),
-        gateway: GatewayConfig {
-            address: GatewayAddress::Auto,
-            probes: vec![ProbeKind::Icmp],
-        },
-        isp: IspConfig::default(),
-        targets: resolvers
-            .iter()
-            .chain(resolvers6.iter().filter(|_| ipv6))
-            .map(|(name, address)| TargetConfig {
-                name: TargetName((*name).to_owned()),
-                address: *address,
-                probes: vec![ProbeKind::Icmp, https],
-            })
-            .collect(),
-        dns: Some(DnsConfig {
-            servers: resolvers
-                .iter()
-                .map(|(_, ip)| SocketAddr::new(*ip, 53))
-                .collect(),
-            names: vec!["example.com".into()],
-            types: vec![DnsType::A],
-        }),
-        http: vec![HttpConfig {
-            name: "example".into(),
-            url: Url::parse("https://example.com/").expect("static URL parses"),
-            expect_status: vec![200],
-            family: None,
-        }],
-        alerts: AlertsConfig::default(),
-        notify: NotifyConfig::default(),
-        log_watch: Vec::new(),
-        path: PathConfig::default(),
-        serve: None,
-        mqtt: None,
-        sensors: SensorsConfig::default(),
-        notes: Vec::new(),
-    }
-}
-
-fn default_monitor(log_dir: Option<PathBuf>, state_dir: Option<PathBuf>) -> MonitorConfig {
-    MonitorConfig {
-        interval: Duration::from_secs(10),
-        timeout: Duration::from_secs(5),
-        down_after: NonZeroU32::new(2).expect("2 is not zero"),
-        up_after: NonZeroU32::new(2).expect("2 is not zero"),
-        pings: NonZeroU32::new(3).expect("3 is not zero"),
-        degraded_loss_pct: 20,
-        degraded_rtt: Duration::from_millis(300),
-        log_dir: log_dir.unwrap_or_else(|| systemd_dir("LOGS_DIRECTORY", "./logs")),
-        state_dir: state_dir.unwrap_or_else(|| systemd_dir("STATE_DIRECTORY", "./state")),
-        log_level: None,
-    }
-}
-
-/// The first folder systemd gave in `var` (a colon-separated list), else `fallback`.
-fn systemd_dir(var: &str, fallback: &str) -> PathBuf {
-    std::env::var(var)
-        .ok()
-        .and_then(|v| {
-            v.split(':')
-                .next()
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from)
-        })
-        .unwrap_or_else(|| PathBuf::from(fallback))
-}
-
-struct Validator<'a> {
+/// Turns raw values into typed ones, noting every broken rule.
+pub struct Validator<'a> {
     text: &'a str,
     problems: Vec<Problem>,
     /// Things worth saying that are not errors.
     notes: Vec<String>,
 }
 
+impl<'a> Validator<'a> {
+    /// Validates values read from `text`, whose offsets place the problems.
+    pub fn new(text: &'a str) -> Validator<'a> {
+        Validator {
+            text,
+            problems: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// The notes, if no rule was broken; else every problem, against `path`.
+    pub fn finish(self, path: &Path) -> Result<Vec<String>, ConfigError> {
+        if self.problems.is_empty() {
+            Ok(self.notes)
+        } else {
+            Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                problems: self.problems,
+            })
+        }
+    }
+}
+
 impl Validator<'_> {
-    fn problem(&mut self, at: Option<std::ops::Range<usize>>, key: &str, value: &str, rule: &str) {
+    /// A broken rule: `key = value` at `at` (a byte range of the file; the
+    /// default when `None`) breaks `rule`.
+    pub fn problem(&mut self, at: Option<Range<usize>>, key: &str, value: &str, rule: &str) {
         self.problems.push(Problem {
             location: at
                 .map(|r| Location::of_offset(self.text, r.start))
@@ -249,56 +76,14 @@ impl Validator<'_> {
         });
     }
 
-    fn config(&mut self, raw: RawConfig, source: Source) -> Config {
-        let monitor = self.monitor(raw.monitor);
-        let gateway = GatewayConfig {
-            address: match raw.gateway.address {
-                None => GatewayAddress::Auto,
-                Some(a) if a.get_ref() == "auto" => GatewayAddress::Auto,
-                Some(a) => self
-                    .ip(&a, "gateway.address", "must be \"auto\" or an IP address")
-                    .map_or(GatewayAddress::Auto, GatewayAddress::Ip),
-            },
-            probes: self.probes(raw.gateway.probes, "gateway.probes"),
-        };
-        let isp = raw.isp.map(|i| self.isp(i)).unwrap_or_default();
-        let targets = self.targets(raw.target);
-        let dns = raw.dns.map(|d| self.dns(d));
-        let http = self.http(raw.http);
-        let alerts = self.alerts(raw.alerts.unwrap_or_default());
-        let notify = raw.notify.map(|n| self.notify(n)).unwrap_or_default();
-        let log_watch = raw
-            .log_watch
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, w)| self.log_watch(i, w))
-            .collect();
-        let path = self.path(raw.path.unwrap_or_default());
-        let serve = raw.serve.and_then(|s| self.serve(s));
-        let mqtt = raw.mqtt.and_then(|m| self.mqtt(m));
-        let sensors = raw.sensors.map(|s| self.sensors(s)).unwrap_or_default();
-        Config {
-            source,
-            monitor,
-            gateway,
-            isp,
-            targets,
-            dns,
-            http,
-            alerts,
-            notify,
-            log_watch,
-            path,
-            serve,
-            mqtt,
-            sensors,
-            notes: std::mem::take(&mut self.notes),
-        }
+    /// Something worth saying that breaks no rule (`check-config` prints it).
+    pub fn note(&mut self, note: String) {
+        self.notes.push(note);
     }
 
     /// A name that ends up in CSV cells, journal lines and messages: no line
     /// breaks or other control characters, which would forge lines there.
-    fn plain_name(&mut self, v: &SpannedStr, key: &str) {
+    pub fn plain_name(&mut self, v: &SpannedStr, key: &str) {
         if v.get_ref().chars().any(char::is_control) {
             self.problem(
                 Some(v.span()),
@@ -310,7 +95,7 @@ impl Validator<'_> {
     }
 
     /// An http:// or https:// URL; a bad one is shown redacted in the problem.
-    fn web_url(&mut self, v: &SpannedStr, key: &str) -> Option<Url> {
+    pub fn web_url(&mut self, v: &SpannedStr, key: &str) -> Option<Url> {
         let shown = format!("{:?}", crate::util::redact(v.get_ref()));
         let rule = match Url::parse(v.get_ref()) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => return Some(u),
@@ -322,7 +107,12 @@ impl Validator<'_> {
     }
 
     /// One of a fixed set of words; absent is the first.
-    fn choice<T: Copy>(&mut self, v: Option<&SpannedStr>, key: &str, options: &[(&str, T)]) -> T {
+    pub fn choice<T: Copy>(
+        &mut self,
+        v: Option<&SpannedStr>,
+        key: &str,
+        options: &[(&str, T)],
+    ) -> T {
         let Some(given) = v else {
             return options[0].1;
         };
@@ -339,9 +129,8 @@ impl Validator<'_> {
         options[0].1
     }
 
-    /// A duration within the range [`duration_range`] gives `key`; a
-    /// problem stating that range otherwise.
-    fn duration(&mut self, v: Option<&SpannedStr>, key: &str) -> Option<Duration> {
+    /// A duration within `span`; a problem stating the span otherwise.
+    pub fn duration(&mut self, v: Option<&SpannedStr>, key: &str, span: Span) -> Option<Duration> {
         let v = v?;
         let d = match humantime::parse_duration(v.get_ref()) {
             Ok(d) => d,
@@ -355,10 +144,10 @@ impl Validator<'_> {
                 return None;
             }
         };
-        let (min, max) = duration_range(key);
-        if (min..=max).contains(&d) {
+        if span.contains(&d) {
             return Some(d);
         }
+        let (min, max) = span.into_inner();
         let rule = if min.is_zero() {
             format!("must be at most {}", written(max))
         } else {
@@ -368,7 +157,8 @@ impl Validator<'_> {
         None
     }
 
-    fn count(&mut self, v: Option<&Spanned<i64>>, key: &str, max: u32) -> Option<NonZeroU32> {
+    /// A whole number from 1 to `max`.
+    pub fn count(&mut self, v: Option<&Spanned<i64>>, key: &str, max: u32) -> Option<NonZeroU32> {
         let v = v?;
         match u32::try_from(*v.get_ref()).ok().and_then(NonZeroU32::new) {
             Some(n) if n.get() <= max => Some(n),
@@ -379,8 +169,180 @@ impl Validator<'_> {
             }
         }
     }
+
+    /// A percentage from 1 to 100; `default` when absent or broken.
+    pub fn pct(&mut self, v: Option<&Spanned<i64>>, key: &str, default: u8) -> u8 {
+        let Some(v) = v else { return default };
+        match u8::try_from(*v.get_ref()) {
+            Ok(p @ 1..=100) => p,
+            _ => {
+                self.problem(
+                    Some(v.span()),
+                    key,
+                    &v.get_ref().to_string(),
+                    "must be a whole percentage from 1 to 100",
+                );
+                default
+            }
+        }
+    }
+
+    /// A TCP port; `default` when absent or broken.
+    pub fn port(&mut self, v: Option<&Spanned<i64>>, key: &str, default: u16) -> u16 {
+        let Some(p) = v else { return default };
+        match u16::try_from(*p.get_ref()) {
+            Ok(port) if port > 0 => port,
+            _ => {
+                self.problem(
+                    Some(p.span()),
+                    key,
+                    &p.get_ref().to_string(),
+                    "must be a port from 1 to 65535",
+                );
+                default
+            }
+        }
+    }
+
+    /// `WARNING` or `CRITICAL`, written `warning` or `critical`; absent is warning.
+    pub fn severity(&mut self, v: Option<&SpannedStr>, key: &str) -> Severity {
+        self.choice(
+            v,
+            key,
+            &[
+                ("warning", Severity::Warning),
+                ("critical", Severity::Critical),
+            ],
+        )
+    }
+
+    /// A secret given as `key` or as `key_file` (a path, or a systemd
+    /// credential name); absent is a problem if it is `required`.
+    pub fn secret(
+        &mut self,
+        key: &str,
+        inline: Option<SpannedStr>,
+        file: Option<SpannedStr>,
+        required: bool,
+    ) -> Option<Secret> {
+        match (inline, file) {
+            (Some(_), Some(f)) => {
+                let rule = format!("give {key} or {key}_file, not both");
+                self.problem(
+                    Some(f.span()),
+                    &format!("{key}_file"),
+                    &quoted(Some(&f)),
+                    &rule,
+                );
+                None
+            }
+            (Some(v), None) => Some(secret::inline(v.get_ref())),
+            (None, Some(f)) => self.secret_file(key, &f),
+            (None, None) => {
+                if required {
+                    let rule = format!("is required: give {key} or {key}_file");
+                    self.problem(None, key, "(none)", &rule);
+                }
+                None
+            }
+        }
+    }
+
+    /// The secret in the file `f` names, or the credential it names, kept
+    /// pending outside systemd (with a note saying so).
+    fn secret_file(&mut self, key: &str, f: &SpannedStr) -> Option<Secret> {
+        let Some(path) = secret::secret_path(f.get_ref()) else {
+            let name = f.get_ref();
+            self.note(format!(
+                "{key}_file = {name:?} is a systemd credential: the service reads it from $CREDENTIALS_DIRECTORY (LoadCredential={name}:/path/to/file in the unit); it cannot be read here"
+            ));
+            return Some(secret::pending(name));
+        };
+        match secret::read_secret(&path) {
+            Ok(s) => Some(s),
+            Err(rule) => {
+                self.problem(
+                    Some(f.span()),
+                    &format!("{key}_file"),
+                    &quoted(Some(f)),
+                    &rule,
+                );
+                None
+            }
+        }
+    }
+
+    /// Maintenance windows under `prefix` (e.g. `alerts.maintenance`).
+    pub fn windows(&mut self, raw: Vec<RawWindow>, prefix: &str) -> Vec<Window> {
+        let mut out = Vec::new();
+        for (i, w) in raw.into_iter().enumerate() {
+            let key = |k: &str| format!("{prefix}[{i}].{k}");
+            let from = self.time_of_day(&w.from, &key("from"));
+            let to = self.time_of_day(&w.to, &key("to"));
+            let days = w
+                .days
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|d| self.weekday(d, &key("days")))
+                .collect();
+            if let (Some(from), Some(to)) = (from, to) {
+                if from == to {
+                    self.problem(
+                        Some(w.to.span()),
+                        &key("to"),
+                        &quoted(Some(&w.to)),
+                        "must differ from `from` (a window may cross midnight)",
+                    );
+                }
+                out.push(Window { from, to, days });
+            }
+        }
+        out
+    }
+
+    fn weekday(&mut self, d: &SpannedStr, key: &str) -> Option<chrono::Weekday> {
+        let day = d.get_ref().parse::<chrono::Weekday>().ok();
+        if day.is_none() {
+            self.problem(
+                Some(d.span()),
+                key,
+                &quoted(Some(d)),
+                "must be a weekday: mon, tue, wed, thu, fri, sat or sun",
+            );
+        }
+        day
+    }
+
+    fn time_of_day(&mut self, v: &SpannedStr, key: &str) -> Option<chrono::NaiveTime> {
+        let t = chrono::NaiveTime::parse_from_str(v.get_ref(), "%H:%M").ok();
+        if t.is_none() {
+            self.problem(
+                Some(v.span()),
+                key,
+                &quoted(Some(v)),
+                "must be a local time of day as HH:MM",
+            );
+        }
+        t
+    }
 }
 
-fn quoted(v: Option<&SpannedStr>) -> String {
+/// A value as a problem shows it: quoted, or `(default)` when not given.
+pub fn quoted(v: Option<&SpannedStr>) -> String {
     v.map_or_else(|| "(default)".to_owned(), |s| format!("{:?}", s.get_ref()))
+}
+
+/// A round duration as it is written in the file: `100ms`, `1m`, `30d`.
+fn written(d: Duration) -> String {
+    let ms = d.as_millis();
+    let units = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1000, "s"),
+    ];
+    units
+        .iter()
+        .find(|(n, _)| ms.is_multiple_of(*n))
+        .map_or_else(|| format!("{ms}ms"), |(n, u)| format!("{}{u}", ms / n))
 }

@@ -1,17 +1,63 @@
-//! `[monitor]` and what is probed: `[gateway]`, `[isp]`, `[[target]]`, `[dns]`, `[[http]]`.
+//! The core sections: `[monitor]`, what is probed (`[gateway]`, `[isp]`,
+//! `[[target]]`, `[dns]`, `[[http]]`), `[alerts]` and `[path]`.
 
-use super::*;
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU16;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::{quoted, Span, Validator, UP_TO_30_DAYS};
+use crate::config::builtin::default_monitor;
+use crate::config::raw::{RawCore, RawDns, RawHttp, RawIsp, RawTarget, SpannedStr};
+use crate::config::{
+    Core, DnsConfig, DnsType, Family, GatewayAddress, GatewayConfig, HttpConfig, IspConfig,
+    MonitorConfig, PathConfig, ProbeKind, TargetConfig, TargetName,
+};
+
+const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+
+const INTERVAL: Span = Duration::from_millis(100)..=Duration::from_secs(86_400);
+const TIMEOUT: Span = Duration::from_millis(10)..=Duration::from_secs(3600);
+const DEGRADED_RTT: Span = Duration::from_millis(1)..=Duration::from_secs(60);
 
 impl Validator<'_> {
-    pub(super) fn monitor(&mut self, m: super::raw::RawMonitor) -> MonitorConfig {
+    /// The core sections, each from its raw form (absent ones get their defaults).
+    pub fn core(&mut self, raw: RawCore) -> Core {
+        let monitor = self.monitor(raw.monitor.unwrap_or_default());
+        let gateway = GatewayConfig {
+            address: match raw.gateway.as_ref().and_then(|g| g.address.as_ref()) {
+                None => GatewayAddress::Auto,
+                Some(a) if a.get_ref() == "auto" => GatewayAddress::Auto,
+                Some(a) => self
+                    .ip(a, "gateway.address", "must be \"auto\" or an IP address")
+                    .map_or(GatewayAddress::Auto, GatewayAddress::Ip),
+            },
+            probes: self.probes(raw.gateway.and_then(|g| g.probes), "gateway.probes"),
+        };
+        Core {
+            monitor,
+            gateway,
+            isp: raw.isp.map(|i| self.isp(i)).unwrap_or_default(),
+            targets: self.targets(raw.target.unwrap_or_default()),
+            dns: raw.dns.map(|d| self.dns(d)),
+            http: self.http(raw.http.unwrap_or_default()),
+            alerts: self.alerts(raw.alerts.unwrap_or_default()),
+            path: self.path(raw.path.unwrap_or_default()),
+        }
+    }
+
+    fn monitor(&mut self, m: crate::config::raw::RawMonitor) -> MonitorConfig {
         let mut out = default_monitor(
             m.log_dir.as_deref().map(PathBuf::from),
             m.state_dir.as_deref().map(PathBuf::from),
         );
-        if let Some(d) = self.duration(m.interval.as_ref(), "monitor.interval") {
+        if let Some(d) = self.duration(m.interval.as_ref(), "monitor.interval", INTERVAL) {
             out.interval = d;
         }
-        if let Some(d) = self.duration(m.timeout.as_ref(), "monitor.timeout") {
+        if let Some(d) = self.duration(m.timeout.as_ref(), "monitor.timeout", TIMEOUT) {
             out.timeout = d;
         }
         self.timeout_within_interval(&m, &out);
@@ -35,7 +81,11 @@ impl Validator<'_> {
                 ),
             }
         }
-        if let Some(d) = self.duration(m.degraded_rtt.as_ref(), "monitor.degraded_rtt") {
+        if let Some(d) = self.duration(
+            m.degraded_rtt.as_ref(),
+            "monitor.degraded_rtt",
+            DEGRADED_RTT,
+        ) {
             out.degraded_rtt = d;
         }
         out.log_level = m.log_level.as_ref().and_then(|l| self.log_level(l));
@@ -43,7 +93,7 @@ impl Validator<'_> {
     }
 
     /// The timeout bounds every probe of a check, so it must fit in the interval.
-    fn timeout_within_interval(&mut self, m: &super::raw::RawMonitor, out: &MonitorConfig) {
+    fn timeout_within_interval(&mut self, m: &crate::config::raw::RawMonitor, out: &MonitorConfig) {
         if out.timeout <= out.interval {
             return;
         }
@@ -77,7 +127,7 @@ impl Validator<'_> {
         None
     }
 
-    pub(super) fn path(&mut self, raw: super::raw::RawPath) -> PathConfig {
+    fn path(&mut self, raw: crate::config::raw::RawPath) -> PathConfig {
         let mut out = PathConfig {
             enabled: raw.enabled.unwrap_or(true),
             ..PathConfig::default()
@@ -88,7 +138,11 @@ impl Validator<'_> {
         if let Some(n) = self.count(raw.max_hops.as_ref(), "path.max_hops", 64) {
             out.max_hops = u8::try_from(n.get()).unwrap_or(64);
         }
-        if let Some(d) = self.duration(raw.baseline_every.as_ref(), "path.baseline_every") {
+        if let Some(d) = self.duration(
+            raw.baseline_every.as_ref(),
+            "path.baseline_every",
+            UP_TO_30_DAYS,
+        ) {
             if !d.is_zero() && d < Duration::from_secs(1) {
                 let v = raw.baseline_every.as_ref();
                 self.problem(
@@ -104,7 +158,7 @@ impl Validator<'_> {
         out
     }
 
-    pub(super) fn isp(&mut self, raw: RawIsp) -> IspConfig {
+    fn isp(&mut self, raw: RawIsp) -> IspConfig {
         let hops = raw
             .hops
             .iter()
@@ -116,7 +170,7 @@ impl Validator<'_> {
         }
     }
 
-    pub(super) fn targets(&mut self, raw: Vec<RawTarget>) -> Vec<TargetConfig> {
+    fn targets(&mut self, raw: Vec<RawTarget>) -> Vec<TargetConfig> {
         if raw.is_empty() {
             self.problem(
                 None,
@@ -159,7 +213,7 @@ impl Validator<'_> {
         out
     }
 
-    pub(super) fn dns(&mut self, raw: RawDns) -> DnsConfig {
+    fn dns(&mut self, raw: RawDns) -> DnsConfig {
         if raw.servers.is_empty() {
             self.problem(None, "dns.servers", "[]", "must list at least one server");
         }
@@ -240,7 +294,7 @@ impl Validator<'_> {
         }
     }
 
-    pub(super) fn http(&mut self, raw: Vec<RawHttp>) -> Vec<HttpConfig> {
+    fn http(&mut self, raw: Vec<RawHttp>) -> Vec<HttpConfig> {
         let mut out = Vec::new();
         for (i, h) in raw.into_iter().enumerate() {
             let url = self.web_url(&h.url, &format!("http[{i}].url"));
@@ -281,7 +335,7 @@ impl Validator<'_> {
         out
     }
 
-    pub(super) fn probes(&mut self, v: Option<Vec<SpannedStr>>, key: &str) -> Vec<ProbeKind> {
+    fn probes(&mut self, v: Option<Vec<SpannedStr>>, key: &str) -> Vec<ProbeKind> {
         let Some(list) = v else {
             return vec![ProbeKind::Icmp];
         };
@@ -312,7 +366,7 @@ impl Validator<'_> {
         out
     }
 
-    pub(super) fn ip(&mut self, v: &SpannedStr, key: &str, rule: &str) -> Option<IpAddr> {
+    fn ip(&mut self, v: &SpannedStr, key: &str, rule: &str) -> Option<IpAddr> {
         match v.get_ref().parse() {
             Ok(ip) => Some(ip),
             Err(_) => {

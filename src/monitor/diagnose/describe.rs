@@ -26,28 +26,7 @@ pub fn sentence(
     for m in &t.gateway.members {
         parts.push(gateway_words(m, several, beyond, lan_counts));
     }
-    const NAMED_HOPS: usize = 5;
-    for (hop, ip) in t.hops.members.iter().zip(&t.hop_ips).take(NAMED_HOPS) {
-        let name = &hop.name;
-        if hop.answered {
-            parts.push(format!("hop {name} answers"));
-        } else {
-            let mut why: Vec<String> = hop.failure.iter().map(ToString::to_string).collect();
-            if unverified.contains(ip) {
-                why.push("never answered while the internet worked".into());
-            }
-            let why = if why.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", why.join("; "))
-            };
-            parts.push(format!("hop {name} silent{why}"));
-        }
-    }
-    if let Some(rest) = t.hops.members.get(NAMED_HOPS..).filter(|r| !r.is_empty()) {
-        let answering = rest.iter().filter(|m| m.answered).count();
-        parts.push(format!("{} more hops ({answering} answer)", rest.len()));
-    }
+    parts.extend(hops_words(t, unverified));
     parts.extend(targets_words(t, known));
     match t.dns_ok() {
         Some(true) => parts.push(format!(
@@ -92,6 +71,35 @@ pub fn sentence(
         parts.push("simulated".into());
     }
     cap(parts.join("; "))
+}
+
+/// The hops: the first few each by name, answering or silent and why; the
+/// rest counted.
+fn hops_words(t: &Tally, unverified: &[IpAddr]) -> Vec<String> {
+    const NAMED_HOPS: usize = 5;
+    let mut parts = Vec::new();
+    for (hop, ip) in t.hops.members.iter().zip(&t.hop_ips).take(NAMED_HOPS) {
+        let name = &hop.name;
+        if hop.answered {
+            parts.push(format!("hop {name} answers"));
+        } else {
+            let mut why: Vec<String> = hop.failure.iter().map(ToString::to_string).collect();
+            if unverified.contains(ip) {
+                why.push("never answered while the internet worked".into());
+            }
+            let why = if why.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", why.join("; "))
+            };
+            parts.push(format!("hop {name} silent{why}"));
+        }
+    }
+    if let Some(rest) = t.hops.members.get(NAMED_HOPS..).filter(|r| !r.is_empty()) {
+        let answering = rest.iter().filter(|m| m.answered).count();
+        parts.push(format!("{} more hops ({answering} answer)", rest.len()));
+    }
+    parts
 }
 
 /// What a gateway's answer says: it answers; it does not answer ping while

@@ -196,7 +196,7 @@ pub struct Thresholds {
 
 impl Thresholds {
     /// The thresholds `config` sets.
-    pub fn of(config: &crate::config::Config) -> Thresholds {
+    pub fn of(config: &crate::config::Core) -> Thresholds {
         Thresholds {
             loss_pct: f64::from(config.monitor.degraded_loss_pct),
             rtt: config.monitor.degraded_rtt,

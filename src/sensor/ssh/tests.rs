@@ -1,4 +1,8 @@
+use chrono::{DateTime, Utc};
+
+use super::failure::{neutral, parse, Failure, MAX_USER};
 use super::*;
+use crate::alert::condition::ConditionState;
 
 fn at() -> DateTime<Utc> {
     DateTime::from_timestamp(1_700_000_000, 0).unwrap()
@@ -104,7 +108,7 @@ fn a_flood_is_counted_exactly_in_bounded_memory_and_state() {
         w.add(batch(500, s));
     }
     let o = w.observe(at() + chrono::Duration::seconds(40));
-    let Seen::Active { since, detail, .. } = o.state else {
+    let ConditionState::Active { since, detail, .. } = o else {
         panic!("a burst: {o:?}")
     };
     assert_eq!(since, at());
@@ -118,10 +122,10 @@ fn a_flood_is_counted_exactly_in_bounded_memory_and_state() {
     // Restored from that state, the count is the same.
     let mut again = Window::new(cfg(10, 300), serde_json::from_slice(&bytes).unwrap());
     let o = again.observe(at() + chrono::Duration::seconds(40));
-    assert!(matches!(&o.state, Seen::Active { detail, .. } if detail.starts_with("20000 ")));
+    assert!(matches!(&o, ConditionState::Active { detail, .. } if detail.starts_with("20000 ")));
     // And the window lets them go.
     let o = again.observe(at() + chrono::Duration::seconds(341));
-    assert!(matches!(o.state, Seen::Cleared { .. }), "{o:?}");
+    assert!(matches!(o, ConditionState::Cleared { .. }), "{o:?}");
     assert!(again.slices.is_empty() && again.recent.is_empty());
 }
 
@@ -131,7 +135,7 @@ fn state_of_an_earlier_version_is_counted() {
     let mut w = Window::new(cfg(1, 600), serde_json::from_str(old).unwrap());
     let o = w.observe(at() + chrono::Duration::seconds(5));
     assert!(
-        matches!(&o.state, Seen::Active { detail, .. } if detail.contains("from 192.0.2.7 ×2; users admin ×2")),
+        matches!(&o, ConditionState::Active { detail, .. } if detail.contains("from 192.0.2.7 ×2; users admin ×2")),
         "{o:?}"
     );
 }

@@ -559,6 +559,8 @@ impl Drop for Container {
 #[derive(Debug, Clone)]
 pub struct Request {
     pub path: String,
+    /// The request line and headers, as sent.
+    pub head: String,
     pub body: String,
     pub at: Instant,
 }
@@ -618,6 +620,7 @@ impl WebServer {
                 let body = String::from_utf8_lossy(&buf[start..]).into_owned();
                 req.lock().unwrap().push(Request {
                     path,
+                    head,
                     body,
                     at: Instant::now(),
                 });

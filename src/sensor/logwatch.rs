@@ -1,23 +1,108 @@
-//! The log-silence watch: a log that stops growing means a service is up but
-//! no traffic reaches it. Its silence is an alert condition like an outage,
+//! `[[log_watch]]`: a log that stops growing means a service is up but no
+//! traffic reaches it. Its silence is an alert condition like an outage,
 //! under the same policy, windows and channels.
 //!
 //! Rotation is not silence: a renamed-and-recreated file (a new inode) or a
 //! truncated one (copytruncate) is followed, and only new data resets the clock.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::condition::{Observation, Report, Seen as Held};
-use super::Policy;
-use crate::config::LogWatchConfig;
+use super::{Condition, Report};
+use crate::alert::condition::ConditionState;
+use crate::alert::Policy;
+use crate::config::raw::{RawWindow, SpannedStr};
+use crate::config::{quoted, Table, Validator, Window, SECOND_TO_30_DAYS, UP_TO_30_DAYS};
 use crate::timefmt::rfc3339_local;
 use crate::util::OneAtATime;
+
+/// One `[[log_watch]]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogWatch {
+    path: String,
+    service: SpannedStr,
+    idle_after: SpannedStr,
+    critical_after: Option<SpannedStr>,
+    repeat_every: Option<SpannedStr>,
+    #[serde(default)]
+    maintenance: Vec<RawWindow>,
+}
+
+/// One `[[log_watch]]`: a log that going quiet means a service gets no traffic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogWatchConfig {
+    /// The file.
+    pub path: PathBuf,
+    /// The service it belongs to, named in alerts.
+    pub service: String,
+    /// No new data for this long: WARNING.
+    #[serde(serialize_with = "crate::config::ser_duration")]
+    pub idle_after: Duration,
+    /// No new data for this long: CRITICAL; never when absent.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::config::ser_opt_duration"
+    )]
+    pub critical_after: Option<Duration>,
+    /// Reminder interval; `[alerts] repeat_every` when absent.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::config::ser_opt_duration"
+    )]
+    pub repeat_every: Option<Duration>,
+    /// Its own maintenance windows, besides `[[alerts.maintenance]]`.
+    pub maintenance: Vec<Window>,
+}
+
+impl Table for LogWatchConfig {
+    type Raw = RawLogWatch;
+
+    fn read(w: RawLogWatch, v: &mut Validator<'_>, entry: &str) -> Option<LogWatchConfig> {
+        let key = |k: &str| format!("{entry}.{k}");
+        let idle_after = v.duration(Some(&w.idle_after), &key("idle_after"), SECOND_TO_30_DAYS);
+        let critical_after = w
+            .critical_after
+            .as_ref()
+            .and_then(|d| v.duration(Some(d), &key("critical_after"), UP_TO_30_DAYS));
+        let repeat_every = w
+            .repeat_every
+            .as_ref()
+            .and_then(|d| v.duration(Some(d), &key("repeat_every"), UP_TO_30_DAYS));
+        if idle_after.is_some_and(|d| d.is_zero()) {
+            let value = quoted(Some(&w.idle_after));
+            let rule = "must be greater than zero";
+            v.problem(Some(w.idle_after.span()), &key("idle_after"), &value, rule);
+        }
+        if let (Some(idle), Some(crit), Some(c)) = (idle_after, critical_after, &w.critical_after) {
+            if crit < idle {
+                let rule = "must not be shorter than idle_after";
+                v.problem(
+                    Some(c.span()),
+                    &key("critical_after"),
+                    &quoted(Some(c)),
+                    rule,
+                );
+            }
+        }
+        v.plain_name(&w.service, &key("service"));
+        let maintenance = v.windows(w.maintenance, &key("maintenance"));
+        Some(LogWatchConfig {
+            path: PathBuf::from(&w.path),
+            service: w.service.get_ref().trim().to_owned(),
+            idle_after: idle_after?,
+            critical_after,
+            repeat_every,
+            maintenance,
+        })
+    }
+}
 
 /// How long one stat of a watched log may take before it is said to hang.
 const STAT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -27,7 +112,7 @@ pub type Snapshot = Option<(u64, u64)>;
 
 /// What one look at the file showed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Seen {
+pub enum Change {
     /// New data arrived.
     Data,
     /// Nothing new.
@@ -60,11 +145,15 @@ impl Tracker {
     }
 
     /// Notes a new snapshot taken at `now`.
-    pub fn observe(&mut self, snap: Snapshot, now: DateTime<Utc>) -> Seen {
+    pub fn observe(&mut self, snap: Snapshot, now: DateTime<Utc>) -> Change {
         let Some((inode, size)) = snap else {
             let first = !self.missing;
             self.missing = true;
-            return if first { Seen::Missing } else { Seen::Quiet };
+            return if first {
+                Change::Missing
+            } else {
+                Change::Quiet
+            };
         };
         self.missing = false;
         let replaced = self.inode != Some(inode);
@@ -78,11 +167,11 @@ impl Tracker {
         self.size = size;
         if grew {
             self.last_data = now;
-            Seen::Data
+            Change::Data
         } else if replaced || truncated {
-            Seen::Rotated
+            Change::Rotated
         } else {
-            Seen::Quiet
+            Change::Quiet
         }
     }
 }
@@ -110,11 +199,6 @@ pub fn policy(w: &LogWatchConfig, alerts: &Policy) -> Policy {
             .cloned()
             .collect(),
     }
-}
-
-/// The condition id of a watch.
-pub fn id(w: &LogWatchConfig) -> String {
-    format!("log:{}", w.service)
 }
 
 /// One stat of the watched file, off the runtime thread; `None` while it
@@ -153,11 +237,8 @@ pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Report>, token: Cancellati
     if snap.is_none() {
         tracing::warn!(service = %w.service, "log watch {}: {} is missing; waiting for it", w.service, w.path.display());
     }
-    let id = id(&w);
-    let label = format!("LOG_SILENT:{}", w.service);
-    let seen = |now, state| Observation {
-        id: id.clone(),
-        label: label.clone(),
+    let seen = |now, state| Report::Seen {
+        condition: Condition::LogSilent(w.service.clone()),
         now,
         state,
     };
@@ -173,15 +254,15 @@ pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Report>, token: Cancellati
         let silent_since = tracker.last_data;
         let mut obs = Vec::with_capacity(2);
         match tracker.observe(snap, now) {
-            Seen::Missing => {
+            Change::Missing => {
                 tracing::warn!(service = %w.service, "log watch {}: {} is missing", w.service, w.path.display())
             }
-            Seen::Rotated => {
+            Change::Rotated => {
                 tracing::debug!(service = %w.service, "log watch {}: {} rotated", w.service, w.path.display())
             }
-            Seen::Data => obs.push(seen(
+            Change::Data => obs.push(seen(
                 now,
-                Held::Cleared {
+                ConditionState::Cleared {
                     at: now,
                     detail: format!(
                         "{} has new data again (silent since {})",
@@ -190,11 +271,11 @@ pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Report>, token: Cancellati
                     ),
                 },
             )),
-            Seen::Quiet => {}
+            Change::Quiet => {}
         }
         obs.push(seen(
             now,
-            Held::Active {
+            ConditionState::Active {
                 level: None,
                 since: tracker.last_data,
                 detail: format!(
@@ -205,7 +286,7 @@ pub async fn run(w: LogWatchConfig, out: mpsc::Sender<Report>, token: Cancellati
             },
         ));
         for o in obs {
-            if out.send(o.into()).await.is_err() {
+            if out.send(o).await.is_err() {
                 return;
             }
         }
@@ -223,37 +304,37 @@ mod tests {
     #[test]
     fn growth_is_data_and_stillness_is_quiet() {
         let mut tr = Tracker::new(Some((1, 100)), t(0));
-        assert_eq!(tr.observe(Some((1, 100)), t(1)), Seen::Quiet);
-        assert_eq!(tr.observe(Some((1, 150)), t(2)), Seen::Data);
+        assert_eq!(tr.observe(Some((1, 100)), t(1)), Change::Quiet);
+        assert_eq!(tr.observe(Some((1, 150)), t(2)), Change::Data);
         assert_eq!(tr.last_data, t(2));
     }
 
     #[test]
     fn rename_rotation_follows_the_new_file_without_calling_it_data() {
         let mut tr = Tracker::new(Some((1, 100)), t(0));
-        assert_eq!(tr.observe(Some((2, 0)), t(1)), Seen::Rotated);
+        assert_eq!(tr.observe(Some((2, 0)), t(1)), Change::Rotated);
         assert_eq!(tr.last_data, t(0), "an empty new file is not traffic");
-        assert_eq!(tr.observe(Some((2, 40)), t(2)), Seen::Data);
+        assert_eq!(tr.observe(Some((2, 40)), t(2)), Change::Data);
     }
 
     #[test]
     fn copytruncate_is_followed() {
         let mut tr = Tracker::new(Some((1, 100)), t(0));
-        assert_eq!(tr.observe(Some((1, 0)), t(1)), Seen::Rotated);
+        assert_eq!(tr.observe(Some((1, 0)), t(1)), Change::Rotated);
         assert_eq!(
             tr.observe(Some((1, 10)), t(2)),
-            Seen::Data,
+            Change::Data,
             "growth after the truncation is data"
         );
         // Truncated and already rewritten past nothing in one look: still data.
-        assert_eq!(tr.observe(Some((1, 5)), t(3)), Seen::Data);
+        assert_eq!(tr.observe(Some((1, 5)), t(3)), Change::Data);
     }
 
     #[test]
     fn missing_file_is_reported_once_then_followed_when_it_returns() {
         let mut tr = Tracker::new(Some((1, 10)), t(0));
-        assert_eq!(tr.observe(None, t(1)), Seen::Missing);
-        assert_eq!(tr.observe(None, t(2)), Seen::Quiet);
-        assert_eq!(tr.observe(Some((3, 7)), t(3)), Seen::Data);
+        assert_eq!(tr.observe(None, t(1)), Change::Missing);
+        assert_eq!(tr.observe(None, t(2)), Change::Quiet);
+        assert_eq!(tr.observe(Some((3, 7)), t(3)), Change::Data);
     }
 }
