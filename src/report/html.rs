@@ -117,6 +117,9 @@ pub fn render(r: &Report) -> String {
                 @if !r.gaps.is_empty() {
                     section { h2 { "Monitoring gaps (not counted)" } (gap_table(r)) }
                 }
+                @if !r.files_read.is_empty() {
+                    section { h2 { "Files read" } (files(r)) }
+                }
                 section { h2 { "How it is counted" } p #method { (unbroken(&r.method)) } }
                 @if !r.warnings.is_empty() {
                     section { h2 { "Warnings" } ul #warnings { @for w in &r.warnings { li { (w) } } } }
@@ -221,6 +224,26 @@ fn outage_table(r: &Report) -> Markup {
                                 @if let Some(p) = &o.path { pre.path { (p) } }
                             }
                         }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Each file read, with what checks a copy of it.
+fn files(r: &Report) -> Markup {
+    html! {
+        p.note { "A copy handed on is checked with " code { "sha256sum FILE" } "; a log that has grown since, on its first bytes: " code { "head -c BYTES FILE | sha256sum" } "." }
+        table.stack #files {
+            thead { tr { th { "file" } th.num { "rows" } th.num { "bytes" } th { "SHA-256" } } }
+            tbody {
+                @for f in &r.files_read {
+                    tr {
+                        td data-label="file" { (f.file) }
+                        td.num data-label="rows" { (f.rows) }
+                        td.num data-label="bytes" { (f.bytes) }
+                        td.sha data-label="SHA-256" { (f.sha256) }
                     }
                 }
             }

@@ -6,7 +6,8 @@
 //! `checks` folds the checks into sums as they stream by, `tally` counts the
 //! outages once each inside the monitored time (`spans`), `aggregate` makes
 //! the figures (`model`) of both, `words` says them in sentences, and `text`
-//! and `html` render.
+//! and `html` render. A report for people also lists each file it read with
+//! its rows, bytes and SHA-256.
 
 mod aggregate;
 mod charts;

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use crate::sink::fingerprint::FileRead;
+
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -55,6 +57,8 @@ pub struct Report {
     pub peak: PeakFigures,
     /// One entry per local day with checks.
     pub days: Vec<Day>,
+    /// Each log file read: its rows, bytes and SHA-256, so that a copy can be checked.
+    pub files_read: Vec<FileRead>,
     /// Rows that could not be read, each with its file and line.
     pub warnings: Vec<String>,
 }

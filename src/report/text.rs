@@ -26,7 +26,26 @@ pub fn render(r: &Report) -> String {
     figures(&mut o, r);
     distribution(&mut o, r);
     listing(&mut o, r);
+    files(&mut o, r);
+    closing(&mut o, r);
     o
+}
+
+/// Each file read, so that a copy can be checked.
+fn files(w: &mut String, r: &Report) {
+    if r.files_read.is_empty() {
+        return;
+    }
+    let _ = writeln!(w, "\nFILES READ");
+    let _ = writeln!(
+        w,
+        "Check a copy with: sha256sum FILE; a log that has grown since, on its first bytes:"
+    );
+    let _ = writeln!(w, "head -c BYTES FILE | sha256sum");
+    for f in &r.files_read {
+        let _ = writeln!(w, "{}  {} rows, {} bytes", f.file, f.rows, f.bytes);
+        let _ = writeln!(w, "    SHA-256 {}", f.sha256);
+    }
 }
 
 /// The title, the summary and the headline figures.
@@ -233,6 +252,10 @@ fn listing(w: &mut String, r: &Report) {
             );
         }
     }
+}
+
+/// How it is counted, and the warnings.
+fn closing(w: &mut String, r: &Report) {
     let _ = writeln!(w, "\nHOW IT IS COUNTED");
     for line in textwrap(&r.method, 98) {
         let _ = writeln!(w, "{line}");

@@ -7,11 +7,13 @@
 //!
 //! Each file's row is one serde struct ([`OutageRow`], [`ConnectionRow`]) with
 //! its header beside it; readers of the files use the same structs:
-//! - [`read`]: every file of a log (rotated, compressed, renamed aside), rows bounded in size;
+//! - [`read`]: every file of a log (rotated, compressed, renamed aside), rows bounded in size,
+//!   and on request what was read of each ([`fingerprint`]: rows, bytes, SHA-256);
 //! - [`outages`]: the one reader of `outage_log.csv` (report, `/api/outages`, the recorder).
 
 pub mod connection;
 mod csvfile;
+pub mod fingerprint;
 pub mod outages;
 pub mod read;
 pub mod recorder;
