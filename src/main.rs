@@ -15,8 +15,8 @@
 //! ```
 //!
 //! Modules depend one way: `config` → `probe` → `monitor` → `path`, `alert`,
-//! `sink` → `sensor`, `report` → `daemon` → `cmd`; `util` and `timefmt` are
-//! used by all.
+//! `sink` → `claim` → `sensor`, `report` → `daemon` → `cmd`; `util` and
+//! `timefmt` are used by all (`config` holds `claim`'s own section).
 //! - [`config`]: the TOML file, validated into typed values (owns `Window`, `Severity`); the built-in default.
 //! - [`probe`]: what is probed (`Plan`), outcomes as data, hedged attempts, one task per probe per interval.
 //! - [`monitor`]: checks assembled from reports, the verdict, the pure outage
@@ -25,6 +25,8 @@
 //! - [`alert`]: the policy, the one condition driver, messages, the durable outbox, channels, log watches.
 //! - [`sink`]: the CSV files, one serde row struct each, and the one way of reading them back
 //!   (every rotated file, rows bounded in size, bad rows named).
+//! - [`claim`]: fault tickets (`faults.csv`), the compensation rules and their clocks,
+//!   the alert when an open ticket passes its deadline.
 //! - [`sensor`]: disk, memory and SSH-failure sensors, as observers of the alert driver.
 //! - [`report`]: reads the CSV files back into figures, as text, JSON, HTML or per-check CSV.
 //! - [`daemon`]: the running daemon as parts (pipeline, alerts, status, path,
@@ -41,6 +43,7 @@
 //! - a sensor: a module in `sensor/` sending `alert::Observation`s, started by `daemon/sensors.rs`.
 
 mod alert;
+mod claim;
 mod cli;
 mod cmd;
 mod config;
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         }
         Command::Discover(args) => cmd::discover::run(path.as_deref(), &args),
         Command::Report(args) => cmd::report::run(path.as_deref(), &args),
+        Command::Fault(args) => cmd::fault::run(path.as_deref(), &args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("connectivity-monitor: {e:#}");

@@ -87,6 +87,7 @@ pub fn run(config_path: Option<&Path>, args: &ReportArgs) -> anyhow::Result<Exit
         progress: std::io::stderr()
             .is_terminal()
             .then_some(progress as fn(u64)),
+        claim: config.claim.clone(),
         fingerprint: true,
     };
     if let Some(email) = email {

@@ -67,6 +67,8 @@ pub struct Config {
     pub mqtt: Option<MqttConfig>,
     /// `[sensors.*]`: the host itself.
     pub sensors: SensorsConfig,
+    /// `[claim]`: the compensation rule fault tickets are counted under.
+    pub claim: crate::claim::ClaimConfig,
     /// What `check-config` should say besides "valid" (credentials it cannot read here).
     #[serde(skip)]
     pub notes: Vec<String>,

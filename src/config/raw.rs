@@ -31,6 +31,7 @@ pub struct RawConfig {
     pub serve: Option<RawServe>,
     pub mqtt: Option<RawMqtt>,
     pub sensors: Option<RawSensors>,
+    pub claim: Option<crate::claim::config::RawClaim>,
 }
 
 /// `[monitor]`

@@ -8,10 +8,12 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset, NaiveTime};
 
 use super::checks::{round2, stamp, Check, Checks, Sums};
-use super::model::FileRead;
+use super::claims::Bounds;
+use super::model::{Claims, FileRead};
 use super::model::{Day, Part, PeakFigures, Period, Report, Share, Side, SideFigures, Sides};
 use super::read;
 use super::tally::{tally, Down, Tally};
+use crate::claim::Faults;
 use crate::sink::outages::Recorded;
 use crate::sink::ConnectionRow;
 
@@ -32,6 +34,8 @@ pub struct Options {
     pub interval: Option<Duration>,
     /// Called now and then with the rows read so far (progress on a terminal).
     pub progress: Option<fn(u64)>,
+    /// The rule the fault tickets' claims are counted under.
+    pub claim: crate::claim::ClaimConfig,
     /// List each file read with its rows, bytes and SHA-256 (the hashing
     /// costs a pass over every byte: for a report a person hands on).
     pub fingerprint: bool,
@@ -73,11 +77,20 @@ pub fn build(o: &Options) -> Report {
     let (rows, outage_files) = read_outages(o, &mut warnings);
     let paths = super::paths::OutageTraces::read(&o.log_dir);
     let t = tally(rows, &checks.monitored(), o.peak, &paths, &mut warnings);
+    let faults = Faults::read(&o.log_dir);
+    warnings.extend(faults.warnings);
+    let bounds = Bounds {
+        period: checks.first.zip(checks.end()),
+        since: o.since,
+        until: o.until,
+    };
+    let claims = super::claims::build(&o.claim, &faults.tickets, &t.isp, &bounds);
     if o.fingerprint {
         files.extend(outage_files);
+        files.extend(faults.files);
         files.extend(paths.file.clone());
     }
-    assemble(o, checks, t, warnings, files)
+    assemble(o, checks, t, warnings, (claims, files))
 }
 
 /// The outage rows that reach into the period asked for, oldest first;
@@ -178,7 +191,7 @@ fn assemble(
     mut c: Checks,
     mut t: Tally,
     warnings: Vec<String>,
-    files_read: Vec<FileRead>,
+    (claims, files_read): (Claims, Vec<FileRead>),
 ) -> Report {
     let interval = c.interval.unwrap_or(10.0);
     let mut all = Sums::default();
@@ -223,9 +236,16 @@ fn assemble(
         starts_by_hour: t.starts_by_hour,
         starts_by_weekday: t.starts_by_weekday,
         latency: all.latency(),
+        claims,
         files_read,
         warnings,
     };
+    if !report.claims.tickets.is_empty() || !matches!(o.claim.rule, crate::claim::Rule::None) {
+        report.method.push(' ');
+        report
+            .method
+            .push_str(&crate::claim::rules::method(&o.claim.rule));
+    }
     if !report.files_read.is_empty() {
         report.method.push_str(
             " Each file read is listed with the rows read from it, its size in bytes and the \

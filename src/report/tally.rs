@@ -47,6 +47,8 @@ pub struct Tally {
     pub maintenance: f64,
     pub day_down: BTreeMap<NaiveDate, Down>,
     pub peak_down: Down,
+    /// The time counted of the outages against the ISP: the total loss claims are judged on.
+    pub isp: Spans,
 }
 
 /// Counts `rows` (oldest first) inside the `monitored` spans; the peak is the
@@ -69,6 +71,7 @@ pub fn tally(
         maintenance: 0.0,
         day_down: BTreeMap::new(),
         peak_down: Down::default(),
+        isp: Spans::default(),
     };
     let mut durations = Vec::new();
     let mut reach = Reach::default();
@@ -188,6 +191,9 @@ impl Tally {
         let local =
             |m: Ms| DateTime::from_timestamp_millis(m).map(|u| u.with_timezone(r.start.offset()));
         for (a, b) in spans.iter() {
+            if crate::claim::against_isp(&r.row.cause) {
+                self.isp.add(a, b);
+            }
             if let (Some(s), Some(e)) = (local(a), local(b)) {
                 spread_over_days(s, e, side, &mut self.day_down);
                 self.peak_down

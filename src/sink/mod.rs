@@ -25,7 +25,7 @@ use crate::monitor::{Diagnosis, OutageRecord};
 use crate::probe::Rtt;
 use crate::timefmt::{local_date, local_hms, rfc3339_local, whole_seconds};
 
-pub use csvfile::{neutralise, CsvFile};
+pub use csvfile::{neutralise, CsvError, CsvFile};
 
 /// One `outage_log.csv` row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

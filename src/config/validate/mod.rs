@@ -198,6 +198,7 @@ pub fn built_in() -> Config {
         serve: None,
         mqtt: None,
         sensors: SensorsConfig::default(),
+        claim: Default::default(),
         notes: Vec::new(),
     }
 }
@@ -277,6 +278,8 @@ impl Validator<'_> {
         let serve = raw.serve.and_then(|s| self.serve(s));
         let mqtt = raw.mqtt.and_then(|m| self.mqtt(m));
         let sensors = raw.sensors.map(|s| self.sensors(s)).unwrap_or_default();
+        let claim =
+            crate::claim::config::validate(raw.claim, &mut |at, k, v, r| self.problem(at, k, v, r));
         Config {
             source,
             monitor,
@@ -292,6 +295,7 @@ impl Validator<'_> {
             serve,
             mqtt,
             sensors,
+            claim,
             notes: std::mem::take(&mut self.notes),
         }
     }
