@@ -2,17 +2,21 @@
 //! what is right and refuses what is wrong, naming the ticket; `report`
 //! counts the days and amounts owed on hand-counted logs under both rules, the
 //! same in text, JSON and HTML, and lists every file it read so that
-//! `sha256sum` can check it.
+//! `sha256sum` can check it; the daemon alerts when an open ticket passes its
+//! deadline, and shows the open tickets on /api/status and the status page.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use chrono::{DateTime, Duration as Span, FixedOffset, Utc};
 use serde_json::Value;
 
-use common::{loopback_config, BIN};
+use common::{free_port, loopback_config, Proc, WebServer, BIN};
+
+const WAIT: Duration = Duration::from_secs(20);
 
 /// Runs the binary with `args` in time zone `tz`: (exit code, stdout, stderr).
 fn cm(tz: &str, args: &[&str]) -> (i32, String, String) {
@@ -595,4 +599,167 @@ fn every_file_the_report_read_is_checked_by_sha256sum() {
         text.contains("No compensation rule is configured"),
         "{text}"
     );
+}
+
+/// One HTTP/1.1 GET on loopback: (status, body); status 0 when nothing answered.
+fn get(port: u16, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, String::new());
+    };
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _ = write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    );
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (
+        status,
+        text.split_once("\r\n\r\n")
+            .map_or("", |(_, b)| b)
+            .to_owned(),
+    )
+}
+
+/// The refs of the open tickets on /api/status once they are `want` (the live
+/// view follows the watch a moment after the alert driver); what they are at the deadline.
+fn open_tickets(port: u16, want: &[&str]) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let (status, json) = get(port, "/api/status");
+        assert_eq!(status, 200, "{json}");
+        let v: Value = serde_json::from_str(&json).unwrap();
+        let open = v["open_tickets"].as_array().cloned().unwrap_or_default();
+        let refs: Vec<&str> = open.iter().filter_map(|t| t["ref"].as_str()).collect();
+        if refs == want || std::time::Instant::now() > deadline {
+            assert_eq!(refs, want, "{v}");
+            return open;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_ticket_past_its_deadline_alerts_once_and_the_open_tickets_are_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tg, port) = (WebServer::start(), free_port());
+    let cfg = loopback_config(
+        dir.path(),
+        &format!(
+            "[claim]\nrules = \"uk-ofcom\"\ndaily_amount = 9.98\n[serve]\nlisten = \"127.0.0.1:{port}\"\n\
+             [notify.telegram]\nbot_token = \"1:T\"\nchat_id = 7\napi_base = \"{}\"\n",
+            tg.url
+        ),
+    );
+    // Ten days ago is past any deadline of two working days; an hour ago is not.
+    let (code, _, err) = fault(
+        &cfg,
+        &["open", "--ref", "TKT-4711", "--at", &ago(Span::days(10))],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = fault(
+        &cfg,
+        &[
+            "open",
+            "--ref",
+            "TKT-NEW",
+            "--at",
+            &ago(Span::hours(1)),
+            "--note",
+            "dead again",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let d = Proc::spawn_in_current(
+        "daemon",
+        &format!("{BIN} run -c {}", cfg.display()),
+        &[("RUST_LOG", "connectivity_monitor=debug"), ("TZ", "UTC")],
+    );
+    let line = d.wait_for("alert WARNING: PAST_DEADLINE:TKT-4711", WAIT);
+    assert!(!line.contains("TKT-NEW"), "{line}");
+    let sent = tg.wait_requests(1, WAIT);
+    let body: Value = serde_json::from_str(&sent[0].body).unwrap();
+    let text = body["text"].as_str().unwrap();
+    assert!(
+        text.contains("TKT-4711 is past the provider's deadline (end of ")
+            && text.contains("under uk-ofcom); compensation accrues from today"),
+        "{text}"
+    );
+
+    let open = open_tickets(port, &["TKT-4711", "TKT-NEW"]);
+    assert_eq!(
+        (open[0]["ref"].as_str(), open[0]["past_deadline"].as_bool()),
+        (Some("TKT-4711"), Some(true))
+    );
+    assert_eq!(
+        (open[1]["ref"].as_str(), open[1]["past_deadline"].as_bool()),
+        (Some("TKT-NEW"), Some(false))
+    );
+    assert_eq!(
+        (open[1]["note"].as_str(), open[1]["rule"].as_str()),
+        (Some("dead again"), Some("uk-ofcom"))
+    );
+    let deadline = DateTime::parse_from_rfc3339(open[1]["deadline"].as_str().unwrap()).unwrap();
+    assert!(
+        deadline > Utc::now() + Span::days(1),
+        "two full working days ahead: {deadline}"
+    );
+
+    // The status page at phone width shows both, nothing off the side.
+    if let Some(browser) = common::report::browser() {
+        let phone = common::report::tab(&browser, 390, 844, true);
+        common::report::open(&phone, &format!("http://127.0.0.1:{port}/"));
+        phone
+            .wait_for_element("#tickets tr.ticket")
+            .expect("the tickets drawn");
+        let cells = common::report::shown(&phone, "#tickets td");
+        assert!(cells.iter().all(|(_, shown)| *shown), "{cells:?}");
+        let all: String = cells
+            .iter()
+            .map(|(t, _)| t.as_str())
+            .collect::<Vec<_>>()
+            .join(" | ");
+        assert!(
+            all.contains("TKT-4711")
+                && all.contains("past the deadline: compensation accrues (uk-ofcom)"),
+            "{all}"
+        );
+        assert!(
+            all.contains("TKT-NEW (dead again)") && all.contains("before the deadline"),
+            "{all}"
+        );
+        common::report::assert_fits(&phone, "status page with tickets at 390 px");
+    }
+
+    let (code, _, err) = fault(&cfg, &["close", "--ref", "TKT-4711"]);
+    assert_eq!(code, 0, "{err}");
+    d.wait_for(
+        "alert RECOVERED (was WARNING): PAST_DEADLINE:TKT-4711",
+        Duration::from_secs(60),
+    );
+    let sent = tg.wait_requests(2, WAIT);
+    let body: Value = serde_json::from_str(&sent[1].body).unwrap();
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .contains("RECOVERED: PAST_DEADLINE:TKT-4711"),
+        "{body}"
+    );
+    open_tickets(port, &["TKT-NEW"]);
+    let (status, log) = d.stop();
+    assert!(status.success(), "{log}");
+    assert_eq!(
+        log.matches("alert WARNING: PAST_DEADLINE").count(),
+        1,
+        "one alert, no reminders: {log}"
+    );
+    assert!(tg.requests().len() == 2, "{:?}", tg.requests());
 }

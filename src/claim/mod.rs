@@ -4,7 +4,9 @@
 //! - [`config`]: `[claim]`, the rule (`uk-ofcom`, `de-tkg58`, `none`) and its amounts;
 //! - [`faults`]: `faults.csv`, its tickets, and the records `fault open|close` may add;
 //! - [`clock`]: the deadlines and the days owed, pure;
-//! - [`rules`]: each rule in words, with its source.
+//! - [`rules`]: each rule in words, with its source;
+//! - [`watch`]: the daemon's view of the open tickets: the alert when one
+//!   passes its deadline, and the list the status page shows.
 //!
 //! Whom an outage counts against is the monitor's one rule
 //! ([`Layer::side`](crate::monitor::Layer::side)); a day of total loss is a
@@ -14,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod faults;
 pub mod rules;
+pub mod watch;
 
 pub use config::{ClaimConfig, Money, Rule};
 pub use faults::{Faults, Ticket};

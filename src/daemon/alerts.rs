@@ -14,12 +14,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{Part, PartFuture};
+use super::{Background, Part, PartFuture};
 use crate::alert::condition::{self, Seen};
 use crate::alert::{
     logwatch, Alerting, Channel, Conditions, Notifier, NotifyLog, Observation, Outbox, Policy,
     Report, Shared,
 };
+use crate::claim::watch::FAMILY as CLAIMS;
 use crate::config::Config;
 use crate::monitor::update::{AlertNote, CheckDone};
 use crate::monitor::{Event, LiveSender, Update};
@@ -31,7 +32,7 @@ const OUTAGE: &str = "outage";
 /// The families of condition ids this version raises: the outage, and the
 /// prefixes or ids of log watches and sensors. Anything else in `alerts.json`
 /// came from elsewhere and is set aside at start, not replayed.
-const FAMILIES: &[&str] = &[OUTAGE, "log:", "disk:", "inodes:", "memory", "ssh"];
+const FAMILIES: &[&str] = &[OUTAGE, "log:", "disk:", "inodes:", "memory", "ssh", CLAIMS];
 
 /// Whether `id` belongs to a family this version raises.
 fn known(id: &str) -> bool {
@@ -92,6 +93,9 @@ impl Rules {
                 sensor_policy(&outage, x.repeat_every, &x.maintenance),
             );
         }
+        // A ticket past its deadline: one WARNING, no reminders, its RECOVERED on close.
+        let once = Some(std::time::Duration::ZERO);
+        sensors.insert("claim", sensor_policy(&outage, once, &[]));
         Rules {
             outage,
             watches,
@@ -117,6 +121,8 @@ pub struct Alerts {
     observations: mpsc::Sender<Report>,
     rules: mpsc::Sender<Rules>,
     driver: JoinHandle<()>,
+    /// The fault tickets' watch (`claim::watch`).
+    claims: Background,
 }
 
 impl Alerts {
@@ -144,6 +150,7 @@ impl Alerts {
         }
         let (observations, obs_rx) = mpsc::channel(64);
         let watches = Watches::start(config, &observations);
+        let claims = watch_claims(config, &observations, &live);
         let (rules, rules_rx) = mpsc::channel(4);
         let driver = tokio::spawn(drive(
             Driver {
@@ -162,8 +169,16 @@ impl Alerts {
             observations,
             rules,
             driver,
+            claims,
         }
     }
+}
+
+/// Starts the fault tickets' watch.
+fn watch_claims(config: &Config, out: &mpsc::Sender<Report>, live: &LiveSender) -> Background {
+    let (claim, dir) = (config.claim.clone(), config.monitor.log_dir.clone());
+    let (out, live) = (out.clone(), live.clone());
+    Background::spawn(|token| crate::claim::watch::run(claim, dir, out, live, token))
 }
 
 impl Alerts {
@@ -190,6 +205,10 @@ impl Part for Alerts {
                 .rules
                 .send(Rules::new(new, Arc::clone(&self.notifier)))
                 .await;
+            if new.claim != old.claim {
+                let watch = watch_claims(new, &self.observations, &self.shared.live);
+                let _ = std::mem::replace(&mut self.claims, watch).stop().await;
+            }
             if new.log_watch != old.log_watch || new.alerts != old.alerts {
                 self.watches.stop().await;
                 self.watches = Watches::start(new, &self.observations);
@@ -206,9 +225,11 @@ impl Part for Alerts {
                 observations,
                 rules,
                 driver,
+                claims,
                 ..
             } = *self;
             watches.stop().await;
+            let _ = claims.stop().await;
             drop((observations, rules));
             // The update queue closed when the pipeline stopped; the driver
             // queues what it still holds, then ends.
