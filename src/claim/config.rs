@@ -129,64 +129,10 @@ pub fn validate(raw: Option<RawClaim>, problem: Report) -> ClaimConfig {
         return ClaimConfig::default();
     };
     let holidays = holidays(raw.holidays.as_deref().unwrap_or_default(), problem);
-    let name = raw.rules.as_ref().map_or("none", |r| r.get_ref().as_str());
-    let rule = match name {
-        "none" => {
-            for (key, given) in [
-                ("daily_amount", raw.daily_amount.as_ref().map(Spanned::span)),
-                ("monthly_fee", raw.monthly_fee.as_ref().map(Spanned::span)),
-                ("currency", raw.currency.as_ref().map(Spanned::span)),
-            ] {
-                if let Some(at) = given {
-                    problem(Some(at), &format!("claim.{key}"), "(given)", "rules = \"none\" owes nothing: set rules = \"uk-ofcom\" or \"de-tkg58\", or remove it");
-                }
-            }
-            Rule::None
-        }
-        "uk-ofcom" => {
-            unused(
-                raw.monthly_fee.as_ref(),
-                "monthly_fee",
-                "only de-tkg58 counts a share of the monthly fee",
-                problem,
-            );
-            let daily_amount = required(
-                &raw,
-                raw.daily_amount.as_ref(),
-                "daily_amount",
-                "uk-ofcom needs the provider's amount per day (Ofcom raises it every April)",
-                problem,
-            );
-            let currency = currency(raw.currency.as_ref(), problem).unwrap_or_else(|| "GBP".into());
-            Rule::UkOfcom {
-                daily_amount,
-                currency,
-            }
-        }
-        "de-tkg58" => {
-            unused(
-                raw.daily_amount.as_ref(),
-                "daily_amount",
-                "de-tkg58's amounts per day follow from monthly_fee",
-                problem,
-            );
-            let monthly_fee = required(
-                &raw,
-                raw.monthly_fee.as_ref(),
-                "monthly_fee",
-                "de-tkg58 needs the contract's monthly fee (EUR)",
-                problem,
-            );
-            if let Some(c) = raw.currency.as_ref().filter(|c| c.get_ref() != "EUR") {
-                problem(
-                    Some(c.span()),
-                    "claim.currency",
-                    &format!("{:?}", c.get_ref()),
-                    "de-tkg58's amounts are in law in EUR: must be \"EUR\" or left out",
-                );
-            }
-            Rule::DeTkg58 { monthly_fee }
-        }
+    let rule = match raw.rules.as_ref().map_or("none", |r| r.get_ref().as_str()) {
+        "none" => none(&raw, problem),
+        "uk-ofcom" => uk_ofcom(&raw, problem),
+        "de-tkg58" => de_tkg58(&raw, problem),
         other => {
             let at = raw.rules.as_ref().map(Spanned::span);
             problem(
@@ -199,6 +145,61 @@ pub fn validate(raw: Option<RawClaim>, problem: Report) -> ClaimConfig {
         }
     };
     ClaimConfig { rule, holidays }
+}
+
+/// `rules = "none"`: no amount may be given.
+fn none(raw: &RawClaim, problem: Report) -> Rule {
+    for (key, given) in [
+        ("daily_amount", raw.daily_amount.as_ref().map(Spanned::span)),
+        ("monthly_fee", raw.monthly_fee.as_ref().map(Spanned::span)),
+        ("currency", raw.currency.as_ref().map(Spanned::span)),
+    ] {
+        if let Some(at) = given {
+            let why = "rules = \"none\" owes nothing: set rules = \"uk-ofcom\" or \"de-tkg58\", or remove it";
+            problem(Some(at), &format!("claim.{key}"), "(given)", why);
+        }
+    }
+    Rule::None
+}
+
+/// `rules = "uk-ofcom"`: a daily amount, in GBP unless said.
+fn uk_ofcom(raw: &RawClaim, problem: Report) -> Rule {
+    let fee = raw.monthly_fee.as_ref();
+    unused(
+        fee,
+        "monthly_fee",
+        "only de-tkg58 counts a share of the monthly fee",
+        problem,
+    );
+    let why = "uk-ofcom needs the provider's amount per day (Ofcom raises it every April)";
+    let daily_amount = required(raw, raw.daily_amount.as_ref(), "daily_amount", why, problem);
+    let currency = currency(raw.currency.as_ref(), problem).unwrap_or_else(|| "GBP".into());
+    Rule::UkOfcom {
+        daily_amount,
+        currency,
+    }
+}
+
+/// `rules = "de-tkg58"`: the monthly fee; the amounts are in EUR by law.
+fn de_tkg58(raw: &RawClaim, problem: Report) -> Rule {
+    let daily = raw.daily_amount.as_ref();
+    unused(
+        daily,
+        "daily_amount",
+        "de-tkg58's amounts per day follow from monthly_fee",
+        problem,
+    );
+    let why = "de-tkg58 needs the contract's monthly fee (EUR)";
+    let monthly_fee = required(raw, raw.monthly_fee.as_ref(), "monthly_fee", why, problem);
+    if let Some(c) = raw.currency.as_ref().filter(|c| c.get_ref() != "EUR") {
+        problem(
+            Some(c.span()),
+            "claim.currency",
+            &format!("{:?}", c.get_ref()),
+            "de-tkg58's amounts are in law in EUR: must be \"EUR\" or left out",
+        );
+    }
+    Rule::DeTkg58 { monthly_fee }
 }
 
 /// An amount the rule needs: given, from 0 to [`Money::MAX`], whole hundredths.
