@@ -115,6 +115,13 @@ fn exit_codes(command: &str) -> &'static [(&'static str, &'static str)] {
                 "no connection_log.csv in the log folder, a bad config, the output cannot be written, or (with --send) no enabled [notify.email] or the mail was refused",
             ),
         ],
+        "connectivity-monitor-fault" => &[
+            ("0", "the event was recorded, or the tickets listed"),
+            (
+                "1",
+                "the record would be wrong (an unknown ref, a close before its open, a second open of a ticket still open, a time in the future) and nothing was written, faults.csv cannot be written, or a bad config",
+            ),
+        ],
         other => panic!("{other} has no EXIT STATUS in build.rs: add its exit codes"),
     }
 }

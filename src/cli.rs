@@ -69,12 +69,83 @@ pub enum Command {
     Discover(DiscoverArgs),
     /// The evidence for the ISP from the CSV logs: availability against the
     /// ISP, on your side and of services, outages by cause, gaps, peak against
-    /// off-peak, latency and loss; with --send, mailed through [notify.email].
+    /// off-peak, latency and loss, the claims of your fault tickets, and each
+    /// file read with its SHA-256; with --send, mailed through [notify.email].
     ///
     /// Exit status: 0 when the report was made (and, with --send, mailed); 1
     /// when there are no logs to report on, it could not be written, or the
     /// mail could not be sent.
     Report(ReportArgs),
+    /// The fault tickets you raised with the ISP: when you reported a fault
+    /// and when it was fixed, kept in log_dir/faults.csv for the report's
+    /// claims ([claim] sets the compensation rule).
+    ///
+    /// Exit status: 0 when recorded (or listed); 1 when the record would be
+    /// wrong (an unknown ref, a close before its open, a second open of a
+    /// ticket still open, a time in the future) and nothing was written, or
+    /// the file cannot be written.
+    Fault(FaultArgs),
+}
+
+/// Options of `fault`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FaultArgs {
+    /// What to record or show.
+    #[command(subcommand)]
+    pub action: FaultAction,
+    /// Where faults.csv is [default: log_dir of the config].
+    #[arg(long, value_name = "DIR", global = true)]
+    pub log_dir: Option<PathBuf>,
+}
+
+/// The `fault` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum FaultAction {
+    /// You reported a fault to the ISP: open a ticket with its reference.
+    Open {
+        /// The provider's reference for the fault, e.g. TKT-4711.
+        #[arg(long = "ref", value_name = "REF", value_parser = parse_ref)]
+        reference: String,
+        /// When you reported it: RFC 3339, a local time (2026-11-02 14:30), or a span back from now (2h) [default: now].
+        #[arg(long, value_name = "WHEN")]
+        at: Option<String>,
+        /// Free text: who you spoke to, what they said.
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+    },
+    /// The ISP fixed it: close the ticket.
+    Close {
+        /// The reference the ticket was opened with.
+        #[arg(long = "ref", value_name = "REF", value_parser = parse_ref)]
+        reference: String,
+        /// When it was fixed, in the same forms as for open [default: now].
+        #[arg(long, value_name = "WHEN")]
+        at: Option<String>,
+        /// Free text: what the ISP said it fixed.
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+    },
+    /// List the open and the closed tickets, with the provider's deadline under [claim].
+    List,
+}
+
+/// The longest ticket reference taken.
+const MAX_REF: usize = 64;
+
+/// A ticket reference: letters, digits and `- _ . / # :`, starting with a
+/// letter or digit, at most 64 characters; it ends up in CSV cells, alert ids
+/// and file names.
+fn parse_ref(s: &str) -> Result<String, String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-_./#:".contains(c);
+    if s.is_empty() || s.len() > MAX_REF {
+        return Err(format!("a reference has 1 to {MAX_REF} characters"));
+    }
+    if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) || !s.chars().all(allowed) {
+        return Err(format!(
+            "{s:?}: a reference starts with a letter or digit and has only letters, digits and - _ . / # :"
+        ));
+    }
+    Ok(s.to_owned())
 }
 
 /// Options of `report`.

@@ -33,6 +33,8 @@
 //!   (every rotated file, rows bounded in size, bad rows named).
 //! - [`sensor`]: the alert driver's observers, one module each: disk, memory,
 //!   SSH failures and log watches; and `Condition`, every condition it knows.
+//! - [`claim`]: fault tickets (`faults.csv`), the compensation rules and their
+//!   clocks, and the watch that alerts when an open ticket passes its deadline.
 //! - [`report`]: reads the CSV files back into figures, as text, JSON, HTML or per-check CSV.
 //! - [`daemon`]: the whole config file, and the running daemon as parts
 //!   (pipeline, alerts with the driver and its observers, status, path, the
@@ -63,6 +65,7 @@
 mod config;
 #[macro_use]
 mod alert;
+mod claim;
 mod cli;
 mod cmd;
 mod daemon;
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
         Command::NotifyTest { channel } => cmd::notify_test::run(path.as_deref(), channel),
         Command::Discover(args) => cmd::discover::run(path.as_deref(), &args),
         Command::Report(args) => cmd::report::run(path.as_deref(), &args),
+        Command::Fault(args) => cmd::fault::run(path.as_deref(), &args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("connectivity-monitor: {e:#}");

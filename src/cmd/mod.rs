@@ -2,6 +2,7 @@
 
 pub mod check_config;
 pub mod discover;
+pub mod fault;
 pub mod notify_test;
 pub mod once;
 pub mod report;

@@ -89,6 +89,8 @@ pub fn run(config_path: Option<&Path>, args: &ReportArgs) -> anyhow::Result<Exit
         progress: std::io::stderr()
             .is_terminal()
             .then_some(progress as fn(u64)),
+        claim: config.features.claim.clone(),
+        fingerprint: true,
     };
     if let Some(email) = email {
         return send(&options, args, &email);

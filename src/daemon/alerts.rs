@@ -57,7 +57,7 @@ impl Alerts {
         let (rules, rules_rx) = mpsc::channel(4);
         let driver = Driver::new(conditions, Rules::new(config, Arc::clone(&notifier)));
         let driver = tokio::spawn(driver.run(updates, reports_rx, rules_rx));
-        let observers = Observers::start(config, &reports);
+        let observers = Observers::start(config, &reports, &shared.live);
         Alerts {
             shared,
             notifier,
@@ -89,8 +89,8 @@ impl Part for Alerts {
                 .await;
             if Observers::changed(old, new) {
                 self.observers.stop().await;
-                self.observers = Observers::start(new, &self.reports);
-                notes.push("sensors and log watches restarted");
+                self.observers = Observers::start(new, &self.reports, &self.shared.live);
+                notes.push("sensors, log watches and the fault tickets' watch restarted");
             }
             (!notes.is_empty()).then(|| notes.join("; "))
         })

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use super::{RawSurfaces, SurfacesConfig};
 use crate::alert::NotifyConfig;
+use crate::claim::ClaimConfig;
 use crate::config::raw::RawCore;
 use crate::config::{self, ConfigError, Core, Section, Source, Spliced, Validator};
 use crate::sensor::logwatch::LogWatchConfig;
@@ -32,6 +33,8 @@ sections! {
         log_watch: Vec<LogWatchConfig>,
         /// `[sensors]`: the host itself.
         sensors: SensorsConfig,
+        /// `[claim]`: the compensation rule fault tickets are counted under.
+        claim: ClaimConfig,
     }
 }
 

@@ -30,6 +30,7 @@ impl Rules {
         let policies = Policies {
             watches: watches.collect(),
             sensors: features.sensors.policies(&outage),
+            claims: Policies::claims(&outage),
             outage,
         };
         Rules { policies, notifier }

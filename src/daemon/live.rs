@@ -15,7 +15,7 @@ use super::metrics::{Format, Metrics};
 use super::today::{Seed, Today};
 use crate::alert::NotifyConfig;
 use crate::config::Core;
-use crate::monitor::update::{CheckDone, DeliveryNote};
+use crate::monitor::update::{CheckDone, DeliveryNote, TicketNote};
 use crate::monitor::{Event, Update, Verdict};
 use crate::probe::Outcome;
 use crate::timefmt::rfc3339_local;
@@ -82,6 +82,28 @@ pub struct View {
     pub availability_today_pct: Option<f64>,
     /// Per family with targets (`ipv4`, `ipv6`): its targets up and configured.
     pub families: BTreeMap<&'static str, FamilyView>,
+    /// The fault tickets open now, oldest report first.
+    pub open_tickets: Vec<TicketView>,
+}
+
+/// An open fault ticket as the page shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct TicketView {
+    /// The provider's reference.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// When it was reported, RFC 3339 local time.
+    pub reported: String,
+    pub note: String,
+    /// The compensation rule: `uk-ofcom`, `de-tkg58` or `none`.
+    pub rule: &'static str,
+    /// When the provider's deadline passes, RFC 3339 local time; `null` under none.
+    pub deadline: Option<String>,
+    /// Whether it has passed.
+    pub past_deadline: bool,
+    /// The deadline, to judge `past_deadline` when the view is read.
+    #[serde(skip)]
+    passes: Option<DateTime<Utc>>,
 }
 
 /// One family's internet targets at the last check.
@@ -172,7 +194,12 @@ impl LiveView {
 
     /// The view as it is now.
     pub fn view(&self) -> View {
-        self.view.lock().expect("view lock").clone()
+        let mut view = self.view.lock().expect("view lock").clone();
+        let now = Utc::now();
+        for t in &mut view.open_tickets {
+            t.past_deadline = t.passes.is_some_and(|p| p <= now);
+        }
+        view
     }
 
     /// /metrics in `format`.
@@ -185,6 +212,7 @@ impl LiveView {
         match u {
             Update::Check(c) => self.check(c),
             Update::Delivery(d) => self.delivery(d),
+            Update::Tickets(t) => self.view.lock().expect("view lock").open_tickets = tickets(t),
         }
     }
 
@@ -273,6 +301,22 @@ impl LiveView {
         }
         ch.spooled = spooled;
     }
+}
+
+/// The open tickets as the view shows them.
+fn tickets(notes: &[TicketNote]) -> Vec<TicketView> {
+    notes
+        .iter()
+        .map(|n| TicketView {
+            reference: n.reference.clone(),
+            reported: rfc3339_local(n.reported),
+            note: n.note.clone(),
+            rule: n.rule,
+            deadline: n.deadline.map(rfc3339_local),
+            past_deadline: false,
+            passes: n.deadline,
+        })
+        .collect()
 }
 
 /// Messages waiting for `channel`.

@@ -50,6 +50,7 @@ impl StatusLine {
                 match &*u {
                     Update::Check(c) => tx.send_modify(|st| st.update(c)),
                     Update::Delivery(d) => tx.send_modify(|st| st.delivery(d)),
+                    Update::Tickets(_) => {}
                 }
             }
             tracing::debug!("status line stopped ({} updates skipped)", live.missed());

@@ -179,6 +179,8 @@ pub fn seed_from_logs(log_dir: &Path, interval: Duration, cutoff: DateTime<Utc>)
         peak: (NaiveTime::MIN, NaiveTime::MIN),
         interval: Some(interval),
         progress: None,
+        claim: Default::default(),
+        fingerprint: false,
     });
     let (monitored_s, down_s) = headline(&report);
     let outages = report

@@ -31,6 +31,8 @@ pub enum Update {
     Check(Box<CheckDone>),
     /// A channel tried to deliver a notification.
     Delivery(DeliveryNote),
+    /// The fault tickets open now, as `faults.csv` was last read.
+    Tickets(Vec<TicketNote>),
 }
 
 /// A finished check.
@@ -59,6 +61,21 @@ pub struct DeliveryNote {
     pub id: String,
     /// `None` when delivered; else why not (never a secret).
     pub error: Option<String>,
+}
+
+/// A fault ticket still open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketNote {
+    /// The provider's reference, e.g. `TKT-4711`.
+    pub reference: String,
+    /// When the fault was reported.
+    pub reported: DateTime<Utc>,
+    /// What the user noted when opening it.
+    pub note: String,
+    /// The compensation rule configured: `uk-ofcom`, `de-tkg58` or `none`.
+    pub rule: &'static str,
+    /// When the provider's deadline passes under that rule; `None` under none.
+    pub deadline: Option<DateTime<Utc>>,
 }
 
 /// Something learned outside the checks that belongs in a failure's detail,

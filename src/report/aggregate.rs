@@ -10,12 +10,16 @@ use chrono::{DateTime, FixedOffset, NaiveTime};
 use super::checks::{round2, stamp, Check, Checks, Sums};
 use std::collections::BTreeMap;
 
+use super::claims::Bounds;
 use super::model::{
-    Day, FamilyFigures, Part, PeakFigures, Period, Report, Share, Side, SideFigures, Sides,
+    Claims, Day, FamilyFigures, FileRead, Part, PeakFigures, Period, Report, Share, Side,
+    SideFigures, Sides,
 };
 use super::read;
 use super::tally::{tally, Down, Tally};
+use crate::claim::Faults;
 use crate::sink::outages::Recorded;
+use crate::sink::ConnectionRow;
 
 /// What to report on.
 #[derive(Debug, Clone)]
@@ -34,6 +38,11 @@ pub struct Options {
     pub interval: Option<Duration>,
     /// Called now and then with the rows read so far (progress on a terminal).
     pub progress: Option<fn(u64)>,
+    /// The rule the fault tickets' claims are counted under.
+    pub claim: crate::claim::ClaimConfig,
+    /// List each file read with its rows, bytes and SHA-256 (the hashing
+    /// costs a pass over every byte: for a report a person hands on).
+    pub fingerprint: bool,
 }
 
 pub fn availability(monitored: f64, down: f64) -> Option<f64> {
@@ -48,34 +57,59 @@ pub fn build(o: &Options) -> Report {
     };
     let mut checks = Checks::new(o.interval.map(|d| d.as_secs_f64()), o.peak, o.until);
     let conn_files = read::check_files(&o.log_dir, &mut warnings);
+    let mut files = Vec::new();
     let mut read_so_far = 0u64;
     for f in &conn_files {
-        read_so_far += read::checks(f, &mut warnings, |at, r| {
+        let each = |at, r: ConnectionRow<&str>| {
             if in_period(&at) {
                 checks.push(Check::of(at, &r));
             }
-        });
+        };
+        read_so_far += if o.fingerprint {
+            let done = read::checks_fingerprinted(f, &mut warnings, each);
+            let rows = done.rows;
+            files.push(done);
+            rows
+        } else {
+            read::checks(f, &mut warnings, each)
+        };
         if let Some(p) = o.progress {
             p(read_so_far);
         }
     }
     checks.finish();
-    let rows = read_outages(o, &mut warnings);
+    let (rows, outage_files) = read_outages(o, &mut warnings);
     let paths = super::paths::OutageTraces::read(&o.log_dir);
     let t = tally(rows, &checks.monitored(), o.peak, &paths, &mut warnings);
-    assemble(o, checks, t, warnings)
+    let faults = Faults::read(&o.log_dir);
+    warnings.extend(faults.warnings);
+    let bounds = Bounds {
+        period: checks.first.zip(checks.end()),
+        since: o.since,
+        until: o.until,
+    };
+    let claims = super::claims::build(&o.claim, &faults.tickets, &t.isp, &bounds);
+    if o.fingerprint {
+        files.extend(outage_files);
+        files.extend(faults.files);
+        files.extend(paths.file.clone());
+    }
+    assemble(o, checks, t, warnings, (claims, files))
 }
 
 /// The outage rows that reach into the period asked for, oldest first;
-/// simulated ones (by their column) only when asked for.
-fn read_outages(o: &Options, warnings: &mut Vec<String>) -> Vec<Recorded> {
+/// simulated ones (by their column) only when asked for; and what was read
+/// of each file.
+fn read_outages(o: &Options, warnings: &mut Vec<String>) -> (Vec<Recorded>, Vec<FileRead>) {
     let log = crate::sink::outages::read(&o.log_dir, o.since, usize::MAX);
     warnings.extend(log.warnings);
-    log.rows
+    let rows = log
+        .rows
         .into_iter()
         .filter(|r| !r.row.simulated || o.include_simulated)
         .filter(|r| o.until.is_none_or(|u| r.start < u))
-        .collect()
+        .collect();
+    (rows, log.files)
 }
 
 /// Availability of `down` seconds out of the time `s` stands for.
@@ -175,7 +209,13 @@ fn families(all: &Sums, t: &Tally) -> BTreeMap<String, FamilyFigures> {
         .collect()
 }
 
-fn assemble(o: &Options, mut c: Checks, mut t: Tally, warnings: Vec<String>) -> Report {
+fn assemble(
+    o: &Options,
+    mut c: Checks,
+    mut t: Tally,
+    warnings: Vec<String>,
+    (claims, files_read): (Claims, Vec<FileRead>),
+) -> Report {
     let interval = c.interval.unwrap_or(10.0);
     let mut all = Sums::default();
     for s in c.days.values() {
@@ -220,8 +260,22 @@ fn assemble(o: &Options, mut c: Checks, mut t: Tally, warnings: Vec<String>) -> 
         starts_by_hour: t.starts_by_hour,
         starts_by_weekday: t.starts_by_weekday,
         latency: all.latency(),
+        claims,
+        files_read,
         warnings,
     };
+    if !report.claims.tickets.is_empty() || !matches!(o.claim.rule, crate::claim::Rule::None) {
+        report.method.push(' ');
+        report
+            .method
+            .push_str(&crate::claim::rules::method(&o.claim.rule));
+    }
+    if !report.files_read.is_empty() {
+        report.method.push_str(
+            " Each file read is listed with the rows read from it, its size in bytes and the \
+             SHA-256 of exactly those bytes, so that a copy handed on can be checked.",
+        );
+    }
     report.time_zone = super::words::zone(&report);
     report.summary = super::words::summary(&report);
     report

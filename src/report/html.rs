@@ -10,6 +10,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use super::charts;
 use super::model::{Percentiles, Report, Side};
 use super::words;
+use crate::claim::Rule;
 use crate::timefmt::human;
 
 const STYLE: &str = include_str!("report.css");
@@ -116,6 +117,12 @@ pub fn render(r: &Report) -> String {
                 section.new-page { h2 { "Outages" } (outage_table(r)) }
                 @if !r.gaps.is_empty() {
                     section { h2 { "Monitoring gaps (not counted)" } (gap_table(r)) }
+                }
+                @if !r.claims.tickets.is_empty() || !matches!(r.claims.terms, Rule::None) {
+                    section.new-page #claims { h2 { "Claims" } (claims(r)) }
+                }
+                @if !r.files_read.is_empty() {
+                    section { h2 { "Files read" } (files(r)) }
                 }
                 section { h2 { "How it is counted" } p #method { (unbroken(&r.method)) } }
                 @if !r.warnings.is_empty() {
@@ -226,6 +233,47 @@ fn outage_table(r: &Report) -> Markup {
                                 @if let Some(p) = &o.path { pre.path { (p) } }
                             }
                         }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Each ticket of the period, as the text report says it.
+fn claims(r: &Report) -> Markup {
+    let c = &r.claims;
+    let null = |v: Option<f64>| v.map_or("null".into(), |v| v.to_string());
+    html! {
+        p.note #claim-rule { (unbroken(&c.rule_text)) }
+        @if c.tickets.is_empty() { p { "No fault ticket was open during the period." } }
+        @for t in &c.tickets {
+            h3 { (t.reference) }
+            table.figures.claim data-ref=(t.reference) data-amount=(null(t.amount)) data-total-loss-s=(t.total_loss_s) {
+                @for (label, value) in super::claims::lines(t, c) {
+                    tr { td { (label) } td { (unbroken(&value)) } }
+                }
+            }
+        }
+        @if let Some(total) = c.total_amount {
+            p.total { "Total owed: " span data-figure="claims.total_amount" data-value=(total) { (super::claims::money(c.currency.as_deref(), total)) } }
+        }
+    }
+}
+
+/// Each file read, with what checks a copy of it.
+fn files(r: &Report) -> Markup {
+    html! {
+        p.note { "A copy handed on is checked with " code { "sha256sum FILE" } "; a log that has grown since, on its first bytes: " code { "head -c BYTES FILE | sha256sum" } "." }
+        table.stack #files {
+            thead { tr { th { "file" } th.num { "rows" } th.num { "bytes" } th { "SHA-256" } } }
+            tbody {
+                @for f in &r.files_read {
+                    tr {
+                        td data-label="file" { (f.file) }
+                        td.num data-label="rows" { (f.rows) }
+                        td.num data-label="bytes" { (f.bytes) }
+                        td.sha data-label="SHA-256" { (f.sha256) }
                     }
                 }
             }

@@ -5,12 +5,15 @@
 //! `read` finds and streams the files through the writers' row structs,
 //! `checks` folds the checks into sums as they stream by, `tally` counts the
 //! outages once each inside the monitored time (`spans`), `aggregate` makes
-//! the figures (`model`) of both, `words` says them in sentences, and `text`
-//! and `html` render.
+//! the figures (`model`) of both, `claims` judges the fault tickets on the
+//! outages against the ISP, `words` says them in sentences, and `text` and
+//! `html` render. A report for people also lists each file it read with its
+//! rows, bytes and SHA-256.
 
 mod aggregate;
 mod charts;
 mod checks;
+mod claims;
 mod histogram;
 mod html;
 pub mod model;

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use crate::sink::fingerprint::FileRead;
+
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -57,8 +59,68 @@ pub struct Report {
     pub peak: PeakFigures,
     /// One entry per local day with checks.
     pub days: Vec<Day>,
+    /// The fault tickets of the period and what they are owed.
+    pub claims: Claims,
+    /// Each log file read: its rows, bytes and SHA-256, so that a copy can be checked.
+    pub files_read: Vec<FileRead>,
     /// Rows that could not be read, each with its file and line.
     pub warnings: Vec<String>,
+}
+
+/// The CLAIMS section: the rule, and each ticket of the period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Claims {
+    /// `uk-ofcom`, `de-tkg58` or `none`.
+    pub rule: &'static str,
+    /// The rule, its amounts and its source, in one line.
+    pub rule_text: String,
+    /// The currency of the amounts; `null` under `none`.
+    pub currency: Option<String>,
+    /// The tickets open during the period, oldest report first.
+    pub tickets: Vec<Claim>,
+    /// The sum of the tickets' amounts; `null` under `none`.
+    pub total_amount: Option<f64>,
+    /// The rule with its amounts, for the renderers' words.
+    #[serde(skip)]
+    pub terms: crate::claim::Rule,
+}
+
+/// One fault ticket and what it is owed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Claim {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// The notes given when it was opened and closed.
+    pub note: String,
+    pub fix_note: String,
+    /// When it was reported, RFC 3339.
+    pub reported: String,
+    /// When it was fixed; `null` while open.
+    pub fixed: Option<String>,
+    /// Seconds of outages against the ISP between the report and the fix
+    /// (or the end of the period), inside the monitored time.
+    pub total_loss_s: f64,
+    /// The last day the provider has (`YYYY-MM-DD`), and the moment it
+    /// passes (RFC 3339); `null` under `none`.
+    pub deadline_day: Option<String>,
+    pub deadline: Option<String>,
+    /// The days owed, oldest first.
+    pub days: Vec<ClaimDay>,
+    /// Their sum; `null` under `none`.
+    pub amount: Option<f64>,
+    /// `null` when the period covers the ticket from its report to its fix
+    /// (to the end of the period while it is open); else why not, in words.
+    pub coverage: Option<String>,
+}
+
+/// One day owed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClaimDay {
+    /// The local date.
+    pub date: String,
+    /// Calendar days after the day of the report (the day after it is 1).
+    pub day: u32,
+    pub amount: f64,
 }
 
 /// A span of time.

@@ -13,22 +13,29 @@ use std::path::Path;
 use chrono::{DateTime, FixedOffset};
 
 use crate::path::Entry;
+use crate::sink::fingerprint::{FileRead, Sum};
 
 /// The tables of every outage's traces in `log_dir/paths.jsonl`, by outage start.
 #[derive(Debug, Default)]
 pub struct OutageTraces {
     by_start: HashMap<DateTime<FixedOffset>, Vec<String>>,
+    /// What was read of `paths.jsonl` (its lines as rows), when there is one.
+    pub file: Option<FileRead>,
 }
 
 impl OutageTraces {
-    /// Reads `log_dir/paths.jsonl` (none there: no traces); a line that does
-    /// not read as an entry is skipped.
+    /// Reads `log_dir/paths.jsonl` (none there, or no regular file: no
+    /// traces); a line that does not read as an entry is skipped.
     pub fn read(log_dir: &Path) -> OutageTraces {
         let mut by_start: HashMap<_, Vec<String>> = HashMap::new();
-        let Ok(file) = std::fs::File::open(log_dir.join("paths.jsonl")) else {
+        let path = log_dir.join("paths.jsonl");
+        let sum = Sum::new();
+        let Ok(file) = crate::sink::read::open_summed(&path, Some(sum.clone())) else {
             return OutageTraces::default();
         };
-        for line in std::io::BufReader::new(file).lines().map_while(Result::ok) {
+        let mut lines = 0;
+        for line in file.lines().map_while(Result::ok) {
+            lines += 1;
             // Cheap test first: most lines are baselines.
             if !line.contains("\"outage ") {
                 continue;
@@ -40,7 +47,10 @@ impl OutageTraces {
                 by_start.entry(start).or_default().push(e.table());
             }
         }
-        OutageTraces { by_start }
+        OutageTraces {
+            by_start,
+            file: Some(sum.file_read(&path, lines)),
+        }
     }
 
     /// The tables taken for the outage that started at `start`, joined.

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset};
 
+use csv::StringRecord;
+
+use crate::sink::fingerprint::FileRead;
 use crate::sink::read::{self as log, reason};
 use crate::sink::ConnectionRow;
 
@@ -27,13 +30,29 @@ pub fn check_files(log_dir: &Path, warnings: &mut Vec<String>) -> Vec<PathBuf> {
 pub fn checks(
     path: &Path,
     warnings: &mut Vec<String>,
-    mut each: impl FnMut(DateTime<FixedOffset>, ConnectionRow<&str>),
+    each: impl FnMut(DateTime<FixedOffset>, ConnectionRow<&str>),
 ) -> u64 {
+    log::records(path, warnings, by_row(each))
+}
+
+/// As [`checks`], and says what was read of the file: rows, bytes, SHA-256.
+pub fn checks_fingerprinted(
+    path: &Path,
+    warnings: &mut Vec<String>,
+    each: impl FnMut(DateTime<FixedOffset>, ConnectionRow<&str>),
+) -> FileRead {
+    log::records_fingerprinted(path, warnings, by_row(each))
+}
+
+/// Each record of a connection log as a row with its time, handed to `each`.
+fn by_row(
+    mut each: impl FnMut(DateTime<FixedOffset>, ConnectionRow<&str>),
+) -> impl FnMut(&StringRecord, &StringRecord) -> Result<(), String> {
     // A file with the writer's columns, or an older file with the first of
     // them, is read by position: matching every field's name on every row
     // costs as much as reading it.
     let mut by_position = None;
-    log::records(path, warnings, |record, headers| {
+    move |record, headers| {
         let by_position = *by_position.get_or_insert_with(|| {
             headers.len() <= ConnectionRow::HEADER.len()
                 && headers
@@ -48,7 +67,7 @@ pub fn checks(
             .map_err(|e| format!("field 1 is not an RFC 3339 time: {e}"))?;
         each(at, row);
         Ok(())
-    })
+    }
 }
 
 #[cfg(test)]

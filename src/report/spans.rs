@@ -77,7 +77,10 @@ impl Spans {
 
     /// Total length, seconds.
     pub fn seconds(&self) -> f64 {
-        self.0.iter().map(|(a, b)| (b - a) as f64 / 1000.0).sum()
+        // From +0.0: an empty sum of floats is -0.0, which JSON would show.
+        self.0
+            .iter()
+            .fold(0.0, |sum, (a, b)| sum + (b - a) as f64 / 1000.0)
     }
 }
 

@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use super::model::{Percentiles, Report, Side};
 use super::words;
+use crate::claim::Rule;
 use crate::timefmt::human;
 
 fn opt(v: Option<f64>, unit: &str) -> String {
@@ -26,7 +27,62 @@ pub fn render(r: &Report) -> String {
     figures(&mut o, r);
     distribution(&mut o, r);
     listing(&mut o, r);
+    claims(&mut o, r);
+    files(&mut o, r);
+    closing(&mut o, r);
     o
+}
+
+/// Each fault ticket of the period and what it is owed.
+fn claims(w: &mut String, r: &Report) {
+    let c = &r.claims;
+    if c.tickets.is_empty() && matches!(c.terms, Rule::None) {
+        return;
+    }
+    let _ = writeln!(w, "\nCLAIMS");
+    for line in textwrap(&c.rule_text, 98) {
+        let _ = writeln!(w, "{line}");
+    }
+    if c.tickets.is_empty() {
+        let _ = writeln!(
+            w,
+            "No fault ticket was open during the period (`fault open` records one)."
+        );
+    }
+    for t in &c.tickets {
+        let _ = writeln!(w, "\n{}", t.reference);
+        for (label, value) in super::claims::lines(t, c) {
+            for (i, line) in textwrap(&value, 66).iter().enumerate() {
+                let label = if i == 0 { label } else { "" };
+                let _ = writeln!(w, "    {label:<30}{line}");
+            }
+        }
+    }
+    if let Some(total) = c.total_amount {
+        let _ = writeln!(
+            w,
+            "\n{:<34}{}",
+            "Total owed",
+            super::claims::money(c.currency.as_deref(), total)
+        );
+    }
+}
+
+/// Each file read, so that a copy can be checked.
+fn files(w: &mut String, r: &Report) {
+    if r.files_read.is_empty() {
+        return;
+    }
+    let _ = writeln!(w, "\nFILES READ");
+    let _ = writeln!(
+        w,
+        "Check a copy with: sha256sum FILE; a log that has grown since, on its first bytes:"
+    );
+    let _ = writeln!(w, "head -c BYTES FILE | sha256sum");
+    for f in &r.files_read {
+        let _ = writeln!(w, "{}  {} rows, {} bytes", f.file, f.rows, f.bytes);
+        let _ = writeln!(w, "    SHA-256 {}", f.sha256);
+    }
 }
 
 /// The title, the summary and the headline figures.
@@ -247,6 +303,10 @@ fn listing(w: &mut String, r: &Report) {
             );
         }
     }
+}
+
+/// How it is counted, and the warnings.
+fn closing(w: &mut String, r: &Report) {
     let _ = writeln!(w, "\nHOW IT IS COUNTED");
     for line in textwrap(&r.method, 98) {
         let _ = writeln!(w, "{line}");

@@ -159,6 +159,25 @@ fn outages(n: u32, what: &str, seconds: f64) -> String {
     }
 }
 
+/// The claims in one sentence, if there is a ticket: " 1 fault ticket was
+/// open during the period: GBP 49.90 owed under uk-ofcom (see Claims)."
+fn claims(c: &super::model::Claims) -> String {
+    let n = c.tickets.len();
+    let tickets = match n {
+        0 => return String::new(),
+        1 => "1 fault ticket was".to_owned(),
+        n => format!("{n} fault tickets were"),
+    };
+    match c.total_amount {
+        Some(total) => format!(
+            " {tickets} open during the period: {} owed under {} (see Claims).",
+            super::claims::money(c.currency.as_deref(), total),
+            c.rule
+        ),
+        None => format!(" {tickets} open during the period (no compensation rule is configured)."),
+    }
+}
+
 /// One plain-language paragraph: the ISP figure first, and saying so.
 pub fn summary(r: &Report) -> String {
     let Some(p) = &r.period else {
@@ -185,6 +204,7 @@ pub fn summary(r: &Report) -> String {
         " Over all sides: {} available.",
         pct(r.availability_pct)
     ));
+    s.push_str(&claims(&r.claims));
     let in_maintenance = r.outage_list.iter().filter(|o| o.maintenance).count();
     match in_maintenance {
         0 => {}

@@ -182,6 +182,8 @@ macro_rules! sensors {
             Outage(&'static str),
             /// A `[[log_watch]]` log gone quiet: its service.
             LogSilent(String),
+            /// A fault ticket open past the provider's deadline: its reference.
+            PastDeadline(String),
             $(
                 #[doc = concat!("Raised by `[sensors.", stringify!($key), "]`.")]
                 $Variant(<$Type as Sensor>::Condition),
@@ -194,6 +196,7 @@ macro_rules! sensors {
                 match self {
                     Condition::Outage(_) => "outage".into(),
                     Condition::LogSilent(service) => format!("log:{service}"),
+                    Condition::PastDeadline(reference) => format!("claim:{reference}"),
                     $( Condition::$Variant(c) => c.id(), )*
                 }
             }
@@ -203,6 +206,7 @@ macro_rules! sensors {
                 match self {
                     Condition::Outage(cause) => (*cause).to_owned(),
                     Condition::LogSilent(service) => format!("LOG_SILENT:{service}"),
+                    Condition::PastDeadline(reference) => format!("PAST_DEADLINE:{reference}"),
                     $( Condition::$Variant(c) => c.name(), )*
                 }
             }
@@ -215,6 +219,9 @@ macro_rules! sensors {
                 }
                 if let Some(service) = id.strip_prefix("log:") {
                     return Some(Condition::LogSilent(service.to_owned()));
+                }
+                if let Some(reference) = id.strip_prefix("claim:") {
+                    return Some(Condition::PastDeadline(reference.to_owned()));
                 }
                 $(
                     if let Some(c) = <$Type as Sensor>::Condition::parse(id) {
@@ -229,6 +236,7 @@ macro_rules! sensors {
                 match self {
                     Condition::Outage(_) => Some(&p.outage),
                     Condition::LogSilent(service) => p.watches.get(service),
+                    Condition::PastDeadline(_) => Some(&p.claims),
                     $( Condition::$Variant(_) => p.sensors.$key.as_ref(), )*
                 }
             }
@@ -303,6 +311,16 @@ pub struct Policies {
     pub watches: std::collections::HashMap<String, Policy>,
     /// Each configured sensor's.
     pub sensors: SensorPolicies,
+    /// A ticket past its deadline: one WARNING, no reminders, its RECOVERED
+    /// when the ticket is closed.
+    pub claims: Policy,
+}
+
+impl Policies {
+    /// The policy of a ticket past its deadline, given `[alerts]`'s.
+    pub fn claims(alerts: &Policy) -> Policy {
+        policy(alerts, Some(std::time::Duration::ZERO), &[])
+    }
 }
 
 #[cfg(test)]
@@ -318,6 +336,7 @@ mod tests {
         let all = [
             Condition::Outage("WAN_DOWN"),
             Condition::LogSilent("nginx".into()),
+            Condition::PastDeadline("TKT-4711".into()),
             Condition::Disk(disk::Full::Space("/srv".into())),
             Condition::Disk(disk::Full::Inodes("/srv".into())),
             Condition::Memory(memory::High),
@@ -327,6 +346,7 @@ mod tests {
             match c {
                 Condition::Outage(_)
                 | Condition::LogSilent(_)
+                | Condition::PastDeadline(_)
                 | Condition::Disk(_)
                 | Condition::Memory(_)
                 | Condition::Ssh(_) => {}
@@ -351,6 +371,7 @@ mod tests {
             )]
             .into(),
             sensors: config.features.sensors.policies(&outage),
+            claims: Policies::claims(&outage),
             outage,
         };
         let hours = |c: &Condition| c.policy(&policies).map(|p| p.repeat_every.as_secs() / 3600);
@@ -370,6 +391,7 @@ mod tests {
             [
                 (id("outage"), id("WAN_DOWN"), Some(1)),
                 (id("log:nginx"), id("LOG_SILENT:nginx"), Some(1)),
+                (id("claim:TKT-4711"), id("PAST_DEADLINE:TKT-4711"), Some(0)),
                 (id("disk:/srv"), id("DISK_FULL:/srv"), Some(2)),
                 (id("inodes:/srv"), id("INODES_FULL:/srv"), Some(2)),
                 (id("memory"), id("MEMORY"), Some(3)),
@@ -381,6 +403,7 @@ mod tests {
             watches: Default::default(),
             sensors: SensorsConfig::read(None, &mut crate::config::Validator::new(""), "")
                 .policies(&policies.outage),
+            claims: policies.claims.clone(),
             outage: policies.outage.clone(),
         };
         let unwatched: Vec<String> = one_of_each()
@@ -391,7 +414,7 @@ mod tests {
         assert_eq!(
             unwatched,
             ["log:nginx", "disk:/srv", "inodes:/srv", "memory", "ssh"],
-            "without their sections, only the outage keeps a policy"
+            "without their sections, only the outage and the tickets keep a policy"
         );
     }
 }

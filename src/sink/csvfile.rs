@@ -124,7 +124,9 @@ impl<R: serde::Serialize> CsvFile<R> {
         }
     }
 
-    fn write(&self, rows: &[R]) -> Result<(), CsvError> {
+    /// Writes `rows` in one write, all or none, and says why not: for a
+    /// command that must tell its user, where the daemon keeps and retries.
+    pub fn write(&self, rows: &[R]) -> Result<(), CsvError> {
         let err = |source| CsvError {
             path: self.path.clone(),
             source,

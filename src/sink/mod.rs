@@ -7,11 +7,13 @@
 //!
 //! Each file's row is one serde struct ([`OutageRow`], [`ConnectionRow`]) with
 //! its header beside it; readers of the files use the same structs:
-//! - [`read`]: every file of a log (rotated, compressed, renamed aside), rows bounded in size;
+//! - [`read`]: every file of a log (rotated, compressed, renamed aside), rows bounded in size,
+//!   and on request what was read of each ([`fingerprint`]: rows, bytes, SHA-256);
 //! - [`outages`]: the one reader of `outage_log.csv` (report, `/api/outages`, the recorder).
 
 pub mod connection;
 mod csvfile;
+pub mod fingerprint;
 pub mod outages;
 pub mod read;
 pub mod recorder;
@@ -23,7 +25,7 @@ use crate::monitor::{Diagnosis, OutageRecord};
 use crate::probe::Rtt;
 use crate::timefmt::{local_date, local_hms, rfc3339_local, whole_seconds};
 
-pub use csvfile::{neutralise, CsvFile};
+pub use csvfile::{neutralise, CsvError, CsvFile};
 
 /// One `outage_log.csv` row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};
 
+use super::fingerprint::FileRead;
 use super::read;
 use super::recorder::FILE;
 use super::OutageRow;
@@ -35,6 +36,17 @@ pub fn each(
     log_dir: &Path,
     since: Option<DateTime<FixedOffset>>,
     warnings: &mut Vec<String>,
+    each: impl FnMut(Recorded) -> ControlFlow<()>,
+) {
+    walk(log_dir, since, warnings, None, each);
+}
+
+/// As [`each`]; with `files`, also what was read of each file.
+fn walk(
+    log_dir: &Path,
+    since: Option<DateTime<FixedOffset>>,
+    warnings: &mut Vec<String>,
+    mut files_read: Option<&mut Vec<FileRead>>,
     mut each: impl FnMut(Recorded) -> ControlFlow<()>,
 ) {
     let files = read::files(log_dir, FILE, warnings);
@@ -44,7 +56,7 @@ pub fn each(
     let mut stopped = false;
     for path in files {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
-        read::records(&path, warnings, |record, headers| {
+        let take = |record: &csv::StringRecord, headers: &csv::StringRecord| {
             if stopped {
                 return Ok(());
             }
@@ -75,7 +87,13 @@ pub fn each(
                 .is_break();
             }
             Ok(())
-        });
+        };
+        match files_read.as_deref_mut() {
+            Some(files) => files.push(read::records_fingerprinted(&path, warnings, take)),
+            None => {
+                read::records(&path, warnings, take);
+            }
+        }
         if stopped {
             return;
         }
@@ -90,13 +108,16 @@ pub struct OutageLog {
     /// Older rows left out to keep to `max_rows`.
     pub left_out: u64,
     pub warnings: Vec<String>,
+    /// What was read of each file (rows, bytes, SHA-256), oldest first.
+    pub files: Vec<FileRead>,
 }
 
 /// Reads the outage log in `log_dir` into an [`OutageLog`] of at most `max_rows` rows.
 pub fn read(log_dir: &Path, since: Option<DateTime<FixedOffset>>, max_rows: usize) -> OutageLog {
     let mut log = OutageLog::default();
     let mut rows = VecDeque::new();
-    each(log_dir, since, &mut log.warnings, |r| {
+    let mut files = Vec::new();
+    walk(log_dir, since, &mut log.warnings, Some(&mut files), |r| {
         rows.push_back(r);
         if rows.len() > max_rows {
             rows.pop_front();
@@ -104,6 +125,7 @@ pub fn read(log_dir: &Path, since: Option<DateTime<FixedOffset>>, max_rows: usiz
         }
         ControlFlow::Continue(())
     });
+    log.files = files;
     log.rows = rows.into();
     log.rows.sort_by_key(|r| r.start);
     log

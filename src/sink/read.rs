@@ -4,13 +4,15 @@
 //! is named with its file and line, and the rest is used.
 
 use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use csv::StringRecord;
+
+use super::fingerprint::{FileRead, Hashing, Sum};
 
 /// The longest row read; a longer one is skipped and named, so that no file
 /// (a corrupt one, or one gigabyte of a single field behind a small `.gz`)
@@ -104,6 +106,12 @@ fn first_time(path: &Path) -> Option<DateTime<FixedOffset>> {
 /// does not wait: a FIFO put in the file's place after it was listed is
 /// refused, not read.
 pub fn open(path: &Path) -> std::io::Result<Box<dyn BufRead + Send>> {
+    open_summed(path, None)
+}
+
+/// As [`open`]; every byte read from the file (before decompression) is also
+/// added to `sum`.
+pub fn open_summed(path: &Path, sum: Option<Sum>) -> std::io::Result<Box<dyn BufRead + Send>> {
     let f = OpenOptions::new()
         .read(true)
         .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
@@ -111,6 +119,10 @@ pub fn open(path: &Path) -> std::io::Result<Box<dyn BufRead + Send>> {
     if !f.metadata()?.is_file() {
         return Err(std::io::Error::other("not a regular file"));
     }
+    let f: Box<dyn Read + Send> = match sum {
+        Some(sum) => Box::new(Hashing::new(f, sum)),
+        None => Box::new(f),
+    };
     let f = BufReader::with_capacity(1 << 16, f);
     Ok(if path.extension().is_some_and(|e| e == "gz") {
         Box::new(BufReader::with_capacity(
@@ -232,10 +244,31 @@ impl Bounded {
 pub fn records(
     path: &Path,
     warnings: &mut Vec<String>,
+    each: impl FnMut(&StringRecord, &StringRecord) -> Result<(), String>,
+) -> u64 {
+    records_summed(path, None, warnings, each)
+}
+
+/// As [`records`], and says what was read: the rows taken, the bytes and
+/// their SHA-256.
+pub fn records_fingerprinted(
+    path: &Path,
+    warnings: &mut Vec<String>,
+    each: impl FnMut(&StringRecord, &StringRecord) -> Result<(), String>,
+) -> FileRead {
+    let sum = Sum::new();
+    let rows = records_summed(path, Some(sum.clone()), warnings, each);
+    sum.file_read(path, rows)
+}
+
+fn records_summed(
+    path: &Path,
+    sum: Option<Sum>,
+    warnings: &mut Vec<String>,
     mut each: impl FnMut(&StringRecord, &StringRecord) -> Result<(), String>,
 ) -> u64 {
     let shown = path.display();
-    let mut rows = match open(path) {
+    let mut rows = match open_summed(path, sum) {
         Ok(input) => Bounded::new(input),
         Err(e) => {
             warnings.push(format!("{shown}: cannot be read: {e}"));

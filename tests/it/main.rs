@@ -10,6 +10,7 @@
 mod common;
 
 mod alerts;
+mod claims;
 mod cli;
 mod dualstack;
 mod email;
@@ -30,6 +31,7 @@ use libtest_mimic::{Arguments, Trial};
 /// Every module's tests, with the module's name as their prefix.
 const MODULES: &[(&str, &[Test])] = &[
     ("alerts", alerts::TESTS),
+    ("claims", claims::TESTS),
     ("cli", cli::TESTS),
     ("dualstack", dualstack::TESTS),
     ("email", email::TESTS),

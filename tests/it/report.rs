@@ -1163,8 +1163,25 @@ fn bak_copies_and_a_fifo_change_nothing_and_stop_nothing() {
         .map(|f| format!("{}: not a regular file: not read", logs.join(f).display()))
         .collect();
     assert_eq!(warnings, serde_json::json!(names));
+    // The files read differ (the log was split in two), and no copy is among them.
+    let read: Vec<Value> = v["files_read"]
+        .take()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].clone())
+        .collect();
+    assert_eq!(
+        read,
+        [
+            "connection_log.csv-20261102.gz",
+            "connection_log.csv",
+            "outage_log.csv"
+        ]
+    );
     let mut clean = clean;
     clean["warnings"].take();
+    clean["files_read"].take();
     assert_eq!(v, clean);
 }
 
