@@ -29,6 +29,8 @@
 //! - [`report`]: reads the CSV files back into figures, as text, JSON, HTML or per-check CSV.
 //! - [`daemon`]: the running daemon as parts (pipeline, alerts, status, path,
 //!   sensors, live view, server, MQTT), each with start, reload, stop.
+//! - [`push`]: every series of /metrics sent to a remote_write receiver, queued on disk;
+//!   [`heartbeat`]: an outside witness called while the internet works.
 //! - [`cmd`]: one file per subcommand; [`cli`]: the command line.
 //! - [`systemd`]: sd_notify, the watchdog period, journald logging.
 //! - [`timefmt`]: how times and durations are written; [`util`]: atomic files, error chains.
@@ -45,9 +47,11 @@ mod cli;
 mod cmd;
 mod config;
 mod daemon;
+mod heartbeat;
 mod monitor;
 mod path;
 mod probe;
+mod push;
 mod report;
 mod route;
 mod sensor;

@@ -9,7 +9,8 @@ use crate::config::Config;
 pub fn run(path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let config = Config::load(path)?;
     // What `run` would leave off is refused here, so that it is found before a restart.
-    let (errors, warnings) = crate::daemon::surfaces::preflight(&config);
+    let (mut errors, warnings) = crate::daemon::surfaces::preflight(&config);
+    errors.extend(crate::push::preflight(&config));
     if !errors.is_empty() {
         for e in &errors {
             eprintln!("connectivity-monitor: {}: {e}", config.source);

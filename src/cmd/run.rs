@@ -80,6 +80,8 @@ pub async fn daemon(
     let surfaces = Surfaces::start(&config, hub.live()).await;
     let (notes, annotations) = tokio::sync::mpsc::channel(64);
     let paths = PathCapture::start(&config, hub.live(), notes);
+    let push = crate::push::Push::start(&config, hub.live(), http.clone());
+    let heartbeat = crate::heartbeat::Heartbeat::start(&config, hub.live(), http.clone());
     let pipeline = Pipeline::start(&config, persisted, hub, annotations, args.sim_fail)?;
     // In stop order.
     let mut parts: Vec<Box<dyn Part>> = vec![
@@ -90,6 +92,8 @@ pub async fn daemon(
         Box::new(status_line),
     ];
     parts.push(Box::new(surfaces));
+    parts.push(Box::new(push));
+    parts.push(Box::new(heartbeat));
     systemd::ready(&status.summary());
 
     loop {
@@ -204,6 +208,8 @@ fn changed_sections(old: &Config, new: &Config) -> String {
         ("serve", old.serve != new.serve),
         ("mqtt", old.mqtt != new.mqtt),
         ("sensors", old.sensors != new.sensors),
+        ("push", old.push != new.push),
+        ("heartbeat", old.heartbeat != new.heartbeat),
     ];
     let changed: Vec<&str> = sections
         .iter()

@@ -24,6 +24,7 @@ pub use error::ConfigError;
 pub use notify::{EmailConfig, NotifyConfig, TeamsConfig, TeamsFormat, TelegramConfig, TlsMode};
 pub use secret::Secret;
 pub use sensors::{DiskSensor, MemorySensor, SensorsConfig, SshSensor};
+pub(crate) use validate::Validator;
 pub use window::Window;
 
 /// Where the daemon looks for its config when no `-c` is given.
@@ -67,6 +68,12 @@ pub struct Config {
     pub mqtt: Option<MqttConfig>,
     /// `[sensors.*]`: the host itself.
     pub sensors: SensorsConfig,
+    /// `[push]`: Prometheus remote_write, if on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push: Option<crate::push::PushConfig>,
+    /// `[heartbeat]`: an outside witness called while the internet works, if on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heartbeat: Option<crate::heartbeat::HeartbeatConfig>,
     /// What `check-config` should say besides "valid" (credentials it cannot read here).
     #[serde(skip)]
     pub notes: Vec<String>,
@@ -511,10 +518,13 @@ impl Config {
                     .and_then(|s| s.basic_auth_password.as_ref()),
             ),
             ("mqtt", self.mqtt.as_ref().and_then(|m| m.password.as_ref())),
+            ("heartbeat", self.heartbeat.as_ref().map(|h| &h.url)),
         ];
+        let push = self.push.as_ref().and_then(|p| p.pending_credential());
         secrets
             .into_iter()
             .filter_map(|(c, s)| Some((c, s?.pending()?)))
+            .chain(push.map(|name| ("push", name)))
             .collect()
     }
 

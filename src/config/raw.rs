@@ -31,6 +31,8 @@ pub struct RawConfig {
     pub serve: Option<RawServe>,
     pub mqtt: Option<RawMqtt>,
     pub sensors: Option<RawSensors>,
+    pub push: Option<crate::push::RawPush>,
+    pub heartbeat: Option<crate::heartbeat::RawHeartbeat>,
 }
 
 /// `[monitor]`

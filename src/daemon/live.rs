@@ -236,23 +236,7 @@ impl Live {
     }
 
     fn check_metrics(&self, c: &CheckDone, probes: &[ProbeView]) {
-        let mut m = self.metrics.lock().expect("metrics lock");
-        m.changed();
-        m.probes(probes);
-        m.families(&families(&c.diagnosis));
-        m.verdict(c.diagnosis.verdict);
-        for e in &c.events {
-            if let Event::OutageEnded(o) = e {
-                m.outage_ended(o.cause.verdict().as_str(), o.observed.as_secs_f64());
-            }
-        }
-        let open = c.state.outage.as_ref();
-        m.outage_open.set(i64::from(open.is_some()));
-        m.outage_open_start
-            .set(open.map_or(0.0, |o| o.start.timestamp() as f64));
-        m.last_check.set(c.at.timestamp_millis() as f64 / 1000.0);
-        m.check_duration
-            .set(((Utc::now() - c.at).num_milliseconds().max(0) as f64) / 1000.0);
+        record_check(&mut self.metrics.lock().expect("metrics lock"), c, probes);
     }
 
     fn delivery(&self, d: &DeliveryNote) {
@@ -275,8 +259,29 @@ impl Live {
     }
 }
 
+/// What one check changes in `m`: one function for /metrics and for push,
+/// so that both say the same.
+pub fn record_check(m: &mut Metrics, c: &CheckDone, probes: &[ProbeView]) {
+    m.changed();
+    m.probes(probes);
+    m.families(&families(&c.diagnosis));
+    m.verdict(c.diagnosis.verdict);
+    for e in &c.events {
+        if let Event::OutageEnded(o) = e {
+            m.outage_ended(o.cause.verdict().as_str(), o.observed.as_secs_f64());
+        }
+    }
+    let open = c.state.outage.as_ref();
+    m.outage_open.set(i64::from(open.is_some()));
+    m.outage_open_start
+        .set(open.map_or(0.0, |o| o.start.timestamp() as f64));
+    m.last_check.set(c.at.timestamp_millis() as f64 / 1000.0);
+    m.check_duration
+        .set(((Utc::now() - c.at).num_milliseconds().max(0) as f64) / 1000.0);
+}
+
 /// Messages waiting for `channel`.
-fn spooled(state_dir: &std::path::Path, channel: &str) -> usize {
+pub fn spooled(state_dir: &std::path::Path, channel: &str) -> usize {
     std::fs::read_dir(state_dir.join("outbox").join(channel))
         .map(|d| {
             d.filter(|e| e.as_ref().is_ok_and(|e| e.path().is_file()))
@@ -326,7 +331,8 @@ fn families(d: &crate::monitor::Diagnosis) -> BTreeMap<&'static str, FamilyView>
         .collect()
 }
 
-fn probe_views(c: &CheckDone) -> Vec<ProbeView> {
+/// The probes of a check as the page and the metrics show them.
+pub fn probe_views(c: &CheckDone) -> Vec<ProbeView> {
     c.plan
         .probes
         .iter()

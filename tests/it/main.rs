@@ -13,6 +13,7 @@ mod alerts;
 mod cli;
 mod dualstack;
 mod email;
+mod fleet;
 mod hostile;
 mod live;
 mod network;
@@ -32,6 +33,7 @@ const MODULES: &[(&str, &[Test])] = &[
     ("cli", cli::TESTS),
     ("dualstack", dualstack::TESTS),
     ("email", email::TESTS),
+    ("fleet", fleet::TESTS),
     ("hostile", hostile::TESTS),
     ("live", live::TESTS),
     ("network", network::TESTS),

@@ -95,7 +95,7 @@ fn is_secret_key(key: &str) -> bool {
     let last = key.rsplit('.').next().unwrap_or(key);
     matches!(
         last,
-        "password" | "bot_token" | "webhook_url" | "basic_auth_password"
+        "password" | "bot_token" | "webhook_url" | "basic_auth_password" | "bearer_token"
     )
 }
 
@@ -198,6 +198,8 @@ pub fn built_in() -> Config {
         serve: None,
         mqtt: None,
         sensors: SensorsConfig::default(),
+        push: None,
+        heartbeat: None,
         notes: Vec::new(),
     }
 }
@@ -230,7 +232,9 @@ fn systemd_dir(var: &str, fallback: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(fallback))
 }
 
-struct Validator<'a> {
+/// Collects every broken rule while it turns raw sections into typed ones;
+/// a feature module validates its own section through it.
+pub(crate) struct Validator<'a> {
     text: &'a str,
     problems: Vec<Problem>,
     /// Things worth saying that are not errors.
@@ -238,7 +242,13 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn problem(&mut self, at: Option<std::ops::Range<usize>>, key: &str, value: &str, rule: &str) {
+    pub(crate) fn problem(
+        &mut self,
+        at: Option<std::ops::Range<usize>>,
+        key: &str,
+        value: &str,
+        rule: &str,
+    ) {
         self.problems.push(Problem {
             location: at
                 .map(|r| Location::of_offset(self.text, r.start))
@@ -277,6 +287,8 @@ impl Validator<'_> {
         let serve = raw.serve.and_then(|s| self.serve(s));
         let mqtt = raw.mqtt.and_then(|m| self.mqtt(m));
         let sensors = raw.sensors.map(|s| self.sensors(s)).unwrap_or_default();
+        let push = raw.push.and_then(|p| self.push(p));
+        let heartbeat = raw.heartbeat.and_then(|h| self.heartbeat(h));
         Config {
             source,
             monitor,
@@ -292,13 +304,15 @@ impl Validator<'_> {
             serve,
             mqtt,
             sensors,
+            push,
+            heartbeat,
             notes: std::mem::take(&mut self.notes),
         }
     }
 
     /// A name that ends up in CSV cells, journal lines and messages: no line
     /// breaks or other control characters, which would forge lines there.
-    fn plain_name(&mut self, v: &SpannedStr, key: &str) {
+    pub(crate) fn plain_name(&mut self, v: &SpannedStr, key: &str) {
         if v.get_ref().chars().any(char::is_control) {
             self.problem(
                 Some(v.span()),
@@ -310,7 +324,7 @@ impl Validator<'_> {
     }
 
     /// An http:// or https:// URL; a bad one is shown redacted in the problem.
-    fn web_url(&mut self, v: &SpannedStr, key: &str) -> Option<Url> {
+    pub(crate) fn web_url(&mut self, v: &SpannedStr, key: &str) -> Option<Url> {
         let shown = format!("{:?}", crate::util::redact(v.get_ref()));
         let rule = match Url::parse(v.get_ref()) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => return Some(u),
@@ -341,7 +355,7 @@ impl Validator<'_> {
 
     /// A duration within the range [`duration_range`] gives `key`; a
     /// problem stating that range otherwise.
-    fn duration(&mut self, v: Option<&SpannedStr>, key: &str) -> Option<Duration> {
+    pub(crate) fn duration(&mut self, v: Option<&SpannedStr>, key: &str) -> Option<Duration> {
         let v = v?;
         let d = match humantime::parse_duration(v.get_ref()) {
             Ok(d) => d,

@@ -16,7 +16,7 @@ impl Validator<'_> {
     }
 
     /// A secret given as `key` or as `key_file` (a path, or a systemd credential name).
-    pub(super) fn secret(
+    pub(crate) fn secret(
         &mut self,
         key: &str,
         inline: Option<SpannedStr>,
