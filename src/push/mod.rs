@@ -185,6 +185,8 @@ fn client(p: &PushConfig, shared: &reqwest::Client) -> anyhow::Result<reqwest::C
     let pem = std::fs::read(path)
         .with_context(|| format!("cannot read push.ca_file {}", path.display()))?;
     let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .ok()
+        .filter(|c| !c.is_empty())
         .with_context(|| format!("push.ca_file {} holds no PEM certificate", path.display()))?;
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -261,5 +263,42 @@ impl Part for Push {
             self.end().await;
             self.follower.stop().await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_config_refuses_a_ca_file_that_push_could_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = |ca: &str| {
+            format!(
+                "[[target]]\nname = \"a\"\naddress = \"192.0.2.1\"\n[push]\nremote_write_url = \"https://m.example.org/w\"\nca_file = \"{ca}\"\n"
+            )
+        };
+        let missing = dir.path().join("missing.pem");
+        let c = Config::parse(
+            &dir.path().join("c.toml"),
+            &text(&missing.display().to_string()),
+        )
+        .unwrap();
+        let e = preflight(&c).expect("refused");
+        assert!(
+            e.starts_with(&format!("cannot read push.ca_file {}", missing.display()))
+                && e.ends_with("`run` would start without push"),
+            "{e}"
+        );
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let c = Config::parse(
+            &dir.path().join("c.toml"),
+            &text(&junk.display().to_string()),
+        )
+        .unwrap();
+        assert!(preflight(&c)
+            .expect("refused")
+            .contains("holds no PEM certificate"));
     }
 }
