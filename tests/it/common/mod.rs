@@ -146,6 +146,13 @@ fn assert_netns_available() {
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
+/// Two letters naming the `n`th network of this run (`aa`, `ab`, …): one
+/// letter ran past `z` into characters no machine name may hold.
+fn tag(n: usize) -> String {
+    let letter = |i: usize| char::from(b'a' + (i % 26) as u8);
+    format!("{}{}", letter(n / 26), letter(n))
+}
+
 /// The simulated network with its servers.
 pub struct Net {
     pub prefix: String,
@@ -160,11 +167,7 @@ impl Net {
     pub fn up() -> Net {
         assert_netns_available();
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let prefix = format!(
-            "c{}{}",
-            std::process::id() % 100_000,
-            (b'a' + n as u8) as char
-        );
+        let prefix = format!("c{}{}", std::process::id() % 100_000, tag(n));
         run(Command::new("bash").arg(topo()).args(["up", &prefix]));
         let mut net = Net {
             prefix,
@@ -700,11 +703,7 @@ impl Chain {
     pub fn up() -> Chain {
         assert_netns_available();
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let prefix = format!(
-            "h{}{}",
-            std::process::id() % 100_000,
-            (b'a' + n as u8) as char
-        );
+        let prefix = format!("h{}{}", std::process::id() % 100_000, tag(n));
         run(Command::new("bash")
             .arg(chain_script())
             .args(["up", &prefix]));
