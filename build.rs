@@ -145,12 +145,14 @@ fn main_sections(example: &str) -> String {
          Each command has its own; see its page. \\fBrun\\fR: 0 after a clean stop, 1 if it cannot start. \
          \\fBcheck-config\\fR: 0 valid, 1 invalid. \\fBonce\\fR: 0 OK, 2 DEGRADED, 3 an outage verdict, 1 an error. \
          \\fBnotify-test\\fR: 0 every channel took it, 1 otherwise. \\fBdiscover\\fR: 0 traced, 1 no trace could run. \
-         \\fBreport\\fR: 0 made (and mailed with \\fB--send\\fR), 1 no logs, not written or not mailed. Every command: 64 on a usage error.\n\
+         \\fBreport\\fR: 0 made (and mailed with \\fB--send\\fR), 1 no logs, not written or not mailed. \
+         \\fBfault\\fR: 0 recorded or listed, 1 refused (nothing written). Every command: 64 on a usage error.\n\
          .SH FILES\n\
          .TP\n/etc/connectivity-monitor/config.toml\nThe config; without it (and without \\fB-c\\fR) a built-in default runs.\n\
          .TP\n/var/log/connectivity-monitor/outage_log.csv\nOne row per finished outage: start, end, duration, cause, detail.\n\
          .TP\n/var/log/connectivity-monitor/connection_log.csv\nOne row per check.\n\
          .TP\n/var/log/connectivity-monitor/notifications.log\nEvery notification attempt and its result.\n\
+         .TP\n/var/log/connectivity-monitor/faults.csv\nThe fault tickets \\fBfault open\\fR and \\fBfault close\\fR record, for the report's claims.\n\
          .TP\n/var/lib/connectivity-monitor/state.json\nThe open outage, so that a restart resumes it.\n\
          .TP\n/var/lib/connectivity-monitor/alerts.json\nAlert conditions that raised an alert, so that recoveries stay paired across restarts.\n\
          .TP\n/var/lib/connectivity-monitor/outbox/\nNotifications not yet delivered, one file each.\n\
@@ -159,7 +161,7 @@ fn main_sections(example: &str) -> String {
          .TP\nRUST_LOG\nLog filter; overrides \\fBlog_level\\fR.\n\
          .TP\nLOGS_DIRECTORY, STATE_DIRECTORY\nSet by systemd; the defaults of \\fBlog_dir\\fR and \\fBstate_dir\\fR.\n\
          .TP\nCREDENTIALS_DIRECTORY\nSet by systemd with \\fBLoadCredential=\\fR; where a secret given by credential name is read.\n\
-         .TP\nHTTP_PROXY, HTTPS_PROXY, NO_PROXY\nHonoured by HTTP checks and by the Teams and Telegram channels.\n\
+         .TP\nHTTP_PROXY, HTTPS_PROXY, NO_PROXY\nHonoured by HTTP checks and by the Teams, Telegram and ntfy channels.\n\
          .TP\nNOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID, JOURNAL_STREAM\nSet by systemd: readiness, watchdog and journal logging.\n\
          .SH CONFIGURATION\n\
          The config file is TOML; unknown keys are errors. Every key, with its default and meaning, as \

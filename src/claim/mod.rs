@@ -10,7 +10,9 @@
 //!
 //! Whom an outage counts against is the monitor's one rule
 //! ([`Layer::side`](crate::monitor::Layer::side)); a day of total loss is a
-//! day with an outage against the ISP.
+//! day with an outage against the ISP that cut off both families: one
+//! family down while the other works (IPV4_DOWN, IPV6_DOWN) is counted
+//! against the ISP, but it is no total loss of service.
 
 pub mod clock;
 pub mod config;
@@ -21,26 +23,29 @@ pub mod watch;
 pub use config::{ClaimConfig, Money, Rule};
 pub use faults::{Faults, Ticket};
 
-use crate::monitor::{Side, Verdict};
+use crate::monitor::{Layer, Side, Verdict};
 
 /// Whether an outage recorded with `cause` (`WAN_DOWN`, …) is total loss
-/// against the ISP; a cause this version does not know is not.
-pub fn against_isp(cause: &str) -> bool {
+/// against the ISP: nothing beyond the line answered, in either family. A
+/// cause this version does not know is not.
+pub fn total_loss(cause: &str) -> bool {
     Verdict::ALL
         .iter()
         .find(|v| v.as_str() == cause)
         .and_then(|v| v.layer())
-        .is_some_and(|l| l.side() == Side::Isp)
+        .is_some_and(|l| l.side() == Side::Isp && !matches!(l, Layer::Ipv4 | Layer::Ipv6))
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn total_loss_is_an_outage_against_the_isp_and_nothing_else() {
-        for cause in ["ISP_DOWN", "WAN_DOWN", "IPV4_DOWN", "IPV6_DOWN"] {
-            assert!(super::against_isp(cause), "{cause}");
+    fn total_loss_is_an_outage_against_the_isp_of_both_families_and_nothing_else() {
+        for cause in ["ISP_DOWN", "WAN_DOWN"] {
+            assert!(super::total_loss(cause), "{cause}");
         }
         for cause in [
+            "IPV4_DOWN",
+            "IPV6_DOWN",
             "LAN_DOWN",
             "DNS_FAIL",
             "HTTP_FAIL",
@@ -48,7 +53,7 @@ mod tests {
             "OK",
             "MOON_DOWN",
         ] {
-            assert!(!super::against_isp(cause), "{cause}");
+            assert!(!super::total_loss(cause), "{cause}");
         }
     }
 }

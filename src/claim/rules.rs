@@ -54,9 +54,10 @@ pub fn method(rule: &Rule) -> String {
     format!(
         "Claims: a fault ticket runs from its report to its fix as recorded in faults.csv (fault open, \
          fault close). A local calendar day, midnight to midnight, counts as a day of total loss when an \
-         outage against the ISP (ISP_DOWN, WAN_DOWN, IPV4_DOWN, IPV6_DOWN) overlaps the part of that day \
-         during which the ticket was open; degradation (DEGRADED), outages on your side (LAN_DOWN) and \
-         failed services (DNS_FAIL, HTTP_FAIL) do not count. The total-loss time of a ticket is the time of \
+         outage against the ISP that cut off both families (ISP_DOWN, WAN_DOWN) overlaps the part of that \
+         day during which the ticket was open; one family down while the other works (IPV4_DOWN, \
+         IPV6_DOWN), degradation (DEGRADED), outages on your side (LAN_DOWN) and failed services \
+         (DNS_FAIL, HTTP_FAIL) do not count. The total-loss time of a ticket is the time of \
          those outages between its report and its fix, inside the monitored time.{deadline} Only days of \
          total loss after the deadline are owed; an outage still going on when the report is made counts \
          once it has ended."

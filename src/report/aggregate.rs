@@ -88,7 +88,7 @@ pub fn build(o: &Options) -> Report {
         since: o.since,
         until: o.until,
     };
-    let claims = super::claims::build(&o.claim, &faults.tickets, &t.isp, &bounds);
+    let claims = super::claims::build(&o.claim, &faults.tickets, &t.total_loss, &bounds);
     if o.fingerprint {
         files.extend(outage_files);
         files.extend(faults.files);

@@ -18,13 +18,13 @@ pub struct Bounds {
     pub until: Option<DateTime<FixedOffset>>,
 }
 
-/// The section for `tickets`, given the spans of outages against the ISP.
-pub fn build(claim: &ClaimConfig, tickets: &[Ticket], isp: &Spans, b: &Bounds) -> Claims {
+/// The section for `tickets`, given the spans of total loss (see `claim::total_loss`).
+pub fn build(claim: &ClaimConfig, tickets: &[Ticket], loss: &Spans, b: &Bounds) -> Claims {
     let tickets: Vec<Claim> = tickets
         .iter()
         .filter(|t| b.until.is_none_or(|u| t.reported < u))
         .filter(|t| b.since.is_none_or(|s| t.fixed.is_none_or(|f| f > s)))
-        .map(|t| one(claim, t, isp, b))
+        .map(|t| one(claim, t, loss, b))
         .collect();
     let owed = !matches!(claim.rule, Rule::None);
     let total: f64 = tickets.iter().filter_map(|t| t.amount).sum();
@@ -43,11 +43,11 @@ fn local(t: DateTime<FixedOffset>) -> chrono::NaiveDateTime {
     t.with_timezone(&Local).naive_local()
 }
 
-fn one(claim: &ClaimConfig, t: &Ticket, isp: &Spans, b: &Bounds) -> Claim {
+fn one(claim: &ClaimConfig, t: &Ticket, loss: &Spans, b: &Bounds) -> Claim {
     let open = Spans::one(ms(t.reported), t.fixed.map_or(Ms::MAX, ms));
     let loss = b
         .period
-        .map(|(from, to)| isp.and(&open).and(&Spans::one(ms(from), ms(to))))
+        .map(|(from, to)| loss.and(&open).and(&Spans::one(ms(from), ms(to))))
         .unwrap_or_default();
     let at =
         |m: Ms| DateTime::from_timestamp_millis(m).map(|u| u.with_timezone(&Local).naive_local());

@@ -59,8 +59,9 @@ pub struct Tally {
     pub peak_down: Down,
     /// Per family (IPv4, IPv6): the outage seconds that cut it off.
     pub family_down: [f64; 2],
-    /// The time counted of the outages against the ISP: the total loss claims are judged on.
-    pub isp: Spans,
+    /// The time counted of the outages of total loss (against the ISP, both
+    /// families cut off): what claims are judged on.
+    pub total_loss: Spans,
 }
 
 /// Counts `rows` (oldest first) inside the `monitored` spans; the peak is the
@@ -84,7 +85,7 @@ pub fn tally(
         day_down: BTreeMap::new(),
         peak_down: Down::default(),
         family_down: [0.0; 2],
-        isp: Spans::default(),
+        total_loss: Spans::default(),
     };
     let mut durations = Vec::new();
     let mut reach = Reach::default();
@@ -209,8 +210,8 @@ impl Tally {
         let local =
             |m: Ms| DateTime::from_timestamp_millis(m).map(|u| u.with_timezone(r.start.offset()));
         for (a, b) in spans.iter() {
-            if crate::claim::against_isp(&r.row.cause) {
-                self.isp.add(a, b);
+            if crate::claim::total_loss(&r.row.cause) {
+                self.total_loss.add(a, b);
             }
             if let (Some(s), Some(e)) = (local(a), local(b)) {
                 spread_over_days(s, e, side, &mut self.day_down);

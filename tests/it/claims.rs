@@ -338,9 +338,9 @@ fn the_claims_of_hand_counted_logs_under_ofcom_s_rule() {
     // from Thursday; Friday had no outage against the ISP (LAN, DNS and
     // DEGRADED only); the Sunday part before the gap counts; the fix day had loss.
     // TKT-2, reported Friday: Monday and Tuesday are the provider's; Wednesday
-    // had loss until 09:00, the fix came at 12:00. TKT-3: no total loss after
-    // the report (the simulated outage is left out). TKT-4: late from Saturday
-    // 21, after the logs end.
+    // had only IPv6 down (IPv4 worked: no total loss) before the fix at 12:00.
+    // TKT-3: no total loss after the report (the simulated outage is left
+    // out). TKT-4: late from Saturday 21, after the logs end.
     assert_eq!(
         owed(c),
         [
@@ -355,16 +355,12 @@ fn the_claims_of_hand_counted_logs_under_ofcom_s_rule() {
                 ]),
                 serde_json::json!(49.9)
             ),
-            (
-                "TKT-2".to_owned(),
-                days(&[("2026-11-11", 5, 9.98)]),
-                serde_json::json!(9.98)
-            ),
+            ("TKT-2".to_owned(), vec![], serde_json::json!(0.0)),
             ("TKT-3".to_owned(), vec![], serde_json::json!(0.0)),
             ("TKT-4".to_owned(), vec![], serde_json::json!(0.0)),
         ]
     );
-    assert_eq!(c["total_amount"], 59.88);
+    assert_eq!(c["total_amount"], 49.9);
     let t = &c["tickets"];
     assert_eq!(t[0]["deadline_day"], "2026-11-04");
     assert_eq!(t[0]["deadline"], "2026-11-05T00:00:00+01:00");
@@ -374,8 +370,8 @@ fn the_claims_of_hand_counted_logs_under_ofcom_s_rule() {
     // From the report to the fix: Mon 10:00 – Thu 12:00 (74 h), Sat 20:00 –
     // Sun 00:30 (4 h 30 min, the rest is the gap), Mon 23:00 – Tue 09:00 (10 h).
     assert_eq!(t[0]["total_loss_s"], 318_600.0);
-    // 4 h 30 min + 10 h + 1 h + 1 h.
-    assert_eq!(t[1]["total_loss_s"], 59_400.0);
+    // 4 h 30 min + 10 h; the two hours of IPV6_DOWN are no total loss.
+    assert_eq!(t[1]["total_loss_s"], 52_200.0);
     assert_eq!(t[2]["total_loss_s"], 0.0);
     assert_eq!(t[3]["total_loss_s"], 1800.0);
     assert_eq!(
@@ -391,7 +387,7 @@ fn the_claims_of_hand_counted_logs_under_ofcom_s_rule() {
     for i in 0..4 {
         assert_eq!(t[i]["coverage"], Value::Null, "the logs cover ticket {i}");
     }
-    assert!(v["summary"].as_str().unwrap().contains("4 fault tickets were open during the period: GBP 59.88 owed under uk-ofcom (see Claims)."), "{}", v["summary"]);
+    assert!(v["summary"].as_str().unwrap().contains("4 fault tickets were open during the period: GBP 49.90 owed under uk-ofcom (see Claims)."), "{}", v["summary"]);
     assert!(
         v["method"]
             .as_str()
@@ -412,7 +408,7 @@ fn the_claims_of_hand_counted_logs_under_ofcom_s_rule() {
         "\nTKT-3\n",
         "    days of total loss owed       none\n    amount owed                   GBP 0.00\n",
         "    fixed                         still open (counted to the end of the period)\n",
-        "\nTotal owed                        GBP 59.88\n",
+        "\nTotal owed                        GBP 49.90\n",
     ] {
         assert!(section.contains(line), "{line:?} not in:\n{section}");
     }
@@ -426,7 +422,7 @@ fn the_claims_of_hand_counted_logs_under_ofcom_s_rule() {
         html.contains("data-ref=\"TKT-4711\" data-amount=\"49.9\" data-total-loss-s=\"318600\""),
         "the page's figures"
     );
-    assert!(html.contains("data-figure=\"claims.total_amount\" data-value=\"59.88\""));
+    assert!(html.contains("data-figure=\"claims.total_amount\" data-value=\"49.9\""));
     // On a phone every line of the claims and of the files read is shown, nothing off the side.
     let browser = common::report::browser();
     let page = dir.path().join("report.html");
@@ -447,7 +443,7 @@ fn the_claims_of_hand_counted_logs_under_ofcom_s_rule() {
     );
     let text = text.as_str().unwrap().replace('\u{a0}', " ");
     assert!(
-        text.contains("2026-11-10 (day 8) GBP 9.98") && text.contains("Total owed: GBP 59.88"),
+        text.contains("2026-11-10 (day 8) GBP 9.98") && text.contains("Total owed: GBP 49.90"),
         "{text}"
     );
 }
@@ -468,7 +464,8 @@ fn the_claims_of_the_same_logs_under_tkg_section_58() {
     // Two calendar days after the day of the report are the provider's; days 3
     // and 4 the larger of 5 EUR and 4.00 (10 % of 39.99), then of 10 EUR and 8.00.
     // TKT-4711: late from Thursday 5 (day 3); Friday 6 (day 4) had no total loss.
-    // TKT-2, reported Friday: late from Monday 9 (day 3).
+    // TKT-2, reported Friday: late from Monday 9 (day 3); Wednesday 11 had
+    // only IPv6 down, no total loss.
     assert_eq!(
         owed(c),
         [
@@ -485,24 +482,20 @@ fn the_claims_of_the_same_logs_under_tkg_section_58() {
             ),
             (
                 "TKT-2".to_owned(),
-                days(&[
-                    ("2026-11-09", 3, 5.0),
-                    ("2026-11-10", 4, 5.0),
-                    ("2026-11-11", 5, 10.0)
-                ]),
-                serde_json::json!(20.0)
+                days(&[("2026-11-09", 3, 5.0), ("2026-11-10", 4, 5.0)]),
+                serde_json::json!(10.0)
             ),
             ("TKT-3".to_owned(), vec![], serde_json::json!(0.0)),
             ("TKT-4".to_owned(), vec![], serde_json::json!(0.0)),
         ]
     );
-    assert_eq!(c["total_amount"], 65.0);
+    assert_eq!(c["total_amount"], 55.0);
     assert_eq!(c["tickets"][1]["deadline_day"], "2026-11-08");
     let text = report(&cfg, "text");
     for line in [
         "    provider's deadline           end of Sunday 2026-11-08 (the second calendar day after the\n                                  report)\n",
-        "    days of total loss owed       3\n                                  2026-11-09 (day 3) EUR 5.00\n                                  2026-11-10 (day 4) EUR 5.00\n                                  2026-11-11 (day 5) EUR 10.00\n    amount owed                   EUR 20.00\n",
-        "\nTotal owed                        EUR 65.00\n",
+        "    days of total loss owed       2\n                                  2026-11-09 (day 3) EUR 5.00\n                                  2026-11-10 (day 4) EUR 5.00\n    amount owed                   EUR 10.00\n",
+        "\nTotal owed                        EUR 55.00\n",
     ] {
         assert!(text.contains(line), "{line:?} not in:\n{text}");
     }

@@ -284,6 +284,17 @@ fn man_pages_document_every_command_with_exit_status_files_environment_and_confi
         generated.len(),
         "named: {named:?}, made: {generated:?}"
     );
+    // The main page sums up every command's exit codes, and names the tickets' file.
+    // (A line may break after the hyphen of a command's name.)
+    let summary = exit_section(&main).replace("- ", "-");
+    for page in &named {
+        let sub = &page["connectivity-monitor-".len()..page.len() - ".1.gz".len()];
+        assert!(
+            summary.contains(&format!("{sub}:")),
+            "{sub} missing: {summary}"
+        );
+    }
+    assert!(main.contains("faults.csv"), "FILES names faults.csv");
     // Each command's own EXIT STATUS, with its own words.
     for (sub, own) in [
         ("run", "a clean stop"),
@@ -292,6 +303,7 @@ fn man_pages_document_every_command_with_exit_status_files_environment_and_confi
         ("notify-test", "every channel took the test message"),
         ("discover", "no trace could run"),
         ("report", "no connection_log.csv in the log folder"),
+        ("fault", "nothing was written"),
     ] {
         let page = man(&format!("connectivity-monitor-{sub}"));
         let exit = exit_section(&page);

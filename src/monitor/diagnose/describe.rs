@@ -34,7 +34,7 @@ pub fn sentence(
             t.dns.up_strict(),
             t.dns.members.len()
         )),
-        Some(false) => parts.push(format!("dns failing: {}", t.dns.why_down())),
+        Some(false) => parts.push(format!("dns failing: {}", t.dns.why_failing())),
         None => {}
     }
     match t.http_ok() {
@@ -43,7 +43,7 @@ pub fn sentence(
             t.http.up_strict(),
             t.http.members.len()
         )),
-        Some(false) => parts.push(format!("http failing: {}", t.http.why_down())),
+        Some(false) => parts.push(format!("http failing: {}", t.http.why_failing())),
         None => {}
     }
     if let Some(l) = t.loss_pct().filter(|l| *l > 0.0) {

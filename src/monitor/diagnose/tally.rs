@@ -87,16 +87,24 @@ impl<'a> Group<'a> {
         self.members.is_empty()
     }
 
-    /// "a timeout, b refused" for the members that did not answer: the first
-    /// few by name and the rest counted, so a row stays small with any config.
-    pub fn why_down(&self) -> String {
-        self.why_down_of(|_| true)
+    /// "a timeout, b refused" for the services (DNS servers, HTTP checks)
+    /// without a good answer: a refusal fails a service although its host is
+    /// there.
+    pub fn why_failing(&self) -> String {
+        self.named(|m| m.rtt.is_none())
     }
 
-    /// The same, for the members `which` picks.
+    /// "a timeout, b unreachable" for the hosts `which` picks that did not
+    /// answer at all (a refusal is an answer).
     pub fn why_down_of(&self, which: impl Fn(&Member) -> bool) -> String {
+        self.named(|m| !m.answered && which(m))
+    }
+
+    /// The members `pick` picks, each with its failure: the first few by
+    /// name and the rest counted, so a row stays small with any config.
+    fn named(&self, pick: impl Fn(&Member) -> bool) -> String {
         const NAMED: usize = 5;
-        let mut down = self.members.iter().filter(|m| !m.answered && which(m));
+        let mut down = self.members.iter().filter(|m| pick(m));
         let mut parts: Vec<String> = down
             .by_ref()
             .take(NAMED)
@@ -350,4 +358,23 @@ fn median(v: &[Rtt]) -> Option<Rtt> {
     } else {
         Rtt((v[mid - 1].0 + v[mid].0) / 2)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusing_service_is_named_with_its_failure_and_a_refusing_host_is_up() {
+        let mut g = Group::default();
+        let refused = ProbeResult::new(Outcome::Down(Failure::Refused));
+        let timeout = ProbeResult::new(Outcome::Down(Failure::Timeout));
+        g.add("198.51.100.53:53".into(), None, &refused);
+        g.add("9.9.9.9:53".into(), None, &timeout);
+        assert_eq!(
+            g.why_failing(),
+            "198.51.100.53:53 refused, 9.9.9.9:53 timeout"
+        );
+        assert_eq!(g.why_down_of(|_| true), "9.9.9.9:53 timeout");
+    }
 }
