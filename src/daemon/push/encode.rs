@@ -213,19 +213,23 @@ fn with_extra<'a>(
     all
 }
 
-/// A `WriteRequest` being written, series by series.
+/// A `WriteRequest` being written, series by series. Its buffer and its
+/// compressor are reused from batch to batch; a sealed batch keeps only
+/// its compressed bytes, at their size.
 struct Builder {
     at_ms: i64,
     buf: Vec<u8>,
     samples: u32,
+    snappy: snap::raw::Encoder,
 }
 
 impl Builder {
     fn new(at_ms: i64) -> Builder {
         Builder {
             at_ms,
-            buf: Vec::new(),
+            buf: Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 8),
             samples: 0,
+            snappy: snap::raw::Encoder::new(),
         }
     }
 
@@ -257,26 +261,31 @@ impl Builder {
         encode_varint(self.at_ms as u64, &mut self.buf);
         self.samples += 1;
         if self.buf.len() >= BATCH_BYTES {
-            let full = std::mem::replace(self, Builder::new(self.at_ms));
-            if let Some(b) = full.seal() {
+            if let Some(b) = self.seal() {
                 sealed(b);
             }
         }
     }
 
-    /// The compressed batch, if it holds any sample.
-    fn seal(self) -> Option<Batch> {
+    /// The compressed batch of what was added since the last one, if any.
+    fn seal(&mut self) -> Option<Batch> {
         if self.samples == 0 {
             return None;
         }
-        let body = snap::raw::Encoder::new()
+        let mut body = self
+            .snappy
             .compress_vec(&self.buf)
             .expect("a batch is far below snappy's size limit");
-        Some(Batch {
+        // compress_vec leaves room for the worst case: keep only what is used.
+        body.shrink_to_fit();
+        let batch = Batch {
             samples: self.samples,
             at_ms: self.at_ms,
             body,
-        })
+        };
+        self.buf.clear();
+        self.samples = 0;
+        Some(batch)
     }
 }
 
