@@ -6,7 +6,7 @@
 //! gateway that changed address) loses its series, and a probe that got no
 //! answer has no RTT sample.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 
 use hyper::body::Bytes;
@@ -35,6 +35,16 @@ pub struct ProbeLabels {
 }
 
 impl ProbeLabels {
+    /// Whether these are the labels of probe `p` (without making them).
+    fn are_of(&self, p: &ProbeView) -> bool {
+        let address = p.address.as_deref().unwrap_or_default();
+        self.role.0 == p.role
+            && self.target.0 == p.name.as_deref().unwrap_or(address)
+            && self.address.0 == address
+            && self.kind.0 == p.kind
+            && self.family.0 == p.family
+    }
+
     /// The labels of probe `p`.
     pub fn of(p: &ProbeView) -> ProbeLabels {
         let address = p.address.clone().unwrap_or_default();
@@ -75,6 +85,17 @@ struct BuildLabels {
 
 type FloatGauge = Gauge<f64, AtomicU64>;
 
+/// One probe's series, as handles on the families' metrics.
+struct ProbeSeries {
+    labels: ProbeLabels,
+    success: Gauge,
+    rtt_hist: Histogram,
+    /// Present while the probe gets answers.
+    rtt: Option<FloatGauge>,
+    /// Present while the probe measures loss.
+    loss: Option<FloatGauge>,
+}
+
 /// The verdicts `verdict{verdict}` has a series for.
 pub const VERDICTS: [Verdict; 9] = Verdict::ALL;
 
@@ -104,8 +125,10 @@ pub struct Metrics {
     sent: Family<ChannelLabels, Counter>,
     failed: Family<ChannelLabels, Counter>,
     spooled: Family<ChannelLabels, Gauge>,
-    /// The probes of the last check: a series not among the next check's is removed.
-    probes: HashSet<ProbeLabels>,
+    /// The probes of the last check, in its order, with their series: a
+    /// check of the same probes sets them without a lookup; a series not
+    /// among the next check's probes is removed.
+    probes: Vec<ProbeSeries>,
     /// The text of the last scrape per format, until a metric changes:
     /// scrapers between two checks get it without the registry being encoded again.
     encoded: [Option<Bytes>; 2],
@@ -134,7 +157,7 @@ impl Metrics {
             sent: Family::default(),
             failed: Family::default(),
             spooled: Family::default(),
-            probes: HashSet::new(),
+            probes: Vec::new(),
             encoded: [None, None],
         };
         register!(m.registry,
@@ -204,39 +227,72 @@ impl Metrics {
     /// are no longer checked are removed, and so is the RTT of a probe that
     /// got no answer.
     pub fn probes(&mut self, probes: &[ProbeView]) {
-        let mut now = HashSet::with_capacity(probes.len());
-        for p in probes {
-            let labels = ProbeLabels::of(p);
-            self.probe_success
-                .get_or_create(&labels)
-                .set(i64::from(p.up));
+        let same = self.probes.len() == probes.len()
+            && self
+                .probes
+                .iter()
+                .zip(probes)
+                .all(|(s, p)| s.labels.are_of(p));
+        if !same {
+            self.follow_probes(probes);
+        }
+        for (s, p) in self.probes.iter_mut().zip(probes) {
+            s.success.set(i64::from(p.up));
             match p.rtt_ms {
                 Some(ms) => {
-                    self.probe_rtt.get_or_create(&labels).set(ms / 1000.0);
-                    self.probe_rtt_hist
-                        .get_or_create(&labels)
-                        .observe(ms / 1000.0);
+                    let rtt = s
+                        .rtt
+                        .get_or_insert_with(|| self.probe_rtt.get_or_create(&s.labels).clone());
+                    rtt.set(ms / 1000.0);
+                    s.rtt_hist.observe(ms / 1000.0);
                 }
                 None => {
-                    self.probe_rtt.remove(&labels);
+                    if s.rtt.take().is_some() {
+                        self.probe_rtt.remove(&s.labels);
+                    }
                 }
             }
             match p.loss_pct {
-                Some(l) => self.probe_loss.get_or_create(&labels).set(l / 100.0),
-                None => {
-                    self.probe_loss.remove(&labels);
-                    0.0
+                Some(l) => {
+                    let loss = s
+                        .loss
+                        .get_or_insert_with(|| self.probe_loss.get_or_create(&s.labels).clone());
+                    loss.set(l / 100.0);
                 }
-            };
-            now.insert(labels);
+                None => {
+                    if s.loss.take().is_some() {
+                        self.probe_loss.remove(&s.labels);
+                    }
+                }
+            }
         }
-        for gone in self.probes.difference(&now) {
+    }
+
+    /// Takes the series of a new list of probes (a reload, a gateway that
+    /// changed address): those kept keep theirs, those gone lose them.
+    fn follow_probes(&mut self, probes: &[ProbeView]) {
+        let mut old: HashMap<ProbeLabels, ProbeSeries> = self
+            .probes
+            .drain(..)
+            .map(|s| (s.labels.clone(), s))
+            .collect();
+        for p in probes {
+            let labels = ProbeLabels::of(p);
+            let series = old.remove(&labels).unwrap_or_else(|| ProbeSeries {
+                success: self.probe_success.get_or_create(&labels).clone(),
+                rtt_hist: self.probe_rtt_hist.get_or_create(&labels).clone(),
+                rtt: None,
+                loss: None,
+                labels,
+            });
+            self.probes.push(series);
+        }
+        for gone in old.keys() {
             self.probe_success.remove(gone);
             self.probe_rtt.remove(gone);
             self.probe_rtt_hist.remove(gone);
             self.probe_loss.remove(gone);
         }
-        self.probes = now;
     }
 
     /// Each family's targets at the last check; a family without targets has no series.
@@ -376,5 +432,28 @@ mod tests {
         );
         assert!(after.contains("probe_success{role=\"target\",target=\"one\",address=\"192.0.2.1\",kind=\"icmp\",family=\"ipv4\"} 0"), "{after}");
         assert!(!after.contains("target=\"two\""), "{after}");
+    }
+
+    #[test]
+    fn the_same_probes_checked_again_lose_and_regain_their_rtt() {
+        let mut m = Metrics::new();
+        let text = |m: &mut Metrics| {
+            m.changed();
+            String::from_utf8(m.text(Format::Prometheus).to_vec()).unwrap()
+        };
+        let rtt_of_one = "probe_rtt_seconds{role=\"target\",target=\"one\"";
+        let two = probe("two", true, Some(3.0));
+        m.probes(&[probe("one", true, Some(12.0)), two.clone()]);
+        m.probes(&[probe("one", false, None), two.clone()]);
+        assert!(!text(&mut m).contains(rtt_of_one));
+        m.probes(&[probe("one", true, Some(20.0)), two]);
+        let again = text(&mut m);
+        assert!(
+            again.contains(&format!(
+                "{rtt_of_one},address=\"192.0.2.1\",kind=\"icmp\",family=\"ipv4\"}} 0.02"
+            )),
+            "{again}"
+        );
+        assert!(again.contains("probe_rtt_distribution_seconds_count{role=\"target\",target=\"one\",address=\"192.0.2.1\",kind=\"icmp\",family=\"ipv4\"} 2"), "{again}");
     }
 }
