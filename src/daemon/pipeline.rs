@@ -26,7 +26,7 @@ use crate::monitor::update::Annotation;
 use crate::monitor::{self, Hub, Machine, Rules, Settings, Thresholds};
 use crate::probe::{Plan, ProbeTasks, Prober, Role, Timing};
 use crate::sink::{connection, recorder};
-use crate::timefmt::{rfc3339_local, spelled};
+use crate::timefmt::rfc3339_local;
 
 /// Queue length between the monitor and each sink.
 const SINK_QUEUE: usize = 256;
@@ -106,7 +106,8 @@ impl Pipeline {
         tracing::info!(
             "monitoring: {} probes every {}, log_dir {}, state_dir {}",
             tasks.ids().len(),
-            spelled(config.monitor.interval),
+            // As configured: a sub-second interval is not rounded to 0s.
+            humantime::format_duration(config.monitor.interval),
             config.monitor.log_dir.display(),
             config.monitor.state_dir.display()
         );
