@@ -20,8 +20,8 @@ pub fn line(rule: &Rule) -> String {
         Rule::UkOfcom { daily_amount, currency } => format!(
             "uk-ofcom, Ofcom's automatic compensation scheme (UK; voluntary, signed by most providers): \
              a total loss of service not fixed by the end of the second full working day after the day it \
-             was reported is paid for each further calendar day until it is fixed, {currency} {daily_amount} \
-             a day as configured (the amount is raised every April; check your provider's code). Source: {OFCOM_SOURCE}"
+             was reported is paid for each further calendar day until it is fixed; this report counts only \
+             the days on which it recorded a total loss, {currency} {daily_amount} a day as configured (the amount is raised every April; check your provider's code). Source: {OFCOM_SOURCE}"
         ),
         Rule::DeTkg58 { monthly_fee } => format!(
             "de-tkg58, TKG (2021) § 58 (3), Germany: a fault not fixed within two calendar days after the \
