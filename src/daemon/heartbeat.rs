@@ -258,6 +258,16 @@ impl Caller {
     }
 }
 
+/// A call still under way when the heartbeat stops (its section removed,
+/// the daemon stopping) is given up: a stopped heartbeat calls no more.
+impl Drop for Caller {
+    fn drop(&mut self) {
+        if let Some(call) = &self.busy {
+            call.abort();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,16 @@ pub fn client() -> Result<reqwest::Client, ProbeSetupError> {
         .map_err(|e| ProbeSetupError::Http(e.to_string()))
 }
 
+/// The shared client's settings, trusting `roots` besides the system's (a private CA).
+pub fn client_trusting(
+    roots: Vec<reqwest::Certificate>,
+) -> Result<reqwest::Client, ProbeSetupError> {
+    builder()
+        .tls_certs_merge(roots)
+        .build()
+        .map_err(|e| ProbeSetupError::Http(e.to_string()))
+}
+
 /// A client that connects over `family` only: the names it resolves keep only
 /// that family's addresses, so Happy Eyeballs cannot hide a broken family.
 pub fn client_over(family: Family) -> Result<reqwest::Client, ProbeSetupError> {

@@ -27,7 +27,7 @@ use crate::route;
 
 use hedge::hedged;
 
-pub use http::{client as http_client, proxy_in_use};
+pub use http::{client as http_client, client_trusting as http_client_trusting, proxy_in_use};
 pub use outcome::{Failure, IcmpStats, Outcome, ProbeResult, Rtt};
 pub use plan::{Host, Plan, Probe, Role, Spec};
 pub use schedule::{ProbeReport, ProbeTasks, Timing};

@@ -2,7 +2,8 @@
 //! /metrics serves, read line by line as the registry writes it, each sample
 //! written at once as a protobuf `TimeSeries` into a batch of bounded size,
 //! each full batch compressed with snappy. A snapshot of a thousand targets
-//! never exists whole in memory: only one batch of it does.
+//! never exists whole as text or protobuf: only one batch of it is
+//! uncompressed at a time, and the sealed ones are compressed.
 //!
 //! A series that was in the last snapshot and is not in this one (an RTT
 //! while its probe gets no answer, a probe removed by a reload) gets

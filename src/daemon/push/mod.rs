@@ -163,9 +163,8 @@ impl Surface for PushConfig {
     }
 }
 
-/// The client for `p`: the shared one, or one that also trusts `ca_file`.
+/// The client for `p`: the shared one, or one with its settings that also trusts `ca_file`.
 fn client(p: &PushConfig, shared: &reqwest::Client) -> anyhow::Result<reqwest::Client> {
-    use anyhow::Context;
     let Some(path) = &p.ca_file else {
         return Ok(shared.clone());
     };
@@ -175,12 +174,7 @@ fn client(p: &PushConfig, shared: &reqwest::Client) -> anyhow::Result<reqwest::C
         .ok()
         .filter(|c| !c.is_empty())
         .with_context(|| format!("push.ca_file {} holds no PEM certificate", path.display()))?;
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("connectivity-monitor/", env!("CARGO_PKG_VERSION")))
-        .tls_certs_merge(certs)
-        .build()
-        .context("cannot build the HTTP client for push")
+    Ok(crate::probe::http_client_trusting(certs)?)
 }
 
 #[cfg(test)]

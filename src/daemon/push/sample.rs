@@ -5,7 +5,8 @@
 //! A thread, not a task: encoding a thousand targets' series and writing
 //! them to disk takes milliseconds of CPU and file I/O that must not hold
 //! up the runtime. The view's metrics are locked only while they are
-//! encoded; the batches (compressed, a few kilobytes each) are queued after.
+//! encoded (text, protobuf and snappy in one pass); the batches (compressed,
+//! a few kilobytes each) are queued after.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -119,7 +120,7 @@ impl Sampler {
         self.shared.more.notify_one();
     }
 
-/// Counts what the sample dropped, and says it once per run.
+    /// Counts what the sample dropped, and says it once per run.
     fn account(&mut self, dropped: u64, full: bool, unwritable: Option<(u64, String)>) {
         let m = &self.shared.metrics;
         let q = self.shared.queue.lock().expect("queue lock");
@@ -143,7 +144,7 @@ impl Sampler {
                 if !self.said_unwritable {
                     tracing::error!(
                         "push: cannot write samples to the queue in {} ({why}); they are lost until it can be written",
-                        self.state_dir.join("push").display()
+                        super::queue_dir(&self.state_dir).display()
                     );
                     self.said_unwritable = true;
                 }

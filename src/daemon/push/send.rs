@@ -133,6 +133,7 @@ pub async fn run(
 ) {
     let mut backoff = Backoff::new(BACKOFF_FIRST, BACKOFF_MAX);
     let mut said = Said::default();
+    let mut was_down = false;
     loop {
         let more = shared.more.notified();
         let Some((seq, batch)) = with_queue(&shared, Queue::front).await else {
@@ -154,6 +155,7 @@ pub async fn run(
                 with_queue(&shared, move |q| q.done(seq)).await;
                 shared.metrics.sent.inc_by(u64::from(samples));
                 backoff.succeeded();
+                was_down = false;
                 tracing::debug!("push: sent {samples} samples taken at {}", shown_ms(at_ms));
                 said.taken(&sender);
             }
@@ -170,7 +172,7 @@ pub async fn run(
                 tokio::select! {
                     _ = token.cancelled() => return,
                     _ = tokio::time::sleep(delay) => {}
-                    () = internet_back(&live, &mut checks) => {}
+                    () = internet_back(|| live.pulse().reachable, &mut checks, &mut was_down) => {}
                 }
             }
         }
@@ -179,19 +181,25 @@ pub async fn run(
     }
 }
 
-/// Waits for a check that finds the internet reachable after one that did
+/// Waits for a check that finds the internet `reachable` after one that did
 /// not: the receiver is worth a try at once, whatever the backoff says.
-async fn internet_back(live: &LiveView, checks: &mut watch::Receiver<u64>) {
-    let mut was_down = false;
+/// `was_down` outlives one wait: a check that found the internet down while
+/// a try was under way, or during an earlier wait, still counts.
+async fn internet_back(
+    reachable: impl Fn() -> bool,
+    checks: &mut watch::Receiver<u64>,
+    was_down: &mut bool,
+) {
     loop {
+        // The last check, which may have come while no one was waiting.
+        *was_down |= !reachable();
         if checks.changed().await.is_err() {
             return std::future::pending().await;
         }
-        let reachable = live.pulse().reachable;
-        if reachable && was_down {
+        if reachable() && *was_down {
+            *was_down = false;
             return;
         }
-        was_down |= !reachable;
     }
 }
 
@@ -259,4 +267,52 @@ async fn with_queue<T: Send + 'static>(
 fn shown_ms(at_ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(at_ms)
         .map_or_else(|| at_ms.to_string(), crate::timefmt::rfc3339_local)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    /// Whether `internet_back` returns at once, without a further check.
+    async fn wakes(
+        up: &AtomicBool,
+        checks: &mut watch::Receiver<u64>,
+        was_down: &mut bool,
+    ) -> bool {
+        let back = internet_back(|| up.load(Ordering::SeqCst), checks, was_down);
+        tokio::time::timeout(Duration::from_millis(50), back)
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test]
+    async fn the_internet_back_wakes_the_sender_though_the_cut_was_seen_outside_the_wait() {
+        let up = AtomicBool::new(true);
+        let (tick, mut checks) = watch::channel(0u64);
+        let mut was_down = false;
+        let check = |reachable: bool| {
+            up.store(reachable, Ordering::SeqCst);
+            tick.send_modify(|n| *n += 1);
+        };
+        // The receiver alone is down: good checks are no reason to hurry.
+        check(true);
+        assert!(!wakes(&up, &mut checks, &mut was_down).await);
+        // The line went down during a wait; it comes back while a try is under way.
+        check(false);
+        assert!(!wakes(&up, &mut checks, &mut was_down).await);
+        check(true);
+        assert!(wakes(&up, &mut checks, &mut was_down).await, "back during a try");
+        // Down when the try failed (seen by no wait), back at the next check.
+        up.store(false, Ordering::SeqCst);
+        checks.borrow_and_update();
+        let waiting = internet_back(|| up.load(Ordering::SeqCst), &mut checks, &mut was_down);
+        let (woke, ()) = tokio::join!(
+            tokio::time::timeout(Duration::from_secs(5), waiting),
+            async { check(true) }
+        );
+        assert!(woke.is_ok(), "the first good check after a bad one");
+        assert!(!was_down, "said once");
+    }
 }
