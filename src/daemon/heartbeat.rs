@@ -158,13 +158,6 @@ impl Surface for HeartbeatConfig {
         })
     }
 
-    fn started(&self, name: &str) -> String {
-        format!(
-            "{name} started: {} every {}",
-            shown(&self.url),
-            crate::timefmt::spelled(self.every)
-        )
-    }
 }
 
 /// Follows the checks; calls on every beat the last fresh check allows, and

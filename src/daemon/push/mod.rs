@@ -49,47 +49,39 @@ pub fn queue_dir(state_dir: &Path) -> PathBuf {
 }
 
 impl Push {
-    /// Starts the sampler and the sender.
+    /// Starts the sampler's thread and the sender. The queue is opened on
+    /// that thread (a long queue is thousands of files): nothing here waits
+    /// on the disk, and a queue that cannot be opened leaves push off, said
+    /// in the journal.
     fn start(p: &PushConfig, ctx: &Context<'_>) -> anyhow::Result<Push> {
         let http = client(p, ctx.http)?;
         let state_dir = ctx.core.monitor.state_dir.clone();
-        let dir = queue_dir(&state_dir);
-        let queue = queue::Queue::open(&dir, p.queue_max)
-            .with_context(|| format!("cannot open the queue in {}", dir.display()))?;
-        let waiting = queue.len();
-        let (metrics, own) = metrics::PushMetrics::new();
-        metrics.queue_bytes.set(queue.bytes() as i64);
-        let shared = Arc::new(Shared {
-            queue: Arc::new(Mutex::new(queue)),
-            more: tokio::sync::Notify::new(),
-            metrics,
-        });
         let config = Arc::new(p.clone());
-        let sampler = Sampler::new(
-            Arc::clone(&config),
-            state_dir,
-            Arc::clone(ctx.live),
-            own,
-            Arc::clone(&shared),
-        );
+        let sender = Sender::new(http, Arc::clone(&config));
+        let shown = sender.shown();
+        let live = Arc::clone(ctx.live);
+        let (ready, opened) = tokio::sync::oneshot::channel();
         let (stop, stopped) = sync_channel(0);
         let sampler = std::thread::Builder::new()
             .name("push".into())
-            .spawn(move || sampler.run(stopped))
+            .spawn(move || {
+                let Some((shared, own)) = open(&config, &state_dir, &shown) else {
+                    return;
+                };
+                let _ = ready.send(Arc::clone(&shared));
+                Sampler::new(config, state_dir, live, own, shared).run(stopped);
+            })
             .context("cannot start its thread")?;
-        let sender = Sender::new(http, config);
-        tracing::info!(
-            "push: every {} to {}{}",
-            crate::timefmt::spelled(p.every),
-            sender.shown(),
-            if waiting > 0 {
-                format!(", {waiting} batches queued by an earlier run first")
-            } else {
-                String::new()
-            }
-        );
         let (live, checks) = (Arc::clone(ctx.live), ctx.checks.clone());
-        let sender = Background::spawn(|token| send::run(sender, shared, live, checks, token));
+        let sender = Background::spawn(|token| async move {
+            let shared = tokio::select! {
+                _ = token.cancelled() => return,
+                opened = opened => opened,
+            };
+            if let Ok(shared) = shared {
+                send::run(sender, shared, live, checks, token).await;
+            }
+        });
         Ok(Push {
             config: p.clone(),
             stop,
@@ -111,6 +103,44 @@ impl Push {
             tracing::warn!("push: the sampler did not stop in time; going on without it");
         }
     }
+}
+
+/// The queue in `state_dir`, opened, with push's own series; `None`, said
+/// in the journal, when it cannot be opened.
+fn open(
+    p: &PushConfig,
+    state_dir: &Path,
+    shown: &str,
+) -> Option<(Arc<Shared>, prometheus_client::registry::Registry)> {
+    let dir = queue_dir(state_dir);
+    let queue = match queue::Queue::open(&dir, p.queue_max) {
+        Ok(q) => q,
+        Err(e) => {
+            tracing::error!(
+                "push: cannot open the queue in {} ({e}); push is off until a reload fixes it, monitoring goes on",
+                dir.display()
+            );
+            return None;
+        }
+    };
+    let waiting = queue.len();
+    tracing::info!(
+        "push: every {} to {shown}{}",
+        crate::timefmt::spelled(p.every),
+        if waiting > 0 {
+            format!(", {waiting} batches queued by an earlier run first")
+        } else {
+            String::new()
+        }
+    );
+    let (metrics, own) = metrics::PushMetrics::new();
+    metrics.queue_bytes.set(queue.bytes() as i64);
+    let shared = Arc::new(Shared {
+        queue: Arc::new(Mutex::new(queue)),
+        more: tokio::sync::Notify::new(),
+        metrics,
+    });
+    Some((shared, own))
 }
 
 impl Surface for PushConfig {
@@ -145,13 +175,6 @@ impl Surface for PushConfig {
         Box::pin(running.stop())
     }
 
-    fn started(&self, name: &str) -> String {
-        format!(
-            "{name} started: every {} to {}",
-            crate::timefmt::spelled(self.every),
-            crate::util::redact_url(&self.remote_write_url)
-        )
-    }
 
     /// A `ca_file` that cannot be read leaves push off: an error here.
     fn preflight(&self) -> (Vec<String>, Vec<String>) {
