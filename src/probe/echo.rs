@@ -26,6 +26,13 @@ use crate::config::Family;
 /// Gap between the echo requests of one probe, so they are not one burst.
 pub const ECHO_SPACING: Duration = Duration::from_millis(20);
 
+/// How far the engine moves what falls due so that one wake-up does many
+/// things: with a thousand probes spread over half a second, a wake-up sends
+/// a few dozen echoes instead of one. An echo may leave up to this much
+/// early; a round gives up on its echoes up to this much late, never early.
+/// Small beside a round and below [`ECHO_SPACING`], so one probe's echoes stay apart.
+const SLACK: Duration = Duration::from_millis(10);
+
 /// One ICMP probe the engine runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EchoProbe {
@@ -50,12 +57,12 @@ pub enum Command {
 }
 
 /// What happens next, by time: a probe's round starts, its next echo goes
-/// out, or it gives up waiting.
+/// out, or its round (by number) gives up waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Due {
     Start,
     Echo(u32),
-    Finish,
+    Finish(u64),
 }
 
 /// One probe's state.
@@ -120,6 +127,8 @@ pub struct Engine {
     slots: Vec<Slot>,
     index: HashMap<u64, usize>,
     due: BinaryHeap<Reverse<(Instant, usize, Due)>>,
+    /// Rounds' ends taken from `due` too early, put back (kept for its buffer).
+    not_yet: Vec<Reverse<(Instant, usize, Due)>>,
     in_flight: InFlight,
     sockets: [Option<IcmpSocket>; 2],
     seq: u16,
@@ -135,6 +144,7 @@ impl Engine {
             slots: Vec::new(),
             index: HashMap::new(),
             due: BinaryHeap::new(),
+            not_yet: Vec::new(),
             in_flight: InFlight::new(64),
             sockets: [None, None],
             seq: fastrand::u16(..),
@@ -188,7 +198,7 @@ impl Engine {
             self.schedule_start(i, now);
             if let Some(f) = &self.slots[i].flight {
                 let at = self.start_of(i, f.round) + self.deadline();
-                self.due.push(Reverse((at, i, Due::Finish)));
+                self.due.push(Reverse((at, i, Due::Finish(f.round))));
             }
         }
     }
@@ -215,16 +225,21 @@ impl Engine {
         self.due.push(Reverse((at, i, Due::Start)));
     }
 
-    /// When the next thing is due, if anything is.
+    /// When the engine should wake next, if anything is due: a round's end
+    /// waits [`SLACK`] for the ends after it.
     pub fn next_due(&self) -> Option<Instant> {
-        self.due.peek().map(|Reverse((at, _, _))| *at)
+        self.due.peek().map(|Reverse((at, _, what))| match what {
+            Due::Finish(_) => *at + SLACK,
+            Due::Start | Due::Echo(_) => *at,
+        })
     }
 
-    /// Does what is due by `now`; finished rounds go to `out`.
+    /// Does what is due by `now`, and the starts and echoes due within
+    /// [`SLACK`] after it; finished rounds go to `out`.
     pub fn run_due(&mut self, now: Instant, out: &mut Vec<ProbeReport>) {
         let first = out.len();
         while let Some(Reverse((at, i, what))) = self.due.peek().copied() {
-            if at > now {
+            if at > now + SLACK {
                 break;
             }
             self.due.pop();
@@ -235,9 +250,19 @@ impl Engine {
                     self.start(i, now);
                 }
                 Due::Echo(_) => self.echo(i),
-                Due::Finish => out.extend(self.finish(i)),
+                Due::Finish(_) if at > now => self.not_yet.push(Reverse((at, i, what))),
+                Due::Finish(round) => {
+                    if self.slots[i]
+                        .flight
+                        .as_ref()
+                        .is_some_and(|f| f.round == round)
+                    {
+                        out.extend(self.finish(i));
+                    }
+                }
             }
         }
+        self.due.extend(self.not_yet.drain(..));
         say_why_ipv6_fails(&mut out[first..]);
     }
 
@@ -268,7 +293,8 @@ impl Engine {
         let count = s.probe.count;
         // All echoes go out in the first half of the time, so each has time to come back.
         let spacing = ECHO_SPACING.min(deadline / (2 * count.max(1)));
-        self.due.push(Reverse((now + deadline, i, Due::Finish)));
+        self.due
+            .push(Reverse((now + deadline, i, Due::Finish(round))));
         self.schedule_start(i, now);
         for n in 1..count {
             self.due.push(Reverse((now + spacing * n, i, Due::Echo(n))));
