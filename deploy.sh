@@ -37,6 +37,8 @@ MAN_DIR=$root/usr/local/share/man/man1
 BASH_COMP=$root/usr/local/share/bash-completion/completions/connectivity-monitor
 ZSH_COMP=$root/usr/local/share/zsh/site-functions/_connectivity-monitor
 FISH_COMP=$root/usr/local/share/fish/vendor_completions.d/connectivity-monitor.fish
+# Prometheus alert rules (with their unit tests) and the Grafana dashboard, for a fleet's server.
+SHARE=$root/usr/local/share/connectivity-monitor
 
 step() { # step DESCRIPTION -- COMMAND...
   local what=$1; shift; [ "$1" = "--" ] && shift
@@ -60,6 +62,7 @@ if [ $mode = uninstall ]; then
     [ -e "$f" ] || [ $dry = 1 ] || continue
     step "remove $f" -- rm -f "$f"
   done
+  if [ -e "$SHARE" ] || [ $dry = 1 ]; then step "remove $SHARE" -- rm -rf "$SHARE"; fi
   step "remove $SYSCTL (the running kernel keeps ping_group_range until reboot)" -- rm -f "$SYSCTL"
   system_step "reload systemd" -- systemctl daemon-reload
   echo "kept: $CONF_DIR (config) and $root/var/log/connectivity-monitor, $root/var/lib/connectivity-monitor (logs, state)"
@@ -93,6 +96,11 @@ step "install the weekly report's service and timer (not enabled)" -- install_re
 step "install $SYSCTL (unprivileged ping)" -- install -D -m 0644 "$here/packaging/sysctl.d/60-connectivity-monitor.conf" "$SYSCTL"
 system_step "apply it" -- sysctl -q -p "$SYSCTL" || echo "    warning: could not apply $SYSCTL now; ICMP may need CAP_NET_RAW until reboot" >&2
 step "install $LOGROTATE" -- install -D -m 0644 "$here/packaging/logrotate" "$LOGROTATE"
+install_share() {
+  install -D -m 0644 -t "$SHARE/prometheus" "$here/packaging/prometheus/alerts.yml" "$here/packaging/prometheus/alerts.test.yml"
+  install -D -m 0644 -t "$SHARE/grafana" "$here/packaging/grafana/connectivity-monitor.json"
+}
+step "install the alert rules and the dashboard in $SHARE" -- install_share
 if [ -d "$assets" ] || [ $dry = 1 ]; then
   step "install the man pages in $MAN_DIR" -- install -D -m 0644 -t "$MAN_DIR" "$assets"/connectivity-monitor*.1.gz
   step "install the bash completion" -- install -D -m 0644 "$assets/connectivity-monitor.bash" "$BASH_COMP"

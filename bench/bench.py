@@ -9,6 +9,8 @@ per-probe figures as ratios to the peers measured in the same run.
   bench.py                 the whole benchmark (what run.sh calls)
   bench.py scrape N PORT   (helper) drive blackbox_exporter at N probes/s
   bench.py startup BIN CFG (helper) process start to READY=1, run inside a namespace
+  bench.py push            only push's cost: 1,000 targets with and without [push]
+                           to a real remote write receiver, and idle with push on
 """
 import asyncio
 import datetime
@@ -28,7 +30,7 @@ import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-BIN = ROOT / "target/release/connectivity-monitor"
+BIN = pathlib.Path(os.environ.get("BENCH_BIN", ROOT / "target/release/connectivity-monitor"))
 TOPO = ROOT / "tests/net/topo.sh"
 CHAIN = ROOT / "tests/net/chain.sh"
 REPORT_DAYS = int(os.environ.get("BENCH_REPORT_DAYS", 365))
@@ -487,6 +489,133 @@ def workload_idle_live(tmp, topo, out):
     out.update({"cpu_pct": cpu_pct, "rss_kib_max": max(rss)})
 
 
+# ------------------------------------------------------------ push (remote_write)
+
+PUSH_EVERY = os.environ.get("BENCH_PUSH_EVERY", "15s")
+PROM_ADDR = "198.51.100.80:9090"
+
+
+def receiver(topo, tmp, name):
+    """A real Prometheus in the topology's internet that only receives remote writes."""
+    d = pathlib.Path(tmp) / name
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "prometheus.yml").write_text("global: {}\n")
+    p = topo.spawn("net", "prometheus", f"--config.file={d}/prometheus.yml", f"--storage.tsdb.path={d}/tsdb",
+                   f"--web.listen-address={PROM_ADDR}", "--web.enable-remote-write-receiver", "--log.level=warn",
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(150):
+        if receiver_appended(topo) is not None:
+            return p
+        time.sleep(0.2)
+    raise RuntimeError("the remote write receiver did not start")
+
+
+def receiver_appended(topo):
+    """Samples the receiver has appended (its own counter), or None while it does not answer."""
+    script = ("import urllib.request\nt=urllib.request.urlopen('http://%s/metrics',timeout=2).read().decode()\n"
+              "print(sum(float(l.split()[-1]) for l in t.splitlines() if l.startswith('prometheus_tsdb_head_samples_appended_total')))" % PROM_ADDR)
+    r = subprocess.run(["ip", "netns", "exec", topo.ns("net"), sys.executable, "-c", script], capture_output=True, text=True)
+    return float(r.stdout) if r.returncode == 0 else None
+
+
+def with_push(text, site):
+    return text + (f'\n[push]\nremote_write_url = "http://{PROM_ADDR}/api/v1/write"\nevery = "{PUSH_EVERY}"\n'
+                   f'labels = {{ site = "{site}" }}\n')
+
+
+def many_topo(prefix, addrs):
+    """A topology whose internet answers `addrs`, with an nftables counter of the echo requests."""
+    topo = Topo(prefix)
+    batch = "".join(f"addr add {a}/32 dev lo\n" for a in addrs)
+    subprocess.run(["ip", "-n", topo.ns("net"), "-batch", "-"], input=batch, text=True, check=True)
+    sh("ip", "netns", "exec", topo.ns("net"), "nft", "-f", "-", input="""
+table inet bench {
+  counter echoreq {}
+  chain in { type filter hook input priority 0; policy accept;
+    ip daddr 198.18.0.0/15 icmp type echo-request counter name "echoreq"; }
+}""")
+    return topo
+
+
+def workload_push_many(tmp):
+    """N_TARGETS targets without and with [push] to a real receiver, alternated
+    (off, on, off, on) so that the machine's drift falls on both; medians."""
+    addrs = target_addrs(N_TARGETS)
+    topo = many_topo(f"bu{os.getpid() % 1000}", addrs)
+    try:
+        prom = receiver(topo, tmp, "push-many-receiver")
+        base = config_many(tmp, addrs).read_text()
+        runs = {"off": [], "on": []}
+        for i in range(2):
+            for mode in ["off", "on"]:
+                text = base.replace(f'"{tmp}/logs"', f'"{tmp}/push-{mode}{i}/logs"').replace(f'"{tmp}/state"', f'"{tmp}/push-{mode}{i}/state"')
+                cfg = pathlib.Path(tmp) / f"push-{mode}{i}.toml"
+                cfg.write_text(with_push(text, "many") if mode == "on" else text)
+                before = receiver_appended(topo)
+                log(f"push: {N_TARGETS} targets, push {mode}, run {i + 1} of 2, {WINDOW}s")
+                p = topo.spawn("mon", BIN, "run", "-c", cfg, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                r = measure(topo, p)
+                p.terminate(); p.wait()
+                r["appended"] = receiver_appended(topo) - before
+                runs[mode].append(r)
+        prom.terminate(); prom.wait()
+        return runs
+    finally:
+        topo.down()
+
+
+def workload_idle_push(tmp, topo, out):
+    """The idle run again with [push] on, to a real receiver in the same network."""
+    prom = receiver(topo, tmp, "push-idle-receiver")
+    cfg = config_example(tmp, "idle-push")
+    cfg.write_text(with_push(cfg.read_text(), "idle"))
+    p = topo.spawn("mon", BIN, "run", "-c", cfg, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2)
+    cpu_pct, rss = watch_idle(p.pid)
+    p.terminate(); p.wait()
+    out.update({"cpu_pct": cpu_pct, "rss_kib_max": max(rss), "appended": receiver_appended(topo)})
+    prom.terminate(); prom.wait()
+
+
+def push_figures(runs, idle_push):
+    """The push goals from the runs: CPU per probe and peak RSS, on against off."""
+    med = lambda rs, k: statistics.median(r[k] for r in rs)
+    cpu_ratio = med(runs["on"], "cpu_per_1000") / med(runs["off"], "cpu_per_1000")
+    rss_delta_mib = (med(runs["on"], "peak_rss_kib") - med(runs["off"], "peak_rss_kib")) / 1024
+    idle_mib = idle_push["rss_kib_max"] / 1024
+    return [
+        ("push_cpu_overhead_1000_targets", (cpu_ratio - 1) * 100, "%", "<=10", cpu_ratio <= 1.10),
+        ("push_rss_overhead_1000_targets", rss_delta_mib, "MiB", "<=1", rss_delta_mib <= 1),
+        ("idle_rss_with_push", idle_mib, "MiB", "<=8", idle_mib <= 8),
+    ]
+
+
+def push_main():
+    """Only the push figures (bench.py push): printed, BENCHMARKS.md untouched."""
+    if os.geteuid() != 0:
+        sys.exit("bench: needs root (network namespaces)")
+    tmp = tempfile.mkdtemp(prefix="cm-bench-push-")
+    quiet = Topo(f"bv{os.getpid() % 1000}")
+    quiet.servers(["1.1.1.1", "9.9.9.9", "198.51.100.53"], extra_lo=["1.1.1.1", "8.8.8.8", "9.9.9.9"])
+    idle = {}
+    idle_thread = threading.Thread(target=workload_idle_push, args=(tmp, quiet, idle))
+    try:
+        log(f"idle with push: example config for {IDLE_SECONDS}s, in the background")
+        idle_thread.start()
+        runs = workload_push_many(tmp)
+        idle_thread.join()
+    finally:
+        quiet.down()
+    for mode in ["off", "on"]:
+        for r in runs[mode]:
+            print(f"push {mode}: cpu {r['cpu_s']:.2f} s, probes {r['probes']}, cpu per 1000 probes {r['cpu_per_1000']:.4f}, "
+                  f"peak RSS {r['peak_rss_kib'] / 1024:.2f} MiB, receiver appended {r['appended']:.0f} samples")
+    print(f"idle with push: CPU {idle['cpu_pct']:.3f}%, RSS max {idle['rss_kib_max'] / 1024:.2f} MiB, "
+          f"receiver appended {idle['appended']:.0f} samples")
+    for name, value, unit, goal, met in push_figures(runs, idle):
+        print(f"figure={name} value={value:.4f} unit={unit} goal={goal} met={'yes' if met else 'no'}")
+
+
 def make_year(tmp):
     """REPORT_DAYS of 10 s checks and 500 outages, as the daemon writes them."""
     logs = pathlib.Path(tmp) / "year/logs"
@@ -567,14 +696,17 @@ def main():
     # measured per process, so their load does not count against it.
     quiet = Topo(f"bq{os.getpid() % 1000}")
     quiet.servers(["1.1.1.1", "9.9.9.9", "198.51.100.53"], extra_lo=["1.1.1.1", "8.8.8.8", "9.9.9.9"])
-    idle, idle_live = {}, {}
+    idle, idle_live, idle_push = {}, {}, {}
     idle_thread = threading.Thread(target=workload_idle, args=(tmp, quiet, idle))
     idle_live_thread = threading.Thread(target=workload_idle_live, args=(tmp, quiet, idle_live))
+    idle_push_thread = threading.Thread(target=workload_idle_push, args=(tmp, quiet, idle_push))
     try:
         log(f"idle footprint: example config for {IDLE_SECONDS}s, in the background")
         idle_thread.start()
         idle_live_thread.start()
+        idle_push_thread.start()
         many = workload_many(tmp)
+        many["push_runs"] = workload_push_many(tmp)
         log("detection latency")
         det_topo = Topo(f"bd{os.getpid() % 1000}")
         det_topo.servers(["198.51.100.53"])
@@ -584,6 +716,7 @@ def main():
             det_topo.down()
         idle_thread.join()
         idle_live_thread.join()
+        idle_push_thread.join()
         log("path trace: 10 rounds to a 6-hop target, ours and mtr's")
         path = workload_path()
         log(f"report: {REPORT_DAYS} days of 10 s checks")
@@ -595,11 +728,13 @@ def main():
     finally:
         quiet.down()
     idle["live"] = idle_live
+    idle["push"] = idle_push
     report(many, idle, detection, startups, path, rep, time.time() - started)
 
 
 def report(many, idle, det, startups, path, rep, elapsed):
     live = many.pop("live")
+    push_runs = many.pop("push_runs")
     cm, fp, bb = many["connectivity-monitor"], many["fping"], many["blackbox_exporter"]
     il = idle["live"]
     live_cpu_ratio = il["cpu_pct"] / max(idle["idle_cpu_pct"], 1e-9)
@@ -640,7 +775,7 @@ def report(many, idle, det, startups, path, rep, elapsed):
         ("report_text_year", text_s, "s", "<=3", text_s <= 3),
         ("report_peak_rss", mib(report_rss), "MiB", "<=64", mib(report_rss) <= 64),
         ("report_time_ratio_vs_python_csv", report_ratio, "x", "report", True),
-    ]
+    ] + push_figures(push_runs, idle["push"])
     nproc = os.cpu_count()
     mem = pathlib.Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
     fmt = lambda v: f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
@@ -734,6 +869,20 @@ def report(many, idle, det, startups, path, rep, elapsed):
     md += ["", f"Ratio: report text takes {report_ratio:.2f}× the time of the Python script, in the same run "
            "(medians of three runs each). CPU s above wall s: the report reads and splits the CSV on a "
            "second thread while the first one counts.", ""]
+    md += [
+        f"## Push: {N_TARGETS} targets with and without `[push]` every {PUSH_EVERY} to a real Prometheus receiver",
+        "",
+        "Alternated off, on, off, on; the goals compare the medians (CPU per 1,000 probes, peak RSS).",
+        "",
+        "| push | CPU s | probes | CPU s per 1,000 probes | peak RSS MiB | samples the receiver appended |",
+        "|---|---|---|---|---|---|",
+    ]
+    for mode in ["off", "on"]:
+        for r in push_runs[mode]:
+            md.append(f"| {mode} | {r['cpu_s']:.2f} | {r['probes']} | {r['cpu_per_1000']:.4f} | {mib(r['peak_rss_kib']):.2f} | {r['appended']:.0f} |")
+    ip = idle["push"]
+    md += ["", f"Idle with `[push]` on (config.example.toml's probes, same run): CPU {ip['cpu_pct']:.3f}%, "
+           f"RSS max {mib(ip['rss_kib_max']):.2f} MiB.", ""]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(md))
     print("\n".join(md))
     for name, value, unit, goal, met in figures:
@@ -749,6 +898,8 @@ if __name__ == "__main__":
             pass
     elif len(sys.argv) > 1 and sys.argv[1] == "load":
         load(int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "push":
+        push_main()
     elif len(sys.argv) > 1 and sys.argv[1] == "startup":
         startup(sys.argv[2], sys.argv[3])
     else:

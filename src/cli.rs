@@ -34,9 +34,9 @@ pub enum Command {
     Run(RunArgs),
     /// Validate the config and print the effective config; exit 0 if valid, 1 if not.
     ///
-    /// A status page or Home Assistant that `run` would have to leave off (an
-    /// `[mqtt] ca_file` that cannot be read) is invalid here; `[serve]` beyond
-    /// loopback without authentication gets a warning.
+    /// A status page, Home Assistant or push that `run` would have to leave off
+    /// (an `[mqtt]` or `[push]` `ca_file` that cannot be read) is invalid here;
+    /// `[serve]` beyond loopback without authentication gets a warning.
     CheckConfig,
     /// Run every probe once, print each result and the diagnosis.
     ///

@@ -38,7 +38,8 @@
 //! - [`report`]: reads the CSV files back into figures, as text, JSON, HTML or per-check CSV.
 //! - [`daemon`]: the whole config file, and the running daemon as parts
 //!   (pipeline, alerts with the driver and its observers, status, path, the
-//!   live surfaces), each with start, reload, stop.
+//!   live surfaces: status page, Home Assistant, remote_write push,
+//!   heartbeat), each with start, reload, stop.
 //! - [`cmd`]: one file per subcommand; [`cli`]: the command line.
 //! - [`systemd`]: sd_notify, the watchdog period, journald logging.
 //! - [`timefmt`]: how times and durations are written; [`util`]: atomic files,

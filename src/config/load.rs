@@ -80,12 +80,13 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
 }
 
 /// Whether `key` (a dotted path) holds a secret: a password, a token or a
-/// webhook URL, whatever section it stands in.
+/// webhook URL, whatever section it stands in, or the heartbeat's URL.
 fn is_secret_key(key: &str) -> bool {
     let last = key.rsplit('.').next().unwrap_or(key);
-    ["password", "token", "webhook_url"]
-        .iter()
-        .any(|s| last == *s || last.ends_with(&format!("_{s}")))
+    key == "heartbeat.url"
+        || ["password", "token", "webhook_url"]
+            .iter()
+            .any(|s| last == *s || last.ends_with(&format!("_{s}")))
 }
 
 #[cfg(test)]
@@ -101,6 +102,8 @@ mod tests {
             "serve.basic_auth_password",
             "notify.ntfy.token",
             "mqtt.password",
+            "push.bearer_token",
+            "heartbeat.url",
         ] {
             assert!(is_secret_key(key), "{key}");
         }

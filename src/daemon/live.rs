@@ -121,7 +121,22 @@ pub struct LiveView {
     view: Mutex<View>,
     today: Mutex<Today>,
     metrics: Mutex<Metrics>,
+    pulse: Mutex<Pulse>,
     state_dir: PathBuf,
+}
+
+/// The last check in brief, for what only needs to know whether the
+/// internet answers (push, heartbeat) without copying the view.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Pulse {
+    /// Checks applied so far.
+    pub checks: u64,
+    /// When the last one was applied.
+    pub at: Option<std::time::Instant>,
+    /// It found an internet target answering, or ended an outage.
+    pub reachable: bool,
+    /// Outages ended so far.
+    pub outages_ended: u64,
 }
 
 impl LiveView {
@@ -137,6 +152,7 @@ impl LiveView {
             view: Mutex::new(view),
             today: Mutex::new(Today::new(config.monitor.interval, start)),
             metrics: Mutex::new(Metrics::new()),
+            pulse: Mutex::default(),
             state_dir: config.monitor.state_dir.clone(),
         });
         live.configure(config, notify);
@@ -207,6 +223,17 @@ impl LiveView {
         self.metrics.lock().expect("metrics lock").text(format)
     }
 
+    /// The samples of /metrics as OpenMetrics text without `# EOF`, written
+    /// into `out` as they are encoded, so that no copy of them all is made.
+    pub fn encode_metrics(&self, out: &mut dyn std::fmt::Write) -> std::fmt::Result {
+        self.metrics.lock().expect("metrics lock").encode(out)
+    }
+
+    /// The last check in brief.
+    pub fn pulse(&self) -> Pulse {
+        *self.pulse.lock().expect("pulse lock")
+    }
+
     /// Follows one update.
     pub fn apply(&self, u: &Update) {
         match u {
@@ -217,6 +244,18 @@ impl LiveView {
     }
 
     fn check(&self, c: &CheckDone) {
+        let ended = c
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::OutageEnded(_)))
+            .count() as u64;
+        {
+            let mut p = self.pulse.lock().expect("pulse lock");
+            p.checks += 1;
+            p.at = Some(std::time::Instant::now());
+            p.reachable = c.diagnosis.targets_up > 0 || ended > 0;
+            p.outages_ended += ended;
+        }
         let probes = probe_views(c);
         let pct = {
             let mut today = self.today.lock().expect("today lock");

@@ -189,6 +189,12 @@ impl Metrics {
         slot.insert(Bytes::from(text)).clone()
     }
 
+    /// The samples as OpenMetrics text (without `# EOF`), written into `out`
+    /// as they are encoded: for push, which must not hold a large scrape whole.
+    pub fn encode(&self, mut out: &mut dyn std::fmt::Write) -> std::fmt::Result {
+        prometheus_client::encoding::text::encode_registry(&mut out, &self.registry)
+    }
+
     /// Marks the encoded texts stale.
     pub fn changed(&mut self) {
         self.encoded = [None, None];

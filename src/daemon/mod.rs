@@ -11,8 +11,10 @@
 //! - [`surfaces`]: the live view ([`live`]: state, history, [`today`]'s
 //!   availability, [`metrics`]) and the surfaces that show it, listed below,
 //!   each a [`surface::Surface`]: [`serve`] (status page, JSON API with
-//!   [`outages`], /metrics; [`conn`] bounds its clients) and [`mqtt`] (Home
-//!   Assistant, whose entities [`ha`] describes).
+//!   [`outages`], /metrics; [`conn`] bounds its clients), [`mqtt`] (Home
+//!   Assistant, whose entities [`ha`] describes), [`push`] (the metrics to a
+//!   remote_write receiver, queued on disk) and [`heartbeat`] (an outside
+//!   witness called while the internet works).
 //!
 //! A new surface is its module here plus one entry in the list below: its
 //! section stands at the top of the file, and the surfaces part starts,
@@ -44,4 +46,6 @@ pub mod today;
 surfaces! {
     serve => ServeConfig,
     mqtt => MqttConfig,
+    push => PushConfig,
+    heartbeat => HeartbeatConfig,
 }

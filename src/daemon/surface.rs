@@ -24,6 +24,8 @@ pub struct Context<'a> {
     pub core: &'a Core,
     /// Where the CSV logs are.
     pub log_dir: &'a Path,
+    /// The daemon's one HTTP client.
+    pub http: &'a reqwest::Client,
 }
 
 /// A live surface's section, as the surfaces part runs it.

@@ -48,15 +48,22 @@ pub struct Surfaces {
     updates: Option<crate::monitor::LiveReceiver>,
     viewing: Option<Viewing>,
     slots: Vec<Box<dyn Slot>>,
+    /// The daemon's one HTTP client, for the surfaces that send.
+    http: reqwest::Client,
 }
 
 impl Surfaces {
     /// Starts what `config` asks for; `updates` is held until a surface needs it.
-    pub async fn start(config: &Config, updates: crate::monitor::LiveReceiver) -> Surfaces {
+    pub async fn start(
+        config: &Config,
+        updates: crate::monitor::LiveReceiver,
+        http: reqwest::Client,
+    ) -> Surfaces {
         let mut s = Surfaces {
             updates: Some(updates),
             viewing: None,
             slots: SurfacesConfig::slots(),
+            http,
         };
         s.apply(config).await;
         s
@@ -72,6 +79,7 @@ impl Surfaces {
             checks: &shown.checks,
             core: &new.core,
             log_dir: &new.monitor.log_dir,
+            http: &self.http,
         };
         let mut notes = Vec::new();
         for slot in &mut self.slots {

@@ -14,6 +14,7 @@ mod claims;
 mod cli;
 mod dualstack;
 mod email;
+mod fleet;
 mod hostile;
 mod live;
 mod network;
@@ -35,6 +36,7 @@ const MODULES: &[(&str, &[Test])] = &[
     ("cli", cli::TESTS),
     ("dualstack", dualstack::TESTS),
     ("email", email::TESTS),
+    ("fleet", fleet::TESTS),
     ("hostile", hostile::TESTS),
     ("live", live::TESTS),
     ("network", network::TESTS),

@@ -169,6 +169,9 @@ fn deb_package_has_the_expected_files_and_no_lintian_errors() {
         "./usr/share/fish/vendor_completions.d/connectivity-monitor.fish",
         "./usr/lib/sysctl.d/60-connectivity-monitor.conf",
         "./usr/share/doc/connectivity-monitor/copyright",
+        "./usr/share/connectivity-monitor/prometheus/alerts.yml",
+        "./usr/share/connectivity-monitor/prometheus/alerts.test.yml",
+        "./usr/share/connectivity-monitor/grafana/connectivity-monitor.json",
     ] {
         assert!(
             list.lines().any(|l| l.ends_with(path)),
@@ -373,6 +376,8 @@ fn deploy_script_modes_in_a_throwaway_root() {
         "usr/local/share/bash-completion/completions/connectivity-monitor",
         "usr/local/share/zsh/site-functions/_connectivity-monitor",
         "usr/local/share/fish/vendor_completions.d/connectivity-monitor.fish",
+        "usr/local/share/connectivity-monitor/prometheus/alerts.yml",
+        "usr/local/share/connectivity-monitor/grafana/connectivity-monitor.json",
     ];
     let exists = |p: &str| dir.path().join(p).exists();
 
