@@ -30,7 +30,7 @@ use crate::systemd::{self, LevelHandle};
 
 /// Loads the config, starts logging and runs until SIGTERM or SIGINT.
 pub fn run(path: Option<PathBuf>, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let config = Config::load(path.as_deref())?;
+    let config = super::load_config(path.as_deref())?;
     if let Some((channel, name)) = config.pending_credentials().first() {
         anyhow::bail!(
             "{}: the {channel} secret is the systemd credential {name:?}, and $CREDENTIALS_DIRECTORY is not set; \

@@ -179,13 +179,14 @@ fn log_probe_changes(s: &Settings, answered: &mut HashMap<u64, bool>, check: &Ch
             _ => r.outcome.answered(),
         };
         let before = answered.insert(*id, now);
-        let addr = r.addr.map(|a| format!(" ({a})")).unwrap_or_default();
+        // Formatted only for the lines written: most checks change nothing.
+        let addr = || r.addr.map(|a| format!(" ({a})")).unwrap_or_default();
         match (before, now, &r.outcome) {
             (Some(true) | None, false, Outcome::Down(f)) => {
-                tracing::info!(probe_target = %probe.role, probe = %probe.spec.kind(), failure = %f, "{}{addr} {}: no answer ({f})", probe.role, probe.spec.kind());
+                tracing::info!(probe_target = %probe.role, probe = %probe.spec.kind(), failure = %f, "{}{} {}: no answer ({f})", probe.role, addr(), probe.spec.kind());
             }
             (Some(false), true, _) => {
-                tracing::info!(probe_target = %probe.role, probe = %probe.spec.kind(), "{}{addr} {}: answers again", probe.role, probe.spec.kind());
+                tracing::info!(probe_target = %probe.role, probe = %probe.spec.kind(), "{}{} {}: answers again", probe.role, addr(), probe.spec.kind());
             }
             _ => {}
         }

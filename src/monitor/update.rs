@@ -21,8 +21,10 @@ use crate::probe::{Plan, ProbeResult};
 
 /// How many updates a live consumer may fall behind before it loses some. The
 /// broadcast keeps this many in its ring even when all were read, and a check
-/// with a thousand targets is a large one: small.
-const LIVE_BACKLOG: usize = 16;
+/// with a thousand targets is a large one (a result per probe): small. Each
+/// live consumer applies an update in microseconds, so four checks (seconds
+/// at the shortest interval) is room enough.
+const LIVE_BACKLOG: usize = 4;
 
 /// One thing the daemon learned.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@
 //! ring of the echoes in flight.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 use std::time::Duration;
 
@@ -28,6 +28,13 @@ pub use once::one_round;
 
 /// Gap between the echo requests of one probe, so they are not one burst.
 pub const ECHO_SPACING: Duration = Duration::from_millis(20);
+
+/// How far the engine moves what falls due so that one wake-up does many
+/// things: with a thousand probes spread over half a second, a wake-up sends
+/// a few dozen echoes instead of one. An echo may leave up to this much
+/// early; a round gives up on its echoes up to this much late, never early.
+/// Small beside a round and below [`ECHO_SPACING`], so one probe's echoes stay apart.
+const SLACK: Duration = Duration::from_millis(10);
 
 /// One ICMP probe the engine runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,13 +59,11 @@ pub enum Command {
     Set(Vec<EchoProbe>, Timing),
 }
 
-/// What happens next, by time: a probe's round starts, its next echo goes
-/// out, or it gives up waiting.
+/// What happens next, by time: a probe's round starts, or its next echo goes out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Due {
     Start,
     Echo(u32),
-    Finish,
 }
 
 /// One probe's state.
@@ -81,9 +86,11 @@ struct Flight {
     failure: Failure,
 }
 
-/// An echo in flight: whose, which round, when it left.
+/// An echo in flight: whose (its slot, and the probe's id in case a new
+/// set of probes moved it), which round, when it left.
 #[derive(Clone, Copy)]
 struct Pending {
+    slot: usize,
     id: u64,
     round: u64,
     seq: u16,
@@ -121,8 +128,11 @@ impl InFlight {
 pub struct Engine {
     timing: Timing,
     slots: Vec<Slot>,
-    index: HashMap<u64, usize>,
     due: BinaryHeap<Reverse<(Instant, usize, Due)>>,
+    /// When each round in flight gives up (its slot, its round): a round ends
+    /// a fixed time after it starts, and rounds start in time order, so this
+    /// is in time order too and needs no heap.
+    ends: VecDeque<(Instant, usize, u64)>,
     in_flight: InFlight,
     sockets: [Option<IcmpSocket>; 2],
     seq: u16,
@@ -136,8 +146,8 @@ impl Engine {
         Engine {
             timing,
             slots: Vec::new(),
-            index: HashMap::new(),
             due: BinaryHeap::new(),
+            ends: VecDeque::new(),
             in_flight: InFlight::new(64),
             sockets: [None, None],
             seq: fastrand::u16(..),
@@ -183,17 +193,16 @@ impl Engine {
                 },
             })
             .collect();
-        self.index = (self.slots.iter().enumerate())
-            .map(|(i, s)| (s.probe.id, i))
-            .collect();
         self.due.clear();
+        self.ends.clear();
         for i in 0..self.slots.len() {
             self.schedule_start(i, now);
             if let Some(f) = &self.slots[i].flight {
                 let at = self.start_of(i, f.round) + self.deadline();
-                self.due.push(Reverse((at, i, Due::Finish)));
+                self.ends.push_back((at, i, f.round));
             }
         }
+        self.ends.make_contiguous().sort_unstable();
     }
 
     /// When probe `i`'s part of `round` starts.
@@ -218,16 +227,34 @@ impl Engine {
         self.due.push(Reverse((at, i, Due::Start)));
     }
 
-    /// When the next thing is due, if anything is.
+    /// When the engine should wake next, if anything is due: a round's end
+    /// waits [`SLACK`] for the ends after it.
     pub fn next_due(&self) -> Option<Instant> {
-        self.due.peek().map(|Reverse((at, _, _))| *at)
+        let next = self.due.peek().map(|Reverse((at, _, _))| *at);
+        let end = self.ends.front().map(|(at, _, _)| *at + SLACK);
+        next.into_iter().chain(end).min()
     }
 
-    /// Does what is due by `now`; finished rounds go to `out`.
+    /// Does what is due by `now`, and the starts and echoes due within
+    /// [`SLACK`] after it; finished rounds go to `out`.
     pub fn run_due(&mut self, now: Instant, out: &mut Vec<ProbeReport>) {
         let first = out.len();
-        while let Some(Reverse((at, i, what))) = self.due.peek().copied() {
+        while let Some(&(at, i, round)) = self.ends.front() {
             if at > now {
+                break;
+            }
+            self.ends.pop_front();
+            // A round that a later start already ended has nothing left.
+            if self.slots[i]
+                .flight
+                .as_ref()
+                .is_some_and(|f| f.round == round)
+            {
+                out.extend(self.finish(i));
+            }
+        }
+        while let Some(Reverse((at, i, what))) = self.due.peek().copied() {
+            if at > now + SLACK {
                 break;
             }
             self.due.pop();
@@ -238,7 +265,6 @@ impl Engine {
                     self.start(i, now);
                 }
                 Due::Echo(_) => self.echo(i),
-                Due::Finish => out.extend(self.finish(i)),
             }
         }
         say_why_ipv6_fails(&mut out[first..]);
@@ -271,7 +297,7 @@ impl Engine {
         let count = s.probe.count;
         // All echoes go out in the first half of the time, so each has time to come back.
         let spacing = ECHO_SPACING.min(deadline / (2 * count.max(1)));
-        self.due.push(Reverse((now + deadline, i, Due::Finish)));
+        self.ends.push_back((now + deadline, i, round));
         self.schedule_start(i, now);
         for n in 1..count {
             self.due.push(Reverse((now + spacing * n, i, Due::Echo(n))));
@@ -295,6 +321,7 @@ impl Engine {
         f.sent += 1;
         match sock.send(to, seq) {
             Ok(None) => self.in_flight.put(Pending {
+                slot: i,
                 id,
                 round: f.round,
                 seq,
@@ -328,7 +355,11 @@ impl Engine {
             let Some(p) = self.in_flight.take(a.seq) else {
                 continue;
             };
-            let Some(&i) = self.index.get(&p.id) else {
+            let same = |i: &usize| self.slots.get(*i).is_some_and(|s| s.probe.id == p.id);
+            let Some(i) = Some(p.slot)
+                .filter(same)
+                .or_else(|| self.slots.iter().position(|s| s.probe.id == p.id))
+            else {
                 continue;
             };
             let Some(f) = self.slots[i].flight.as_mut().filter(|f| f.round == p.round) else {
@@ -428,6 +459,7 @@ mod tests {
 
     fn pending(seq: u16) -> Pending {
         Pending {
+            slot: 0,
             id: 7,
             round: 1,
             seq,
