@@ -23,7 +23,9 @@ use super::socket::{Answer, IcmpSocket, Reply};
 use super::{icmp, resolve, Failure, Host, Outcome};
 use crate::config::Family;
 
+mod inflight;
 mod once;
+use inflight::{InFlight, Pending};
 pub use once::one_round;
 
 /// Gap between the echo requests of one probe, so they are not one burst.
@@ -86,44 +88,6 @@ struct Flight {
     failure: Failure,
 }
 
-/// An echo in flight: whose (its slot, and the probe's id in case a new
-/// set of probes moved it), which round, when it left.
-#[derive(Clone, Copy)]
-struct Pending {
-    slot: usize,
-    id: u64,
-    round: u64,
-    seq: u16,
-    at: Instant,
-}
-
-/// The echoes in flight, by sequence number: a ring twice as large as what
-/// can be in flight, so an entry is never reused while it may be answered.
-struct InFlight {
-    slots: Vec<Option<Pending>>,
-}
-
-impl InFlight {
-    fn new(capacity: usize) -> InFlight {
-        InFlight {
-            slots: vec![None; capacity.next_power_of_two().clamp(64, 1 << 16)],
-        }
-    }
-
-    fn put(&mut self, p: Pending) {
-        let i = usize::from(p.seq) & (self.slots.len() - 1);
-        self.slots[i] = Some(p);
-    }
-
-    fn take(&mut self, seq: u16) -> Option<Pending> {
-        let i = usize::from(seq) & (self.slots.len() - 1);
-        match self.slots[i] {
-            Some(p) if p.seq == seq => self.slots[i].take(),
-            _ => None,
-        }
-    }
-}
-
 /// The engine's state.
 pub struct Engine {
     timing: Timing,
@@ -179,7 +143,7 @@ impl Engine {
         }
         let now = Instant::now();
         let echoes: usize = probes.iter().map(|p| p.count as usize).sum();
-        if self.in_flight.slots.len() < echoes * 2 {
+        if self.in_flight.capacity() < echoes * 2 {
             self.in_flight = InFlight::new(echoes * 2);
         }
         self.slots = probes
@@ -470,7 +434,7 @@ mod tests {
     #[test]
     fn an_echo_in_flight_is_found_once_by_its_sequence_and_never_by_another() {
         let mut ring = InFlight::new(100);
-        assert_eq!(ring.slots.len(), 128);
+        assert_eq!(ring.capacity(), 128);
         ring.put(pending(5));
         assert!(ring.take(5 + 128).is_none(), "same slot, other sequence");
         assert!(ring.take(5).is_some());
