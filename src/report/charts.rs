@@ -253,7 +253,12 @@ fn loss_colour(loss: Option<f64>) -> &'static str {
 
 /// A round ceiling for an axis of `max` ms.
 fn nice(max: f64) -> f64 {
-    let magnitude = 10f64.powf(max.max(1.0).log10().floor());
+    // The largest power of ten not above `max` (at least 1), by multiplying:
+    // exact for the powers, and no libm (`powf`, `log10`) linked for one axis.
+    let mut magnitude = 1.0;
+    while max.is_finite() && magnitude * 10.0 <= max {
+        magnitude *= 10.0;
+    }
     [1.0, 2.0, 2.5, 5.0, 10.0]
         .into_iter()
         .map(|m| m * magnitude)
@@ -373,6 +378,10 @@ mod tests {
         assert_eq!(loss_colour(None), "#bbb");
         assert_eq!(nice(23.0), 25.0);
         assert_eq!(nice(101.0), 200.0);
+        assert_eq!(nice(0.3), 1.0);
+        assert_eq!(nice(1000.0), 1000.0);
+        assert_eq!(nice(1001.0), 2000.0);
+        assert_eq!(nice(f64::INFINITY), 10.0);
         let offset = FixedOffset::east_opt(3600).unwrap();
         let from = DateTime::parse_from_rfc3339("2026-11-02T00:00:00+01:00")
             .unwrap()
