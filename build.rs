@@ -158,7 +158,7 @@ fn main_sections(example: &str) -> String {
          .TP\n/var/lib/connectivity-monitor/outbox/\nNotifications not yet delivered, one file each.\n\
          .TP\n/usr/lib/systemd/system/connectivity-monitor-report.timer\nMails the report of the last 7 days every Monday once enabled (\\fBsystemctl enable --now connectivity-monitor-report.timer\\fR).\n\
          .SH ENVIRONMENT\n\
-         .TP\nRUST_LOG\nLog filter; overrides \\fBlog_level\\fR.\n\
+         .TP\nRUST_LOG\nLog filter (a level, or \\fItarget\\fR=\\fIlevel\\fR pairs separated by commas); overrides \\fBlog_level\\fR.\n\
          .TP\nLOGS_DIRECTORY, STATE_DIRECTORY\nSet by systemd; the defaults of \\fBlog_dir\\fR and \\fBstate_dir\\fR.\n\
          .TP\nCREDENTIALS_DIRECTORY\nSet by systemd with \\fBLoadCredential=\\fR; where a secret given by credential name is read.\n\
          .TP\nHTTP_PROXY, HTTPS_PROXY, NO_PROXY\nHonoured by HTTP checks and by the Teams, Telegram and ntfy channels.\n\

@@ -6,12 +6,13 @@ use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
 use sd_notify::NotifyState;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{reload, EnvFilter, Layer, Registry};
+use tracing_subscriber::{reload, Layer, Registry};
 
 /// Changes the log level of the running daemon (used on reload).
-pub type LevelHandle = reload::Handle<EnvFilter, Registry>;
+pub type LevelHandle = reload::Handle<Targets, Registry>;
 
 /// Whether stderr is connected to the journal (`JOURNAL_STREAM` names it).
 pub fn stderr_is_journal() -> bool {
@@ -27,9 +28,21 @@ pub fn stderr_is_journal() -> bool {
     dev.parse() == Ok(meta.dev()) && ino.parse() == Ok(meta.ino())
 }
 
-/// The filter: `RUST_LOG` if set, else `level` from the config, else `info`.
-pub fn filter(level: Option<&str>) -> EnvFilter {
-    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level.unwrap_or("info")))
+/// The filter: `RUST_LOG` if set and valid (a level, or `target=level` pairs
+/// separated by commas), else `level` from the config, else `info`. Targets and
+/// levels only: `EnvFilter`'s span and field matching would link a regex engine
+/// into every running daemon for a debugging aid.
+pub fn filter(level: Option<&str>) -> Targets {
+    if let Some(targets) = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse::<Targets>().ok())
+    {
+        return targets;
+    }
+    let level = level
+        .and_then(|l| l.parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    Targets::new().with_default(level)
 }
 
 /// Starts logging: to journald with structured fields when started by systemd,
