@@ -77,7 +77,7 @@ pub async fn daemon(
         http.clone(),
         persisted.legacy_alerting.clone(),
     );
-    let surfaces = Surfaces::start(&config, hub.live(), http.clone()).await;
+    let surfaces = Surfaces::start(&config, hub.live_sender(), http.clone()).await;
     let (notes, annotations) = tokio::sync::mpsc::channel(64);
     let paths = PathCapture::start(&config, hub.live(), notes);
     let pipeline = Pipeline::start(&config, persisted, hub, annotations, args.sim_fail)?;

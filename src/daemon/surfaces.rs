@@ -23,6 +23,7 @@ use super::surface::{Context, Slot};
 use super::today::{self, Seed};
 use super::SurfacesConfig;
 use crate::config::Section;
+use crate::monitor::LiveSender;
 
 /// How long reading today's logs may take before the figure starts from the checks alone.
 const SEED_TIMEOUT: Duration = Duration::from_secs(60);
@@ -44,8 +45,10 @@ struct Viewing {
 
 /// The part.
 pub struct Surfaces {
-    /// The update stream, until a surface asks for the view.
-    updates: Option<crate::monitor::LiveReceiver>,
+    /// Where the view subscribes to the updates when a surface first asks
+    /// for it. Not a receiver held from the start: until read, that would
+    /// keep the last few checks (a result per probe each) for no one.
+    updates: LiveSender,
     viewing: Option<Viewing>,
     slots: Vec<Box<dyn Slot>>,
     /// The daemon's one HTTP client, for the surfaces that send.
@@ -53,14 +56,10 @@ pub struct Surfaces {
 }
 
 impl Surfaces {
-    /// Starts what `config` asks for; `updates` is held until a surface needs it.
-    pub async fn start(
-        config: &Config,
-        updates: crate::monitor::LiveReceiver,
-        http: reqwest::Client,
-    ) -> Surfaces {
+    /// Starts what `config` asks for; the view follows `updates` once a surface needs it.
+    pub async fn start(config: &Config, updates: LiveSender, http: reqwest::Client) -> Surfaces {
         let mut s = Surfaces {
-            updates: Some(updates),
+            updates,
             viewing: None,
             slots: SurfacesConfig::slots(),
             http,
@@ -99,7 +98,7 @@ impl Surfaces {
         if config.surfaces.is_absent() {
             return None;
         }
-        let updates = self.updates.take()?;
+        let updates = self.updates.subscribe();
         let start = Utc::now();
         let live = LiveView::new(&config.core, &config.features.notify, start);
         let (tick, checks) = watch::channel(0);

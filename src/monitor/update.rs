@@ -163,6 +163,11 @@ impl LiveSender {
     pub fn send(&self, update: Update) {
         let _ = self.0.send(Arc::new(update));
     }
+
+    /// A live receiver of what is published from now on.
+    pub fn subscribe(&self) -> LiveReceiver {
+        LiveReceiver::new(self.0.subscribe())
+    }
 }
 
 /// A live consumer's receiver: drops what it could not keep up with, and counts it.
