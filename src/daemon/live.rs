@@ -3,6 +3,8 @@
 //! last hour per target, the last outages, the channels' health, today's
 //! availability and the Prometheus metrics, all updated in place once per check.
 
+mod history;
+
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -19,9 +21,8 @@ use crate::monitor::update::{CheckDone, DeliveryNote, TicketNote};
 use crate::monitor::{Event, Update, Verdict};
 use crate::probe::Outcome;
 use crate::timefmt::rfc3339_local;
+use history::push_history;
 
-/// How much history a target keeps for its sparkline.
-const HISTORY_SECONDS: i64 = 3600;
 /// How many finished outages the page lists.
 const RECENT_OUTAGES: usize = 20;
 
@@ -366,30 +367,6 @@ fn spooled(state_dir: &std::path::Path, channel: &str) -> usize {
                 .count()
         })
         .unwrap_or(0)
-}
-
-/// Appends this check's best RTT per target to the last hour's history.
-fn push_history(
-    history: &mut BTreeMap<String, VecDeque<(i64, Option<f64>)>>,
-    probes: &[ProbeView],
-    now: i64,
-) {
-    for p in probes.iter().filter(|p| p.role == "target") {
-        let name = p.name.clone().unwrap_or_default();
-        let h = history.entry(name).or_default();
-        if h.back().is_none_or(|(t, _)| *t != now) {
-            h.push_back((now, p.rtt_ms));
-        } else if let Some(last) = h.back_mut() {
-            // Several probes of one target in one check: keep the best answer.
-            last.1 = match (last.1, p.rtt_ms) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-        }
-        while h.front().is_some_and(|(t, _)| now - t > HISTORY_SECONDS) {
-            h.pop_front();
-        }
-    }
 }
 
 /// Each family with targets, as the diagnosis counted them.
