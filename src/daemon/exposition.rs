@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use prometheus_client::encoding::{EncodeLabelValue, LabelValueEncoder};
 
@@ -60,8 +61,10 @@ impl Format {
 
 /// A label value as the exposition formats require it: backslash, double
 /// quote and line feed escaped (`prometheus-client` writes values as given).
+/// Shared, not copied: every family of a probe holds its own label set, so a
+/// thousand targets' names and addresses would otherwise be kept five times.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
-pub struct Label(pub String);
+pub struct Label(pub Arc<str>);
 
 impl EncodeLabelValue for Label {
     fn encode(&self, e: &mut LabelValueEncoder) -> std::fmt::Result {
@@ -79,7 +82,13 @@ impl EncodeLabelValue for Label {
 
 impl From<&str> for Label {
     fn from(s: &str) -> Label {
-        Label(s.to_owned())
+        Label(s.into())
+    }
+}
+
+impl From<String> for Label {
+    fn from(s: String) -> Label {
+        Label(s.into())
     }
 }
 

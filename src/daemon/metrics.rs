@@ -38,21 +38,24 @@ impl ProbeLabels {
     /// Whether these are the labels of probe `p` (without making them).
     fn are_of(&self, p: &ProbeView) -> bool {
         let address = p.address.as_deref().unwrap_or_default();
-        self.role.0 == p.role
-            && self.target.0 == p.name.as_deref().unwrap_or(address)
-            && self.address.0 == address
-            && self.kind.0 == p.kind
-            && self.family.0 == p.family
+        *self.role.0 == *p.role
+            && *self.target.0 == *p.name.as_deref().unwrap_or(address)
+            && *self.address.0 == *address
+            && *self.kind.0 == *p.kind
+            && *self.family.0 == *p.family
     }
 
     /// The labels of probe `p`.
     pub fn of(p: &ProbeView) -> ProbeLabels {
-        let address = p.address.clone().unwrap_or_default();
+        let address = Label::from(p.address.as_deref().unwrap_or_default());
         ProbeLabels {
             role: p.role.into(),
-            target: Label(p.name.clone().unwrap_or_else(|| address.clone())),
-            address: Label(address),
-            kind: Label(p.kind.clone()),
+            target: p
+                .name
+                .as_deref()
+                .map_or_else(|| address.clone(), Label::from),
+            address,
+            kind: p.kind.as_str().into(),
             family: p.family.into(),
         }
     }
