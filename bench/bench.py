@@ -159,17 +159,9 @@ def measure(topo, proc, warmup=3):
 
 
 def workload_many(tmp):
-    topo = Topo(f"bm{os.getpid() % 1000}")
+    addrs = target_addrs(N_TARGETS)
+    topo = many_topo(f"bm{os.getpid() % 1000}", addrs)
     try:
-        addrs = target_addrs(N_TARGETS)
-        batch = "".join(f"addr add {a}/32 dev lo\n" for a in addrs)
-        subprocess.run(["ip", "-n", topo.ns("net"), "-batch", "-"], input=batch, text=True, check=True)
-        sh("ip", "netns", "exec", topo.ns("net"), "nft", "-f", "-", input="""
-table inet bench {
-  counter echoreq {}
-  chain in { type filter hook input priority 0; policy accept;
-    ip daddr 198.18.0.0/15 icmp type echo-request counter name "echoreq"; }
-}""")
         targets_file = pathlib.Path(tmp) / "targets.txt"
         targets_file.write_text("\n".join(addrs) + "\n")
         results = {}
