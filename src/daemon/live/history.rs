@@ -35,6 +35,11 @@ pub fn push_history(
             Some(h) => h,
             None => history.entry(name.to_owned()).or_default(),
         };
+        // After the wall clock stepped back, what it said before is no
+        // longer the last hour: the points stay in time order and bounded.
+        while h.back().is_some_and(|(t, _)| *t > now) {
+            h.pop_back();
+        }
         match h.back_mut() {
             Some(last) if last.0.div_euclid(HISTORY_STEP) == now.div_euclid(HISTORY_STEP) => {
                 last.1 = match (last.1, rtt) {
@@ -84,6 +89,19 @@ mod tests {
         // The next step is a point of its own.
         push_history(&mut h, &[target("a", Some(2.0))], 90);
         assert_eq!(h["a"], [(60, None), (90, Some(2.0))]);
+    }
+
+    #[test]
+    fn a_clock_stepped_back_drops_the_points_it_had_made_after_now() {
+        let mut h = BTreeMap::new();
+        for now in [1_000_000, 1_000_030, 1_000_060] {
+            push_history(&mut h, &[target("a", Some(1.0))], now);
+        }
+        push_history(&mut h, &[target("a", Some(2.0))], 1_000_035);
+        assert_eq!(h["a"], [(1_000_000, Some(1.0)), (1_000_030, Some(2.0))]);
+        // A day back: nothing of the "future" is kept.
+        push_history(&mut h, &[target("a", Some(3.0))], 913_600);
+        assert_eq!(h["a"], [(913_600, Some(3.0))]);
     }
 
     #[test]
