@@ -144,7 +144,8 @@ impl Engine {
         let now = Instant::now();
         let echoes: usize = probes.iter().map(|p| p.count as usize).sum();
         if self.in_flight.capacity() < echoes * 2 {
-            self.in_flight = InFlight::new(echoes * 2);
+            let ring = std::mem::replace(&mut self.in_flight, InFlight::new(0));
+            self.in_flight = ring.grown(echoes * 2);
         }
         self.slots = probes
             .into_iter()
