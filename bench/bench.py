@@ -589,14 +589,18 @@ def with_push(text, site):
 def many_topo(prefix, addrs):
     """A topology whose internet answers `addrs`, with an nftables counter of the echo requests."""
     topo = Topo(prefix)
-    batch = "".join(f"addr add {a}/32 dev lo\n" for a in addrs)
-    subprocess.run(["ip", "-n", topo.ns("net"), "-batch", "-"], input=batch, text=True, check=True)
-    sh("ip", "netns", "exec", topo.ns("net"), "nft", "-f", "-", input="""
+    try:
+        batch = "".join(f"addr add {a}/32 dev lo\n" for a in addrs)
+        subprocess.run(["ip", "-n", topo.ns("net"), "-batch", "-"], input=batch, text=True, check=True)
+        sh("ip", "netns", "exec", topo.ns("net"), "nft", "-f", "-", input="""
 table inet bench {
   counter echoreq {}
   chain in { type filter hook input priority 0; policy accept;
     ip daddr 198.18.0.0/15 icmp type echo-request counter name "echoreq"; }
 }""")
+    except BaseException:
+        topo.down()
+        raise
     return topo
 
 

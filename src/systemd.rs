@@ -28,13 +28,14 @@ pub fn stderr_is_journal() -> bool {
     dev.parse() == Ok(meta.dev()) && ino.parse() == Ok(meta.ino())
 }
 
-/// The filter: `RUST_LOG` if set and valid (a level, or `target=level` pairs
+/// The filter: `RUST_LOG` if set, not empty and valid (a level, or `target=level` pairs
 /// separated by commas), else `level` from the config, else `info`. Targets and
 /// levels only: `EnvFilter`'s span and field matching would link a regex engine
 /// into every running daemon for a debugging aid.
 pub fn filter(level: Option<&str>) -> Targets {
     if let Some(targets) = std::env::var("RUST_LOG")
         .ok()
+        .filter(|v| !v.trim().is_empty())
         .and_then(|v| v.parse::<Targets>().ok())
     {
         return targets;

@@ -86,12 +86,6 @@ impl From<&str> for Label {
     }
 }
 
-impl From<String> for Label {
-    fn from(s: String) -> Label {
-        Label(s.into())
-    }
-}
-
 /// The Prometheus text format 0.0.4 of an OpenMetrics text without its `# EOF`:
 /// the same samples, but a counter's `HELP` and `TYPE` name it with its
 /// `_total`, as its samples are named, and there are no `# UNIT` lines.

@@ -137,7 +137,7 @@ pub struct Metrics {
     encoded: [Option<Bytes>; 2],
 }
 
-/// The RTT histogram's bounds: 0.5 ms doubling 14 times (to about 4 s).
+/// The RTT histogram's bounds: 14 of them, from 0.5 ms doubling (to 4.096 s).
 /// Doubling is exact, so these are the same bounds as `0.0005 * 2^i`; unlike
 /// prometheus-client's `exponential_buckets` (a `powf` per bound), it calls no
 /// libm function, and with the report's charts the binary needs no libm at all:

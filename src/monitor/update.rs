@@ -19,11 +19,11 @@ use tokio::sync::{broadcast, mpsc};
 use super::{Diagnosis, Event, MachineState};
 use crate::probe::{Plan, ProbeResult};
 
-/// How many updates a live consumer may fall behind before it loses some. The
-/// broadcast keeps this many in its ring even when all were read, and a check
-/// with a thousand targets is a large one (a result per probe): small. Each
-/// live consumer applies an update in microseconds, so four checks (seconds
-/// at the shortest interval) is room enough.
+/// How many updates a live consumer may fall behind before it loses some.
+/// Updates not yet read by every receiver stay in the broadcast's ring, and a
+/// check with a thousand targets is a large one (a result per probe): small.
+/// Each live consumer applies an update in microseconds, so four checks is
+/// room enough.
 const LIVE_BACKLOG: usize = 4;
 
 /// One thing the daemon learned.
