@@ -804,6 +804,14 @@ def main():
     report(many, idle, detection, startups, path, rep, time.time() - started)
 
 
+def probe_table(runs):
+    """The markdown table of the many-targets runs: a row per program."""
+    rows = ["| program | CPU s | probes | CPU s per 1,000 probes | peak RSS MiB |", "|---|---|---|---|---|"]
+    for name, r in runs.items():
+        rows.append(f"| {name} | {r['cpu_s']:.2f} | {r['probes']} | {r['cpu_per_1000']:.4f} | {r['peak_rss_kib'] / 1024:.1f} |")
+    return rows
+
+
 def report(many, idle, det, startups, path, rep, elapsed):
     live = many.pop("live")
     push_runs = many.pop("push_runs")
@@ -878,12 +886,7 @@ def report(many, idle, det, startups, path, rep, elapsed):
         "",
         "Probes counted by an nftables counter on the echo requests reaching the targets.",
         "",
-        "| program | CPU s | probes | CPU s per 1,000 probes | peak RSS MiB |",
-        "|---|---|---|---|---|",
-    ]
-    for name, r in many.items():
-        md.append(f"| {name} | {r['cpu_s']:.2f} | {r['probes']} | {r['cpu_per_1000']:.4f} | {mib(r['peak_rss_kib']):.1f} |")
-    md += [
+    ] + probe_table(many) + [
         "",
         f"Ratios (connectivity-monitor / peer): CPU per probe {ratio_fp:.2f}× fping, "
         f"{ratio_bb_cpu:.2f}× blackbox_exporter; peak RSS {ratio_bb_rss:.2f}× blackbox_exporter, "
@@ -891,12 +894,7 @@ def report(many, idle, det, startups, path, rep, elapsed):
         "",
         f"The same over IPv6 ({N_TARGETS} targets in 2001:db8:101::/64, tests/net/topo.sh dual):",
         "",
-        "| program | CPU s | probes | CPU s per 1,000 probes | peak RSS MiB |",
-        "|---|---|---|---|---|",
-    ]
-    for name, r in v6.items():
-        md.append(f"| {name} | {r['cpu_s']:.2f} | {r['probes']} | {r['cpu_per_1000']:.4f} | {mib(r['peak_rss_kib']):.1f} |")
-    md += [
+    ] + probe_table(v6) + [
         "",
         f"Ratio: CPU per probe {ratio_fp6:.2f}× fping -6.",
         "",
