@@ -84,7 +84,7 @@ struct Flight {
     started_boot: Option<Duration>,
     to: Option<SocketAddr>,
     sent: u32,
-    rtts: Vec<Duration>,
+    rtts: icmp::Rtts,
     failure: Failure,
 }
 
@@ -252,7 +252,7 @@ impl Engine {
             started_boot: boot_clock(),
             to,
             sent: 0,
-            rtts: Vec::new(),
+            rtts: icmp::Rtts::default(),
             failure: if to.is_some() {
                 Failure::Timeout
             } else {
@@ -332,7 +332,7 @@ impl Engine {
             };
             match a.reply {
                 Reply::Echo if f.to.is_some_and(|to| to.ip() == a.from) => {
-                    f.rtts.push(a.at.saturating_duration_since(p.at));
+                    f.rtts.add(a.at.saturating_duration_since(p.at));
                 }
                 Reply::Unreachable(u) => {
                     f.failure = Failure::Unreachable(format!("{}, said {}", u.words, a.from));

@@ -7,8 +7,8 @@ use super::{Failure, IcmpStats, Outcome, ProbeResult, Rtt};
 
 /// The result of `sent` echoes of which `rtts` came back; `failure` says why
 /// when none did.
-pub fn summarise(sent: u32, rtts: &[Duration], failure: Failure) -> ProbeResult {
-    let stats = stats(sent, rtts);
+pub fn summarise(sent: u32, rtts: &Rtts, failure: Failure) -> ProbeResult {
+    let stats = rtts.stats(sent);
     let outcome = match stats.avg {
         Some(rtt) => Outcome::Up { rtt },
         None => Outcome::Down(failure),
@@ -20,32 +20,58 @@ pub fn summarise(sent: u32, rtts: &[Duration], failure: Failure) -> ProbeResult 
     }
 }
 
-/// min/avg/max/mdev as ping(8) computes them.
-pub fn stats(sent: u32, rtts: &[Duration]) -> IcmpStats {
-    let received = rtts.len() as u32;
-    if rtts.is_empty() {
-        return IcmpStats {
+/// One round's RTTs as running sums, which is all ping(8)'s figures need:
+/// a round keeps no list of them, and adding one allocates nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Rtts {
+    received: u32,
+    /// Seconds: the least, the most, the sum and the sum of squares.
+    min: f64,
+    max: f64,
+    sum: f64,
+    squares: f64,
+}
+
+impl Rtts {
+    /// One more echo came back after `rtt`.
+    pub fn add(&mut self, rtt: Duration) {
+        let s = rtt.as_secs_f64();
+        self.min = if self.received == 0 {
+            s
+        } else {
+            self.min.min(s)
+        };
+        self.max = self.max.max(s);
+        self.sum += s;
+        self.squares += s * s;
+        self.received += 1;
+    }
+
+    /// min/avg/max/mdev as ping(8) computes them, of `sent` echoes.
+    pub fn stats(&self, sent: u32) -> IcmpStats {
+        let received = self.received;
+        if received == 0 {
+            return IcmpStats {
+                sent,
+                received,
+                min: None,
+                avg: None,
+                max: None,
+                mdev: None,
+            };
+        }
+        let n = f64::from(received);
+        let avg = self.sum / n;
+        let mdev = (self.squares / n - avg * avg).max(0.0).sqrt();
+        let rtt = |s: f64| Some(Rtt(Duration::from_secs_f64(s)));
+        IcmpStats {
             sent,
             received,
-            min: None,
-            avg: None,
-            max: None,
-            mdev: None,
-        };
-    }
-    let secs: Vec<f64> = rtts.iter().map(Duration::as_secs_f64).collect();
-    let n = secs.len() as f64;
-    let avg = secs.iter().sum::<f64>() / n;
-    let sq = secs.iter().map(|s| s * s).sum::<f64>() / n;
-    let mdev = (sq - avg * avg).max(0.0).sqrt();
-    let rtt = |s: f64| Some(Rtt(Duration::from_secs_f64(s)));
-    IcmpStats {
-        sent,
-        received,
-        min: rtt(secs.iter().copied().fold(f64::INFINITY, f64::min)),
-        avg: rtt(avg),
-        max: rtt(secs.iter().copied().fold(0.0, f64::max)),
-        mdev: rtt(mdev),
+            min: rtt(self.min),
+            avg: rtt(avg),
+            max: rtt(self.max),
+            mdev: rtt(mdev),
+        }
     }
 }
 
@@ -56,7 +82,11 @@ mod tests {
     #[test]
     fn stats_match_ping_formulas() {
         let ms = |m: u64| Duration::from_millis(m);
-        let s = stats(4, &[ms(10), ms(20), ms(30)]);
+        let mut rtts = Rtts::default();
+        [ms(20), ms(10), ms(30)]
+            .into_iter()
+            .for_each(|d| rtts.add(d));
+        let s = rtts.stats(4);
         assert_eq!((s.sent, s.received), (4, 3));
         assert_eq!(s.min.unwrap().0, ms(10));
         assert_eq!(s.max.unwrap().0, ms(30));
@@ -67,7 +97,7 @@ mod tests {
 
     #[test]
     fn no_replies_means_no_rtt() {
-        let s = stats(3, &[]);
+        let s = Rtts::default().stats(3);
         assert_eq!(s.received, 0);
         assert!(s.avg.is_none());
     }

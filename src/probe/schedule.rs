@@ -104,6 +104,8 @@ pub struct ProbeTasks {
     /// The runtime the tasks run on: detection's own, apart from the rest of the daemon.
     runtime: Handle,
     timing: Timing,
+    /// The plan the tasks run; `running` lines up with its probes.
+    plan: Arc<Plan>,
     running: Vec<Running>,
     tracker: TaskTracker,
     tx: mpsc::Sender<ProbeReport>,
@@ -112,9 +114,11 @@ pub struct ProbeTasks {
     next_id: u64,
 }
 
+/// A running probe; what it probes is its place in the plan (kept once, not copied here).
 struct Running {
-    probe: Probe,
     id: u64,
+    /// Its place in the plan.
+    index: usize,
     /// A task's stop; `None` for an ICMP probe, which the engine runs.
     token: Option<CancellationToken>,
     /// Its place in a round, and its first round.
@@ -125,7 +129,7 @@ struct Running {
 impl ProbeTasks {
     /// Starts a task for every probe of `plan` on `runtime`; reports go to `tx`.
     pub fn start(
-        plan: &Plan,
+        plan: &Arc<Plan>,
         prober: Arc<Prober>,
         runtime: Handle,
         timing: Timing,
@@ -141,6 +145,7 @@ impl ProbeTasks {
             prober,
             runtime,
             timing,
+            plan: Arc::new(Plan::default()),
             running: Vec::new(),
             tracker,
             tx,
@@ -162,7 +167,7 @@ impl ProbeTasks {
     }
 
     /// Makes the running tasks match `plan` and `timing`; returns (kept, started, stopped).
-    pub fn apply(&mut self, plan: &Plan, timing: Timing) -> (usize, usize, usize) {
+    pub fn apply(&mut self, plan: &Arc<Plan>, timing: Timing) -> (usize, usize, usize) {
         let retime =
             timing.interval != self.timing.interval || timing.timeout != self.timing.timeout;
         if retime {
@@ -184,19 +189,23 @@ impl ProbeTasks {
     /// `first_round`, stops the rest; returns (kept, started, stopped).
     fn spawn_missing(
         &mut self,
-        plan: &Plan,
+        plan: &Arc<Plan>,
         mut old: Vec<Running>,
         first_round: u64,
     ) -> (usize, usize, usize) {
         let retime = first_round == 0;
+        let old_plan = std::mem::replace(&mut self.plan, Arc::clone(plan));
         let n = plan.probes.len();
         let (mut kept, mut started) = (0, 0);
         for (index, probe) in plan.probes.iter().enumerate() {
             let reuse = (!retime)
-                .then(|| old.iter().position(|r| r.probe == *probe))
+                .then(|| old.iter().position(|r| old_plan.probes[r.index] == *probe))
                 .flatten();
             if let Some(i) = reuse {
-                self.running.push(old.swap_remove(i));
+                self.running.push(Running {
+                    index,
+                    ..old.swap_remove(i)
+                });
                 kept += 1;
                 continue;
             }
@@ -220,7 +229,7 @@ impl ProbeTasks {
                 token
             });
             self.running.push(Running {
-                probe: probe.clone(),
+                index,
                 id,
                 token,
                 offset,
@@ -238,7 +247,7 @@ impl ProbeTasks {
     /// Tells the engine which ICMP probes run now.
     fn order_echoes(&self) {
         let probes = (self.running.iter())
-            .filter_map(|r| match r.probe.spec {
+            .filter_map(|r| match self.plan.probes[r.index].spec {
                 Spec::Icmp { host, count } => Some(echo::EchoProbe {
                     id: r.id,
                     host,
