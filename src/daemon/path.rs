@@ -23,6 +23,7 @@ mod record;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -54,23 +55,22 @@ struct Settings {
 }
 
 impl Settings {
-    fn of(c: &Config) -> Settings {
-        Settings {
+    /// What `c` asks of the capture. Shared, not copied, by the task at each
+    /// update; the targets only when traces are on.
+    fn of(c: &Config) -> Arc<Settings> {
+        let targets = c.targets.iter().filter(|_| c.path.enabled);
+        Arc::new(Settings {
             path: c.path.clone(),
-            targets: c
-                .targets
-                .iter()
-                .map(|t| (t.name.0.clone(), t.address))
-                .collect(),
+            targets: targets.map(|t| (t.name.0.clone(), t.address)).collect(),
             timeout: c.monitor.timeout,
             log_dir: c.monitor.log_dir.clone(),
-        }
+        })
     }
 }
 
 /// The running path capture.
 pub struct PathCapture {
-    settings: watch::Sender<Settings>,
+    settings: watch::Sender<Arc<Settings>>,
     task: Background,
 }
 
@@ -126,7 +126,7 @@ struct Capture {
 }
 
 async fn capture(
-    mut settings: watch::Receiver<Settings>,
+    mut settings: watch::Receiver<Arc<Settings>>,
     mut live: LiveReceiver,
     notes: mpsc::Sender<Annotation>,
     token: CancellationToken,
@@ -144,7 +144,7 @@ async fn capture(
     };
     let mut baseline = baseline_timer(&settings.borrow());
     loop {
-        let s = settings.borrow().clone();
+        let s = Arc::clone(&settings.borrow());
         tokio::select! {
             _ = token.cancelled() => {
                 c.stop(&s).await;
