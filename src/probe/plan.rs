@@ -205,7 +205,6 @@ impl Plan {
                 port: port.get(),
             },
         };
-        let mut probes = Vec::new();
         // With `auto`, the default gateway of each family that has targets.
         let gateways: Vec<Host> = match config.gateway.address {
             GatewayAddress::Auto => Family::ALL
@@ -215,6 +214,16 @@ impl Plan {
                 .collect(),
             GatewayAddress::Ip(ip) => vec![Host::Ip(ip)],
         };
+        // Sized once: a plan of a thousand targets grown by doubling would
+        // leave its earlier copies behind as holes in the heap.
+        let dns = config.dns.as_ref();
+        let mut probes = Vec::with_capacity(
+            gateways.len() * config.gateway.probes.len()
+                + config.isp.hops.len() * config.isp.probes.len()
+                + config.targets.iter().map(|t| t.probes.len()).sum::<usize>()
+                + dns.map_or(0, |d| d.servers.len() * d.names.len() * d.types.len())
+                + config.http.len(),
+        );
         for gw in gateways {
             for kind in &config.gateway.probes {
                 probes.push(Probe {
@@ -268,6 +277,7 @@ impl Plan {
                 },
             });
         }
+        debug_assert_eq!(probes.len(), probes.capacity());
         Plan { probes }
     }
 }
