@@ -87,7 +87,7 @@ impl Config {
         let raw = config::load::deserialize::<RawFile>(path, text)?;
         let Spliced((core, (features, surfaces))) = raw;
         let mut v = Validator::new(text);
-        let core = v.core(core);
+        let core = v.core(core, &crate::probe::PROBE_WORDS);
         let features = Features::read(Some(features), &mut v, "");
         let surfaces = SurfacesConfig::read(Some(surfaces), &mut v, "");
         let notes = v.finish(path)?;

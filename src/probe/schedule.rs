@@ -203,7 +203,7 @@ impl ProbeTasks {
             let id = self.next_id;
             self.next_id += 1;
             let offset = self.timing.offset(index, n);
-            let token = (!matches!(probe.spec, Spec::Icmp { .. })).then(|| {
+            let token = (!matches!(probe.spec, Spec::Icmp(_))).then(|| {
                 let token = CancellationToken::new();
                 self.tracker.spawn_on(
                     run_probe(
@@ -239,10 +239,10 @@ impl ProbeTasks {
     fn order_echoes(&self) {
         let probes = (self.running.iter())
             .filter_map(|r| match r.probe.spec {
-                Spec::Icmp { host, count } => Some(echo::EchoProbe {
+                Spec::Icmp(e) => Some(echo::EchoProbe {
                     id: r.id,
-                    host,
-                    count,
+                    host: e.host,
+                    count: e.count,
                     offset: r.offset,
                     first_round: r.first_round,
                 }),
