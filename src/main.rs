@@ -23,7 +23,8 @@
 //! - [`config`]: what every section shares (`Section`, the `sections!` list
 //!   macro, the `Validator`, `Secret`, `Window`, `Severity`, errors, the
 //!   loader's reading of the file) and the core sections (`Core`); the built-in default.
-//! - [`probe`]: what is probed (`Plan`), outcomes as data, hedged attempts, one task per probe per interval.
+//! - [`probe`]: what is probed (`Plan`), the kinds (one module each), outcomes
+//!   as data, hedged attempts, one task per probe per interval.
 //! - [`monitor`]: checks assembled from reports, the verdict, the pure outage
 //!   machine and its persisted state, and the update stream (`Hub`, `Update`).
 //! - [`path`]: hop-by-hop traces (unprivileged ICMP sockets), their tables, hop suggestions.
@@ -57,8 +58,13 @@
 //!   start, reload, stop), and an entry in the list in `daemon/mod.rs`.
 //! - another top-level section: its module, and an entry in `Features`
 //!   (`daemon/config.rs`).
-//! - a probe kind: a `Spec` variant in `probe/plan.rs` and its attempt in
-//!   `probe/mod.rs` (`Prober::run`): two places still.
+//! - a probe kind: a module in `probe/` (a struct implementing `Kind`: its
+//!   name in logs, family, host, attempt; and `HostKind` if a host is probed
+//!   with it: its word in `probes = [...]`), and a line in the list in
+//!   `probe/mod.rs`; `Spec`, its dispatch and the words the config accepts
+//!   follow, and the compiler asks for what a new one lacks. `tcp.rs` is
+//!   one. A kind no host is probed with also needs what asks for it (a
+//!   section, like `[dns]`, and its probes in `Plan::from_config`).
 
 // The list macros first: `config`'s `sections!` is used by every module with
 // a list, and `alert`'s channel list by `cli`.

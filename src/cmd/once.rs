@@ -46,8 +46,8 @@ async fn check(
     Prober::check_icmp(&plan)?;
     let timeout = config.monitor.timeout;
     // The ICMP probes all at once through one echo engine, the others each as a task.
-    let (icmp, others): (Vec<_>, Vec<_>) = (plan.probes.iter().enumerate())
-        .partition(|(_, p)| matches!(p.spec, probe::Spec::Icmp { .. }));
+    let (icmp, others): (Vec<_>, Vec<_>) =
+        (plan.probes.iter().enumerate()).partition(|(_, p)| matches!(p.spec, probe::Spec::Icmp(_)));
     let mut set = tokio::task::JoinSet::new();
     for (i, p) in others {
         let prober = std::sync::Arc::clone(&prober);
@@ -56,7 +56,7 @@ async fn check(
     }
     let echoes: Vec<(probe::Host, u32)> = (icmp.iter())
         .filter_map(|(_, p)| match p.spec {
-            probe::Spec::Icmp { host, count } => Some((host, count)),
+            probe::Spec::Icmp(e) => Some((e.host, e.count)),
             _ => None,
         })
         .collect();

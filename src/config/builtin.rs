@@ -3,7 +3,7 @@
 //! HTTPS check; logs and state where systemd says, else beside the binary.
 
 use std::net::{IpAddr, SocketAddr};
-use std::num::{NonZeroU16, NonZeroU32};
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use url::Url;
 
 use super::{
     AlertsConfig, Core, DnsConfig, DnsType, Family, GatewayAddress, GatewayConfig, HttpConfig,
-    IspConfig, MonitorConfig, PathConfig, ProbeKind, TargetConfig, TargetName,
+    IspConfig, MonitorConfig, PathConfig, ProbeWord, TargetConfig, TargetName,
 };
 
 impl Core {
@@ -39,12 +39,12 @@ impl Core {
             ),
         ];
         let ipv6 = crate::route::default_gateway(Family::V6).is_some();
-        let https = ProbeKind::Tcp(NonZeroU16::new(443).expect("443 is not zero"));
+        let https = ProbeWord::new("tcp:443");
         Core {
             monitor: default_monitor(None, None),
             gateway: GatewayConfig {
                 address: GatewayAddress::Auto,
-                probes: vec![ProbeKind::Icmp],
+                probes: vec![ProbeWord::ICMP],
             },
             isp: IspConfig::default(),
             targets: resolvers
@@ -53,7 +53,7 @@ impl Core {
                 .map(|(name, address)| TargetConfig {
                     name: TargetName((*name).to_owned()),
                     address: *address,
-                    probes: vec![ProbeKind::Icmp, https],
+                    probes: vec![ProbeWord::ICMP, https.clone()],
                 })
                 .collect(),
             dns: Some(DnsConfig {

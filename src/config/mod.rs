@@ -20,8 +20,9 @@ mod section;
 mod validate;
 mod window;
 
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
-use std::num::{NonZeroU16, NonZeroU32};
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -138,7 +139,7 @@ pub struct GatewayConfig {
     /// The gateway's address, or `auto` for the default route's.
     pub address: GatewayAddress,
     /// How the gateway is probed.
-    pub probes: Vec<ProbeKind>,
+    pub probes: Vec<ProbeWord>,
 }
 
 /// The gateway address: fixed, or read from the default route at every check.
@@ -165,7 +166,7 @@ pub struct IspConfig {
     /// The ISP's routers to probe; empty when not configured.
     pub hops: Vec<IpAddr>,
     /// How each hop is probed.
-    pub probes: Vec<ProbeKind>,
+    pub probes: Vec<ProbeWord>,
 }
 
 impl IspConfig {
@@ -179,7 +180,7 @@ impl Default for IspConfig {
     fn default() -> IspConfig {
         IspConfig {
             hops: Vec::new(),
-            probes: vec![ProbeKind::Icmp],
+            probes: vec![ProbeWord::ICMP],
         }
     }
 }
@@ -192,7 +193,7 @@ pub struct TargetConfig {
     /// Its address; targets are reached by IP, never by name.
     pub address: IpAddr,
     /// How it is probed.
-    pub probes: Vec<ProbeKind>,
+    pub probes: Vec<ProbeWord>,
 }
 
 /// A target's name as given in the config.
@@ -352,28 +353,46 @@ impl Severity {
     }
 }
 
-/// How a host is probed: ICMP echo or a TCP connect to a port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProbeKind {
-    /// ICMP echo, `pings` requests per check.
-    Icmp,
-    /// TCP connect to this port.
-    Tcp(NonZeroU16),
+/// How a host is probed, as a `probes = [...]` list says it: `icmp`,
+/// `tcp:443`. What the words mean, and which there are, is the probe
+/// layer's list of kinds; it gives the validator its [`ProbeWords`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProbeWord(Cow<'static, str>);
+
+impl ProbeWord {
+    /// ICMP echo: what a host is probed with when its `probes` is not given.
+    pub const ICMP: ProbeWord = ProbeWord(Cow::Borrowed("icmp"));
+
+    /// A word as the probe layer writes it.
+    pub fn new(word: impl Into<Cow<'static, str>>) -> ProbeWord {
+        ProbeWord(word.into())
+    }
+
+    /// The word.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
-impl std::fmt::Display for ProbeKind {
+impl std::fmt::Display for ProbeWord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ProbeKind::Icmp => f.write_str("icmp"),
-            ProbeKind::Tcp(port) => write!(f, "tcp:{port}"),
-        }
+        f.write_str(&self.0)
     }
 }
 
-impl Serialize for ProbeKind {
+impl Serialize for ProbeWord {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        s.serialize_str(&self.0)
     }
+}
+
+/// The words a `probes` list may hold, from the probe layer's list of kinds.
+pub struct ProbeWords {
+    /// The word as it is kept (`tcp:0443` is `tcp:443`), if a kind takes it.
+    pub parse: fn(&str) -> Option<ProbeWord>,
+    /// Each kind's words as an error lists them: `"icmp"`,
+    /// `"tcp:PORT" with PORT from 1 to 65535`.
+    pub forms: &'static [&'static str],
 }
 
 /// A URL as the effective config shows it: credentials redacted.

@@ -98,7 +98,7 @@ fn minimal_config_gets_documented_defaults() {
     assert_eq!(c.monitor.down_after.get(), 2);
     assert_eq!(c.monitor.pings.get(), 3);
     assert_eq!(c.gateway.address, GatewayAddress::Auto);
-    assert_eq!(c.targets[0].probes, vec![ProbeKind::Icmp]);
+    assert_eq!(c.targets[0].probes, vec![ProbeWord::ICMP]);
 }
 
 #[test]

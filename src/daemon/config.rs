@@ -6,6 +6,10 @@
 //! lives here, above every feature, so that `config` (what they all share)
 //! depends on none of them and none of them on anything above its layer.
 //!
+//! The words a `probes = [...]` list takes are the probe kinds', handed to
+//! the core's rules from here (`probe::PROBE_WORDS`), so that `config`
+//! keeps the words and `probe` what they mean.
+//!
 //! The file is read in one pass: each top-level key goes to the core, a
 //! feature or a surface ([`Spliced`]), every value keeps its place in the
 //! file, and a key nobody takes is refused. It is then validated whole,
@@ -87,7 +91,7 @@ impl Config {
         let raw = config::load::deserialize::<RawFile>(path, text)?;
         let Spliced((core, (features, surfaces))) = raw;
         let mut v = Validator::new(text);
-        let core = v.core(core);
+        let core = v.core(core, &crate::probe::PROBE_WORDS);
         let features = Features::read(Some(features), &mut v, "");
         let surfaces = SurfacesConfig::read(Some(surfaces), &mut v, "");
         let notes = v.finish(path)?;

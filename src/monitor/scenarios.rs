@@ -14,7 +14,9 @@ use serde::Deserialize;
 use super::diagnose::{diagnose, Check, Diagnosis, LossWindow, Thresholds, Verdict};
 use super::machine::{Event, Machine, MachineState, Rules};
 use crate::config::{Family, TargetName};
-use crate::probe::{Failure, Host, IcmpStats, Outcome, Plan, Probe, ProbeResult, Role, Rtt, Spec};
+use crate::probe::{
+    dns, http, icmp, Failure, Host, IcmpStats, Outcome, Plan, Probe, ProbeResult, Role, Rtt, Spec,
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -152,24 +154,16 @@ fn secs(at: DateTime<Utc>) -> i64 {
 }
 
 fn plan(spec: &PlanSpec) -> Plan {
-    let icmp = |ip: IpAddr| Spec::Icmp {
-        host: Host::Ip(ip),
-        count: 3,
-    };
+    let echo = |host: Host| Spec::Icmp(icmp::Echo { host, count: 3 });
+    let icmp = |ip: IpAddr| echo(Host::Ip(ip));
     let mut probes = vec![Probe {
         role: Role::Gateway,
-        spec: Spec::Icmp {
-            host: Host::DefaultGateway(Family::V4),
-            count: 3,
-        },
+        spec: echo(Host::DefaultGateway(Family::V4)),
     }];
     if spec.targets6 > 0 {
         probes.push(Probe {
             role: Role::Gateway,
-            spec: Spec::Icmp {
-                host: Host::DefaultGateway(Family::V6),
-                count: 3,
-            },
+            spec: echo(Host::DefaultGateway(Family::V6)),
         });
     }
     for i in 0..spec.hops {
@@ -200,21 +194,21 @@ fn plan(spec: &PlanSpec) -> Plan {
                 server,
                 name: "example.com".into(),
             },
-            spec: Spec::Dns {
+            spec: Spec::Dns(dns::Query {
                 server,
                 name: "example.com".into(),
                 qtype: crate::config::DnsType::A,
-            },
+            }),
         });
     }
     if spec.http {
         probes.push(Probe {
             role: Role::Http("web".into()),
-            spec: Spec::Http {
+            spec: Spec::Http(Box::new(http::Get {
                 url: "http://198.51.100.80/".parse().expect("url"),
                 expect_status: vec![200],
                 family: None,
-            },
+            })),
         });
     }
     Plan { probes }

@@ -1,21 +1,62 @@
-//! DNS probe: one A or AAAA query sent straight to a server over UDP, not through the
+//! DNS probes (`dns`, `dns:aaaa`): one A or AAAA query sent straight to a server over UDP, not through the
 //! system resolver, so that each server's answer is seen as it is.
 //!
 //! hickory-proto builds and parses the messages; only the socket is ours.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::op::{Message, MessageType, OpCode, Query as Question, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
-use super::{Failure, Outcome, Rtt};
-use crate::config::DnsType;
+use super::hedge::hedged;
+use super::kinds::Kind;
+use super::{Failure, Host, Outcome, ProbeResult, Prober, Rtt};
+use crate::config::{DnsType, Family};
+
+/// A DNS query sent straight to a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    /// The server.
+    pub server: SocketAddr,
+    /// The name.
+    pub name: String,
+    /// The question: A or AAAA.
+    pub qtype: DnsType,
+}
+
+impl Kind for Query {
+    fn name(&self) -> String {
+        match self.qtype {
+            DnsType::A => "dns".into(),
+            DnsType::Aaaa => "dns:aaaa".into(),
+        }
+    }
+
+    fn host(&self) -> Option<Host> {
+        None
+    }
+
+    fn family(&self) -> Option<Family> {
+        Some(Family::of(self.server.ip()))
+    }
+
+    fn global_ipv6(&self) -> bool {
+        !self.server.ip().is_loopback()
+    }
+
+    async fn attempt(&self, _: &Prober, timeout: Duration) -> ProbeResult {
+        let (server, name, qtype) = (self.server, Arc::new(self.name.clone()), self.qtype);
+        ProbeResult::new(hedged(timeout, move || query(server, Arc::clone(&name), qtype)).await)
+    }
+}
 
 /// Asks `server` for `name`'s records of `qtype`. The caller bounds the time.
-pub async fn query(server: SocketAddr, name: std::sync::Arc<String>, qtype: DnsType) -> Outcome {
+pub async fn query(server: SocketAddr, name: Arc<String>, qtype: DnsType) -> Outcome {
     match try_query(server, &name, qtype).await {
         Ok(outcome) => outcome,
         Err(e) => Outcome::Down(Failure::of_io(&e)),
@@ -36,7 +77,7 @@ async fn try_query(server: SocketAddr, name: &str, qtype: DnsType) -> std::io::R
         .set_message_type(MessageType::Query)
         .set_op_code(OpCode::Query)
         .set_recursion_desired(true)
-        .add_query(Query::query(
+        .add_query(Question::query(
             fqdn,
             match qtype {
                 DnsType::A => RecordType::A,

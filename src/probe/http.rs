@@ -1,15 +1,63 @@
-//! HTTP(S) GET probe through reqwest with rustls.
+//! HTTP(S) GET probes (`http`) through reqwest with rustls.
 //!
 //! reqwest honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY itself; [`proxy_in_use`]
 //! only reports which applies, so the log can say so.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::time::Instant;
 use url::Url;
 
-use super::{Failure, Outcome, ProbeSetupError, Rtt};
+use super::hedge::hedged;
+use super::kinds::Kind;
+use super::{Failure, Host, Outcome, ProbeResult, ProbeSetupError, Prober, Rtt};
 use crate::config::Family;
+
+/// An HTTP GET. The list of kinds holds it boxed: its URL is the largest
+/// payload of any kind, and every probe's [`Spec`](super::Spec) is as large as the largest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Get {
+    /// The URL.
+    pub url: Url,
+    /// Statuses that count as up.
+    pub expect_status: Vec<u16>,
+    /// The family it must connect over; `None`: either.
+    pub family: Option<Family>,
+}
+
+impl Kind for Get {
+    fn name(&self) -> String {
+        "http".into()
+    }
+
+    fn host(&self) -> Option<Host> {
+        None
+    }
+
+    fn family(&self) -> Option<Family> {
+        self.family
+    }
+
+    fn global_ipv6(&self) -> bool {
+        true
+    }
+
+    async fn attempt(&self, prober: &Prober, timeout: Duration) -> ProbeResult {
+        let client = match prober.http(self.family) {
+            Ok(c) => c,
+            Err(e) => return ProbeResult::new(Outcome::Down(Failure::Io(e))),
+        };
+        let url = Arc::new(self.url.clone());
+        let expect = Arc::new(self.expect_status.clone());
+        ProbeResult::new(
+            hedged(timeout, move || {
+                get(client.clone(), Arc::clone(&url), Arc::clone(&expect))
+            })
+            .await,
+        )
+    }
+}
 
 /// The shared client: no redirects followed (a redirect is an answer), no cookies.
 /// Its attempts are bounded by the probe's timeout, not by the client.

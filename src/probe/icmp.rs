@@ -1,9 +1,56 @@
-//! ICMP echo statistics: what a probe's echoes add up to, as ping(8) says it.
-//! The echoes themselves go out through the engine (`echo.rs`).
+//! ICMP echo probes (`icmp`), and what a probe's echoes add up to, as
+//! ping(8) says it. The echoes themselves go out through the engine
+//! (`echo.rs`), which the scheduler gives every ICMP probe at once.
 
 use std::time::Duration;
 
-use super::{Failure, IcmpStats, Outcome, ProbeResult, Rtt};
+use super::kinds::{HostKind, Kind};
+use super::{echo, Failure, Host, IcmpStats, Outcome, ProbeResult, Prober, Rtt};
+use crate::config::Family;
+
+/// ICMP echo, `count` requests per attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Echo {
+    /// Where to.
+    pub host: Host,
+    /// Echo requests per attempt.
+    pub count: u32,
+}
+
+impl Kind for Echo {
+    fn name(&self) -> String {
+        "icmp".into()
+    }
+
+    fn host(&self) -> Option<Host> {
+        Some(self.host)
+    }
+
+    fn family(&self) -> Option<Family> {
+        Some(self.host.family())
+    }
+
+    fn global_ipv6(&self) -> bool {
+        self.host.global_ipv6()
+    }
+
+    /// One round through an engine of its own (the scheduler runs every
+    /// ICMP probe through one shared engine instead).
+    async fn attempt(&self, _: &Prober, timeout: Duration) -> ProbeResult {
+        let mut one = echo::one_round(&[(self.host, self.count)], timeout).await;
+        one.pop()
+            .unwrap_or_else(|| ProbeResult::new(Outcome::Down(Failure::Timeout)))
+    }
+}
+
+impl HostKind for Echo {
+    const FORM: &'static str = "\"icmp\"";
+    const EXAMPLE: &'static str = "icmp";
+
+    fn from_word(word: &str, host: Host, pings: u32) -> Option<Echo> {
+        (word == "icmp").then_some(Echo { host, count: pings })
+    }
+}
 
 /// The result of `sent` echoes of which `rtts` came back; `failure` says why
 /// when none did.

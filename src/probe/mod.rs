@@ -2,21 +2,39 @@
 //! (`outcome.rs`), how one attempt runs ([`Prober`], hedged in `hedge.rs`), and
 //! the independent tasks that run each probe once per interval (`schedule.rs`).
 //!
-//! A new probe kind is a [`Spec`] variant, its attempt in [`Prober::run`], and
-//! the config word that asks for it.
+//! A probe kind is a module of its own here: a struct implementing
+//! `kinds::Kind` (its name in logs, family, host, attempt) and, for a kind
+//! a host is probed with, `kinds::HostKind` (its word in `probes = [...]`);
+//! and one entry in the list below. [`Spec`], its dispatch, and the words
+//! the config accepts ([`PROBE_WORDS`]) follow from the list; the compiler
+//! asks for what a new kind lacks. ICMP echoes are the exception in how they
+//! run: the scheduler gives them all to one engine (`echo.rs`).
 //!
 //! A failed probe is data ([`Outcome::Down`]), never an `Err`: `Err` is kept for the monitor's own faults (a socket it cannot open).
 
-mod dns;
+#[macro_use]
+mod kinds;
+
 pub mod echo;
 mod hedge;
-mod http;
-mod icmp;
 mod outcome;
 mod plan;
 pub mod schedule;
 pub mod socket;
-mod tcp;
+
+// Every probe kind: `module => Variant(Type)`, the kinds a host is probed
+// with (`[gateway]`, `[isp]`, `[[target]]`) first, in the order a word is
+// tried. A new kind is its module plus one line here.
+probe_kinds! {
+    hosts {
+        icmp => Icmp(icmp::Echo),
+        tcp => Tcp(tcp::Connect),
+    }
+    others {
+        dns => Dns(dns::Query),
+        http => Http(Box<http::Get>),
+    }
+}
 
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
@@ -25,11 +43,9 @@ use std::time::Duration;
 use crate::config::Family;
 use crate::route;
 
-use hedge::hedged;
-
 pub use http::{client as http_client, client_trusting as http_client_trusting, proxy_in_use};
 pub use outcome::{Failure, IcmpStats, Outcome, ProbeResult, Rtt};
-pub use plan::{Host, Plan, Probe, Role, Spec};
+pub use plan::{Host, Plan, Probe, Role};
 pub use schedule::{ProbeReport, ProbeTasks, Timing};
 
 /// Shared means of probing other than ICMP (which the echo engine does): the
@@ -82,56 +98,7 @@ impl Prober {
     }
 
     async fn attempt(&self, spec: &Spec, timeout: Duration) -> ProbeResult {
-        let attempt = async {
-            match spec {
-                Spec::Icmp { host, count } => {
-                    let mut one = echo::one_round(&[(*host, *count)], timeout).await;
-                    one.pop()
-                        .unwrap_or_else(|| ProbeResult::new(Outcome::Down(Failure::Timeout)))
-                }
-                Spec::Tcp { host, port } => {
-                    let Some((addr, scope)) = resolve(*host) else {
-                        return ProbeResult::new(Outcome::Down(Failure::NoRoute));
-                    };
-                    let port = *port;
-                    let mut r = ProbeResult::new(
-                        hedged(timeout, move || tcp::connect(addr, scope, port)).await,
-                    );
-                    r.addr = Some(addr);
-                    r
-                }
-                Spec::Dns {
-                    server,
-                    name,
-                    qtype,
-                } => {
-                    let (server, name, qtype) = (*server, Arc::new(name.clone()), *qtype);
-                    ProbeResult::new(
-                        hedged(timeout, move || {
-                            dns::query(server, Arc::clone(&name), qtype)
-                        })
-                        .await,
-                    )
-                }
-                Spec::Http {
-                    url,
-                    expect_status,
-                    family,
-                } => {
-                    let client = match self.http(*family) {
-                        Ok(c) => c,
-                        Err(e) => return ProbeResult::new(Outcome::Down(Failure::Io(e))),
-                    };
-                    let (url, expect) = (Arc::new(url.clone()), Arc::new(expect_status.clone()));
-                    ProbeResult::new(
-                        hedged(timeout, move || {
-                            http::get(client.clone(), Arc::clone(&url), Arc::clone(&expect))
-                        })
-                        .await,
-                    )
-                }
-            }
-        };
+        let attempt = spec.attempt(self, timeout);
         // Every attempt is bounded here, whatever the kind does inside.
         match tokio::time::timeout(timeout, attempt).await {
             Ok(r) => r,
@@ -152,20 +119,7 @@ fn resolve(host: Host) -> Option<(IpAddr, u32)> {
 /// that failed for that reason says so in words, not as a timeout. Only
 /// global destinations need a global address and the default route.
 fn ipv6_missing(spec: &Spec) -> Option<&'static str> {
-    global_ipv6(spec).then(host_ipv6_missing).flatten()
-}
-
-/// Whether `spec` goes to a global IPv6 destination (one that needs the
-/// host's global address and its IPv6 default route).
-fn global_ipv6(spec: &Spec) -> bool {
-    match spec {
-        Spec::Icmp { host, .. } | Spec::Tcp { host, .. } => match host {
-            Host::Ip(IpAddr::V6(a)) => !a.is_unicast_link_local() && !a.is_loopback(),
-            _ => false,
-        },
-        Spec::Dns { server, .. } => !server.ip().is_loopback(),
-        Spec::Http { .. } => true,
-    }
+    spec.global_ipv6().then(host_ipv6_missing).flatten()
 }
 
 /// Why this host cannot reach the IPv6 internet, if it cannot.

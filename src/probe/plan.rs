@@ -4,7 +4,8 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
-use crate::config::{Core, DnsType, Family, GatewayAddress, ProbeKind, TargetName};
+use super::{dns, http, Spec};
+use crate::config::{Core, Family, GatewayAddress, ProbeWord, TargetName};
 
 /// What part of the path a probe looks at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,83 +56,24 @@ impl Host {
             Host::DefaultGateway(f) => f,
         }
     }
-}
 
-/// How one probe is carried out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Spec {
-    /// ICMP echo, `count` requests.
-    Icmp {
-        /// Where to.
-        host: Host,
-        /// Echo requests per attempt.
-        count: u32,
-    },
-    /// TCP connect.
-    Tcp {
-        /// Where to.
-        host: Host,
-        /// Which port.
-        port: u16,
-    },
-    /// A DNS query sent straight to a server.
-    Dns {
-        /// The server.
-        server: SocketAddr,
-        /// The name.
-        name: String,
-        /// The question: A or AAAA.
-        qtype: DnsType,
-    },
-    /// An HTTP GET.
-    Http {
-        /// The URL.
-        url: url::Url,
-        /// Statuses that count as up.
-        expect_status: Vec<u16>,
-        /// The family it must connect over; `None`: either.
-        family: Option<Family>,
-    },
-}
-
-impl Spec {
-    /// Short kind name for logs: `icmp`, `tcp:443`, `dns`, `http`.
-    pub fn kind(&self) -> String {
+    /// Whether it is a global IPv6 destination (one that needs this host's
+    /// global address and its IPv6 default route): not link-local, not
+    /// loopback, and not the default gateway, which is on the link.
+    pub fn global_ipv6(self) -> bool {
         match self {
-            Spec::Icmp { .. } => "icmp".into(),
-            Spec::Tcp { port, .. } => format!("tcp:{port}"),
-            Spec::Dns {
-                qtype: DnsType::A, ..
-            } => "dns".into(),
-            Spec::Dns {
-                qtype: DnsType::Aaaa,
-                ..
-            } => "dns:aaaa".into(),
-            Spec::Http { .. } => "http".into(),
+            Host::Ip(IpAddr::V6(a)) => !a.is_unicast_link_local() && !a.is_loopback(),
+            _ => false,
         }
     }
 }
 
 impl Spec {
-    /// The family its packets travel over; `None` for an HTTP check that may take either.
-    pub fn family(&self) -> Option<Family> {
-        match self {
-            Spec::Icmp { host, .. } | Spec::Tcp { host, .. } => Some(host.family()),
-            Spec::Dns { server, .. } => Some(Family::of(server.ip())),
-            Spec::Http { family, .. } => *family,
-        }
-    }
-
     /// The address of a host probe given by IP.
     pub fn ip(&self) -> Option<IpAddr> {
-        match self {
-            Spec::Icmp {
-                host: Host::Ip(ip), ..
-            }
-            | Spec::Tcp {
-                host: Host::Ip(ip), ..
-            } => Some(*ip),
-            _ => None,
+        match self.host()? {
+            Host::Ip(ip) => Some(ip),
+            Host::DefaultGateway(_) => None,
         }
     }
 }
@@ -165,7 +107,7 @@ impl Probe {
                 "http",
                 Some(n.clone()),
                 match &self.spec {
-                    Spec::Http { url, .. } => Some(crate::util::redact_url(url)),
+                    Spec::Http(get) => Some(crate::util::redact_url(&get.url)),
                     _ => None,
                 },
             ),
@@ -181,7 +123,7 @@ impl Plan {
             .filter(|f| {
                 self.probes
                     .iter()
-                    .any(|p| matches!(p.spec, Spec::Icmp { host, .. } if host.family() == *f))
+                    .any(|p| matches!(p.spec, Spec::Icmp(e) if e.host.family() == *f))
             })
             .collect()
     }
@@ -198,13 +140,6 @@ impl Plan {
     /// The probes of `config`.
     pub fn from_config(config: &Core) -> Plan {
         let pings = config.monitor.pings.get();
-        let host_spec = |host: Host, kind: &ProbeKind| match kind {
-            ProbeKind::Icmp => Spec::Icmp { host, count: pings },
-            ProbeKind::Tcp(port) => Spec::Tcp {
-                host,
-                port: port.get(),
-            },
-        };
         // With `auto`, the default gateway of each family that has targets.
         let gateways: Vec<Host> = match config.gateway.address {
             GatewayAddress::Auto => Family::ALL
@@ -224,29 +159,25 @@ impl Plan {
                 + dns.map_or(0, |d| d.servers.len() * d.names.len() * d.types.len())
                 + config.http.len(),
         );
-        for gw in gateways {
-            for kind in &config.gateway.probes {
-                probes.push(Probe {
-                    role: Role::Gateway,
-                    spec: host_spec(gw, kind),
-                });
+        // Every word in a config was read through this list's `PROBE_WORDS`
+        // (the built-in one's are checked by a test), so each names a kind.
+        let mut host_probes = |role: &dyn Fn() -> Role, host: Host, words: &[ProbeWord]| {
+            for word in words {
+                match Spec::from_word(word.as_str(), host, pings) {
+                    Some(spec) => probes.push(Probe { role: role(), spec }),
+                    None => tracing::error!(%word, "no probe kind has this word"),
+                }
             }
+        };
+        for gw in gateways {
+            host_probes(&|| Role::Gateway, gw, &config.gateway.probes);
         }
         for hop in &config.isp.hops {
-            for kind in &config.isp.probes {
-                probes.push(Probe {
-                    role: Role::Hop(*hop),
-                    spec: host_spec(Host::Ip(*hop), kind),
-                });
-            }
+            host_probes(&|| Role::Hop(*hop), Host::Ip(*hop), &config.isp.probes);
         }
         for t in &config.targets {
-            for kind in &t.probes {
-                probes.push(Probe {
-                    role: Role::Target(t.name.clone()),
-                    spec: host_spec(Host::Ip(t.address), kind),
-                });
-            }
+            let role = || Role::Target(t.name.clone());
+            host_probes(&role, Host::Ip(t.address), &t.probes);
         }
         if let Some(dns) = &config.dns {
             for server in &dns.servers {
@@ -257,11 +188,11 @@ impl Plan {
                                 server: *server,
                                 name: name.clone(),
                             },
-                            spec: Spec::Dns {
+                            spec: Spec::Dns(dns::Query {
                                 server: *server,
                                 name: name.clone(),
                                 qtype: *qtype,
-                            },
+                            }),
                         });
                     }
                 }
@@ -270,14 +201,13 @@ impl Plan {
         for h in &config.http {
             probes.push(Probe {
                 role: Role::Http(h.name.clone()),
-                spec: Spec::Http {
+                spec: Spec::Http(Box::new(http::Get {
                     url: h.url.clone(),
                     expect_status: h.expect_status.clone(),
                     family: h.family,
-                },
+                })),
             });
         }
-        debug_assert_eq!(probes.len(), probes.capacity());
         Plan { probes }
     }
 }

@@ -212,7 +212,7 @@ impl ProbeTasks {
             let id = self.next_id;
             self.next_id += 1;
             let offset = self.timing.offset(index, n);
-            let token = (!matches!(probe.spec, Spec::Icmp { .. })).then(|| {
+            let token = (!matches!(probe.spec, Spec::Icmp(_))).then(|| {
                 let token = CancellationToken::new();
                 self.tracker.spawn_on(
                     run_probe(
@@ -247,11 +247,11 @@ impl ProbeTasks {
     /// Tells the engine which ICMP probes run now.
     fn order_echoes(&self) {
         let probes = (self.running.iter())
-            .filter_map(|r| match self.plan.probes[r.index].spec {
-                Spec::Icmp { host, count } => Some(echo::EchoProbe {
+            .filter_map(|r| match &self.plan.probes[r.index].spec {
+                Spec::Icmp(e) => Some(echo::EchoProbe {
                     id: r.id,
-                    host,
-                    count,
+                    host: e.host,
+                    count: e.count,
                     offset: r.offset,
                     first_round: r.first_round,
                 }),

@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU16;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,7 +13,7 @@ use crate::config::builtin::default_monitor;
 use crate::config::raw::{RawCore, RawDns, RawHttp, RawIsp, RawTarget, SpannedStr};
 use crate::config::{
     Core, DnsConfig, DnsType, Family, GatewayAddress, GatewayConfig, HttpConfig, IspConfig,
-    MonitorConfig, PathConfig, ProbeKind, TargetConfig, TargetName,
+    MonitorConfig, PathConfig, ProbeWord, ProbeWords, TargetConfig, TargetName,
 };
 
 const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
@@ -24,8 +23,9 @@ const TIMEOUT: Span = Duration::from_millis(10)..=Duration::from_secs(3600);
 const DEGRADED_RTT: Span = Duration::from_millis(1)..=Duration::from_secs(60);
 
 impl Validator<'_> {
-    /// The core sections, each from its raw form (absent ones get their defaults).
-    pub fn core(&mut self, raw: RawCore) -> Core {
+    /// The core sections, each from its raw form (absent ones get their
+    /// defaults); `words` are those a `probes` list may hold.
+    pub fn core(&mut self, raw: RawCore, words: &ProbeWords) -> Core {
         let monitor = self.monitor(raw.monitor.unwrap_or_default());
         let gateway = GatewayConfig {
             address: match raw.gateway.as_ref().and_then(|g| g.address.as_ref()) {
@@ -35,13 +35,13 @@ impl Validator<'_> {
                     .ip(a, "gateway.address", "must be \"auto\" or an IP address")
                     .map_or(GatewayAddress::Auto, GatewayAddress::Ip),
             },
-            probes: self.probes(raw.gateway.and_then(|g| g.probes), "gateway.probes"),
+            probes: self.probes(raw.gateway.and_then(|g| g.probes), "gateway.probes", words),
         };
         Core {
             monitor,
             gateway,
-            isp: raw.isp.map(|i| self.isp(i)).unwrap_or_default(),
-            targets: self.targets(raw.target.unwrap_or_default()),
+            isp: raw.isp.map(|i| self.isp(i, words)).unwrap_or_default(),
+            targets: self.targets(raw.target.unwrap_or_default(), words),
             dns: raw.dns.map(|d| self.dns(d)),
             http: self.http(raw.http.unwrap_or_default()),
             alerts: self.alerts(raw.alerts.unwrap_or_default()),
@@ -158,7 +158,7 @@ impl Validator<'_> {
         out
     }
 
-    fn isp(&mut self, raw: RawIsp) -> IspConfig {
+    fn isp(&mut self, raw: RawIsp, words: &ProbeWords) -> IspConfig {
         let hops = raw
             .hops
             .iter()
@@ -166,11 +166,11 @@ impl Validator<'_> {
             .collect();
         IspConfig {
             hops,
-            probes: self.probes(raw.probes, "isp.probes"),
+            probes: self.probes(raw.probes, "isp.probes", words),
         }
     }
 
-    fn targets(&mut self, raw: Vec<RawTarget>) -> Vec<TargetConfig> {
+    fn targets(&mut self, raw: Vec<RawTarget>, words: &ProbeWords) -> Vec<TargetConfig> {
         if raw.is_empty() {
             self.problem(
                 None,
@@ -201,7 +201,7 @@ impl Validator<'_> {
                 &format!("target[{i}].address"),
                 "must be an IP address (targets are reached by IP, not by name)",
             );
-            let probes = self.probes(t.probes, &format!("target[{i}].probes"));
+            let probes = self.probes(t.probes, &format!("target[{i}].probes"), words);
             if let Some(address) = address {
                 out.push(TargetConfig {
                     name: TargetName(name),
@@ -335,32 +335,27 @@ impl Validator<'_> {
         out
     }
 
-    fn probes(&mut self, v: Option<Vec<SpannedStr>>, key: &str) -> Vec<ProbeKind> {
+    fn probes(
+        &mut self,
+        v: Option<Vec<SpannedStr>>,
+        key: &str,
+        words: &ProbeWords,
+    ) -> Vec<ProbeWord> {
         let Some(list) = v else {
-            return vec![ProbeKind::Icmp];
+            return vec![ProbeWord::ICMP];
         };
         if list.is_empty() {
             self.problem(None, key, "[]", "must list at least one probe");
         }
         let mut out = Vec::new();
         for p in list {
-            let s = p.get_ref().trim();
-            let kind = if s == "icmp" {
-                Some(ProbeKind::Icmp)
-            } else {
-                s.strip_prefix("tcp:")
-                    .and_then(|port| port.parse::<NonZeroU16>().ok())
-                    .map(ProbeKind::Tcp)
-            };
-            match kind {
-                Some(k) if !out.contains(&k) => out.push(k),
+            match (words.parse)(p.get_ref().trim()) {
+                Some(w) if !out.contains(&w) => out.push(w),
                 Some(_) => self.problem(Some(p.span()), key, &quoted(Some(&p)), "is listed twice"),
-                None => self.problem(
-                    Some(p.span()),
-                    key,
-                    &quoted(Some(&p)),
-                    "must be \"icmp\" or \"tcp:PORT\" with PORT from 1 to 65535",
-                ),
+                None => {
+                    let rule = format!("must be {}", words.forms.join(" or "));
+                    self.problem(Some(p.span()), key, &quoted(Some(&p)), &rule);
+                }
             }
         }
         out

@@ -203,7 +203,7 @@ impl<'a> Tally<'a> {
 
     fn target_figures(&mut self, spec: &Spec, r: &ProbeResult, window: &LossWindow) {
         let family = spec.family().unwrap_or(Family::V4);
-        let Spec::Icmp { host, .. } = spec else {
+        let Spec::Icmp(echo) = spec else {
             self.other_rtts.extend(r.outcome.rtt().map(|t| (family, t)));
             return;
         };
@@ -213,7 +213,7 @@ impl<'a> Tally<'a> {
         });
         let before = window.before(self.per_probe.len());
         self.per_probe.push(now);
-        self.echo_families.push((host.family(), before));
+        self.echo_families.push((echo.host.family(), before));
         self.icmp_rtts.extend(r.outcome.rtt().map(|t| (family, t)));
     }
 
