@@ -106,8 +106,8 @@ pub struct Shared {
     pub outbox: Arc<Outbox>,
     /// `notifications.log`.
     pub log: NotifyLog,
-    /// The daemon's one HTTP client.
-    pub http: reqwest::Client,
+    /// The daemon's one HTTP client, made when a channel first sends.
+    pub http: crate::probe::SharedClient,
     /// An undelivered message older than this is given up, loudly.
     pub max_age: Duration,
     /// Where delivery outcomes are published for live views.
@@ -223,7 +223,10 @@ async fn attempt(
     backoff: &mut Backoff,
 ) -> Result<(), Duration> {
     let name = channel.name();
-    let sent = channel.send(&shared.http, msg).await;
+    let sent = match shared.http.get() {
+        Ok(http) => channel.send(&http, msg).await,
+        Err(e) => Err(SendError::new(format!("cannot make the HTTP client: {e}"))),
+    };
     shared.record(name, msg, sent.as_ref().err().map(|e| e.text.as_str()));
     match sent {
         Ok(()) => {

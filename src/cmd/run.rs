@@ -67,7 +67,7 @@ pub async fn daemon(
 ) -> anyhow::Result<()> {
     let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
     let persisted = pipeline::load_state(&config);
-    let http = probe::http_client()?;
+    let http = probe::SharedClient::default();
     let mut hub = Hub::default();
     let (status_line, status) = StatusLine::start(&config, hub.live());
     let alerts = Alerts::start(

@@ -35,7 +35,7 @@ impl Alerts {
         config: &Config,
         updates: mpsc::Receiver<Arc<Update>>,
         live: LiveSender,
-        http: reqwest::Client,
+        http: crate::probe::SharedClient,
         legacy: Option<serde_json::Value>,
     ) -> Alerts {
         let shared = Shared {

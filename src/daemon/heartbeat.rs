@@ -166,7 +166,7 @@ async fn run(
     live: Arc<LiveView>,
     mut checks: watch::Receiver<u64>,
     mut settings: watch::Receiver<Settings>,
-    http: reqwest::Client,
+    http: crate::probe::SharedClient,
     token: CancellationToken,
 ) {
     let mut seen = live.pulse();
@@ -217,7 +217,12 @@ struct Caller {
 }
 
 impl Caller {
-    fn call(&mut self, http: &reqwest::Client, hb: &HeartbeatConfig, why: &'static str) {
+    fn call(
+        &mut self,
+        http: &crate::probe::SharedClient,
+        hb: &HeartbeatConfig,
+        why: &'static str,
+    ) {
         if self.busy.as_ref().is_some_and(|t| !t.is_finished()) {
             tracing::debug!("heartbeat: the last call is still running; this beat is skipped");
             return;
@@ -226,13 +231,17 @@ impl Caller {
         let failing = std::sync::Arc::clone(&self.failing);
         self.busy = Some(tokio::spawn(async move {
             use std::sync::atomic::Ordering;
-            let result = http.get(url.expose()).timeout(timeout).send().await;
+            let result = match http.get() {
+                Ok(http) => Ok(http.get(url.expose()).timeout(timeout).send().await),
+                Err(e) => Err(format!("cannot make the HTTP client: {e}")),
+            };
             let error = match result {
-                Ok(r) if r.status().is_success() => None,
-                Ok(r) => Some(format!("HTTP {}", r.status().as_u16())),
-                Err(e) => Some(crate::util::redact(&crate::util::error_chain(
+                Ok(Ok(r)) if r.status().is_success() => None,
+                Ok(Ok(r)) => Some(format!("HTTP {}", r.status().as_u16())),
+                Ok(Err(e)) => Some(crate::util::redact(&crate::util::error_chain(
                     &e.without_url(),
                 ))),
+                Err(e) => Some(e),
             };
             match error {
                 None => {

@@ -24,8 +24,8 @@ pub struct Context<'a> {
     pub core: &'a Core,
     /// Where the CSV logs are.
     pub log_dir: &'a Path,
-    /// The daemon's one HTTP client.
-    pub http: &'a reqwest::Client,
+    /// The daemon's one HTTP client, made when a surface first needs it.
+    pub http: &'a crate::probe::SharedClient,
 }
 
 /// A live surface's section, as the surfaces part runs it.

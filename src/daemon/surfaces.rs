@@ -52,12 +52,16 @@ pub struct Surfaces {
     viewing: Option<Viewing>,
     slots: Vec<Box<dyn Slot>>,
     /// The daemon's one HTTP client, for the surfaces that send.
-    http: reqwest::Client,
+    http: crate::probe::SharedClient,
 }
 
 impl Surfaces {
     /// Starts what `config` asks for; the view follows `updates` once a surface needs it.
-    pub async fn start(config: &Config, updates: LiveSender, http: reqwest::Client) -> Surfaces {
+    pub async fn start(
+        config: &Config,
+        updates: LiveSender,
+        http: crate::probe::SharedClient,
+    ) -> Surfaces {
         let mut s = Surfaces {
             updates,
             viewing: None,

@@ -3,7 +3,7 @@
 //! reqwest honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY itself; [`proxy_in_use`]
 //! only reports which applies, so the log can say so.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -62,7 +62,7 @@ impl Kind for Get {
 /// The shared client: no redirects followed (a redirect is an answer), no cookies.
 /// Its attempts are bounded by the probe's timeout, not by the client.
 pub fn client() -> Result<reqwest::Client, ProbeSetupError> {
-    builder()
+    with_shared_tls(builder())
         .build()
         .map_err(|e| ProbeSetupError::Http(e.to_string()))
 }
@@ -80,7 +80,7 @@ pub fn client_trusting(
 /// A client that connects over `family` only: the names it resolves keep only
 /// that family's addresses, so Happy Eyeballs cannot hide a broken family.
 pub fn client_over(family: Family) -> Result<reqwest::Client, ProbeSetupError> {
-    builder()
+    with_shared_tls(builder())
         .dns_resolver(Arc::new(OneFamily(family)))
         .build()
         .map_err(|e| ProbeSetupError::Http(e.to_string()))
@@ -92,6 +92,49 @@ fn builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("connectivity-monitor/", env!("CARGO_PKG_VERSION")))
+}
+
+/// `builder` with the shared TLS settings (not for a client that trusts more roots).
+fn with_shared_tls(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    match shared_tls() {
+        Some(tls) => builder.tls_backend_preconfigured(tls),
+        // reqwest makes its own, and says why it cannot when it cannot.
+        None => builder,
+    }
+}
+
+/// The TLS settings every client shares: one verifier, so the system's
+/// certificates are loaded once however many clients there are (each client
+/// made its own copy, about 80 KiB). `None` if it cannot be made.
+fn shared_tls() -> Option<rustls::ClientConfig> {
+    static TLS: OnceLock<Option<rustls::ClientConfig>> = OnceLock::new();
+    TLS.get_or_init(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let provider = rustls::crypto::CryptoProvider::get_default()?.clone();
+        let verifier = rustls_platform_verifier::Verifier::new(Arc::clone(&provider)).ok()?;
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .ok()?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Some(tls)
+    })
+    .clone()
+}
+
+/// The daemon's HTTP client for notifications and the live surfaces, made on
+/// first use and shared by every clone: a daemon that never calls out never
+/// loads the certificates.
+#[derive(Clone, Default)]
+pub struct SharedClient(Arc<OnceLock<Result<reqwest::Client, String>>>);
+
+impl SharedClient {
+    /// The client, made now if this is the first use.
+    pub fn get(&self) -> Result<reqwest::Client, String> {
+        (self.0.get_or_init(|| client().map_err(|e| e.to_string()))).clone()
+    }
 }
 
 /// The system's resolver, keeping one family's addresses.

@@ -43,7 +43,9 @@ use std::time::Duration;
 use crate::config::Family;
 use crate::route;
 
-pub use http::{client as http_client, client_trusting as http_client_trusting, proxy_in_use};
+pub use http::{
+    client as http_client, client_trusting as http_client_trusting, proxy_in_use, SharedClient,
+};
 pub use outcome::{Failure, IcmpStats, Outcome, ProbeResult, Rtt};
 pub use plan::{Host, Plan, Probe, Role};
 pub use schedule::{ProbeReport, ProbeTasks, Timing};

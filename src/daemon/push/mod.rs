@@ -178,18 +178,20 @@ impl Surface for PushConfig {
 
     /// A `ca_file` that cannot be read leaves push off: an error here.
     fn preflight(&self) -> (Vec<String>, Vec<String>) {
-        let errors = crate::probe::http_client()
-            .ok()
-            .and_then(|http| client(self, &http).err())
+        let errors = client(self, &crate::probe::SharedClient::default())
+            .err()
             .map(|e| format!("{e:#}; `run` would start without push"));
         (errors.into_iter().collect(), Vec::new())
     }
 }
 
 /// The client for `p`: the shared one, or one with its settings that also trusts `ca_file`.
-fn client(p: &PushConfig, shared: &reqwest::Client) -> anyhow::Result<reqwest::Client> {
+fn client(
+    p: &PushConfig,
+    shared: &crate::probe::SharedClient,
+) -> anyhow::Result<reqwest::Client> {
     let Some(path) = &p.ca_file else {
-        return Ok(shared.clone());
+        return shared.get().map_err(anyhow::Error::msg);
     };
     let pem = std::fs::read(path)
         .with_context(|| format!("cannot read push.ca_file {}", path.display()))?;
