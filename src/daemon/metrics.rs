@@ -12,7 +12,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use hyper::body::Bytes;
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, LabelSetEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -25,11 +25,23 @@ use super::live::ProbeView;
 use crate::monitor::Verdict;
 use crate::probe::{Outcome, Plan, Probe, ProbeResult, Role};
 
-/// One probe's series: `target` is the target, DNS query or HTTP check name
-/// (the address for the gateway and hops), `address` what was asked: the IP,
-/// the DNS server `IP:PORT`, or the URL.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ProbeLabels {
+/// One probe's series' labels, behind one pointer: each of the four
+/// families of a probe keys its map with a copy, so a copy is 8 bytes, not
+/// five labels' 80 (with a thousand probes, 0.9 MB less in the maps).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct ProbeLabels(Arc<ProbeLabelSet>);
+
+impl EncodeLabelSet for ProbeLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> std::fmt::Result {
+        self.0.encode(encoder)
+    }
+}
+
+/// `target` is the target, DNS query or HTTP check name (the address for
+/// the gateway and hops), `address` what was asked: the IP, the DNS server
+/// `IP:PORT`, or the URL.
+#[derive(Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProbeLabelSet {
     role: Label,
     target: Label,
     address: Label,
@@ -41,7 +53,7 @@ impl ProbeLabels {
     /// The labels of probe `p`.
     pub fn of(p: &ProbeView) -> ProbeLabels {
         let address = Label::from(p.address.as_deref().unwrap_or_default());
-        ProbeLabels {
+        ProbeLabels(Arc::new(ProbeLabelSet {
             role: p.role.into(),
             target: p
                 .name
@@ -50,7 +62,7 @@ impl ProbeLabels {
             address,
             kind: p.kind.as_str().into(),
             family: p.family.into(),
-        }
+        }))
     }
 }
 
