@@ -52,3 +52,17 @@ fn a_channel_removed_by_a_reload_leaves_the_view_and_the_metrics() {
     let text = String::from_utf8_lossy(&live.metrics_text(Format::Prometheus)).into_owned();
     assert!(!text.contains("channel=\"email\""), "{text}");
 }
+
+#[test]
+fn the_page_parts_are_kept_once_a_surface_shows_them_and_started_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = config(dir.path(), "");
+    let live = LiveView::new(&c, &c.features.notify, Utc::now(), false);
+    assert!(!live.page.load(Ordering::Relaxed));
+    assert!(live.keep_page(c.monitor.interval, Utc::now()), "started");
+    assert!(live.page.load(Ordering::Relaxed));
+    assert!(
+        !live.keep_page(c.monitor.interval, Utc::now()),
+        "already kept: today's figure is not started again"
+    );
+}
