@@ -4,9 +4,11 @@
 //! availability and the Prometheus metrics, all updated in place once per check.
 
 mod history;
+mod probes;
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -19,27 +21,13 @@ use crate::alert::NotifyConfig;
 use crate::config::Core;
 use crate::monitor::update::{CheckDone, DeliveryNote, TicketNote};
 use crate::monitor::{Event, Update, Verdict};
-use crate::probe::Outcome;
 use crate::timefmt::rfc3339_local;
 use history::push_history;
+use probes::probe_views;
+pub use probes::{loss_pct, probe_view, ProbeView};
 
 /// How many finished outages the page lists.
 const RECENT_OUTAGES: usize = 20;
-
-/// One probe as the page shows it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ProbeView {
-    pub role: &'static str,
-    pub name: Option<String>,
-    pub address: Option<String>,
-    pub kind: String,
-    /// `ipv4` or `ipv6`; `any` for an HTTP check that may take either.
-    pub family: &'static str,
-    pub up: bool,
-    pub rtt_ms: Option<f64>,
-    pub loss_pct: Option<f64>,
-    pub failure: Option<String>,
-}
 
 /// An outage as the page shows it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -123,6 +111,11 @@ pub struct LiveView {
     today: Mutex<Today>,
     metrics: Mutex<Metrics>,
     pulse: Mutex<Pulse>,
+    /// Whether a check updates the page's parts: the rows, the history, the
+    /// outages and today's figure, which only the status page, the JSON API
+    /// and MQTT show. Push and the heartbeat read the metrics and the pulse:
+    /// without them, a check of a thousand probes allocates next to nothing.
+    page: AtomicBool,
     state_dir: PathBuf,
 }
 
@@ -141,9 +134,15 @@ pub struct Pulse {
 }
 
 impl LiveView {
-    /// An empty view, before the first check; checks from `start` on count
-    /// towards today's figure live, those before it come from the logs.
-    pub fn new(config: &Core, notify: &NotifyConfig, start: DateTime<Utc>) -> Arc<LiveView> {
+    /// An empty view, before the first check, with the page's parts if
+    /// `page`; checks from `start` on count towards today's figure live,
+    /// those before it come from the logs.
+    pub fn new(
+        config: &Core,
+        notify: &NotifyConfig,
+        start: DateTime<Utc>,
+        page: bool,
+    ) -> Arc<LiveView> {
         let view = View {
             schema_version: 1,
             host: crate::util::hostname(),
@@ -154,6 +153,7 @@ impl LiveView {
             today: Mutex::new(Today::new(config.monitor.interval, start)),
             metrics: Mutex::new(Metrics::new()),
             pulse: Mutex::default(),
+            page: AtomicBool::new(page),
             state_dir: config.monitor.state_dir.clone(),
         });
         live.configure(config, notify);
@@ -197,6 +197,19 @@ impl LiveView {
             view.channels.entry((*c).to_owned()).or_default().spooled = n;
             m.spooled(c, n);
         }
+    }
+
+    /// Keeps the page's parts from now on (a surface that shows them was
+    /// added); today's figure starts again at `start`, to be seeded from
+    /// the logs before it. Whether they were not kept until now.
+    pub fn keep_page(&self, interval: std::time::Duration, start: DateTime<Utc>) -> bool {
+        let mut today = self.today.lock().expect("today lock");
+        if self.page.load(Ordering::Relaxed) {
+            return false;
+        }
+        *today = Today::new(interval, start);
+        self.page.store(true, Ordering::Relaxed);
+        true
     }
 
     /// Today's figure from the logs (see `today::seed_from_logs`).
@@ -257,6 +270,10 @@ impl LiveView {
             p.reachable = c.diagnosis.targets_up > 0 || ended > 0;
             p.outages_ended += ended;
         }
+        self.check_metrics(c);
+        if !self.page.load(Ordering::Relaxed) {
+            return;
+        }
         let probes = probe_views(c);
         let pct = {
             let mut today = self.today.lock().expect("today lock");
@@ -268,7 +285,6 @@ impl LiveView {
             }
             today.pct()
         };
-        self.check_metrics(c, &probes);
         let mut view = self.view.lock().expect("view lock");
         let d = &c.diagnosis;
         view.checks += 1;
@@ -303,10 +319,10 @@ impl LiveView {
         view.availability_today_pct = pct;
     }
 
-    fn check_metrics(&self, c: &CheckDone, probes: &[ProbeView]) {
+    fn check_metrics(&self, c: &CheckDone) {
         let mut m = self.metrics.lock().expect("metrics lock");
         m.changed();
-        m.probes(probes);
+        m.probes(&c.plan, &c.results);
         m.families(&families(&c.diagnosis));
         m.verdict(c.diagnosis.verdict);
         for e in &c.events {
@@ -386,86 +402,5 @@ fn families(d: &crate::monitor::Diagnosis) -> BTreeMap<&'static str, FamilyView>
         .collect()
 }
 
-fn probe_views(c: &CheckDone) -> Vec<ProbeView> {
-    c.plan
-        .probes
-        .iter()
-        .zip(&c.results)
-        .map(|(p, r)| {
-            let (role, name, address) = p.parts(r.addr);
-            let loss_pct = r
-                .icmp
-                .filter(|s| s.sent > 0)
-                .map(|s| f64::from(s.sent - s.received) * 100.0 / f64::from(s.sent));
-            ProbeView {
-                role,
-                name,
-                address,
-                kind: p.spec.kind(),
-                family: p.spec.family().map_or("any", crate::config::Family::label),
-                up: matches!(r.outcome, Outcome::Up { .. }),
-                rtt_ms: r.outcome.rtt().map(|r| r.as_ms()),
-                loss_pct,
-                failure: match &r.outcome {
-                    Outcome::Down(f) => Some(f.to_string()),
-                    Outcome::Up { .. } => None,
-                },
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::daemon::config::Config;
-    use crate::monitor::update::DeliveryNote;
-
-    fn config(dir: &std::path::Path, extra: &str) -> Config {
-        let text = format!(
-            "[monitor]\nstate_dir = \"{}\"\n[[target]]\nname = \"a\"\naddress = \"192.0.2.1\"\n{extra}",
-            dir.display()
-        );
-        Config::parse(&dir.join("config.toml"), &text).unwrap()
-    }
-
-    const EMAIL: &str = "[notify.email]\nserver = \"mail.example.com\"\nfrom = \"m@example.com\"\nto = [\"a@example.com\"]\n";
-
-    #[test]
-    fn a_scrape_is_encoded_once_until_a_metric_changes() {
-        let dir = tempfile::tempdir().unwrap();
-        let c = config(dir.path(), EMAIL);
-        let live = LiveView::new(&c, &c.features.notify, Utc::now());
-        let first = live.metrics_text(Format::Prometheus);
-        assert_eq!(
-            first.as_ptr(),
-            live.metrics_text(Format::Prometheus).as_ptr(),
-            "the second scrape reuses the first one's text"
-        );
-        assert!(!String::from_utf8_lossy(&first)
-            .contains("notifications_sent_total{channel=\"email\"} 1"));
-        live.apply(&Update::Delivery(DeliveryNote {
-            channel: "email",
-            id: "m1".into(),
-            error: None,
-        }));
-        let after = String::from_utf8_lossy(&live.metrics_text(Format::Prometheus)).into_owned();
-        assert!(
-            after.contains("connectivity_monitor_notifications_sent_total{channel=\"email\"} 1"),
-            "{after}"
-        );
-    }
-
-    #[test]
-    fn a_channel_removed_by_a_reload_leaves_the_view_and_the_metrics() {
-        let dir = tempfile::tempdir().unwrap();
-        let c = config(dir.path(), EMAIL);
-        let live = LiveView::new(&c, &c.features.notify, Utc::now());
-        assert!(live.view().channels.contains_key("email"));
-        let c = config(dir.path(), "");
-        live.configure(&c, &c.features.notify);
-        assert!(live.view().channels.is_empty());
-        let text = String::from_utf8_lossy(&live.metrics_text(Format::Prometheus)).into_owned();
-        assert!(!text.contains("channel=\"email\""), "{text}");
-    }
-}
+mod tests;

@@ -40,7 +40,8 @@ struct Shown {
 struct Viewing {
     shown: Shown,
     follower: Background,
-    seeding: Background,
+    /// Today's figure from the logs, once the page's parts are kept.
+    seeding: Option<Background>,
 }
 
 /// The part.
@@ -91,29 +92,28 @@ impl Surfaces {
         notes
     }
 
-    /// The view, started when a surface first needs it, else following `config`.
+    /// The view, started when a surface first needs it, else following
+    /// `config`; with the page's parts once a surface shows them.
     fn shown(&mut self, config: &Config) -> Option<Shown> {
-        if let Some(v) = &self.viewing {
-            v.shown
-                .live
-                .configure(&config.core, &config.features.notify);
+        let page = config.surfaces.serve.is_some() || config.surfaces.mqtt.is_some();
+        let start = Utc::now();
+        if let Some(v) = &mut self.viewing {
+            let live = &v.shown.live;
+            live.configure(&config.core, &config.features.notify);
+            if page && live.keep_page(config.monitor.interval, start) {
+                v.seeding = Some(seeding(live, config, start));
+            }
             return Some(v.shown.clone());
         }
         if config.surfaces.is_absent() {
             return None;
         }
         let updates = self.updates.subscribe();
-        let start = Utc::now();
-        let live = LiveView::new(&config.core, &config.features.notify, start);
+        let live = LiveView::new(&config.core, &config.features.notify, start, page);
         let (tick, checks) = watch::channel(0);
         let l = Arc::clone(&live);
         let follower = Background::spawn(|token| follow(l, updates, tick, token));
-        let (l, dir, interval) = (
-            Arc::clone(&live),
-            config.monitor.log_dir.clone(),
-            config.monitor.interval,
-        );
-        let seeding = Background::spawn(move |token| seed(l, dir, interval, start, token));
+        let seeding = page.then(|| seeding(&live, config, start));
         let shown = Shown { live, checks };
         self.viewing = Some(Viewing {
             shown: shown.clone(),
@@ -122,6 +122,16 @@ impl Surfaces {
         });
         Some(shown)
     }
+}
+
+/// Seeds today's figure of `live` from the logs before `start`.
+fn seeding(live: &Arc<LiveView>, config: &Config, start: DateTime<Utc>) -> Background {
+    let (l, dir, interval) = (
+        Arc::clone(live),
+        config.monitor.log_dir.clone(),
+        config.monitor.interval,
+    );
+    Background::spawn(move |token| seed(l, dir, interval, start, token))
 }
 
 /// Applies every update to the view; a check also moves `tick`.
@@ -190,7 +200,9 @@ impl Part for Surfaces {
                 slot.stop().await;
             }
             if let Some(v) = self.viewing {
-                let _ = v.seeding.stop().await;
+                if let Some(seeding) = v.seeding {
+                    let _ = seeding.stop().await;
+                }
                 let _ = v.follower.stop().await;
             }
             Ok(())

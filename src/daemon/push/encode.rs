@@ -1,18 +1,23 @@
 //! One sample of every series, as remote_write carries it: the text that
 //! /metrics serves, read line by line as the registry writes it, each sample
 //! written at once as a protobuf `TimeSeries` into a batch of bounded size,
-//! each full batch compressed with snappy. A snapshot of a thousand targets
-//! never exists whole as text or protobuf: only one batch of it is
-//! uncompressed at a time, and the sealed ones are compressed.
+//! each full batch compressed with snappy and handed on at once. A snapshot
+//! of a thousand targets never exists whole as text or protobuf: only one
+//! batch of it is, uncompressed and compressed.
 //!
 //! A series that was in the last snapshot and is not in this one (an RTT
 //! while its probe gets no answer, a probe removed by a reload) gets
 //! Prometheus's staleness marker, as a scrape would give it, so that queries
 //! stop showing its last value at once instead of five minutes later.
+//!
+//! Every buffer is kept from one snapshot to the next: once they have grown
+//! to a snapshot's size, taking one allocates (almost) nothing, so the
+//! sampler's heap neither grows nor fragments.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
 
@@ -23,7 +28,7 @@ pub const BATCH_BYTES: usize = 64 << 10;
 pub const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
 
 /// A sealed batch: a snappy-compressed `WriteRequest` and what it holds.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Batch {
     /// Samples in it.
     pub samples: u32,
@@ -38,9 +43,15 @@ pub struct Batch {
 pub struct Snapshots {
     /// `instance` and the configured labels, added to every series.
     extra: Vec<(String, String)>,
-    /// The series of the last snapshot (histograms' parts aside: they leave
-    /// only with their probe), by their text `name{labels}`.
-    last: HashSet<Box<str>>,
+    /// The series of the last snapshot.
+    last: Series,
+    /// The series of the snapshot being taken (then swapped with `last`).
+    seen: Series,
+    /// The line being read.
+    line: String,
+    /// The histogram family being read with a `_` after it, if one is.
+    histogram: String,
+    batch: Builder,
 }
 
 impl Snapshots {
@@ -51,59 +62,141 @@ impl Snapshots {
         extra.push(("instance".into(), instance.into()));
         Snapshots {
             extra,
-            last: HashSet::new(),
+            last: Series::default(),
+            seen: Series::default(),
+            line: String::new(),
+            histogram: String::new(),
+            batch: Builder::new(),
         }
     }
 
     /// One snapshot at `at_ms`: `encode` writes the exposition text into the
-    /// writer it is given; every sealed batch goes to `sealed` as it fills.
+    /// writer it is given; every sealed batch goes to `sealed` as it fills
+    /// (its buffer is reused for the next one).
     pub fn take(
         &mut self,
         at_ms: i64,
         encode: impl FnOnce(&mut dyn fmt::Write) -> fmt::Result,
-        sealed: &mut dyn FnMut(Batch),
+        sealed: &mut dyn FnMut(&Batch),
     ) -> fmt::Result {
+        self.seen.clear();
+        self.line.clear();
+        self.histogram.clear();
+        self.batch.start(at_ms);
         let mut sink = Sink {
             extra: &self.extra,
-            line: String::new(),
-            histogram: None,
-            seen: HashSet::with_capacity(self.last.len()),
-            batch: Builder::new(at_ms),
+            line: &mut self.line,
+            histogram: &mut self.histogram,
+            seen: &mut self.seen,
+            batch: &mut self.batch,
             sealed,
         };
         encode(&mut sink)?;
         if !sink.line.is_empty() {
             sink.flush_line();
         }
-        let Sink {
-            seen,
-            mut batch,
-            sealed,
-            ..
-        } = sink;
-        for gone in self.last.difference(&seen) {
-            if let Some((name, labels)) = parse_series(gone) {
+        self.seen.keys.sort_unstable();
+        for &(hash, name, labels) in &self.last.keys {
+            if self.seen.has(hash) {
+                continue;
+            }
+            let name = self.last.at(name);
+            if let Some(labels) = parse_labels(self.last.at(labels)) {
                 let labels = with_extra(name, &labels, &self.extra);
-                batch.add(&labels, f64::from_bits(STALE_NAN), sealed);
+                self.batch.add(&labels, f64::from_bits(STALE_NAN), sealed);
             }
         }
-        if let Some(b) = batch.seal() {
+        if let Some(b) = self.batch.seal() {
             sealed(b);
         }
-        self.last = seen;
+        std::mem::swap(&mut self.last, &mut self.seen);
         Ok(())
     }
+}
+
+/// The series of one snapshot (histograms' parts aside: they leave only
+/// with their probe), each by a hash of its text `name{labels}`, with its
+/// name and labels kept for the staleness marker it gets once gone. The
+/// label set a probe's series share is kept once.
+#[derive(Default)]
+struct Series {
+    /// (hash of the series, where its name is in `text`, where its labels
+    /// are), sorted once the snapshot is complete.
+    keys: Vec<(u64, u32, u32)>,
+    /// Names and label sets, each ended by a line feed (which a line of
+    /// the exposition never holds).
+    text: String,
+    /// Where each label set is in `text`, by its hash.
+    label_sets: HashMap<u64, u32>,
+    /// Where the last name added is: a family's series come one after another.
+    name: Option<u32>,
+}
+
+impl Series {
+    fn clear(&mut self) {
+        self.keys.clear();
+        self.text.clear();
+        self.label_sets.clear();
+        self.name = None;
+    }
+
+    fn add(&mut self, name: &str, labels: &str) {
+        let name_at = match self.name {
+            Some(at) if self.at(at) == name => at,
+            _ => {
+                let at = self.put(name);
+                self.name = Some(at);
+                at
+            }
+        };
+        let set = hash(&[labels]);
+        let labels_at = match self.label_sets.get(&set) {
+            Some(&at) if self.at(at) == labels => at,
+            _ => {
+                let at = self.put(labels);
+                self.label_sets.insert(set, at);
+                at
+            }
+        };
+        self.keys.push((hash(&[name, labels]), name_at, labels_at));
+    }
+
+    fn put(&mut self, s: &str) -> u32 {
+        let at = self.text.len() as u32;
+        self.text.push_str(s);
+        self.text.push('\n');
+        at
+    }
+
+    /// The name or label set kept at `at`.
+    fn at(&self, at: u32) -> &str {
+        let s = &self.text[at as usize..];
+        s.split_once('\n').map_or(s, |(s, _)| s)
+    }
+
+    /// Whether the (sorted) snapshot has the series of `hash`.
+    fn has(&self, hash: u64) -> bool {
+        self.keys.binary_search_by_key(&hash, |k| k.0).is_ok()
+    }
+}
+
+/// A hash of `parts` that tells one part from the next.
+fn hash(parts: &[&str]) -> u64 {
+    let mut h = DefaultHasher::new();
+    for p in parts {
+        p.hash(&mut h);
+    }
+    h.finish()
 }
 
 /// The writer `encode_registry` writes into: one line at a time.
 struct Sink<'a> {
     extra: &'a [(String, String)],
-    line: String,
-    /// The histogram family being written, if one is.
-    histogram: Option<String>,
-    seen: HashSet<Box<str>>,
-    batch: Builder,
-    sealed: &'a mut dyn FnMut(Batch),
+    line: &'a mut String,
+    histogram: &'a mut String,
+    seen: &'a mut Series,
+    batch: &'a mut Builder,
+    sealed: &'a mut dyn FnMut(&Batch),
 }
 
 impl fmt::Write for Sink<'_> {
@@ -121,26 +214,27 @@ impl fmt::Write for Sink<'_> {
 
 impl Sink<'_> {
     fn flush_line(&mut self) {
-        let line = std::mem::take(&mut self.line);
+        let line = self.line.as_str();
         if let Some(comment) = line.strip_prefix("# ") {
             if let Some(t) = comment.strip_prefix("TYPE ") {
-                self.histogram = t.strip_suffix(" histogram").map(|name| format!("{name}_"));
+                self.histogram.clear();
+                if let Some(name) = t.strip_suffix(" histogram") {
+                    self.histogram.push_str(name);
+                    self.histogram.push('_');
+                }
             }
         } else if let Some((series, value)) = line.rsplit_once(' ') {
-            if let (Some((name, labels)), Ok(v)) = (parse_series(series), value.parse::<f64>()) {
-                let part_of_histogram = self
-                    .histogram
-                    .as_deref()
-                    .is_some_and(|h| name.starts_with(h));
+            let (name, labels) = split_series(series);
+            if let (Some(parsed), Ok(v)) = (labels.and_then(parse_labels), value.parse::<f64>()) {
+                let part_of_histogram =
+                    !self.histogram.is_empty() && name.starts_with(self.histogram.as_str());
                 if !part_of_histogram {
-                    self.seen.insert(series.into());
+                    self.seen.add(name, labels.unwrap_or_default());
                 }
-                let labels = with_extra(name, &labels, self.extra);
+                let labels = with_extra(name, &parsed, self.extra);
                 self.batch.add(&labels, v, self.sealed);
             }
         }
-        // The line's buffer is kept for the next one.
-        self.line = line;
         self.line.clear();
     }
 }
@@ -148,12 +242,17 @@ impl Sink<'_> {
 /// A series' labels as written, values unescaped.
 type Labels<'a> = Vec<(&'a str, Cow<'a, str>)>;
 
-/// `name{a="x",b="y"}` (or a bare name) as the name and its labels.
-fn parse_series(series: &str) -> Option<(&str, Labels<'_>)> {
-    let Some((name, rest)) = series.split_once('{') else {
-        return Some((series, Vec::new()));
-    };
-    let mut body = rest.strip_suffix('}')?;
+/// `name{a="x",b="y"}` as the name and what is between the braces (`""`
+/// for a bare name); `None` for the labels when the braces do not close.
+fn split_series(series: &str) -> (&str, Option<&str>) {
+    match series.split_once('{') {
+        Some((name, rest)) => (name, rest.strip_suffix('}')),
+        None => (series, Some("")),
+    }
+}
+
+/// `a="x",b="y"` as its labels.
+fn parse_labels(mut body: &str) -> Option<Labels<'_>> {
     let mut labels = Vec::new();
     while !body.is_empty() {
         let (label, after) = body.split_once("=\"")?;
@@ -161,7 +260,7 @@ fn parse_series(series: &str) -> Option<(&str, Labels<'_>)> {
         labels.push((label, value));
         body = tail.strip_prefix(',').unwrap_or(tail);
     }
-    Some((name, labels))
+    Some(labels)
 }
 
 /// The value up to its closing quote, unescaped (`\\`, `\"`, `\n`), and what follows it.
@@ -214,30 +313,39 @@ fn with_extra<'a>(
     all
 }
 
-/// A `WriteRequest` being written, series by series. Its buffer and its
-/// compressor are reused from batch to batch; a sealed batch keeps only
-/// its compressed bytes, at their size.
+/// A `WriteRequest` being written, series by series. Its buffer, its
+/// compressor and the sealed batch's are reused from batch to batch and
+/// from snapshot to snapshot.
 struct Builder {
-    at_ms: i64,
     buf: Vec<u8>,
     samples: u32,
     snappy: snap::raw::Encoder,
+    /// The last sealed batch.
+    out: Batch,
 }
 
 impl Builder {
-    fn new(at_ms: i64) -> Builder {
+    fn new() -> Builder {
         Builder {
-            at_ms,
             buf: Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 8),
             samples: 0,
             snappy: snap::raw::Encoder::new(),
+            out: Batch::default(),
         }
     }
 
+    /// Starts the batches of a snapshot at `at_ms`.
+    fn start(&mut self, at_ms: i64) {
+        self.buf.clear();
+        self.samples = 0;
+        self.out.at_ms = at_ms;
+    }
+
     /// Writes one `TimeSeries` of one sample straight from borrowed labels.
-    fn add(&mut self, labels: &[(&str, &str)], value: f64, sealed: &mut dyn FnMut(Batch)) {
+    fn add(&mut self, labels: &[(&str, &str)], value: f64, sealed: &mut dyn FnMut(&Batch)) {
+        let at_ms = self.out.at_ms;
         let label_len = |(k, v): &(&str, &str)| field_len(k.len()) + field_len(v.len());
-        let sample_len = 1 + 8 + 1 + encoded_len_varint(self.at_ms as u64);
+        let sample_len = 1 + 8 + 1 + encoded_len_varint(at_ms as u64);
         let series_len: usize = labels
             .iter()
             .map(|l| field_len(label_len(l)))
@@ -259,7 +367,7 @@ impl Builder {
         encode_key(1, WireType::SixtyFourBit, &mut self.buf);
         self.buf.extend_from_slice(&value.to_le_bytes());
         encode_key(2, WireType::Varint, &mut self.buf);
-        encode_varint(self.at_ms as u64, &mut self.buf);
+        encode_varint(at_ms as u64, &mut self.buf);
         self.samples += 1;
         if self.buf.len() >= BATCH_BYTES {
             if let Some(b) = self.seal() {
@@ -269,24 +377,21 @@ impl Builder {
     }
 
     /// The compressed batch of what was added since the last one, if any.
-    fn seal(&mut self) -> Option<Batch> {
+    fn seal(&mut self) -> Option<&Batch> {
         if self.samples == 0 {
             return None;
         }
-        let mut body = self
+        let body = &mut self.out.body;
+        body.resize(snap::raw::max_compress_len(self.buf.len()), 0);
+        let n = self
             .snappy
-            .compress_vec(&self.buf)
+            .compress(&self.buf, body)
             .expect("a batch is far below snappy's size limit");
-        // compress_vec leaves room for the worst case: keep only what is used.
-        body.shrink_to_fit();
-        let batch = Batch {
-            samples: self.samples,
-            at_ms: self.at_ms,
-            body,
-        };
+        body.truncate(n);
+        self.out.samples = self.samples;
         self.buf.clear();
         self.samples = 0;
-        Some(batch)
+        Some(&self.out)
     }
 }
 
@@ -295,155 +400,6 @@ fn field_len(len: usize) -> usize {
     1 + encoded_len_varint(len as u64) + len
 }
 
-/// The remote write 1.0 messages as receivers decode them (`prometheus.WriteRequest`),
-/// written with prost's derive: the tests decode what [`Snapshots`] writes with them.
-/// The daemon itself writes the same wire format straight from borrowed
-/// labels, without a `String` per label per sample.
-#[cfg(test)]
-pub mod wire {
-    /// `prometheus.WriteRequest` (remote write 1.0), as receivers decode it.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct WriteRequest {
-        #[prost(message, repeated, tag = "1")]
-        pub timeseries: Vec<TimeSeries>,
-    }
-
-    /// `prometheus.TimeSeries`: labels sorted by name, samples oldest first.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct TimeSeries {
-        #[prost(message, repeated, tag = "1")]
-        pub labels: Vec<Label>,
-        #[prost(message, repeated, tag = "2")]
-        pub samples: Vec<Sample>,
-    }
-
-    /// `prometheus.Label`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Label {
-        #[prost(string, tag = "1")]
-        pub name: String,
-        #[prost(string, tag = "2")]
-        pub value: String,
-    }
-
-    /// `prometheus.Sample`: a value at a time in Unix milliseconds.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Sample {
-        #[prost(double, tag = "1")]
-        pub value: f64,
-        #[prost(int64, tag = "2")]
-        pub timestamp: i64,
-    }
-
-    /// A batch's body decoded (for tests and for checking what was sent).
-    pub fn decode(body: &[u8]) -> Result<WriteRequest, String> {
-        use prost::Message;
-        let raw = snap::raw::Decoder::new()
-            .decompress_vec(body)
-            .map_err(|e| format!("snappy: {e}"))?;
-        WriteRequest::decode(raw.as_slice()).map_err(|e| format!("protobuf: {e}"))
-    }
-}
 
 #[cfg(test)]
-mod tests {
-    use super::wire::*;
-    use super::*;
-
-    fn labels(ts: &TimeSeries) -> Vec<(String, String)> {
-        ts.labels
-            .iter()
-            .map(|l| (l.name.clone(), l.value.clone()))
-            .collect()
-    }
-
-    fn snapshot(s: &mut Snapshots, at_ms: i64, text: &str) -> Vec<WriteRequest> {
-        let mut out = Vec::new();
-        s.take(at_ms, |w| w.write_str(text), &mut |b| {
-            assert_eq!(b.at_ms, at_ms);
-            let req = decode(&b.body).unwrap();
-            assert_eq!(req.timeseries.len() as u32, b.samples);
-            out.push(req);
-        })
-        .unwrap();
-        out
-    }
-
-    const TEXT: &str = "# HELP cm_probe_success 1 if the probe got an answer\n\
-        # TYPE cm_probe_success gauge\n\
-        cm_probe_success{role=\"target\",target=\"a \\\"b\\\" \\\\c\\nd\"} 1\n\
-        # TYPE cm_rtt histogram\n\
-        cm_rtt_sum{target=\"one\"} 0.5\n\
-        cm_rtt_bucket{le=\"+Inf\",target=\"one\"} 3\n\
-        # TYPE cm_outage_open gauge\n\
-        cm_outage_open 0\n\
-        # EOF\n";
-
-    #[test]
-    fn every_sample_line_becomes_one_series_with_sorted_labels_and_the_extras() {
-        let extra = BTreeMap::from([("site".to_owned(), "home".to_owned())]);
-        let mut s = Snapshots::new("pi", &extra);
-        let reqs = snapshot(&mut s, 1_700_000_000_123, TEXT);
-        assert_eq!(reqs.len(), 1);
-        let ts = &reqs[0].timeseries;
-        assert_eq!(ts.len(), 4);
-        assert_eq!(
-            labels(&ts[0]),
-            [
-                ("__name__", "cm_probe_success"),
-                ("instance", "pi"),
-                ("role", "target"),
-                ("site", "home"),
-                ("target", "a \"b\" \\c\nd"),
-            ]
-            .map(|(a, b)| (a.to_owned(), b.to_owned()))
-        );
-        assert_eq!(
-            ts[0].samples,
-            [Sample {
-                value: 1.0,
-                timestamp: 1_700_000_000_123
-            }]
-        );
-        assert_eq!(labels(&ts[2])[1], ("instance".into(), "pi".into()));
-        assert_eq!(labels(&ts[2])[2], ("le".into(), "+Inf".into()));
-        assert_eq!(ts[2].samples[0].value, 3.0);
-        assert_eq!(labels(&ts[3]).len(), 3, "a series without labels: {ts:?}");
-    }
-
-    #[test]
-    fn a_series_that_leaves_gets_a_staleness_marker_once() {
-        let mut s = Snapshots::new("pi", &BTreeMap::new());
-        snapshot(&mut s, 1000, "a{t=\"x\"} 1\na{t=\"y\"} 2\n");
-        let second = snapshot(&mut s, 2000, "a{t=\"x\"} 1\n");
-        let ts = &second[0].timeseries;
-        assert_eq!(ts.len(), 2);
-        assert_eq!(labels(&ts[1])[2], ("t".into(), "y".into()));
-        assert_eq!(ts[1].samples[0].value.to_bits(), STALE_NAN);
-        assert_eq!(ts[1].samples[0].timestamp, 2000);
-        let third = snapshot(&mut s, 3000, "a{t=\"x\"} 1\n");
-        assert_eq!(third[0].timeseries.len(), 1, "marked once");
-    }
-
-    #[test]
-    fn a_large_snapshot_comes_in_batches_of_bounded_size_in_order() {
-        let mut s = Snapshots::new("pi", &BTreeMap::new());
-        let text: String = (0..5000)
-            .map(|i| format!("cm_probe_success{{target=\"t{i}\",address=\"198.18.0.{i}\"}} 1\n"))
-            .collect();
-        let mut sizes = Vec::new();
-        let mut targets = Vec::new();
-        s.take(5, |w| w.write_str(&text), &mut |b| {
-            let raw = snap::raw::Decoder::new().decompress_vec(&b.body).unwrap();
-            sizes.push(raw.len());
-            for ts in decode(&b.body).unwrap().timeseries {
-                targets.push(ts.labels[3].value.clone());
-            }
-        })
-        .unwrap();
-        assert!(sizes.len() > 2, "{sizes:?}");
-        assert!(sizes.iter().all(|n| *n < BATCH_BYTES + 200), "{sizes:?}");
-        let expected: Vec<String> = (0..5000).map(|i| format!("t{i}")).collect();
-        assert_eq!(targets, expected);
-    }
-}
+mod tests;

@@ -103,17 +103,17 @@ impl Queue {
         let seq = self.next;
         let path = self.path(seq);
         let tmp = self.dir.join(format!(".{seq:020}.tmp"));
-        let mut bytes = Vec::with_capacity(HEADER + batch.body.len());
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&batch.samples.to_le_bytes());
-        bytes.extend_from_slice(&batch.at_ms.to_le_bytes());
-        bytes.extend_from_slice(&batch.body);
+        let mut head = [0u8; HEADER];
+        head[..MAGIC.len()].copy_from_slice(MAGIC);
+        head[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&batch.samples.to_le_bytes());
+        head[MAGIC.len() + 4..].copy_from_slice(&batch.at_ms.to_le_bytes());
         // Room first, so that the disk never holds more than the bound, not
         // even while the new file is written.
-        let mut dropped = self.bound(estimate(bytes.len()));
+        let mut dropped = self.bound(estimate(HEADER + batch.body.len()));
         let written = std::fs::File::create(&tmp)
             .and_then(|mut f| {
-                f.write_all(&bytes)?;
+                f.write_all(&head)?;
+                f.write_all(&batch.body)?;
                 if durable {
                     f.sync_all()?;
                 }
@@ -136,6 +136,25 @@ impl Queue {
         dropped.batches += after.batches;
         dropped.samples += after.samples;
         Ok(dropped)
+    }
+
+    /// The number the next batch pushed gets.
+    pub fn next_seq(&self) -> u64 {
+        self.next
+    }
+
+    /// Syncs to disk the batches from number `first` on that are still
+    /// queued, and the folder.
+    pub fn sync_from(&self, first: u64) -> io::Result<()> {
+        for seq in first.max(self.first)..self.next {
+            match std::fs::File::open(self.path(seq)) {
+                Ok(f) => f.sync_all()?,
+                // Sent or dropped meanwhile.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        std::fs::File::open(&self.dir).and_then(|d| d.sync_all())
     }
 
     /// Drops the oldest batches (never the one being sent) until the queue
@@ -280,6 +299,8 @@ mod tests {
         let (seq, b) = q.front().unwrap();
         assert_eq!(b, batch(0, 100));
         q.done(seq);
+        assert_eq!(q.next_seq(), 3);
+        q.sync_from(0).expect("a batch sent meanwhile is passed over");
         drop(q);
         let mut q = Queue::open(dir.path(), 1 << 20).unwrap();
         assert_eq!(q.len(), 2);

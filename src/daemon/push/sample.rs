@@ -4,9 +4,9 @@
 //!
 //! A thread, not a task: encoding a thousand targets' series and writing
 //! them to disk takes milliseconds of CPU and file I/O that must not hold
-//! up the runtime. The view's metrics are locked only while they are
-//! encoded (text, protobuf and snappy in one pass); the batches (compressed,
-//! a few kilobytes each) are queued after.
+//! up the runtime. The view's metrics are locked while they are encoded
+//! (text, protobuf and snappy in one pass) and each batch (compressed, a few
+//! kilobytes) is written to the queue as it is sealed, unsynced.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -17,6 +17,7 @@ use prometheus_client::registry::Registry;
 
 use super::config::{written_bytes, PushConfig};
 use super::encode::{Batch, Snapshots};
+use super::queue::Queue;
 use super::send::Shared;
 use crate::daemon::live::LiveView;
 
@@ -78,10 +79,16 @@ impl Sampler {
         }
     }
 
-    /// One sample of every series, into the queue.
+    /// One sample of every series, into the queue: each batch as it is
+    /// sealed, so that no more than one is in memory at a time. The queue
+    /// writes without syncing while the metrics are locked; batches that
+    /// will wait (the queue is behind) are synced to disk after, the usual
+    /// one, sent within moments, is not worth a flash write.
     fn sample(&mut self) {
         let at_ms = chrono::Utc::now().timestamp_millis();
-        let mut batches: Vec<Batch> = Vec::new();
+        let queue = &self.shared.queue;
+        let backlog = !queue.lock().expect("queue lock").is_empty();
+        let mut tally = Tally::default();
         let (live, own) = (&self.live, &self.own);
         let encoded = self.snapshots.take(
             at_ms,
@@ -90,33 +97,17 @@ impl Sampler {
                 let mut w = w;
                 prometheus_client::encoding::text::encode_registry(&mut w, own)
             },
-            &mut |batch| batches.push(batch),
+            &mut |batch| tally.queue(&mut queue.lock().expect("queue lock"), batch),
         );
         if let Err(e) = encoded {
-            tracing::error!("push: cannot encode the metrics ({e}); this sample is skipped");
-            return;
+            tracing::error!("push: cannot encode the metrics ({e}); the rest of this sample is skipped");
         }
-        let queue = &self.shared.queue;
-        // Batches that will wait (the queue is behind) are synced to disk; the
-        // usual one, sent within moments, is not worth a flash write.
-        let backlog = !queue.lock().expect("queue lock").is_empty();
-        let mut dropped = 0;
-        let mut unwritable: Option<(u64, String)> = None;
-        let mut full = false;
-        for batch in batches {
-            let mut q = queue.lock().expect("queue lock");
-            match q.push(&batch, backlog) {
-                Ok(d) => {
-                    dropped += d.samples;
-                    full |= d.batches > 0;
-                }
-                Err(e) => {
-                    let lost = unwritable.get_or_insert((0, e.to_string()));
-                    lost.0 += u64::from(batch.samples);
-                }
+        if let Some(first) = tally.first.filter(|_| backlog) {
+            if let Err(e) = queue.lock().expect("queue lock").sync_from(first) {
+                tally.unwritable.get_or_insert((0, e.to_string()));
             }
         }
-        self.account(dropped, full, unwritable);
+        self.account(tally.dropped, tally.full, tally.unwritable);
         self.shared.more.notify_one();
     }
 
@@ -154,6 +145,36 @@ impl Sampler {
                 self.said_unwritable = false;
             }
             None => {}
+        }
+    }
+}
+
+/// What a sample's batches did to the queue.
+#[derive(Default)]
+struct Tally {
+    /// The number of its first batch in the queue.
+    first: Option<u64>,
+    /// Samples dropped to keep the queue within its bound.
+    dropped: u64,
+    /// The queue reached its bound.
+    full: bool,
+    /// Samples that could not be written, and why.
+    unwritable: Option<(u64, String)>,
+}
+
+impl Tally {
+    fn queue(&mut self, q: &mut Queue, batch: &Batch) {
+        let seq = q.next_seq();
+        match q.push(batch, false) {
+            Ok(d) => {
+                self.first.get_or_insert(seq);
+                self.dropped += d.samples;
+                self.full |= d.batches > 0;
+            }
+            Err(e) => {
+                let lost = self.unwritable.get_or_insert((0, e.to_string()));
+                lost.0 += u64::from(batch.samples);
+            }
         }
     }
 }
