@@ -15,10 +15,10 @@ fn plan(names: &[&str]) -> Arc<Plan> {
         .iter()
         .map(|n| Probe {
             role: Role::Target(crate::config::TargetName((*n).into())),
-            spec: crate::probe::Spec::Icmp {
+            spec: crate::probe::Spec::Icmp(crate::probe::icmp::Echo {
                 host: crate::probe::Host::Ip("192.0.2.1".parse().unwrap()),
                 count: 1,
-            },
+            }),
         })
         .collect();
     Arc::new(Plan { probes })
