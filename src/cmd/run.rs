@@ -89,6 +89,8 @@ pub async fn daemon(
         Box::new(status_line),
     ];
     parts.push(Box::new(surfaces));
+    // What starting left free (the certificates' parse, the plan's building).
+    crate::util::release_free_memory();
     systemd::ready(&status.summary());
 
     loop {
@@ -171,7 +173,7 @@ fn validated(
     path: Option<&Path>,
     parts: &[Box<dyn Part>],
 ) -> anyhow::Result<Config> {
-    let mut new = Config::load(path)?;
+    let mut new = super::load_config(path)?;
     if new.monitor.log_dir != current.monitor.log_dir
         || new.monitor.state_dir != current.monitor.state_dir
     {
