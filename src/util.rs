@@ -274,7 +274,9 @@ pub fn release_free_memory() {
 
 /// Other allocators give free memory back themselves.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-pub fn release_free_memory() {}
+pub fn release_free_memory() {
+    // Nothing held to give back.
+}
 
 #[cfg(test)]
 mod tests {
