@@ -487,18 +487,9 @@ def target_addrs_v6(n):
 
 def workload_many_v6(tmp):
     """The many-targets workload over IPv6 (tests/net/topo.sh dual): ours and fping -6."""
-    topo = Topo(f"b6{os.getpid() % 1000}")
+    addrs = target_addrs_v6(N_TARGETS)
+    topo = many_topo(f"b6{os.getpid() % 1000}", addrs, v6=True)
     try:
-        sh("bash", TOPO, "dual", topo.p)
-        addrs = target_addrs_v6(N_TARGETS)
-        batch = "".join(f"addr add {a}/128 dev lo nodad\n" for a in addrs)
-        subprocess.run(["ip", "-n", topo.ns("net"), "-batch", "-"], input=batch, text=True, check=True)
-        sh("ip", "netns", "exec", topo.ns("net"), "nft", "-f", "-", input="""
-table inet bench {
-  counter echoreq {}
-  chain in { type filter hook input priority 0; policy accept;
-    ip6 daddr 2001:db8:101::/64 icmpv6 type echo-request counter name "echoreq"; }
-}""")
         results = {}
         log(f"many targets over IPv6: connectivity-monitor, {N_TARGETS} targets, {WINDOW}s")
         cfg = config_many(tmp, addrs)
@@ -586,18 +577,24 @@ def with_push(text, site):
                    f'labels = {{ site = "{site}" }}\n')
 
 
-def many_topo(prefix, addrs):
-    """A topology whose internet answers `addrs`, with an nftables counter of the echo requests."""
+def many_topo(prefix, addrs, v6=False):
+    """A topology whose internet answers `addrs` (IPv6 ones over tests/net/topo.sh dual),
+    with an nftables counter of the echo requests."""
     topo = Topo(prefix)
     try:
-        batch = "".join(f"addr add {a}/32 dev lo\n" for a in addrs)
+        if v6:
+            sh("bash", TOPO, "dual", topo.p)
+        own = "/128 dev lo nodad" if v6 else "/32 dev lo"
+        batch = "".join(f"addr add {a}{own}\n" for a in addrs)
         subprocess.run(["ip", "-n", topo.ns("net"), "-batch", "-"], input=batch, text=True, check=True)
-        sh("ip", "netns", "exec", topo.ns("net"), "nft", "-f", "-", input="""
-table inet bench {
-  counter echoreq {}
-  chain in { type filter hook input priority 0; policy accept;
-    ip daddr 198.18.0.0/15 icmp type echo-request counter name "echoreq"; }
-}""")
+        echo = ("ip6 daddr 2001:db8:101::/64 icmpv6 type echo-request" if v6
+                else "ip daddr 198.18.0.0/15 icmp type echo-request")
+        sh("ip", "netns", "exec", topo.ns("net"), "nft", "-f", "-", input=f"""
+table inet bench {{
+  counter echoreq {{}}
+  chain in {{ type filter hook input priority 0; policy accept;
+    {echo} counter name "echoreq"; }}
+}}""")
     except BaseException:
         topo.down()
         raise

@@ -44,7 +44,8 @@
 //! - [`cmd`]: one file per subcommand; [`cli`]: the command line.
 //! - [`systemd`]: sd_notify, the watchdog period, journald logging.
 //! - [`timefmt`]: how times and durations are written; [`util`]: atomic files,
-//!   setting a file aside, backoff, blocking calls off the runtime, error chains.
+//!   setting a file aside, backoff, blocking calls off the runtime, error
+//!   chains, giving the allocator's free memory back.
 //!
 //! Where things plug in (one file, one list entry):
 //! - a channel: a module in `alert/channel/` (its `[notify.NAME]` section and
@@ -59,11 +60,12 @@
 //! - another top-level section: its module, and an entry in `Features`
 //!   (`daemon/config.rs`).
 //! - a probe kind: a module in `probe/` (a struct implementing `Kind`: its
-//!   name in logs, family, host, attempt; and `HostKind` if a host is probed
-//!   with it: its word in `probes = [...]`), and a line in the list in
-//!   `probe/mod.rs`; `Spec`, its dispatch and the words the config accepts
-//!   follow, and the compiler asks for what a new one lacks. `tcp.rs` is
-//!   one. A kind no host is probed with also needs what asks for it (a
+//!   name in logs, its host (or, with none, its family and whether it needs
+//!   global IPv6), its attempt; and `HostKind` if a host is probed with it:
+//!   its word in `probes = [...]`),
+//!   and a line in the list in `probe/mod.rs`; `Spec`, its dispatch and the
+//!   words the config accepts follow, and the compiler asks for what a new
+//!   one lacks. `tcp.rs` is one. A kind no host is probed with also needs what asks for it (a
 //!   section, like `[dns]`, and its probes in `Plan::from_config`).
 
 // The list macros first: `config`'s `sections!` is used by every module with

@@ -97,7 +97,7 @@ macro_rules! channels {
             }
 
             /// Sends `msg` once.
-            pub async fn send(&self, http: &reqwest::Client, msg: &Message) -> Result<(), SendError> {
+            pub async fn send(&self, http: &crate::probe::SharedClient, msg: &Message) -> Result<(), SendError> {
                 match self {
                     $( Channel::$Variant(c) => c.send(http, msg).await, )*
                 }

@@ -223,10 +223,7 @@ async fn attempt(
     backoff: &mut Backoff,
 ) -> Result<(), Duration> {
     let name = channel.name();
-    let sent = match shared.http.get() {
-        Ok(http) => channel.send(&http, msg).await,
-        Err(e) => Err(SendError::new(format!("cannot make the HTTP client: {e}"))),
-    };
+    let sent = channel.send(&shared.http, msg).await;
     shared.record(name, msg, sent.as_ref().err().map(|e| e.text.as_str()));
     match sent {
         Ok(()) => {

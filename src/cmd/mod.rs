@@ -41,7 +41,10 @@ pub fn load_config(
             crate::util::release_free_memory();
             Ok(copy)
         }
-        Ok(Ok(Err(e))) => Err(e),
+        Ok(Ok(Err(e))) => {
+            crate::util::release_free_memory();
+            Err(e)
+        }
         // No thread to spare (or it died): parse here.
         _ => crate::daemon::config::Config::load(path),
     }

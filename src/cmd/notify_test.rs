@@ -35,7 +35,7 @@ async fn send_all(
     config: &Config,
     only: Option<ChannelName>,
 ) -> anyhow::Result<Vec<(&'static str, Result<(), String>)>> {
-    let http = crate::probe::http_client()?;
+    let http = crate::probe::SharedClient::default();
     let channels: Vec<Channel> = Channel::all(&config.features.notify)
         .into_iter()
         .filter(|c| only.is_none_or(|n| n.as_str() == c.name()))

@@ -233,7 +233,7 @@ impl Caller {
             use std::sync::atomic::Ordering;
             let result = match http.get() {
                 Ok(http) => Ok(http.get(url.expose()).timeout(timeout).send().await),
-                Err(e) => Err(format!("cannot make the HTTP client: {e}")),
+                Err(e) => Err(e),
             };
             let error = match result {
                 Ok(Ok(r)) if r.status().is_success() => None,

@@ -106,7 +106,9 @@ struct ProbeSeries {
     resolved: Option<IpAddr>,
 }
 
-/// The address probe `p`'s labels take from its result `r`: the gateway's.
+/// The address probe `p`'s labels take from its result `r`: the gateway's
+/// (the one label `Probe::parts` takes from a result; were there another, a
+/// check of the same plan would have to compare it too).
 fn resolved(p: &Probe, r: &ProbeResult) -> Option<IpAddr> {
     matches!(p.role, Role::Gateway).then_some(r.addr).flatten()
 }

@@ -87,8 +87,7 @@ pub fn client_over(family: Family) -> Result<reqwest::Client, ProbeSetupError> {
 }
 
 fn builder() -> reqwest::ClientBuilder {
-    // Installing twice is harmless: the second call just reports the first provider.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crypto();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("connectivity-monitor/", env!("CARGO_PKG_VERSION")))
@@ -109,8 +108,7 @@ fn with_shared_tls(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
 fn shared_tls() -> Option<rustls::ClientConfig> {
     static TLS: OnceLock<Option<rustls::ClientConfig>> = OnceLock::new();
     TLS.get_or_init(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let provider = rustls::crypto::CryptoProvider::get_default()?.clone();
+        let provider = crypto()?;
         let verifier = rustls_platform_verifier::Verifier::new(Arc::clone(&provider)).ok()?;
         let mut tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -118,22 +116,43 @@ fn shared_tls() -> Option<rustls::ClientConfig> {
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth();
+        // As reqwest asks without its http2 feature, which this crate leaves off.
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         Some(tls)
     })
     .clone()
 }
 
-/// The daemon's HTTP client for notifications and the live surfaces, made on
-/// first use and shared by every clone: a daemon that never calls out never
-/// loads the certificates.
+/// The process's rustls provider: ring, installed by the first caller.
+fn crypto() -> Option<Arc<rustls::crypto::CryptoProvider>> {
+    // Installing twice is harmless: the second call just reports the first provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    rustls::crypto::CryptoProvider::get_default().cloned()
+}
+
+/// The client in `cell`, made by `make` if there is none yet. One that cannot
+/// be made (no certificates on the system) is tried again at the next use.
+pub(super) fn made(
+    cell: &OnceLock<reqwest::Client>,
+    make: impl FnOnce() -> Result<reqwest::Client, ProbeSetupError>,
+) -> Result<reqwest::Client, String> {
+    if let Some(c) = cell.get() {
+        return Ok(c.clone());
+    }
+    let c = make().map_err(|e| format!("cannot make the HTTP client: {e}"))?;
+    Ok(cell.get_or_init(|| c).clone())
+}
+
+/// The daemon's HTTP client for the HTTP channels and the live surfaces that
+/// send, made on first use and shared by every clone: a daemon that sends
+/// nothing over HTTP never loads the certificates.
 #[derive(Clone, Default)]
-pub struct SharedClient(Arc<OnceLock<Result<reqwest::Client, String>>>);
+pub struct SharedClient(Arc<OnceLock<reqwest::Client>>);
 
 impl SharedClient {
     /// The client, made now if this is the first use.
     pub fn get(&self) -> Result<reqwest::Client, String> {
-        (self.0.get_or_init(|| client().map_err(|e| e.to_string()))).clone()
+        made(&self.0, client)
     }
 }
 

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use super::kinds::{HostKind, Kind};
 use super::{echo, Failure, Host, IcmpStats, Outcome, ProbeResult, Prober, Rtt};
-use crate::config::Family;
 
 /// ICMP echo, `count` requests per attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,14 +23,6 @@ impl Kind for Echo {
 
     fn host(&self) -> Option<Host> {
         Some(self.host)
-    }
-
-    fn family(&self) -> Option<Family> {
-        Some(self.host.family())
-    }
-
-    fn global_ipv6(&self) -> bool {
-        self.host.global_ipv6()
     }
 
     /// One round through an engine of its own (the scheduler runs every

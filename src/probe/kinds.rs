@@ -21,12 +21,18 @@ pub trait Kind {
     fn host(&self) -> Option<Host>;
 
     /// The family its packets travel over; `None` when it may take either.
-    fn family(&self) -> Option<Family>;
+    /// A host kind's is its host's; a kind with no host says its own.
+    fn family(&self) -> Option<Family> {
+        self.host().map(Host::family)
+    }
 
     /// Whether it goes to a global IPv6 destination (one that needs this
     /// host's global address and its IPv6 default route), so that a failure
-    /// for want of those is said in words.
-    fn global_ipv6(&self) -> bool;
+    /// for want of those is said in words. A host kind's is its host's; a
+    /// kind with no host says its own.
+    fn global_ipv6(&self) -> bool {
+        self.host().is_some_and(|h| h.global_ipv6())
+    }
 
     /// One attempt, whose time the caller bounds with `timeout`.
     fn attempt(

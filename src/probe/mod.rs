@@ -3,9 +3,10 @@
 //! the independent tasks that run each probe once per interval (`schedule.rs`).
 //!
 //! A probe kind is a module of its own here: a struct implementing
-//! `kinds::Kind` (its name in logs, family, host, attempt) and, for a kind
-//! a host is probed with, `kinds::HostKind` (its word in `probes = [...]`);
-//! and one entry in the list below. [`Spec`], its dispatch, and the words
+//! `kinds::Kind` (its name in logs, its host or, with none, its family and
+//! whether it needs global IPv6, its attempt) and, for a kind a host is
+//! probed with, `kinds::HostKind`
+//! (its word in `probes = [...]`); and one entry in the list below. [`Spec`], its dispatch, and the words
 //! the config accepts ([`PROBE_WORDS`]) follow from the list; the compiler
 //! asks for what a new kind lacks. ICMP echoes are the exception in how they
 //! run: the scheduler gives them all to one engine (`echo.rs`).
@@ -43,20 +44,18 @@ use std::time::Duration;
 use crate::config::Family;
 use crate::route;
 
-pub use http::{
-    client as http_client, client_trusting as http_client_trusting, proxy_in_use, SharedClient,
-};
+pub use http::{client_trusting as http_client_trusting, proxy_in_use, SharedClient};
 pub use outcome::{Failure, IcmpStats, Outcome, ProbeResult, Rtt};
 pub use plan::{Host, Plan, Probe, Role};
 pub use schedule::{ProbeReport, ProbeTasks, Timing};
 
 /// Shared means of probing other than ICMP (which the echo engine does): the
 /// HTTP clients, one for either family and one per family for checks pinned
-/// to one, each made on first use (a client loads the system's certificates:
-/// a config without HTTP checks never pays for it).
+/// to one, each made on first use (the first client made loads the system's
+/// certificates, which all share: a config without HTTP checks never pays for it).
 #[derive(Default)]
 pub struct Prober {
-    http: [OnceLock<Result<reqwest::Client, String>>; 3],
+    http: [OnceLock<reqwest::Client>; 3],
 }
 
 impl Prober {
@@ -68,15 +67,10 @@ impl Prober {
     /// The client for an HTTP check over `family` (`None`: either).
     fn http(&self, family: Option<Family>) -> Result<reqwest::Client, String> {
         let slot = family.map_or(2, |f| f as usize);
-        self.http[slot]
-            .get_or_init(|| {
-                match family {
-                    Some(f) => http::client_over(f),
-                    None => http::client(),
-                }
-                .map_err(|e| e.to_string())
-            })
-            .clone()
+        http::made(&self.http[slot], || match family {
+            Some(f) => http::client_over(f),
+            None => http::client(),
+        })
     }
 
     /// Opens the ICMP sockets `plan` needs, so a missing permission is a start-up error.

@@ -139,7 +139,7 @@ impl IcmpSocket {
         // Deprecated because a registered fd could be closed behind the
         // reactor's back; here the socket is owned by the AsyncFd and closed
         // only when it is dropped, so the safe constructor is sound (the
-        // replacement is `unsafe`, which this crate forbids).
+        // replacement is `unsafe`, which this crate denies).
         #[allow(deprecated)]
         let fd = AsyncFd::with_interest(sock, Interest::READABLE | Interest::ERROR)?;
         Ok(IcmpSocket { fd, v6, raw_ident })

@@ -10,7 +10,6 @@ use tokio::time::Instant;
 use super::hedge::hedged;
 use super::kinds::{HostKind, Kind};
 use super::{resolve, Failure, Host, Outcome, ProbeResult, Prober, Rtt};
-use crate::config::Family;
 
 /// A TCP connect to a port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,14 +27,6 @@ impl Kind for Connect {
 
     fn host(&self) -> Option<Host> {
         Some(self.host)
-    }
-
-    fn family(&self) -> Option<Family> {
-        Some(self.host.family())
-    }
-
-    fn global_ipv6(&self) -> bool {
-        self.host.global_ipv6()
     }
 
     async fn attempt(&self, _: &Prober, timeout: Duration) -> ProbeResult {

@@ -1,7 +1,7 @@
 //! Where the SSH sensor reads failures: the systemd journal through
 //! `journalctl -o json --after-cursor` every two seconds (a child process: it
-//! reads only the new entries, survives journal rotation, and keeps `unsafe`
-//! out of this crate), or a log file (`log_file`, e.g. /var/log/auth.log)
+//! reads only the new entries, survives journal rotation, and needs no
+//! `unsafe`), or a log file (`log_file`, e.g. /var/log/auth.log)
 //! followed across rotation. Each read is one [`Batch`]; reading and parsing
 //! run off the runtime thread, as bytes. A source that cannot be read is said
 //! once, at start, with why.

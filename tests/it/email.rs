@@ -1,6 +1,7 @@
 //! Email through a real SMTP server (Debian's python3-aiosmtpd) on loopback:
 //! plain, STARTTLS with a test CA and AUTH, a wrong password, a server that is
-//! down and then comes back.
+//! down and then comes back. And an HTTPS check against a server signed by the
+//! same kind of test CA, verified by the TLS settings every HTTP client shares.
 
 use crate::common;
 
@@ -141,8 +142,77 @@ fn mail_spooled_while_the_server_is_down_is_delivered_once_when_it_returns() {
     );
 }
 
+/// A one-file HTTPS server: Python's, with the test certificate.
+const HTTPS_SERVER: &str = r#"
+import http.server, ssl, sys
+port, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = http.server.HTTPServer(("127.0.0.1", port), http.server.SimpleHTTPRequestHandler)
+tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+tls.load_cert_chain(cert, key)
+s.socket = tls.wrap_socket(s.socket, server_side=True)
+print("serving", flush=True)
+s.serve_forever()
+"#;
+
+fn an_https_check_is_verified_against_the_system_trust() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = certificates(dir.path());
+    let script = dir.path().join("https.py");
+    std::fs::write(&script, HTTPS_SERVER).unwrap();
+    let port = free_port();
+    let server = common::Proc::spawn_in_current(
+        "https",
+        &format!(
+            "/usr/bin/python3 {} {port} {} {}",
+            script.display(),
+            cert.display(),
+            key.display()
+        ),
+        &[],
+    );
+    server.wait_for("serving", WAIT);
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[monitor]\ninterval = \"2s\"\ntimeout = \"1500ms\"\nlog_dir = \"{0}/logs\"\nstate_dir = \"{0}/state\"\n\
+             [gateway]\naddress = \"127.0.0.1\"\nprobes = [\"tcp:{port}\"]\n\
+             [[target]]\nname = \"loopback\"\naddress = \"127.0.0.1\"\nprobes = [\"tcp:{port}\"]\n\
+             [[http]]\nname = \"tls\"\nurl = \"https://localhost:{port}/\"\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let once = |trust: Option<&Path>| {
+        let mut c = Command::new(BIN);
+        c.args(["once", "-c"]).arg(&cfg).env_remove("SSL_CERT_FILE");
+        if let Some(ca) = trust {
+            c.env("SSL_CERT_FILE", ca);
+        }
+        let out = c.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("http tls"))
+            .map(str::to_owned);
+        line.unwrap_or_else(|| panic!("no line for the check: {text}"))
+    };
+    let untrusted = once(None);
+    assert!(
+        untrusted.contains("DOWN") && untrusted.contains("UnknownIssuer"),
+        "a server signed by an unknown CA is refused: {untrusted}"
+    );
+    let trusted = once(Some(&ca));
+    assert!(
+        trusted.contains(" up "),
+        "trusted once its CA is the system's: {trusted}"
+    );
+    drop(server);
+}
+
 crate::tests! {
     plain_smtp_delivers_a_readable_test_mail => [Need::Python("aiosmtpd")],
     starttls_with_a_private_ca_and_auth_and_a_wrong_password_reported_clearly => [Need::Root, Need::Python("aiosmtpd")],
     mail_spooled_while_the_server_is_down_is_delivered_once_when_it_returns => [Need::Python("aiosmtpd")],
+    an_https_check_is_verified_against_the_system_trust => [Need::Tool("openssl"), Need::Python("ssl")],
 }

@@ -140,7 +140,7 @@ impl ChannelKind for EmailConfig {
     }
 
     /// Sends `msg` as a plain-text mail.
-    async fn send(&self, _http: &reqwest::Client, msg: &Message) -> Result<(), SendError> {
+    async fn send(&self, _http: &crate::probe::SharedClient, msg: &Message) -> Result<(), SendError> {
         use lettre::message::header::ContentType;
         let mail = addressed(self, &msg.subject())?
             .header(ContentType::TEXT_PLAIN)

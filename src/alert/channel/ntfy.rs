@@ -83,7 +83,7 @@ impl ChannelKind for NtfyConfig {
         self.min_severity
     }
 
-    async fn send(&self, http: &reqwest::Client, msg: &Message) -> Result<(), SendError> {
+    async fn send(&self, http: &crate::probe::SharedClient, msg: &Message) -> Result<(), SendError> {
         let url = format!("{}/{}", self.url.as_str().trim_end_matches('/'), self.topic);
         let (priority, tags) = level(msg);
         let title = title(&msg.subject());

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::alert::message::Message;
 use crate::config::{Severity, Table};
+use crate::probe::SharedClient;
 use crate::util::error_chain;
 
 /// Bound on one delivery attempt.
@@ -27,7 +28,7 @@ pub trait ChannelKind: Table + Clone {
     /// Sends `msg` once; the delivery task decides about retries.
     fn send(
         &self,
-        http: &reqwest::Client,
+        http: &SharedClient,
         msg: &Message,
     ) -> impl Future<Output = Result<(), SendError>> + Send;
 }
@@ -54,13 +55,15 @@ impl SendError {
 /// POSTs `body` as `content_type` with `headers`; a 2xx is delivered, a 429
 /// waits as long as the far end says (Telegram's `retry_after`), 30 s else.
 pub async fn post(
-    http: &reqwest::Client,
+    http: &SharedClient,
     url: &str,
     content_type: &str,
     headers: &[(&str, &str)],
     body: String,
 ) -> Result<(), SendError> {
     let mut request = http
+        .get()
+        .map_err(SendError::new)?
         .post(url)
         .header(CONTENT_TYPE, content_type)
         .body(body)
@@ -89,7 +92,7 @@ pub async fn post(
 }
 
 /// POSTs `body` as JSON.
-pub async fn post_json(http: &reqwest::Client, url: &str, body: &Value) -> Result<(), SendError> {
+pub async fn post_json(http: &SharedClient, url: &str, body: &Value) -> Result<(), SendError> {
     post(http, url, "application/json", &[], body.to_string()).await
 }
 

@@ -89,7 +89,7 @@ impl ChannelKind for TeamsConfig {
         self.min_severity
     }
 
-    async fn send(&self, http: &reqwest::Client, msg: &Message) -> Result<(), SendError> {
+    async fn send(&self, http: &crate::probe::SharedClient, msg: &Message) -> Result<(), SendError> {
         post_json(http, self.webhook_url.expose(), &payload(self.format, msg)).await
     }
 }

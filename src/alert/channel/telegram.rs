@@ -81,7 +81,7 @@ impl ChannelKind for TelegramConfig {
         self.min_severity
     }
 
-    async fn send(&self, http: &reqwest::Client, msg: &Message) -> Result<(), SendError> {
+    async fn send(&self, http: &crate::probe::SharedClient, msg: &Message) -> Result<(), SendError> {
         let url = format!(
             "{}/bot{}/sendMessage",
             self.api_base.as_str().trim_end_matches('/'),

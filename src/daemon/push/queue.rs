@@ -97,9 +97,10 @@ impl Queue {
         self.dir.join(format!("{seq:020}{SUFFIX}"))
     }
 
-    /// Adds `batch` behind the others (synced to disk if `durable`), then
-    /// drops the oldest while the queue takes more than its bound.
-    pub fn push(&mut self, batch: &Batch, durable: bool) -> io::Result<Dropped> {
+    /// Adds `batch` behind the others, written but not synced to disk (see
+    /// [`Queue::sync_from`]), then drops the oldest while the queue takes more
+    /// than its bound.
+    pub fn push(&mut self, batch: &Batch) -> io::Result<Dropped> {
         let seq = self.next;
         let path = self.path(seq);
         let tmp = self.dir.join(format!(".{seq:020}.tmp"));
@@ -114,9 +115,6 @@ impl Queue {
             .and_then(|mut f| {
                 f.write_all(&head)?;
                 f.write_all(&batch.body)?;
-                if durable {
-                    f.sync_all()?;
-                }
                 f.metadata()
             })
             .and_then(|m| std::fs::rename(&tmp, &path).map(|()| m));
@@ -129,9 +127,6 @@ impl Queue {
         };
         self.next += 1;
         self.bytes += disk_bytes(&meta);
-        if durable {
-            std::fs::File::open(&self.dir).and_then(|d| d.sync_all())?;
-        }
         let after = self.bound(0);
         dropped.batches += after.batches;
         dropped.samples += after.samples;
@@ -144,7 +139,8 @@ impl Queue {
     }
 
     /// Syncs to disk the batches from number `first` on that are still
-    /// queued, and the folder.
+    /// queued, and the folder. Until then a crash can leave one of them cut
+    /// short: the next start sets it aside, as any file it cannot read.
     pub fn sync_from(&self, first: u64) -> io::Result<()> {
         for seq in first.max(self.first)..self.next {
             match std::fs::File::open(self.path(seq)) {
@@ -294,7 +290,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut q = Queue::open(dir.path(), 1 << 20).unwrap();
         for i in 0..3 {
-            assert_eq!(q.push(&batch(i, 100), false).unwrap(), Dropped::default());
+            assert_eq!(q.push(&batch(i, 100)).unwrap(), Dropped::default());
         }
         let (seq, b) = q.front().unwrap();
         assert_eq!(b, batch(0, 100));
@@ -309,7 +305,7 @@ mod tests {
         q.release();
         assert_eq!(q.front().unwrap().0, seq, "a released batch is sent again");
         q.done(seq);
-        q.push(&batch(3, 100), false).unwrap();
+        q.push(&batch(3, 100)).unwrap();
         let order: Vec<i64> = std::iter::from_fn(|| {
             let (s, b) = q.front()?;
             q.done(s);
@@ -327,10 +323,10 @@ mod tests {
         // Each file takes at least one 4 KiB block: 64 KiB hold 16 or fewer.
         let mut q = Queue::open(dir.path(), 64 << 10).unwrap();
         let mut dropped = Dropped::default();
-        q.push(&batch(0, 3000), false).unwrap();
+        q.push(&batch(0, 3000)).unwrap();
         let (sending, _) = q.front().unwrap();
         for i in 1..100 {
-            let d = q.push(&batch(i, 3000), false).unwrap();
+            let d = q.push(&batch(i, 3000)).unwrap();
             dropped.batches += d.batches;
             dropped.samples += d.samples;
             assert!(q.bytes() <= 64 << 10, "{} bytes", q.bytes());
@@ -378,7 +374,7 @@ mod tests {
                 .any(|n| n.starts_with("00000000000000000003.rw.bad-")),
             "{names:?}"
         );
-        q.push(&batch(1, 10), false).unwrap();
+        q.push(&batch(1, 10)).unwrap();
         assert_eq!(q.len(), 2, "numbers go on after the highest found");
     }
 }

@@ -81,9 +81,10 @@ impl Sampler {
 
     /// One sample of every series, into the queue: each batch as it is
     /// sealed, so that no more than one is in memory at a time. The queue
-    /// writes without syncing while the metrics are locked; batches that
-    /// will wait (the queue is behind) are synced to disk after, the usual
-    /// one, sent within moments, is not worth a flash write.
+    /// writes (to the page cache, not synced) while the metrics are locked:
+    /// the live view waits for them, detection never does. Batches that will
+    /// wait (the queue is behind) are synced to disk after; the usual one,
+    /// sent within moments, is not worth a flash write.
     fn sample(&mut self) {
         let at_ms = chrono::Utc::now().timestamp_millis();
         let queue = &self.shared.queue;
@@ -165,7 +166,7 @@ struct Tally {
 impl Tally {
     fn queue(&mut self, q: &mut Queue, batch: &Batch) {
         let seq = q.next_seq();
-        match q.push(batch, false) {
+        match q.push(batch) {
             Ok(d) => {
                 self.first.get_or_insert(seq);
                 self.dropped += d.samples;
