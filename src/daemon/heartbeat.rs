@@ -20,7 +20,7 @@ use super::live::LiveView;
 use super::part::{Background, PartFuture};
 use super::surface::{Context, Surface};
 use crate::config::raw::SpannedStr;
-use crate::config::{Secret, Table, Validator, SECOND_TO_DAY};
+use crate::config::{Secret, Table, Validator};
 
 /// Calls this often unless configured.
 const DEFAULT_EVERY: Duration = Duration::from_secs(60);
@@ -57,12 +57,11 @@ impl Table for HeartbeatConfig {
     fn read(raw: RawHeartbeat, v: &mut Validator<'_>, section: &str) -> Option<HeartbeatConfig> {
         let key = |k: &str| format!("{section}.{k}");
         let span = raw.url.as_ref().map(toml::Spanned::span);
-        let every = v
-            .duration(raw.every.as_ref(), &key("every"), SECOND_TO_DAY)
-            .unwrap_or(DEFAULT_EVERY);
-        let timeout = v
-            .duration(raw.timeout.as_ref(), &key("timeout"), SECOND_TO_DAY)
-            .unwrap_or(DEFAULT_TIMEOUT);
+        let (every, timeout) = v.period(
+            (raw.every.as_ref(), raw.timeout.as_ref()),
+            section,
+            (DEFAULT_EVERY, DEFAULT_TIMEOUT),
+        );
         let url = v.secret(&key("url"), raw.url, raw.url_file, true)?;
         if url.pending().is_none()
             && !url::Url::parse(url.expose())

@@ -129,6 +129,24 @@ impl Validator<'_> {
         options[0].1
     }
 
+    /// `section.every` and `section.timeout` of a part that calls out on a
+    /// period (each from 1 s to a day), or `defaults` for what is not given.
+    pub fn period(
+        &mut self,
+        (every, timeout): (Option<&SpannedStr>, Option<&SpannedStr>),
+        section: &str,
+        defaults: (Duration, Duration),
+    ) -> (Duration, Duration) {
+        let mut read = |v, k: &str, default| {
+            self.duration(v, &format!("{section}.{k}"), SECOND_TO_DAY)
+                .unwrap_or(default)
+        };
+        (
+            read(every, "every", defaults.0),
+            read(timeout, "timeout", defaults.1),
+        )
+    }
+
     /// A duration within `span`; a problem stating the span otherwise.
     pub fn duration(&mut self, v: Option<&SpannedStr>, key: &str, span: Span) -> Option<Duration> {
         let v = v?;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use toml::Spanned;
 use url::Url;
 
-use crate::config::{Secret, Table, Validator, SECOND_TO_DAY};
+use crate::config::{Secret, Table, Validator};
 
 /// Samples taken per `every` when not configured: Prometheus's usual scrape interval.
 const DEFAULT_EVERY: Duration = Duration::from_secs(15);
@@ -138,12 +138,11 @@ impl Table for PushConfig {
     fn read(raw: RawPush, v: &mut Validator<'_>, section: &str) -> Option<PushConfig> {
         let key = |k: &str| format!("{section}.{k}");
         let url = v.web_url(&raw.remote_write_url, &key("remote_write_url"));
-        let every = v
-            .duration(raw.every.as_ref(), &key("every"), SECOND_TO_DAY)
-            .unwrap_or(DEFAULT_EVERY);
-        let timeout = v
-            .duration(raw.timeout.as_ref(), &key("timeout"), SECOND_TO_DAY)
-            .unwrap_or(DEFAULT_TIMEOUT);
+        let (every, timeout) = v.period(
+            (raw.every.as_ref(), raw.timeout.as_ref()),
+            section,
+            (DEFAULT_EVERY, DEFAULT_TIMEOUT),
+        );
         let auth = auth(v, &raw, section);
         let labels = labels(v, raw.labels, section);
         let instance = match raw.instance {
