@@ -139,7 +139,7 @@ pub(super) fn made(
     if let Some(c) = cell.get() {
         return Ok(c.clone());
     }
-    let c = make().map_err(|e| format!("cannot make the HTTP client: {e}"))?;
+    let c = make().map_err(|e| e.to_string())?;
     Ok(cell.get_or_init(|| c).clone())
 }
 
