@@ -24,7 +24,7 @@ use crate::monitor::{Event, Update, Verdict};
 use crate::timefmt::rfc3339_local;
 use history::push_history;
 use probes::probe_views;
-pub use probes::{loss_pct, probe_view, ProbeView};
+pub use probes::{loss_pct, probe_view, up, ProbeView};
 
 /// How many finished outages the page lists.
 const RECENT_OUTAGES: usize = 20;

@@ -23,7 +23,7 @@ pub use super::exposition::Format;
 use super::exposition::Label;
 use super::live::ProbeView;
 use crate::monitor::Verdict;
-use crate::probe::{Outcome, Plan, Probe, ProbeResult, Role};
+use crate::probe::{Plan, Probe, ProbeResult, Role};
 
 /// One probe's series' labels, behind one pointer: each of the four
 /// families of a probe keys its map with a copy, so a copy is 8 bytes, not
@@ -268,8 +268,7 @@ impl Metrics {
             self.plan = Some(Arc::clone(plan));
         }
         for (s, r) in self.probes.iter_mut().zip(results) {
-            s.success
-                .set(i64::from(matches!(r.outcome, Outcome::Up { .. })));
+            s.success.set(i64::from(super::live::up(r)));
             match r.outcome.rtt() {
                 Some(rtt) => {
                     let rtt = rtt.as_ms() / 1000.0;

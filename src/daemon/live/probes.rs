@@ -39,7 +39,7 @@ pub fn probe_view(p: &Probe, r: &ProbeResult) -> ProbeView {
         address,
         kind: p.spec.kind(),
         family: p.spec.family().map_or("any", crate::config::Family::label),
-        up: matches!(r.outcome, Outcome::Up { .. }),
+        up: up(r),
         rtt_ms: r.outcome.rtt().map(|r| r.as_ms()),
         loss_pct: loss_pct(r),
         failure: match &r.outcome {
@@ -47,6 +47,11 @@ pub fn probe_view(p: &Probe, r: &ProbeResult) -> ProbeView {
             Outcome::Up { .. } => None,
         },
     }
+}
+
+/// Whether result `r` counts as up, on the page and in /metrics alike.
+pub fn up(r: &ProbeResult) -> bool {
+    matches!(r.outcome, Outcome::Up { .. })
 }
 
 /// The ICMP loss of result `r`, percent, when it sent echoes.

@@ -1,6 +1,7 @@
 //! Tests of /metrics.
 
 use super::*;
+use crate::probe::Outcome;
 
 #[test]
 fn rtt_buckets_are_the_exponential_ones() {
