@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use hyper::body::Bytes;
 use serde::Serialize;
 
-use super::metrics::{Format, Metrics};
+use super::metrics::{Exposition, Format, Metrics};
 use super::today::{Seed, Today};
 use crate::alert::NotifyConfig;
 use crate::config::Core;
@@ -237,9 +237,10 @@ impl LiveView {
         self.metrics.lock().expect("metrics lock").text(format)
     }
 
-    /// The samples of /metrics as OpenMetrics text without `# EOF`, written
-    /// into `out` as they are encoded, so that no copy of them all is made.
-    pub fn encode_metrics(&self, out: &mut dyn std::fmt::Write) -> std::fmt::Result {
+    /// The samples of /metrics (the probes' whole, the rest as OpenMetrics
+    /// text without `# EOF`), written into `out` as they are encoded, so
+    /// that no copy of them all is made.
+    pub fn encode_metrics(&self, out: &mut dyn Exposition) -> std::fmt::Result {
         self.metrics.lock().expect("metrics lock").encode(out)
     }
 

@@ -1,5 +1,6 @@
-//! `/metrics`: the live view's Prometheus metrics, kept by `prometheus-client`
-//! and served in the format the scraper asks for (see `exposition`).
+//! `/metrics`: the live view's Prometheus metrics, served in the format the
+//! scraper asks for (see `exposition`): the probes' series from their own
+//! rows (`probes`), the rest kept by `prometheus-client`.
 //!
 //! Every label value is escaped, so a quote or a backslash in a target's
 //! name cannot break a scrape; a probe that is gone (removed by a reload, a
@@ -12,59 +13,18 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use hyper::body::Bytes;
-use prometheus_client::encoding::{EncodeLabelSet, LabelSetEncoder};
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 pub use super::exposition::Format;
 use super::exposition::Label;
-use super::live::ProbeView;
 use crate::monitor::Verdict;
 use crate::probe::{Plan, Probe, ProbeResult, Role};
-
-/// One probe's series' labels, behind one pointer: each of the four
-/// families of a probe keys its map with a copy, so a copy is 8 bytes, not
-/// five labels' 80 (with a thousand probes, 0.9 MB less in the maps).
-#[derive(Clone, Debug, Hash, PartialEq, Eq)]
-pub struct ProbeLabels(Arc<ProbeLabelSet>);
-
-impl EncodeLabelSet for ProbeLabels {
-    fn encode(&self, encoder: &mut LabelSetEncoder) -> std::fmt::Result {
-        self.0.encode(encoder)
-    }
-}
-
-/// `target` is the target, DNS query or HTTP check name (the address for
-/// the gateway and hops), `address` what was asked: the IP, the DNS server
-/// `IP:PORT`, or the URL.
-#[derive(Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ProbeLabelSet {
-    role: Label,
-    target: Label,
-    address: Label,
-    kind: Label,
-    family: Label,
-}
-
-impl ProbeLabels {
-    /// The labels of probe `p`.
-    pub fn of(p: &ProbeView) -> ProbeLabels {
-        let address = Label::from(p.address.as_deref().unwrap_or_default());
-        ProbeLabels(Arc::new(ProbeLabelSet {
-            role: p.role.into(),
-            target: p
-                .name
-                .as_deref()
-                .map_or_else(|| address.clone(), Label::from),
-            address,
-            kind: p.kind.as_str().into(),
-            family: p.family.into(),
-        }))
-    }
-}
+pub use probes::{Exposition, ProbeLabels, Value};
+use probes::{ProbeSeries, Text};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FamilyLabels {
@@ -93,19 +53,6 @@ struct BuildLabels {
 
 type FloatGauge = Gauge<f64, AtomicU64>;
 
-/// One probe's series, as handles on the families' metrics.
-struct ProbeSeries {
-    labels: ProbeLabels,
-    success: Gauge,
-    rtt_hist: Histogram,
-    /// Present while the probe gets answers.
-    rtt: Option<FloatGauge>,
-    /// Present while the probe measures loss.
-    loss: Option<FloatGauge>,
-    /// The address its labels name when the check gave it (the gateway found by route).
-    resolved: Option<IpAddr>,
-}
-
 /// The address probe `p`'s labels take from its result `r`: the gateway's
 /// (the one label `Probe::parts` takes from a result; were there another, a
 /// check of the same plan would have to compare it too).
@@ -126,10 +73,6 @@ macro_rules! register {
 /// The metrics, registered once; label sets come from the config, so their number is bounded.
 pub struct Metrics {
     registry: Registry,
-    probe_success: Family<ProbeLabels, Gauge>,
-    probe_rtt: Family<ProbeLabels, FloatGauge>,
-    probe_rtt_hist: Family<ProbeLabels, Histogram>,
-    probe_loss: Family<ProbeLabels, FloatGauge>,
     verdict: Family<VerdictLabels, Gauge>,
     family_up: Family<FamilyLabels, Gauge>,
     family_targets_up: Family<FamilyLabels, Gauge>,
@@ -143,23 +86,16 @@ pub struct Metrics {
     failed: Family<ChannelLabels, Counter>,
     spooled: Family<ChannelLabels, Gauge>,
     /// The probes of the last check, in its order, with their series: a
-    /// check of the same probes sets them without a lookup; a series not
-    /// among the next check's probes is removed.
+    /// check of the same probes sets them without a lookup; the series of a
+    /// probe not among the next check's probes are gone with it.
     probes: Vec<ProbeSeries>,
     /// The plan of the last check.
     plan: Option<Arc<Plan>>,
     /// The text of the last scrape per format, until a metric changes:
     /// scrapers between two checks get it without the registry being encoded again.
     encoded: [Option<Bytes>; 2],
-}
-
-/// The RTT histogram's bounds: 14 of them, from 0.5 ms doubling (to 4.096 s).
-/// Doubling is exact, so these are the same bounds as `0.0005 * 2^i`; unlike
-/// prometheus-client's `exponential_buckets` (a `powf` per bound), it calls no
-/// libm function, and with the report's charts the binary needs no libm at all:
-/// its mapping cost every running daemon about 0.4 MiB resident.
-fn rtt_buckets() -> impl Iterator<Item = f64> {
-    std::iter::successors(Some(0.0005), |b| Some(b * 2.0)).take(14)
+    /// The longest text encoded yet: the next one is written into room for it at once.
+    text_len: usize,
 }
 
 impl Metrics {
@@ -167,10 +103,6 @@ impl Metrics {
     pub fn new() -> Metrics {
         let mut m = Metrics {
             registry: Registry::with_prefix("connectivity_monitor"),
-            probe_success: Family::default(),
-            probe_rtt: Family::default(),
-            probe_rtt_hist: Family::new_with_constructor(|| Histogram::new(rtt_buckets())),
-            probe_loss: Family::default(),
             verdict: Family::default(),
             family_up: Family::default(),
             family_targets_up: Family::default(),
@@ -186,12 +118,9 @@ impl Metrics {
             probes: Vec::new(),
             plan: None,
             encoded: [None, None],
+            text_len: 0,
         };
         register!(m.registry,
-            "probe_success" => m.probe_success, "1 if the probe got an answer at the last check";
-            "probe_rtt_seconds" => m.probe_rtt, "Round-trip time of the probe at the last check; absent while it gets no answer";
-            "probe_rtt_distribution_seconds" => m.probe_rtt_hist, "Round-trip times of the probe";
-            "probe_loss_ratio" => m.probe_loss, "ICMP loss of the probe at the last check, 0 to 1";
             "verdict" => m.verdict, "1 for the verdict of the last check, 0 for the others";
             "family_up" => m.family_up, "1 if an internet target of the family answered at the last check";
             "family_targets_up" => m.family_targets_up, "Internet targets of the family that answered at the last check";
@@ -229,20 +158,28 @@ impl Metrics {
         if let Some(text) = slot {
             return text.clone();
         }
-        let mut out = String::new();
-        prometheus_client::encoding::text::encode_registry(&mut out, &self.registry)
+        // The probes' series hold no counter, so they read the same in both formats.
+        let mut out = String::with_capacity(self.text_len);
+        probes::write(&self.probes, &mut Text(&mut out)).expect("encoding to a String");
+        let mut rest = String::new();
+        prometheus_client::encoding::text::encode_registry(&mut rest, &self.registry)
             .expect("encoding to a String");
-        let text = match format {
-            Format::OpenMetrics => out + "# EOF\n",
-            Format::Prometheus => super::exposition::prometheus_004(&out),
-        };
-        slot.insert(Bytes::from(text)).clone()
+        match format {
+            Format::OpenMetrics => {
+                out.push_str(&rest);
+                out.push_str("# EOF\n");
+            }
+            Format::Prometheus => out.push_str(&super::exposition::prometheus_004(&rest)),
+        }
+        self.text_len = self.text_len.max(out.len());
+        slot.insert(Bytes::from(out)).clone()
     }
 
-    /// The samples as OpenMetrics text (without `# EOF`), written into `out`
-    /// as they are encoded: for push, which must not hold a large scrape whole.
-    pub fn encode(&self, mut out: &mut dyn std::fmt::Write) -> std::fmt::Result {
-        prometheus_client::encoding::text::encode_registry(&mut out, &self.registry)
+    /// The samples into `out` as they are encoded (OpenMetrics, without
+    /// `# EOF`): for push, which must not hold a large scrape whole.
+    pub fn encode(&self, out: &mut dyn Exposition) -> std::fmt::Result {
+        probes::write(&self.probes, out)?;
+        prometheus_client::encoding::text::encode_registry(&mut &mut *out, &self.registry)
     }
 
     /// Marks the encoded texts stale.
@@ -268,34 +205,12 @@ impl Metrics {
             self.plan = Some(Arc::clone(plan));
         }
         for (s, r) in self.probes.iter_mut().zip(results) {
-            s.success.set(i64::from(super::live::up(r)));
-            match r.outcome.rtt() {
-                Some(rtt) => {
-                    let rtt = rtt.as_ms() / 1000.0;
-                    s.rtt
-                        .get_or_insert_with(|| self.probe_rtt.get_or_create(&s.labels).clone())
-                        .set(rtt);
-                    s.rtt_hist.observe(rtt);
-                }
-                None => {
-                    if s.rtt.take().is_some() {
-                        self.probe_rtt.remove(&s.labels);
-                    }
-                }
+            s.success = super::live::up(r);
+            s.rtt = r.outcome.rtt().map(|rtt| rtt.as_ms() / 1000.0);
+            if let Some(rtt) = s.rtt {
+                s.observe(rtt);
             }
-            match super::live::loss_pct(r) {
-                Some(l) => {
-                    let loss = s
-                        .loss
-                        .get_or_insert_with(|| self.probe_loss.get_or_create(&s.labels).clone());
-                    loss.set(l / 100.0);
-                }
-                None => {
-                    if s.loss.take().is_some() {
-                        self.probe_loss.remove(&s.labels);
-                    }
-                }
-            }
+            s.loss = super::live::loss_pct(r).map(|l| l / 100.0);
         }
     }
 
@@ -307,25 +222,16 @@ impl Metrics {
             .drain(..)
             .map(|s| (s.labels.clone(), s))
             .collect();
+        let mut kinds = Vec::new();
         for (p, r) in plan.probes.iter().zip(results) {
-            let labels = ProbeLabels::of(&super::live::probe_view(p, r));
-            let mut series = old.remove(&labels).unwrap_or_else(|| ProbeSeries {
-                success: self.probe_success.get_or_create(&labels).clone(),
-                rtt_hist: self.probe_rtt_hist.get_or_create(&labels).clone(),
-                rtt: None,
-                loss: None,
-                resolved: None,
-                labels,
-            });
+            let labels = ProbeLabels::of(&super::live::probe_view(p, r), &mut kinds);
+            let mut series = old
+                .remove(&labels)
+                .unwrap_or_else(|| ProbeSeries::new(labels));
             series.resolved = resolved(p, r);
             self.probes.push(series);
         }
-        for gone in old.keys() {
-            self.probe_success.remove(gone);
-            self.probe_rtt.remove(gone);
-            self.probe_rtt_hist.remove(gone);
-            self.probe_loss.remove(gone);
-        }
+        self.probes.shrink_to_fit();
     }
 
     /// Each family's targets at the last check; a family without targets has no series.
@@ -405,5 +311,7 @@ impl Metrics {
     }
 }
 
+pub mod probes;
+
 #[cfg(test)]
-mod tests;
+pub mod tests;

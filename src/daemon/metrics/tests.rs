@@ -1,5 +1,6 @@
 //! Tests of /metrics.
 
+use super::probes::rtt_buckets;
 use super::*;
 use crate::probe::Outcome;
 
@@ -11,7 +12,7 @@ fn rtt_buckets_are_the_exponential_ones() {
 }
 
 /// ICMP probes of targets at 192.0.2.1, by name.
-fn plan(names: &[&str]) -> Arc<Plan> {
+pub fn plan(names: &[&str]) -> Arc<Plan> {
     let probes = names
         .iter()
         .map(|n| Probe {
@@ -26,7 +27,7 @@ fn plan(names: &[&str]) -> Arc<Plan> {
 }
 
 /// A result per RTT in ms, `None` for no answer.
-fn results(rtts: &[Option<f64>]) -> Vec<ProbeResult> {
+pub fn results(rtts: &[Option<f64>]) -> Vec<ProbeResult> {
     rtts.iter()
         .map(|rtt| {
             ProbeResult::new(match rtt {
@@ -101,4 +102,81 @@ fn the_same_probes_checked_again_lose_and_regain_their_rtt() {
         "{again}"
     );
     assert!(again.contains("probe_rtt_distribution_seconds_count{role=\"target\",target=\"one\",address=\"192.0.2.1\",kind=\"icmp\",family=\"ipv4\"} 2"), "{again}");
+}
+
+/// The probes' families, written from their rows, read as prometheus-client
+/// writes the same values from its own families (the registry that held them
+/// before): the same samples, labels and numbers.
+#[test]
+fn the_probes_text_is_what_the_registry_writes() {
+    use prometheus_client::metrics::histogram::Histogram;
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    struct L {
+        role: Label,
+        target: Label,
+        address: Label,
+        kind: Label,
+        family: Label,
+    }
+    let mut m = Metrics::new();
+    let p = plan(&["one", "t\"w\\o"]);
+    m.probes(&p, &results(&[Some(0.7), None]));
+    m.probes(&p, &results(&[Some(3.0), Some(1.0)]));
+    m.probes(&p, &results(&[Some(5000.0), Some(1.0)]));
+    let mut ours = String::new();
+    probes::write(&m.probes, &mut Text(&mut ours)).unwrap();
+
+    let mut registry = Registry::with_prefix("connectivity_monitor");
+    let success: Family<L, Gauge> = Family::default();
+    let rtt: Family<L, FloatGauge> = Family::default();
+    let hist: Family<L, Histogram> = Family::new_with_constructor(|| Histogram::new(rtt_buckets()));
+    let loss: Family<L, FloatGauge> = Family::default();
+    registry.register(
+        "probe_success",
+        "1 if the probe got an answer at the last check",
+        success.clone(),
+    );
+    registry.register(
+        "probe_rtt_seconds",
+        "Round-trip time of the probe at the last check; absent while it gets no answer",
+        rtt.clone(),
+    );
+    registry.register(
+        "probe_rtt_distribution_seconds",
+        "Round-trip times of the probe",
+        hist.clone(),
+    );
+    registry.register(
+        "probe_loss_ratio",
+        "ICMP loss of the probe at the last check, 0 to 1",
+        loss.clone(),
+    );
+    let labels = |target: &str| L {
+        role: "target".into(),
+        target: target.into(),
+        address: "192.0.2.1".into(),
+        kind: "icmp".into(),
+        family: "ipv4".into(),
+    };
+    let (one, two) = (labels("one"), labels("t\"w\\o"));
+    success.get_or_create(&one).set(1);
+    success.get_or_create(&two).set(1);
+    rtt.get_or_create(&one).set(5.0);
+    rtt.get_or_create(&two).set(0.001);
+    for v in [0.0007, 0.003, 5.0] {
+        hist.get_or_create(&one).observe(v);
+    }
+    for v in [0.001, 0.001] {
+        hist.get_or_create(&two).observe(v);
+    }
+    let mut theirs = String::new();
+    prometheus_client::encoding::text::encode_registry(&mut theirs, &registry).unwrap();
+    let sorted = |t: &str| {
+        let mut lines: Vec<String> = t.lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(sorted(&ours), sorted(&theirs), "{ours}");
+    let inf = "_bucket{le=\"+Inf\",role=\"target\",target=\"one\",address=\"192.0.2.1\",kind=\"icmp\",family=\"ipv4\"} 3\n";
+    assert!(ours.contains(inf), "{ours}");
 }

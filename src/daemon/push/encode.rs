@@ -1,5 +1,6 @@
-//! One sample of every series, as remote_write carries it: the text that
-//! /metrics serves, read line by line as the registry writes it, each sample
+//! One sample of every series, as remote_write carries it: the probes'
+//! samples as they come, the rest as the text that /metrics serves, read
+//! line by line as the registry writes it; each sample
 //! written at once as a protobuf `TimeSeries` into a batch of bounded size,
 //! each full batch compressed with snappy and handed on at once. A snapshot
 //! of a thousand targets never exists whole as text or protobuf: only one
@@ -16,10 +17,12 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
+
+use crate::daemon::metrics::{Exposition, ProbeLabels, Value};
 
 /// A batch is sealed once its protobuf reaches this size (before compression).
 pub const BATCH_BYTES: usize = 64 << 10;
@@ -47,6 +50,8 @@ pub struct Snapshots {
     last: Series,
     /// The series of the snapshot being taken (then swapped with `last`).
     seen: Series,
+    /// The probes' gauge families by the bit each has in [`Series::probes`].
+    probe_names: Vec<String>,
     /// The line being read.
     line: String,
     /// The histogram family being read with a `_` after it, if one is.
@@ -64,6 +69,7 @@ impl Snapshots {
             extra,
             last: Series::default(),
             seen: Series::default(),
+            probe_names: Vec::new(),
             line: String::new(),
             histogram: String::new(),
             batch: Builder::new(),
@@ -76,7 +82,7 @@ impl Snapshots {
     pub fn take(
         &mut self,
         at_ms: i64,
-        encode: impl FnOnce(&mut dyn fmt::Write) -> fmt::Result,
+        encode: impl FnOnce(&mut dyn Exposition) -> fmt::Result,
         sealed: &mut dyn FnMut(&Batch),
     ) -> fmt::Result {
         self.seen.clear();
@@ -88,6 +94,7 @@ impl Snapshots {
             line: &mut self.line,
             histogram: &mut self.histogram,
             seen: &mut self.seen,
+            probe_names: &mut self.probe_names,
             batch: &mut self.batch,
             sealed,
         };
@@ -102,8 +109,18 @@ impl Snapshots {
             }
             let name = self.last.at(name);
             if let Some(labels) = parse_labels(self.last.at(labels)) {
-                let labels = with_extra(name, &labels, &self.extra);
+                let labels = labels.iter().map(|(k, v)| (*k, v.as_ref()));
+                let labels = with_extra(name, labels, &self.extra);
                 self.batch.add(&labels, f64::from_bits(STALE_NAN), sealed);
+            }
+        }
+        for (labels, &had) in &self.last.probes {
+            let gone = had & !self.seen.probes.get(labels).copied().unwrap_or(0);
+            for (bit, name) in self.probe_names.iter().enumerate() {
+                if gone & (1 << bit) != 0 {
+                    let labels = with_extra(name, labels.pairs().into_iter(), &self.extra);
+                    self.batch.add(&labels, f64::from_bits(STALE_NAN), sealed);
+                }
             }
         }
         if let Some(b) = self.batch.seal() {
@@ -115,11 +132,14 @@ impl Snapshots {
 }
 
 /// The series of one snapshot (histograms' parts aside: they leave only
-/// with their probe), each by a hash of its text `name{labels}`, with its
-/// name and labels kept for the staleness marker it gets once gone. The
-/// label set a probe's series share is kept once.
+/// with their probe): the probes' by their labels, which they keep (a
+/// pointer each) for the staleness marker they get once gone, with a bit
+/// per gauge family they have a sample in; the others by a hash of their
+/// text `name{labels}`, with their name and labels kept.
 #[derive(Default)]
 struct Series {
+    /// Each probe's gauge families, as bits (see `Snapshots::probe_names`).
+    probes: HashMap<ProbeLabels, u8>,
     /// (hash of the series, where its name is in `text`, where its labels
     /// are), sorted once the snapshot is complete.
     keys: Vec<(u64, u32, u32)>,
@@ -134,6 +154,7 @@ struct Series {
 
 impl Series {
     fn clear(&mut self) {
+        self.probes.clear();
         self.keys.clear();
         self.text.clear();
         self.label_sets.clear();
@@ -198,6 +219,7 @@ struct Sink<'a> {
     line: &'a mut String,
     histogram: &'a mut String,
     seen: &'a mut Series,
+    probe_names: &'a mut Vec<String>,
     batch: &'a mut Builder,
     sealed: &'a mut dyn FnMut(&Batch),
 }
@@ -211,6 +233,60 @@ impl fmt::Write for Sink<'_> {
             rest = &rest[i + 1..];
         }
         self.line.push_str(rest);
+        Ok(())
+    }
+}
+
+/// The probes' samples arrive whole: encoded as they are, without a parse.
+impl Exposition for Sink<'_> {
+    fn family(&mut self, name: &str, kind: &str, _help: &str) -> fmt::Result {
+        if !self.line.is_empty() {
+            self.flush_line();
+        }
+        self.histogram.clear();
+        if kind == "histogram" {
+            self.histogram.push_str(name);
+            self.histogram.push('_');
+        }
+        Ok(())
+    }
+
+    fn sample(
+        &mut self,
+        name: &str,
+        labels: &ProbeLabels,
+        le: Option<f64>,
+        value: Value,
+    ) -> fmt::Result {
+        if !self.line.is_empty() {
+            self.flush_line();
+        }
+        if self.histogram.is_empty() || !name.starts_with(self.histogram.as_str()) {
+            let bit = match self.probe_names.iter().position(|n| n == name) {
+                Some(bit) => bit,
+                None => {
+                    self.probe_names.push(name.to_owned());
+                    self.probe_names.len() - 1
+                }
+            };
+            // Three gauge families: a u8 has room to spare.
+            debug_assert!(bit < 8, "{:?}", self.probe_names);
+            match self.seen.probes.get_mut(labels) {
+                Some(bits) => *bits |= 1 << bit,
+                None => _ = self.seen.probes.insert(labels.clone(), 1 << bit),
+            }
+        }
+        // The line's buffer, empty between lines, holds the bound's text.
+        if let Some(bound) = le {
+            match bound.is_infinite() {
+                true => self.line.push_str("+Inf"),
+                false => write!(self.line, "{bound:?}")?,
+            }
+        }
+        let le = le.map(|_| ("le", self.line.as_str()));
+        let labels = with_extra(name, labels.pairs().into_iter().chain(le), self.extra);
+        self.batch.add(&labels, value.as_f64(), self.sealed);
+        self.line.clear();
         Ok(())
     }
 }
@@ -234,7 +310,8 @@ impl Sink<'_> {
                 if !part_of_histogram {
                     self.seen.add(name, labels.unwrap_or_default());
                 }
-                let labels = with_extra(name, &parsed, self.extra);
+                let parsed = parsed.iter().map(|(k, v)| (*k, v.as_ref()));
+                let labels = with_extra(name, parsed, self.extra);
                 self.batch.add(&labels, v, self.sealed);
             }
         }
@@ -305,12 +382,12 @@ fn quoted_value(s: &str) -> Option<(Cow<'_, str>, &str)> {
 /// The series' labels with `__name__` and the extra ones, sorted by name as receivers require.
 fn with_extra<'a>(
     name: &'a str,
-    labels: &'a [(&'a str, Cow<'a, str>)],
+    labels: impl Iterator<Item = (&'a str, &'a str)>,
     extra: &'a [(String, String)],
 ) -> Vec<(&'a str, &'a str)> {
-    let mut all: Vec<(&str, &str)> = Vec::with_capacity(labels.len() + extra.len() + 1);
+    let mut all: Vec<(&str, &str)> = Vec::with_capacity(8 + extra.len());
     all.push(("__name__", name));
-    all.extend(labels.iter().map(|(k, v)| (*k, v.as_ref())));
+    all.extend(labels);
     all.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     all.sort_unstable_by(|a, b| a.0.cmp(b.0));
     all

@@ -169,3 +169,45 @@ fn a_series_that_leaves_is_marked_with_its_own_name_and_labels_though_others_sha
     let ts = snapshot(&mut s, 3000, both).remove(0).timeseries;
     assert_eq!(ts.len(), 4, "back, and nothing marked: {ts:?}");
 }
+
+/// The probes' samples, taken whole from the metrics, are the very series
+/// push would read from their text: the same labels, values and staleness
+/// markers when a probe leaves.
+#[test]
+fn the_probes_taken_whole_are_the_series_their_text_gives() {
+    use crate::daemon::metrics::tests::{plan, results};
+    use crate::daemon::metrics::{Format, Metrics};
+    let extra = BTreeMap::from([("site".to_owned(), "home".to_owned())]);
+    let (mut whole, mut parsed) = (Snapshots::new("pi", &extra), Snapshots::new("pi", &extra));
+    let mut m = Metrics::new();
+    let mut compare = |m: &mut Metrics, at_ms: i64| {
+        let mut direct = Vec::new();
+        whole
+            .take(at_ms, |w| m.encode(w), &mut |b| direct.push(decode(&b.body).unwrap()))
+            .unwrap();
+        m.changed();
+        let text = String::from_utf8(m.text(Format::OpenMetrics).to_vec()).unwrap();
+        let text = text.strip_suffix("# EOF\n").unwrap().to_owned();
+        let from_text = snapshot(&mut parsed, at_ms, &text);
+        // By the values' bits: a staleness marker is a NaN, equal to no float.
+        type Series = (Vec<(String, String)>, u64, i64);
+        let series = |reqs: Vec<WriteRequest>| -> Vec<Series> {
+            let all = reqs.into_iter().flat_map(|r| r.timeseries);
+            all.map(|t| (labels(&t), t.samples[0].value.to_bits(), t.samples[0].timestamp))
+                .collect()
+        };
+        // In any order: the staleness markers come in an order of their own.
+        let (mut direct, mut from_text) = (series(direct), series(from_text));
+        direct.sort();
+        from_text.sort();
+        assert!(direct.len() > 30, "{}", direct.len());
+        assert_eq!(direct, from_text);
+        direct
+    };
+    m.probes(&plan(&["one", "t\"w\\o"]), &results(&[Some(0.7), Some(2.0)]));
+    compare(&mut m, 1_000);
+    m.probes(&plan(&["one"]), &results(&[None]));
+    let after = compare(&mut m, 2_000);
+    let stale: Vec<_> = after.iter().filter(|t| t.1 == STALE_NAN).collect();
+    assert_eq!(stale.len(), 3, "{stale:?}");
+}
