@@ -104,12 +104,13 @@ fn with_shared_tls(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
 
 /// The TLS settings every client shares: one verifier, so the system's
 /// certificates are loaded once however many clients there are (each client
-/// made its own copy, about 80 KiB). `None` if it cannot be made.
+/// made its own copy, about 80 KiB), and only once a server's certificate
+/// is to be judged. `None` if it cannot be made.
 fn shared_tls() -> Option<rustls::ClientConfig> {
     static TLS: OnceLock<Option<rustls::ClientConfig>> = OnceLock::new();
     TLS.get_or_init(|| {
         let provider = crypto()?;
-        let verifier = rustls_platform_verifier::Verifier::new(Arc::clone(&provider)).ok()?;
+        let verifier = super::trust::LazyTrust::new(Arc::clone(&provider));
         let mut tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .ok()?

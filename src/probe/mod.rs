@@ -22,6 +22,7 @@ mod outcome;
 mod plan;
 pub mod schedule;
 pub mod socket;
+mod trust;
 
 // Every probe kind: `module => Variant(Type)`, the kinds a host is probed
 // with (`[gateway]`, `[isp]`, `[[target]]`) first, in the order a word is
