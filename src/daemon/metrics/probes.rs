@@ -123,12 +123,12 @@ pub trait Exposition: Write {
     /// A family begins: its full name, type (`gauge`, `histogram`) and help.
     fn family(&mut self, name: &str, kind: &str, help: &str) -> fmt::Result;
     /// One sample: `name` with its suffix (`_bucket`, `_sum`, `_count`), the
-    /// probe's labels and, for a bucket, its bound.
+    /// probe's labels and, for a bucket, its bound as written.
     fn sample(
         &mut self,
         name: &str,
         labels: &ProbeLabels,
-        le: Option<f64>,
+        le: Option<&str>,
         value: Value,
     ) -> fmt::Result;
 }
@@ -144,15 +144,13 @@ pub fn text_sample(
     out: &mut dyn Write,
     name: &str,
     labels: &ProbeLabels,
-    le: Option<f64>,
+    le: Option<&str>,
     value: Value,
 ) -> fmt::Result {
     out.write_str(name)?;
     out.write_char('{')?;
-    match le {
-        Some(b) if b.is_infinite() => out.write_str("le=\"+Inf\",")?,
-        Some(b) => write!(out, "le=\"{b:?}\",")?,
-        None => {}
+    if let Some(le) = le {
+        write!(out, "le=\"{le}\",")?;
     }
     labels.write_text(out)?;
     match value {
@@ -180,7 +178,7 @@ impl Exposition for Text<'_> {
         &mut self,
         name: &str,
         labels: &ProbeLabels,
-        le: Option<f64>,
+        le: Option<&str>,
         value: Value,
     ) -> fmt::Result {
         text_sample(self, name, labels, le, value)
@@ -197,6 +195,13 @@ pub fn rtt_buckets() -> impl Iterator<Item = f64> {
 }
 
 const BUCKETS: usize = 14;
+
+/// The buckets' bounds as a scrape writes them (`le`), and the last one's:
+/// written for every probe at every scrape and sample, so not formatted each time.
+const LE: [&str; BUCKETS + 1] = [
+    "0.0005", "0.001", "0.002", "0.004", "0.008", "0.016", "0.032", "0.064", "0.128", "0.256",
+    "0.512", "1.024", "2.048", "4.096", "+Inf",
+];
 
 /// One probe's series.
 pub struct ProbeSeries {
@@ -304,11 +309,28 @@ fn gauge(
 /// (`parts` names them).
 fn histogram(s: &ProbeSeries, parts: &[String; 3], out: &mut dyn Exposition) -> fmt::Result {
     let mut below = 0;
-    let bounds = rtt_buckets().chain([f64::INFINITY]);
-    for (bound, n) in bounds.zip(s.buckets) {
+    for (le, n) in LE.into_iter().zip(s.buckets) {
         below += u64::from(n);
-        out.sample(&parts[0], &s.labels, Some(bound), Value::Count(below))?;
+        out.sample(&parts[0], &s.labels, Some(le), Value::Count(below))?;
     }
     out.sample(&parts[1], &s.labels, None, Value::Measure(s.sum))?;
     out.sample(&parts[2], &s.labels, None, Value::Count(below))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bounds_text_is_the_bounds() {
+        let written: Vec<f64> = LE
+            .iter()
+            .map(|b| b.replace("+Inf", "inf").parse().unwrap())
+            .collect();
+        let bounds: Vec<f64> = rtt_buckets().chain([f64::INFINITY]).collect();
+        assert_eq!(written, bounds);
+        for (le, b) in LE.iter().zip(rtt_buckets()) {
+            assert_eq!(*le, format!("{b:?}"), "as a float is written");
+        }
+    }
 }

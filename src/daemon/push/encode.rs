@@ -17,7 +17,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
@@ -255,7 +255,7 @@ impl Exposition for Sink<'_> {
         &mut self,
         name: &str,
         labels: &ProbeLabels,
-        le: Option<f64>,
+        le: Option<&str>,
         value: Value,
     ) -> fmt::Result {
         if !self.line.is_empty() {
@@ -276,17 +276,9 @@ impl Exposition for Sink<'_> {
                 None => _ = self.seen.probes.insert(labels.clone(), 1 << bit),
             }
         }
-        // The line's buffer, empty between lines, holds the bound's text.
-        if let Some(bound) = le {
-            match bound.is_infinite() {
-                true => self.line.push_str("+Inf"),
-                false => write!(self.line, "{bound:?}")?,
-            }
-        }
-        let le = le.map(|_| ("le", self.line.as_str()));
+        let le = le.map(|le| ("le", le));
         let labels = with_extra(name, labels.pairs().into_iter().chain(le), self.extra);
         self.batch.add(&labels, value.as_f64(), self.sealed);
-        self.line.clear();
         Ok(())
     }
 }
