@@ -19,6 +19,7 @@ mod html;
 pub mod model;
 mod paths;
 pub mod read;
+mod row;
 mod spans;
 mod tally;
 mod text;

@@ -7,6 +7,7 @@ use chrono::{DateTime, FixedOffset};
 
 use csv::StringRecord;
 
+use super::row::{self, Stamps};
 use crate::sink::fingerprint::FileRead;
 use crate::sink::read::{self as log, reason};
 use crate::sink::rows::Row;
@@ -54,6 +55,7 @@ fn by_row(
     // costs as much as reading it.
     let mut by_position = None;
     let mut record = StringRecord::new();
+    let mut stamps = Stamps::default();
     move |fields, headers| {
         let by_position = *by_position.get_or_insert_with(|| {
             headers.len() <= ConnectionRow::HEADER.len()
@@ -62,11 +64,17 @@ fn by_row(
                     .zip(ConnectionRow::HEADER)
                     .all(|(h, c)| h == *c)
         });
-        fields.to_record(&mut record);
-        let row: ConnectionRow<&str> = record
-            .deserialize((!by_position).then_some(headers))
-            .map_err(|e| reason(&e))?;
-        let at = DateTime::parse_from_rfc3339(row.timestamp)
+        let row = match by_position.then(|| row::by_position(fields)).flatten() {
+            Some(row) => row,
+            None => {
+                fields.to_record(&mut record);
+                record
+                    .deserialize((!by_position).then_some(headers))
+                    .map_err(|e| reason(&e))?
+            }
+        };
+        let at = stamps
+            .parse(row.timestamp)
             .map_err(|e| format!("field 1 is not an RFC 3339 time: {e}"))?;
         each(at, row);
         Ok(())
