@@ -19,6 +19,7 @@ mod html;
 pub mod model;
 mod paths;
 pub mod read;
+mod row;
 mod spans;
 mod tally;
 mod text;
@@ -40,6 +41,7 @@ pub fn checks_csv(
     o: &Options,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<(u64, Vec<String>)> {
+    use std::fmt::Write as _;
     let mut w = csv::Writer::from_writer(out);
     w.write_record([
         "timestamp",
@@ -53,7 +55,24 @@ pub fn checks_csv(
     let mut warnings = Vec::new();
     let mut written = 0;
     let mut failed = None;
-    let cell = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
+    // One cell's text at a time, into the same room: a year is millions of
+    // rows, and a String for each of their cells costs more than the writing.
+    let mut cell = String::new();
+    let mut row = |w: &mut csv::Writer<_>, r: &crate::sink::ConnectionRow<&str>| {
+        let mut number = |v: Option<f64>, decimals: usize| {
+            cell.clear();
+            if let Some(v) = v {
+                let _ = write!(cell, "{v:.decimals$}");
+            }
+            w.write_field(&cell)
+        };
+        number(r.gateway_rtt_ms, 3)?;
+        number(r.isp_rtt_ms, 3)?;
+        number(r.internet_rtt_ms, 3)?;
+        number(r.internet_rtt_max_ms, 3)?;
+        number(r.loss_pct, 1)?;
+        w.write_record(None::<&[u8]>)
+    };
     for f in read::check_files(&o.log_dir, &mut warnings) {
         read::checks(&f, &mut warnings, |at, r| {
             if o.since.is_some_and(|s| at < s)
@@ -62,16 +81,11 @@ pub fn checks_csv(
             {
                 return;
             }
-            let record = [
-                r.timestamp.to_owned(),
-                r.status.to_owned(),
-                cell(r.gateway_rtt_ms),
-                cell(r.isp_rtt_ms),
-                cell(r.internet_rtt_ms),
-                cell(r.internet_rtt_max_ms),
-                r.loss_pct.map(|l| format!("{l:.1}")).unwrap_or_default(),
-            ];
-            match w.write_record(&record) {
+            let done = w
+                .write_field(r.timestamp)
+                .and_then(|()| w.write_field(r.status))
+                .and_then(|()| row(&mut w, &r));
+            match done {
                 Ok(()) => written += 1,
                 Err(e) => failed = Some(e),
             }

@@ -7,8 +7,10 @@ use chrono::{DateTime, FixedOffset};
 
 use csv::StringRecord;
 
+use super::row::{self, Stamps};
 use crate::sink::fingerprint::FileRead;
 use crate::sink::read::{self as log, reason};
+use crate::sink::rows::Row;
 use crate::sink::ConnectionRow;
 
 /// The files of the connection log in `log_dir`, oldest first; a missing log
@@ -32,7 +34,7 @@ pub fn checks(
     warnings: &mut Vec<String>,
     each: impl FnMut(DateTime<FixedOffset>, ConnectionRow<&str>),
 ) -> u64 {
-    log::records(path, warnings, by_row(each))
+    log::rows(path, warnings, by_row(each))
 }
 
 /// As [`checks`], and says what was read of the file: rows, bytes, SHA-256.
@@ -41,18 +43,20 @@ pub fn checks_fingerprinted(
     warnings: &mut Vec<String>,
     each: impl FnMut(DateTime<FixedOffset>, ConnectionRow<&str>),
 ) -> FileRead {
-    log::records_fingerprinted(path, warnings, by_row(each))
+    log::rows_fingerprinted(path, warnings, by_row(each))
 }
 
-/// Each record of a connection log as a row with its time, handed to `each`.
+/// Each row of a connection log with its time, handed to `each`.
 fn by_row(
     mut each: impl FnMut(DateTime<FixedOffset>, ConnectionRow<&str>),
-) -> impl FnMut(&StringRecord, &StringRecord) -> Result<(), String> {
+) -> impl FnMut(&Row, &StringRecord) -> Result<(), String> {
     // A file with the writer's columns, or an older file with the first of
     // them, is read by position: matching every field's name on every row
     // costs as much as reading it.
     let mut by_position = None;
-    move |record, headers| {
+    let mut record = StringRecord::new();
+    let mut stamps = Stamps::default();
+    move |fields, headers| {
         let by_position = *by_position.get_or_insert_with(|| {
             headers.len() <= ConnectionRow::HEADER.len()
                 && headers
@@ -60,10 +64,17 @@ fn by_row(
                     .zip(ConnectionRow::HEADER)
                     .all(|(h, c)| h == *c)
         });
-        let row: ConnectionRow<&str> = record
-            .deserialize((!by_position).then_some(headers))
-            .map_err(|e| reason(&e))?;
-        let at = DateTime::parse_from_rfc3339(row.timestamp)
+        let row = match by_position.then(|| row::by_position(fields)).flatten() {
+            Some(row) => row,
+            None => {
+                fields.to_record(&mut record);
+                record
+                    .deserialize((!by_position).then_some(headers))
+                    .map_err(|e| reason(&e))?
+            }
+        };
+        let at = stamps
+            .parse(row.timestamp)
             .map_err(|e| format!("field 1 is not an RFC 3339 time: {e}"))?;
         each(at, row);
         Ok(())

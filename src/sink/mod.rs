@@ -17,6 +17,8 @@ pub mod fingerprint;
 pub mod outages;
 pub mod read;
 pub mod recorder;
+pub mod rows;
+mod split;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, Serializer};

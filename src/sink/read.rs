@@ -13,13 +13,10 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use csv::StringRecord;
 
 use super::fingerprint::{FileRead, Hashing, Sum};
+use super::rows::{Row, Rows};
+pub use super::split::MAX_ROW_BYTES;
+use super::split::{Bounded, Next};
 
-/// The longest row read; a longer one is skipped and named, so that no file
-/// (a corrupt one, or one gigabyte of a single field behind a small `.gz`)
-/// can make a reader hold more than this.
-pub const MAX_ROW_BYTES: usize = 1 << 20;
-/// The most fields a row may have (a log row has a dozen).
-const MAX_FIELDS: usize = 256;
 /// At most this many skipped rows are named per file; the rest are counted.
 const WARNINGS_PER_FILE: usize = 5;
 
@@ -90,16 +87,16 @@ pub fn files(dir: &Path, name: &str, warnings: &mut Vec<String>) -> Vec<PathBuf>
 /// The first time the first row of `path` holds (the check's time in the
 /// connection log, the start in the outage log), if it holds one.
 fn first_time(path: &Path) -> Option<DateTime<FixedOffset>> {
-    let mut rows = Bounded::new(open(path).ok()?);
-    let mut record = StringRecord::new();
-    for _ in 0..2 {
-        if !matches!(rows.next(&mut record), Next::Row) {
-            return None;
-        }
+    let mut reader = Bounded::new(open(path).ok()?);
+    let mut rows = Rows::default();
+    if !matches!(reader.read(&mut rows, 2, usize::MAX), Next::Full) {
+        return None;
     }
-    record
+    let time = rows
+        .get(1)
         .iter()
-        .find_map(|f| DateTime::parse_from_rfc3339(f).ok())
+        .find_map(|f| DateTime::parse_from_rfc3339(f).ok());
+    time
 }
 
 /// Opens `path` if it is a regular file, decompressing a `.gz`. The open
@@ -134,105 +131,6 @@ pub fn open_summed(path: &Path, sum: Option<Sum>) -> std::io::Result<Box<dyn Buf
     })
 }
 
-/// What reading one row gave.
-enum Next {
-    /// A row, now in the record.
-    Row,
-    /// A row longer than [`MAX_ROW_BYTES`] or with more than [`MAX_FIELDS`]
-    /// fields, skipped.
-    TooLong,
-    /// A row whose field (1-based) is not UTF-8, skipped.
-    NotUtf8(usize),
-    /// The file cannot be read on from here.
-    Failed(std::io::Error),
-    End,
-}
-
-/// CSV rows of one file, each held only while it is at most [`MAX_ROW_BYTES`].
-struct Bounded {
-    input: Box<dyn BufRead + Send>,
-    core: csv_core::Reader,
-    out: Vec<u8>,
-    ends: Vec<usize>,
-}
-
-impl Bounded {
-    fn new(input: Box<dyn BufRead + Send>) -> Bounded {
-        Bounded {
-            input,
-            core: csv_core::Reader::new(),
-            out: vec![0; 1024],
-            ends: vec![0; 32],
-        }
-    }
-
-    /// The line the next row starts on.
-    fn line(&self) -> u64 {
-        self.core.line()
-    }
-
-    /// Reads the next row into `record`, its fields as text, its position set.
-    fn next(&mut self, record: &mut StringRecord) -> Next {
-        use csv_core::ReadRecordResult as R;
-        let mut position = csv::Position::new();
-        position.set_line(self.core.line());
-        let (mut outlen, mut endlen, mut over) = (0, 0, false);
-        loop {
-            let input = match self.input.fill_buf() {
-                Ok(input) => input,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Next::Failed(e),
-            };
-            let (res, nin, nout, nend) =
-                self.core
-                    .read_record(input, &mut self.out[outlen..], &mut self.ends[endlen..]);
-            self.input.consume(nin);
-            outlen += nout;
-            endlen += nend;
-            match res {
-                R::InputEmpty => {}
-                // Past the bound the row is read on to its end, into the same room.
-                R::OutputFull if self.out.len() >= MAX_ROW_BYTES => (over, outlen) = (true, 0),
-                R::OutputFull => self.out.resize((self.out.len() * 2).min(MAX_ROW_BYTES), 0),
-                R::OutputEndsFull if self.ends.len() >= MAX_FIELDS => (over, endlen) = (true, 0),
-                R::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
-                R::Record if over => return Next::TooLong,
-                R::Record => return self.fill(record, endlen, position),
-                R::End => return Next::End,
-            }
-        }
-    }
-
-    /// Puts the row just read (`n` fields) into `record`. The row's text is
-    /// checked as UTF-8 in one go, then cut at the fields' ends; a cut that
-    /// is no character boundary means that field is not text.
-    fn fill(&self, record: &mut StringRecord, n: usize, position: csv::Position) -> Next {
-        let ends = &self.ends[..n];
-        let len = ends.last().copied().unwrap_or(0);
-        let text = match std::str::from_utf8(&self.out[..len]) {
-            Ok(text) => text,
-            Err(e) => {
-                let field = ends
-                    .iter()
-                    .take_while(|&&end| end <= e.valid_up_to())
-                    .count();
-                return Next::NotUtf8(field + 1);
-            }
-        };
-        record.clear();
-        let mut start = 0;
-        for (i, &end) in ends.iter().enumerate() {
-            match text.get(start..end) {
-                Some(field) => record.push_field(field),
-                None => return Next::NotUtf8(i + 1),
-            }
-            start = end;
-        }
-        record.set_position(Some(position));
-        Next::Row
-    }
-}
-
 /// Hands every row of `path` with the file's header to `each`; a row `each`
 /// refuses, or one that cannot be read, is counted and named with its line
 /// (the first [`WARNINGS_PER_FILE`] of each file; then how many in all).
@@ -241,45 +139,75 @@ impl Bounded {
 /// Reading and splitting the file (and unzipping it) runs on a thread of its
 /// own, a batch of rows ahead of `each`: on a year of checks that is about
 /// half the work, and the box has more than one core.
+pub fn rows(
+    path: &Path,
+    warnings: &mut Vec<String>,
+    each: impl FnMut(&Row, &StringRecord) -> Result<(), String>,
+) -> u64 {
+    rows_summed(path, None, warnings, each)
+}
+
+/// As [`rows`], and says what was read: the rows taken, the bytes and
+/// their SHA-256.
+pub fn rows_fingerprinted(
+    path: &Path,
+    warnings: &mut Vec<String>,
+    each: impl FnMut(&Row, &StringRecord) -> Result<(), String>,
+) -> FileRead {
+    let sum = Sum::new();
+    let rows = rows_summed(path, Some(sum.clone()), warnings, each);
+    sum.file_read(path, rows)
+}
+
+/// As [`rows`], each row as a record (for serde, with its line as its position).
 pub fn records(
     path: &Path,
     warnings: &mut Vec<String>,
     each: impl FnMut(&StringRecord, &StringRecord) -> Result<(), String>,
 ) -> u64 {
-    records_summed(path, None, warnings, each)
+    rows(path, warnings, as_records(each))
 }
 
-/// As [`records`], and says what was read: the rows taken, the bytes and
-/// their SHA-256.
+/// As [`rows_fingerprinted`], each row as a record.
 pub fn records_fingerprinted(
     path: &Path,
     warnings: &mut Vec<String>,
     each: impl FnMut(&StringRecord, &StringRecord) -> Result<(), String>,
 ) -> FileRead {
-    let sum = Sum::new();
-    let rows = records_summed(path, Some(sum.clone()), warnings, each);
-    sum.file_read(path, rows)
+    rows_fingerprinted(path, warnings, as_records(each))
 }
 
-fn records_summed(
+fn as_records(
+    mut each: impl FnMut(&StringRecord, &StringRecord) -> Result<(), String>,
+) -> impl FnMut(&Row, &StringRecord) -> Result<(), String> {
+    let mut record = StringRecord::new();
+    move |row, headers| {
+        row.to_record(&mut record);
+        each(&record, headers)
+    }
+}
+
+fn rows_summed(
     path: &Path,
     sum: Option<Sum>,
     warnings: &mut Vec<String>,
-    mut each: impl FnMut(&StringRecord, &StringRecord) -> Result<(), String>,
+    mut each: impl FnMut(&Row, &StringRecord) -> Result<(), String>,
 ) -> u64 {
     let shown = path.display();
-    let mut rows = match open_summed(path, sum) {
+    let mut reader = match open_summed(path, sum) {
         Ok(input) => Bounded::new(input),
         Err(e) => {
             warnings.push(format!("{shown}: cannot be read: {e}"));
             return 0;
         }
     };
-    let mut headers = StringRecord::new();
-    if !matches!(rows.next(&mut headers), Next::Row) {
+    let mut first = Rows::default();
+    if !matches!(reader.read(&mut first, 1, usize::MAX), Next::Full) {
         warnings.push(format!("{shown}: no header"));
         return 0;
     }
+    let mut headers = StringRecord::new();
+    first.get(0).to_record(&mut headers);
     let (mut bad, mut read) = (0usize, 0);
     let mut skip = |line: u64, why: &str| {
         bad += 1;
@@ -290,18 +218,18 @@ fn records_summed(
     let (tx, batches) = mpsc::sync_channel(2);
     let (recycle, spent) = mpsc::channel();
     std::thread::scope(|scope| {
-        scope.spawn(move || read_ahead(rows, &tx, &spent));
+        scope.spawn(move || read_ahead(reader, &tx, &spent));
         for batch in batches {
             match batch {
-                Batch::Rows(records, n) => {
-                    for record in &records[..n] {
-                        match each(record, &headers) {
+                Batch::Rows(rows) => {
+                    for row in rows.iter() {
+                        match each(&row, &headers) {
                             Ok(()) => read += 1,
-                            Err(e) => skip(record.position().map_or(0, |p| p.line()), &e),
+                            Err(e) => skip(row.line(), &e),
                         }
                     }
                     // The reader may have finished: then the batch is simply dropped.
-                    let _ = recycle.send(records);
+                    let _ = recycle.send(rows);
                 }
                 Batch::Skipped(line, why) => skip(line, &why),
             }
@@ -316,59 +244,48 @@ fn records_summed(
 }
 
 /// Rows read ahead at a time, at most.
-const BATCH: usize = 1024;
-/// Bytes of rows read ahead at a time, at most.
-const BATCH_BYTES: usize = 1 << 20;
-/// A row that held more than this is not kept for reuse: its room goes back.
-const REUSE_BYTES: usize = 4096;
+const BATCH: usize = 4096;
+/// Bytes of rows read ahead at a time, about.
+const BATCH_BYTES: usize = 1 << 18;
+/// A batch that grew past this (around a long row) is not kept for reuse:
+/// its room goes back.
+const REUSE_BYTES: usize = 8 * BATCH_BYTES;
 
 /// What the reading thread hands over, in file order.
 enum Batch {
-    /// The first `n` rows of the batch.
-    Rows(Vec<StringRecord>, usize),
+    Rows(Rows),
     /// A row that could not be read (its line, why); reading goes on after
     /// it where it can.
     Skipped(u64, String),
 }
 
-/// Reads `rows` to their end (or to an error it cannot read past) in
+/// Reads `reader` to its end (or to an error it cannot read past) in
 /// batches, reusing the batches the consumer is done with.
-fn read_ahead(
-    mut rows: Bounded,
-    tx: &mpsc::SyncSender<Batch>,
-    spent: &mpsc::Receiver<Vec<StringRecord>>,
-) {
+fn read_ahead(mut reader: Bounded, tx: &mpsc::SyncSender<Batch>, spent: &mpsc::Receiver<Rows>) {
     loop {
-        let mut records = spent
+        let mut rows = spent
             .try_recv()
-            .unwrap_or_else(|_| vec![StringRecord::new(); BATCH]);
-        let (mut n, mut bytes, mut stop, mut skipped) = (0, 0, false, None);
-        while n < BATCH && bytes < BATCH_BYTES && !stop && skipped.is_none() {
-            let line = rows.line();
-            match rows.next(&mut records[n]) {
-                Next::Row => {
-                    bytes += records[n].as_byte_record().as_slice().len();
-                    n += 1;
-                }
-                Next::TooLong => {
-                    skipped = Some((line, format!("longer than {MAX_ROW_BYTES} bytes")))
-                }
-                Next::NotUtf8(field) => {
-                    skipped = Some((line, format!("field {field} is not UTF-8 text")))
-                }
-                Next::Failed(e) => {
-                    skipped = Some((line, format!("the file cannot be read on: {e}")));
-                    stop = true;
-                }
-                Next::End => stop = true,
-            }
-        }
-        for r in &mut records[..n] {
-            if r.as_byte_record().as_slice().len() > REUSE_BYTES {
-                *r = StringRecord::new();
-            }
-        }
-        if tx.send(Batch::Rows(records, n)).is_err() {
+            .ok()
+            .filter(|rows| rows.capacity() <= REUSE_BYTES)
+            .unwrap_or_default();
+        rows.clear();
+        let (stop, skipped) = match reader.read(&mut rows, BATCH, BATCH_BYTES) {
+            Next::Full => (false, None),
+            Next::TooLong(line) => (
+                false,
+                Some((line, format!("longer than {MAX_ROW_BYTES} bytes"))),
+            ),
+            Next::NotUtf8(line, field) => (
+                false,
+                Some((line, format!("field {field} is not UTF-8 text"))),
+            ),
+            Next::Failed(line, e) => (
+                true,
+                Some((line, format!("the file cannot be read on: {e}"))),
+            ),
+            Next::End => (true, None),
+        };
+        if tx.send(Batch::Rows(rows)).is_err() {
             return;
         }
         if let Some((line, why)) = skipped {

@@ -1,6 +1,7 @@
 //! Tests of the log reader: which names are a log, bounded rows, order and warnings.
 
 use super::*;
+use crate::sink::split::MAX_FIELDS;
 
 #[test]
 fn only_the_names_logrotate_and_the_writer_make_are_the_log() {
@@ -134,5 +135,185 @@ fn every_row_arrives_in_order_across_batches_and_bad_ones_are_named() {
             ),
             format!("{shown}:{}: row skipped: refused", 2 * BATCH + 5),
         ]
+    );
+}
+
+/// What splitting gave for one row: its line, and its fields, or which
+/// field is not text (0: too long).
+type Split = (u64, Result<Vec<String>, usize>);
+
+/// `input` cut into rows by [`Bounded`], read `chunk` bytes at a time,
+/// in batches of at most `max_rows` rows and about `max_bytes` bytes.
+fn split(input: &[u8], chunk: usize, max_rows: usize, max_bytes: usize) -> Vec<Split> {
+    struct Trickle(Vec<u8>, usize, usize);
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.2.min(buf.len()).min(self.0.len() - self.1);
+            buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+            self.1 += n;
+            Ok(n)
+        }
+    }
+    let input = BufReader::with_capacity(1, Trickle(input.to_vec(), 0, chunk));
+    let mut reader = Bounded::new(Box::new(input));
+    let mut out = Vec::new();
+    loop {
+        let mut rows = Rows::default();
+        let next = reader.read(&mut rows, max_rows, max_bytes);
+        assert!(rows.len() <= max_rows);
+        out.extend(
+            rows.iter()
+                .map(|row| (row.line(), Ok(row.iter().map(str::to_owned).collect()))),
+        );
+        match next {
+            Next::Full => assert!(rows.len() == max_rows || rows.bytes() >= max_bytes),
+            Next::TooLong(line) => out.push((line, Err(0))),
+            Next::NotUtf8(line, field) => out.push((line, Err(field))),
+            Next::Failed(_, e) => panic!("{e}"),
+            Next::End => return out,
+        }
+    }
+}
+
+/// `input` as csv_core reads it fed a byte at a time, each row with the
+/// line its first byte is on and its fields as text (checked as the reader
+/// did before it cut lines itself).
+fn csv_core_reads(input: &[u8]) -> Vec<Split> {
+    use csv_core::ReadRecordResult as R;
+    let mut core = csv_core::Reader::new();
+    let (mut out, mut ends) = (vec![0; 1 << 16], vec![0; 1 << 10]);
+    let (mut outlen, mut endlen, mut start, mut rows) = (0, 0, None, Vec::new());
+    let mut i = if input.starts_with(b"\xef\xbb\xbf") {
+        3
+    } else {
+        0
+    };
+    loop {
+        let byte = &input[i.min(input.len())..(i + 1).min(input.len())];
+        if start.is_none() && byte.first().is_some_and(|b| !b"\r\n".contains(b)) {
+            start = Some(core.line());
+        }
+        let (res, nin, nout, nend) =
+            core.read_record(byte, &mut out[outlen..], &mut ends[endlen..]);
+        (i, outlen, endlen) = (i + nin, outlen + nout, endlen + nend);
+        match res {
+            R::InputEmpty => {}
+            R::Record => {
+                let ends = &ends[..endlen];
+                let text = std::str::from_utf8(&out[..ends.last().copied().unwrap_or(0)]);
+                let fields = match text {
+                    Err(e) => Err(ends.iter().take_while(|&&n| n <= e.valid_up_to()).count() + 1),
+                    Ok(text) => {
+                        let mut from = 0;
+                        ends.iter()
+                            .enumerate()
+                            .map(|(i, &to)| {
+                                let field = text.get(from..to).ok_or(i + 1);
+                                from = to;
+                                field.map(str::to_owned)
+                            })
+                            .collect()
+                    }
+                };
+                rows.push((start.take().unwrap(), fields));
+                (outlen, endlen) = (0, 0);
+            }
+            R::End => return rows,
+            R::OutputFull | R::OutputEndsFull => unreachable!("rows are short"),
+        }
+    }
+}
+
+/// Random text of line ends, commas, quotes, text and bytes that are not:
+/// every row is as csv_core reads it, on the line csv_core counts, however
+/// the bytes arrive.
+#[test]
+fn rows_are_cut_as_csv_core_cuts_them() {
+    let pieces: [&[u8]; 12] = [
+        b"a",
+        b"12.5",
+        b",",
+        b",",
+        b"\"",
+        b"\r",
+        b"\n",
+        b"\r\n",
+        b"\xc3\xa9",
+        b"\xc3",
+        b"\xa9",
+        b"\xff",
+    ];
+    let mut rng = fastrand::Rng::with_seed(7);
+    for case in 0..3000 {
+        let mut input = Vec::new();
+        if case % 7 == 0 {
+            input.extend_from_slice(b"\xef\xbb\xbf");
+        }
+        // Mostly plain rows, now and then anything.
+        let odd = [0, 4, 8, 9, 10, 11].map(|i| pieces[i]);
+        for _ in 0..rng.usize(0..60) {
+            let piece = match rng.u8(0..10) {
+                0 => odd[rng.usize(..odd.len())],
+                _ => pieces[rng.usize(..4)],
+            };
+            input.extend_from_slice(piece);
+            if rng.u8(0..6) == 0 {
+                input.extend_from_slice(pieces[rng.usize(5..8)]);
+            }
+        }
+        let want = csv_core_reads(&input);
+        let batches = [
+            (1, 1, 1),
+            (2, 3, 10),
+            (5, 1000, 40),
+            (1 << 20, 1 << 20, 1 << 20),
+        ];
+        for (chunk, max_rows, max_bytes) in batches {
+            let got = split(&input, chunk, max_rows, max_bytes);
+            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&input));
+        }
+    }
+}
+
+#[test]
+fn ends_of_lines_quotes_and_the_last_line() {
+    let row =
+        |line: u64, fields: &[&str]| (line, Ok(fields.iter().map(|f| f.to_string()).collect()));
+    // \r\n, a bare \r (no new line counted), empty lines, a quoted field
+    // over two lines after unquoted rows, a last line without its end.
+    let input = b"a,b\r\n1,2\r\n\r\n3,4\r5\n\n6,\"x\ny\",7\n8,\"\"\"q\"\"\"\n,\n9";
+    let want = vec![
+        row(1, &["a", "b"]),
+        row(2, &["1", "2"]),
+        row(4, &["3", "4"]),
+        row(4, &["5"]),
+        row(6, &["6", "x\ny", "7"]),
+        row(8, &["8", "\"q\""]),
+        row(9, &["", ""]),
+        row(10, &["9"]),
+    ];
+    for (chunk, max_rows) in [(1, 1), (3, 2), (1 << 20, 1 << 20)] {
+        assert_eq!(split(input, chunk, max_rows, 1 << 20), want);
+    }
+    assert_eq!(csv_core_reads(input), want);
+}
+
+#[test]
+fn a_row_of_too_many_fields_is_too_long_quoted_or_not() {
+    let commas = |n: usize| vec![b','; n];
+    let mut input = commas(MAX_FIELDS - 1);
+    input.push(b'\n');
+    input.extend(commas(MAX_FIELDS));
+    input.extend(b"\n\"q\"");
+    input.extend(commas(MAX_FIELDS));
+    input.extend(b"\nlast");
+    let got = split(&input, 1 << 20, 1 << 20, 1 << 20);
+    let fields: Vec<_> = got
+        .iter()
+        .map(|(l, r)| (*l, r.as_ref().map(Vec::len).map_err(|e| *e)))
+        .collect();
+    assert_eq!(
+        fields,
+        vec![(1, Ok(MAX_FIELDS)), (2, Err(0)), (3, Err(0)), (4, Ok(1))]
     );
 }
