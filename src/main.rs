@@ -96,6 +96,7 @@ use clap::Parser;
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    util::two_heaps();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -1,6 +1,6 @@
 //! Small helpers shared by every layer: atomic file replacement, setting a bad
 //! file aside, backoff, blocking calls off the runtime ([`OneAtATime`]), error
-//! chains, and giving the allocator's free memory back ([`release_free_memory`]).
+//! chains, and the allocator's footprint ([`release_free_memory`], [`two_heaps`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -278,6 +278,29 @@ pub fn release_free_memory() {
 pub fn release_free_memory() {
     // Nothing held to give back.
 }
+
+/// Caps glibc's allocator at two heaps for all threads. By default it gives
+/// threads heaps of their own as they meet on its lock (up to eight per
+/// core), and each keeps the pages its thread freed for that thread alone:
+/// the daemon's seven threads, most asleep, held about half a megabyte so.
+/// One heap for all is worse: the config's parse tree, built on a scratch
+/// thread and freed, then leaves holes among what lives on (peak RSS at
+/// 1,000 targets 9.2 MiB against 7.9 with two). Each thread keeps a small
+/// cache of freed blocks of its own, so the lock is rarely taken; no thread
+/// here allocates in a hot loop. Called first thing, before any thread starts.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+pub fn two_heaps() {
+    // SAFETY: mallopt takes no pointer and changes only the allocator's own
+    // settings, under its lock; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+/// Other allocators choose their heaps themselves.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn two_heaps() {}
 
 #[cfg(test)]
 mod tests {
