@@ -101,7 +101,7 @@ fn flag(field: &str) -> Option<Option<bool>> {
 /// Reads RFC 3339 times as chrono does, remembering the last day read:
 /// consecutive checks share their date and offset, and a time of the same
 /// day is that day's midnight and its seconds.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Stamps {
     day: Option<Day>,
 }
@@ -109,6 +109,7 @@ pub struct Stamps {
 /// A time chrono read, in the writer's shape ([`writers_shape`]), and its day's
 /// midnight (the time at 00:00:00) in UTC: a date, the day after, and the
 /// seconds into the first.
+#[derive(Clone)]
 struct Day {
     seen: String,
     dates: [NaiveDate; 2],
