@@ -57,11 +57,13 @@ impl Check {
     pub fn of(at: DateTime<FixedOffset>, r: ConnectionRow<&str>) -> Check {
         // Logs written before the family columns had IPv4 targets only.
         let v4 = r.targets_total_v4 > 0 || r.targets_total_v6 == 0;
+        // The offset added once for both the date and the time of day.
+        let local = at.naive_local();
         Check {
             at,
             whole_s: (at.timestamp_subsec_nanos() == 0).then(|| at.timestamp()),
-            day: at.date_naive(),
-            time: at.time(),
+            day: local.date(),
+            time: local.time(),
             degraded: r.status == "DEGRADED",
             loss: r.loss_pct,
             families: [v4, r.targets_total_v6 > 0],
