@@ -19,7 +19,6 @@ use super::read;
 use super::tally::{tally, Down, Tally};
 use crate::claim::Faults;
 use crate::sink::outages::Recorded;
-use crate::sink::ConnectionRow;
 
 /// What to report on.
 #[derive(Debug, Clone)]
@@ -60,19 +59,14 @@ pub fn build(o: &Options) -> Report {
     let mut files = Vec::new();
     let mut read_so_far = 0u64;
     for f in &conn_files {
-        let each = |at, r: ConnectionRow<&str>| {
-            if in_period(&at) {
-                checks.push(Check::of(at, &r));
+        let each = |c: Check| {
+            if in_period(&c.at) {
+                checks.push(c);
             }
         };
-        read_so_far += if o.fingerprint {
-            let done = read::checks_fingerprinted(f, &mut warnings, each);
-            let rows = done.rows;
-            files.push(done);
-            rows
-        } else {
-            read::checks(f, &mut warnings, each)
-        };
+        let (rows, done) = read::check_figures(f, o.fingerprint, &mut warnings, each);
+        read_so_far += rows;
+        files.extend(done);
         if let Some(p) = o.progress {
             p(read_so_far);
         }

@@ -35,7 +35,14 @@ const INTERNET: usize = 2;
 /// What the figures need of one check, its RTTs already in their buckets.
 #[derive(Clone, Copy)]
 pub struct Check {
-    at: DateTime<FixedOffset>,
+    pub at: DateTime<FixedOffset>,
+    /// `at` in Unix seconds when it is a whole second, as the writer
+    /// writes times: the time between two such is their difference, with
+    /// none of chrono's date arithmetic (and no leap second to mind).
+    whole_s: Option<i64>,
+    /// `at`'s local date and time of day, worked out where the row is read.
+    day: NaiveDate,
+    time: NaiveTime,
     degraded: bool,
     loss: Option<f64>,
     /// By [`GATEWAY`], [`ISP`] and [`INTERNET`].
@@ -47,11 +54,16 @@ pub struct Check {
 }
 
 impl Check {
-    pub fn of(at: DateTime<FixedOffset>, r: &ConnectionRow<&str>) -> Check {
+    pub fn of(at: DateTime<FixedOffset>, r: ConnectionRow<&str>) -> Check {
         // Logs written before the family columns had IPv4 targets only.
         let v4 = r.targets_total_v4 > 0 || r.targets_total_v6 == 0;
+        // The offset added once for both the date and the time of day.
+        let local = at.naive_local();
         Check {
             at,
+            whole_s: (at.timestamp_subsec_nanos() == 0).then(|| at.timestamp()),
+            day: local.date(),
+            time: local.time(),
             degraded: r.status == "DEGRADED",
             loss: r.loss_pct,
             families: [v4, r.targets_total_v6 > 0],
@@ -155,6 +167,7 @@ pub fn round2(v: f64) -> f64 {
 #[derive(Clone, Copy)]
 pub struct Last {
     pub at: DateTime<FixedOffset>,
+    whole_s: Option<i64>,
     day: NaiveDate,
     peak: bool,
     degraded: bool,
@@ -244,7 +257,7 @@ impl Checks {
         self.present += 1;
         self.first.get_or_insert(c.at);
         if let Some(last) = self.last {
-            let d = (c.at - last.at).num_milliseconds() as f64 / 1000.0;
+            let d = ms_between((last.at, last.whole_s), (c.at, c.whole_s)) as f64 / 1000.0;
             let share = if d > 3.0 * interval {
                 let from = last.at + secs(interval);
                 self.gaps.push(Gap {
@@ -259,8 +272,8 @@ impl Checks {
             };
             self.credit(last, share);
         }
-        let day = c.at.date_naive();
-        let peak = in_window(c.at.time(), self.peak_hours.0, self.peak_hours.1);
+        let day = c.day;
+        let peak = in_window(c.time, self.peak_hours.0, self.peak_hours.1);
         self.day(day).check(&c);
         if peak {
             &mut self.peak
@@ -270,6 +283,7 @@ impl Checks {
         .check(&c);
         self.last = Some(Last {
             at: c.at,
+            whole_s: c.whole_s,
             day,
             peak,
             degraded: c.degraded,
@@ -331,6 +345,18 @@ impl Checks {
     }
 }
 
+/// The milliseconds from `a` to `b` (each a time and, if it is a whole
+/// second, its Unix seconds), as chrono counts them.
+fn ms_between(
+    a: (DateTime<FixedOffset>, Option<i64>),
+    b: (DateTime<FixedOffset>, Option<i64>),
+) -> i64 {
+    match (a.1, b.1) {
+        (Some(a), Some(b)) => (b - a) * 1000,
+        _ => (b.0 - a.0).num_milliseconds(),
+    }
+}
+
 fn in_window(t: NaiveTime, from: NaiveTime, to: NaiveTime) -> bool {
     if from <= to {
         t >= from && t < to
@@ -345,4 +371,32 @@ pub fn secs(s: f64) -> Span {
 
 pub fn stamp(t: DateTime<FixedOffset>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whole seconds or not, on either side of midnight, in any offset:
+    /// the time between two checks is chrono's.
+    #[test]
+    fn the_time_between_checks_is_chronos() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        let at = |rng: &mut fastrand::Rng| {
+            let offset = FixedOffset::east_opt(rng.i32(-50_400..50_400)).unwrap();
+            let nanos = [0, 0, 1, 999_999, 1_000_000, 500_000_000][rng.usize(..6)];
+            let t = DateTime::from_timestamp(rng.i64(1_700_000_000..1_700_200_000), nanos);
+            let t = t.unwrap().with_timezone(&offset);
+            let whole = (t.timestamp_subsec_nanos() == 0).then(|| t.timestamp());
+            (t, whole)
+        };
+        for _ in 0..100_000 {
+            let (a, b) = (at(&mut rng), at(&mut rng));
+            assert_eq!(
+                ms_between(a, b),
+                (b.0 - a.0).num_milliseconds(),
+                "{a:?} {b:?}"
+            );
+        }
+    }
 }

@@ -7,8 +7,9 @@ use chrono::{DateTime, FixedOffset};
 
 use csv::StringRecord;
 
+use super::checks::Check;
 use super::row::{self, Stamps};
-use crate::sink::fingerprint::FileRead;
+use crate::sink::fingerprint::{FileRead, Sum};
 use crate::sink::read::{self as log, reason};
 use crate::sink::rows::Row;
 use crate::sink::ConnectionRow;
@@ -37,19 +38,27 @@ pub fn checks(
     log::rows(path, warnings, by_row(each))
 }
 
-/// As [`checks`], and says what was read of the file: rows, bytes, SHA-256.
-pub fn checks_fingerprinted(
+/// Every check of a connection log with what the figures need of it,
+/// handed to `each` in file order; what was read of the file (rows, bytes,
+/// SHA-256) too if `fingerprint`. The rows are read into [`Check`]s partly
+/// on the reading thread (see [`log::prepared`]): reading them is about
+/// half of the work, and the counting the other half.
+pub fn check_figures(
     path: &Path,
+    fingerprint: bool,
     warnings: &mut Vec<String>,
-    each: impl FnMut(DateTime<FixedOffset>, ConnectionRow<&str>),
-) -> FileRead {
-    log::rows_fingerprinted(path, warnings, by_row(each))
+    each: impl FnMut(Check),
+) -> (u64, Option<FileRead>) {
+    let sum = fingerprint.then(Sum::new);
+    let rows = log::prepared(path, sum.clone(), warnings, || by_row(Check::of), each);
+    (rows, sum.map(|sum| sum.file_read(path, rows)))
 }
 
-/// Each row of a connection log with its time, handed to `each`.
-fn by_row(
-    mut each: impl FnMut(DateTime<FixedOffset>, ConnectionRow<&str>),
-) -> impl FnMut(&Row, &StringRecord) -> Result<(), String> {
+/// Each row of a connection log with its time, handed to `each`; what it
+/// makes of them is returned.
+fn by_row<T>(
+    mut each: impl FnMut(DateTime<FixedOffset>, ConnectionRow<&str>) -> T,
+) -> impl FnMut(&Row, &StringRecord) -> Result<T, String> {
     // A file with the writer's columns, or an older file with the first of
     // them, is read by position: matching every field's name on every row
     // costs as much as reading it.
@@ -76,8 +85,7 @@ fn by_row(
         let at = stamps
             .parse(row.timestamp)
             .map_err(|e| format!("field 1 is not an RFC 3339 time: {e}"))?;
-        each(at, row);
-        Ok(())
+        Ok(each(at, row))
     }
 }
 

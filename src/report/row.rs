@@ -62,20 +62,27 @@ fn decimal(field: &str) -> Result<f64, ParseFloatError> {
     const TEN_TO: [f64; 16] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
     ];
-    let (mut digits, mut value, mut point) = (0, 0u64, None);
-    for (i, &b) in field.as_bytes().iter().enumerate() {
-        match b {
-            b'0'..=b'9' if digits < 15 => {
-                digits += 1;
-                value = value * 10 + u64::from(b - b'0');
-            }
-            b'.' if point.is_none() && i > 0 => point = Some(i),
-            _ => return field.parse(),
+    let b = field.as_bytes();
+    // Checked once here rather than at every digit: more than 16 bytes is
+    // more than 15 digits.
+    if b.len() > 16 {
+        return field.parse();
+    }
+    let (mut value, mut point) = (0u64, None);
+    for (i, &c) in b.iter().enumerate() {
+        let digit = c.wrapping_sub(b'0');
+        if digit < 10 {
+            value = value * 10 + u64::from(digit);
+        } else if c == b'.' && point.is_none() && i > 0 {
+            point = Some(i);
+        } else {
+            return field.parse();
         }
     }
-    let decimals = point.map_or(0, |at| field.len() - at - 1);
+    let digits = b.len() - usize::from(point.is_some());
+    let decimals = point.map_or(0, |at| b.len() - at - 1);
     match (digits, point, decimals) {
-        (0, _, _) | (_, Some(_), 0) => field.parse(),
+        (0, _, _) | (16.., _, _) | (_, Some(_), 0) => field.parse(),
         _ => Ok(value as f64 / TEN_TO[decimals]),
     }
 }
@@ -101,7 +108,7 @@ fn flag(field: &str) -> Option<Option<bool>> {
 /// Reads RFC 3339 times as chrono does, remembering the last day read:
 /// consecutive checks share their date and offset, and a time of the same
 /// day is that day's midnight and its seconds.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Stamps {
     day: Option<Day>,
 }
@@ -109,6 +116,7 @@ pub struct Stamps {
 /// A time chrono read, in the writer's shape ([`writers_shape`]), and its day's
 /// midnight (the time at 00:00:00) in UTC: a date, the day after, and the
 /// seconds into the first.
+#[derive(Clone)]
 struct Day {
     seen: String,
     dates: [NaiveDate; 2],

@@ -193,56 +193,144 @@ fn rows_summed(
     warnings: &mut Vec<String>,
     mut each: impl FnMut(&Row, &StringRecord) -> Result<(), String>,
 ) -> u64 {
-    let shown = path.display();
+    let unprepared = None::<fn(&Row, &StringRecord) -> Result<(), String>>;
+    let mut read = 0;
+    let mut consume = |batch: Done<()>, headers: &StringRecord, skip: &mut Skips| {
+        for row in batch.0.iter() {
+            match each(&row, headers) {
+                Ok(()) => read += 1,
+                Err(e) => skip.row(row.line(), &e),
+            }
+        }
+        batch
+    };
+    drive(path, sum, warnings, unprepared, &mut consume);
+    read
+}
+
+/// As [`rows`], each row made a `T` by a `prepare` (one per thread, as
+/// `new_prepare` makes them), which is pure: the same
+/// row always makes the same `T` or the same refusal. The reading thread
+/// prepares the rows of a batch itself whenever the thread using them is
+/// behind (its queue is full), and leaves them to that thread otherwise,
+/// so the two share the work whichever has more of it; the `T`s reach
+/// `each` in file order either way.
+pub fn prepared<T, P>(
+    path: &Path,
+    sum: Option<Sum>,
+    warnings: &mut Vec<String>,
+    new_prepare: impl Fn() -> P,
+    mut each: impl FnMut(T),
+) -> u64
+where
+    T: Send,
+    P: FnMut(&Row, &StringRecord) -> Result<T, String> + Send,
+{
+    let mut read = 0;
+    let (ahead, mut prepare) = (Some(new_prepare()), new_prepare());
+    let mut consume = |(rows, mut done): Done<T>, headers: &StringRecord, skip: &mut Skips| {
+        let mut take = |row: Row, made: Result<T, String>| match made {
+            Ok(t) => {
+                each(t);
+                read += 1;
+            }
+            Err(e) => skip.row(row.line(), &e),
+        };
+        if done.is_empty() {
+            for row in rows.iter() {
+                let made = prepare(&row, headers);
+                take(row, made);
+            }
+        } else {
+            for (row, made) in rows.iter().zip(done.drain(..)) {
+                take(row, made);
+            }
+        }
+        (rows, done)
+    };
+    drive(path, sum, warnings, ahead, &mut consume);
+    read
+}
+
+/// A batch of rows and, if the reading thread prepared them, what each made.
+type Done<T> = (Rows, Vec<Result<T, String>>);
+
+/// What takes a batch (with the file's header) and gives it back for reuse.
+type Consume<'a, T> = dyn FnMut(Done<T>, &StringRecord, &mut Skips) -> Done<T> + 'a;
+
+/// Rows skipped in a file: the first [`WARNINGS_PER_FILE`] named.
+struct Skips<'w> {
+    shown: String,
+    bad: usize,
+    warnings: &'w mut Vec<String>,
+}
+
+impl Skips<'_> {
+    fn row(&mut self, line: u64, why: &str) {
+        self.bad += 1;
+        if self.bad <= WARNINGS_PER_FILE {
+            let shown = &self.shown;
+            self.warnings
+                .push(format!("{shown}:{line}: row skipped: {why}"));
+        }
+    }
+}
+
+/// Reads `path` on a thread of its own, batch by batch, handing each batch
+/// (prepared there when the consumer is behind, if `ahead` is given) to
+/// `consume` with the file's header, in file order.
+fn drive<T: Send, P>(
+    path: &Path,
+    sum: Option<Sum>,
+    warnings: &mut Vec<String>,
+    ahead: Option<P>,
+    consume: &mut Consume<T>,
+) where
+    P: FnMut(&Row, &StringRecord) -> Result<T, String> + Send,
+{
+    let shown = path.display().to_string();
     let mut reader = match open_summed(path, sum) {
         Ok(input) => Bounded::new(input),
         Err(e) => {
             warnings.push(format!("{shown}: cannot be read: {e}"));
-            return 0;
+            return;
         }
     };
     let mut first = Rows::default();
     if !matches!(reader.read(&mut first, 1, usize::MAX), Next::Full) {
         warnings.push(format!("{shown}: no header"));
-        return 0;
+        return;
     }
     let mut headers = StringRecord::new();
     first.get(0).to_record(&mut headers);
-    let (mut bad, mut read) = (0usize, 0);
-    let mut skip = |line: u64, why: &str| {
-        bad += 1;
-        if bad <= WARNINGS_PER_FILE {
-            warnings.push(format!("{shown}:{line}: row skipped: {why}"));
-        }
+    let mut skip = Skips {
+        shown,
+        bad: 0,
+        warnings,
     };
     let (tx, batches) = mpsc::sync_channel(2);
     let (recycle, spent) = mpsc::channel();
     std::thread::scope(|scope| {
-        scope.spawn(move || read_ahead(reader, &tx, &spent));
+        let headers = &headers;
+        scope.spawn(move || read_ahead(reader, &tx, &spent, ahead, headers));
         for batch in batches {
             match batch {
-                Batch::Rows(rows) => {
-                    for row in rows.iter() {
-                        match each(&row, &headers) {
-                            Ok(()) => read += 1,
-                            Err(e) => skip(row.line(), &e),
-                        }
-                    }
+                Batch::Rows(rows, done) => {
+                    let spent = consume((rows, done), headers, &mut skip);
                     // The reader may have finished: then the batch is simply dropped.
-                    let _ = recycle.send(rows);
+                    let _ = recycle.send(spent);
                 }
-                Batch::Skipped(line, why) => skip(line, &why),
+                Batch::Skipped(line, why) => skip.row(line, &why),
             }
         }
     });
+    let (shown, bad) = (&skip.shown, skip.bad);
     if bad > WARNINGS_PER_FILE {
-        warnings.push(format!(
+        skip.warnings.push(format!(
             "{shown}: {bad} rows skipped in all, the first {WARNINGS_PER_FILE} named above"
         ));
     }
-    read
 }
-
 /// Rows read ahead at a time, at most.
 const BATCH: usize = 4096;
 /// Bytes of rows read ahead at a time, about.
@@ -252,23 +340,35 @@ const BATCH_BYTES: usize = 1 << 18;
 const REUSE_BYTES: usize = 8 * BATCH_BYTES;
 
 /// What the reading thread hands over, in file order.
-enum Batch {
-    Rows(Rows),
+enum Batch<T> {
+    /// Rows, and what each made if they were prepared (else nothing).
+    Rows(Rows, Vec<Result<T, String>>),
     /// A row that could not be read (its line, why); reading goes on after
     /// it where it can.
     Skipped(u64, String),
 }
 
 /// Reads `reader` to its end (or to an error it cannot read past) in
-/// batches, reusing the batches the consumer is done with.
-fn read_ahead(mut reader: Bounded, tx: &mpsc::SyncSender<Batch>, spent: &mpsc::Receiver<Rows>) {
+/// batches, reusing the batches the consumer is done with; a batch the
+/// consumer has no room for yet is prepared here, if `ahead` is given,
+/// while it catches up.
+fn read_ahead<T, P>(
+    mut reader: Bounded,
+    tx: &mpsc::SyncSender<Batch<T>>,
+    spent: &mpsc::Receiver<Done<T>>,
+    mut ahead: Option<P>,
+    headers: &StringRecord,
+) where
+    P: FnMut(&Row, &StringRecord) -> Result<T, String>,
+{
     loop {
-        let mut rows = spent
+        let (mut rows, mut done) = spent
             .try_recv()
             .ok()
-            .filter(|rows| rows.capacity() <= REUSE_BYTES)
+            .filter(|(rows, _)| rows.capacity() <= REUSE_BYTES)
             .unwrap_or_default();
         rows.clear();
+        done.clear();
         let (stop, skipped) = match reader.read(&mut rows, BATCH, BATCH_BYTES) {
             Next::Full => (false, None),
             Next::TooLong(line) => (
@@ -285,7 +385,16 @@ fn read_ahead(mut reader: Bounded, tx: &mpsc::SyncSender<Batch>, spent: &mpsc::R
             ),
             Next::End => (true, None),
         };
-        if tx.send(Batch::Rows(rows)).is_err() {
+        let batch = match (tx.try_send(Batch::Rows(rows, done)), &mut ahead) {
+            (Ok(()), _) => None,
+            (Err(mpsc::TrySendError::Full(Batch::Rows(rows, mut done))), Some(prepare)) => {
+                done.extend(rows.iter().map(|row| prepare(&row, headers)));
+                Some(Batch::Rows(rows, done))
+            }
+            (Err(mpsc::TrySendError::Full(batch)), _) => Some(batch),
+            (Err(mpsc::TrySendError::Disconnected(_)), _) => return,
+        };
+        if batch.is_some_and(|batch| tx.send(batch).is_err()) {
             return;
         }
         if let Some((line, why)) = skipped {

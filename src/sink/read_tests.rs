@@ -138,6 +138,55 @@ fn every_row_arrives_in_order_across_batches_and_bad_ones_are_named() {
     );
 }
 
+/// Rows prepared on either thread arrive in order, each once, and the
+/// refused ones are named as [`records`] names them; a consumer that falls
+/// behind has the reading thread prepare batches for it.
+#[test]
+fn prepared_rows_arrive_in_order_whichever_thread_prepared_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.csv");
+    let mut text = b"n,text\n".to_vec();
+    let rows = 12 * BATCH + 5;
+    for i in 0..rows {
+        text.extend_from_slice(format!("{i},fine\n").as_bytes());
+    }
+    std::fs::write(&path, text).unwrap();
+    let refuse = |i: usize| i % 997 == 5;
+    let prepare = || {
+        move |row: &Row, _: &StringRecord| {
+            let i: usize = row.iter().next().unwrap().parse().unwrap();
+            match refuse(i) {
+                true => Err(format!("refused {i}")),
+                false => Ok((i, std::thread::current().id())),
+            }
+        }
+    };
+    let (mut warnings, mut seen) = (Vec::new(), Vec::new());
+    let n = prepared(&path, None, &mut warnings, prepare, |(i, by)| {
+        // Falling behind at the start of every other batch fills the queue.
+        if i % (2 * BATCH) == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(30));
+        }
+        seen.push((i, by));
+    });
+    let want: Vec<usize> = (0..rows).filter(|&i| !refuse(i)).collect();
+    assert_eq!(n as usize, want.len());
+    assert_eq!(seen.iter().map(|s| s.0).collect::<Vec<_>>(), want);
+    let here = std::thread::current().id();
+    assert!(seen.iter().any(|s| s.1 == here), "none prepared here");
+    assert!(seen.iter().any(|s| s.1 != here), "none prepared ahead");
+    let mut by_records = Vec::new();
+    records(&path, &mut by_records, |r, _| {
+        let i: usize = r.get(0).unwrap().parse().unwrap();
+        match refuse(i) {
+            true => Err(format!("refused {i}")),
+            false => Ok(()),
+        }
+    });
+    assert_eq!(warnings, by_records);
+    assert_eq!(warnings.len(), WARNINGS_PER_FILE + 1, "{warnings:?}");
+}
+
 /// What splitting gave for one row: its line, and its fields, or which
 /// field is not text (0: too long).
 type Split = (u64, Result<Vec<String>, usize>);
