@@ -902,7 +902,9 @@ def report(many, idle, det, startups, path, rep, elapsed):
         "",
         "Probes counted by an nftables counter on the echo requests reaching the targets. Ours and "
         "fping, over IPv4 and over IPv6, ran side by side over the same window, each in a network of "
-        "its own, so that the machine's slow moments fall on all four alike; blackbox_exporter ran after.",
+        "its own, so that the machine's slow moments fall on all four alike; blackbox_exporter ran after. The home router "
+        "takes the probes in a kernel thread of its own (threaded NAPI), so the simulated routers' forwarding and the "
+        "targets' replies are billed to none of the programs.",
         "",
     ] + probe_table(many) + [
         "",
