@@ -118,7 +118,7 @@ impl Value {
 
 /// What the metrics are written into: the text the registry writes, and
 /// the probes' samples, each whole. A text scrape formats them as lines
-/// ([`text_family`], [`text_sample`]); push encodes them without a parse.
+/// ([`Text`]); push encodes them without a parse.
 pub trait Exposition: Write {
     /// A family begins: its full name, type (`gauge`, `histogram`) and help.
     fn family(&mut self, name: &str, kind: &str, help: &str) -> fmt::Result;
@@ -133,32 +133,6 @@ pub trait Exposition: Write {
     ) -> fmt::Result;
 }
 
-/// A family's `HELP` and `TYPE` lines (the help ended by a full stop, as
-/// prometheus-client ends the registry's).
-pub fn text_family(out: &mut dyn Write, name: &str, kind: &str, help: &str) -> fmt::Result {
-    writeln!(out, "# HELP {name} {help}.\n# TYPE {name} {kind}")
-}
-
-/// A sample's line (a bucket's bound first, as prometheus-client writes it).
-pub fn text_sample(
-    out: &mut dyn Write,
-    name: &str,
-    labels: &ProbeLabels,
-    le: Option<&str>,
-    value: Value,
-) -> fmt::Result {
-    out.write_str(name)?;
-    out.write_char('{')?;
-    if let Some(le) = le {
-        write!(out, "le=\"{le}\",")?;
-    }
-    labels.write_text(out)?;
-    match value {
-        Value::Count(n) => writeln!(out, "}} {n}"),
-        Value::Measure(v) => writeln!(out, "}} {v:?}"),
-    }
-}
-
 /// A scrape's text being written.
 pub struct Text<'a>(pub &'a mut String);
 
@@ -169,9 +143,11 @@ impl Write for Text<'_> {
     }
 }
 
+/// Lines as prometheus-client writes them: the help ended by a full stop, a
+/// bucket's bound before the other labels.
 impl Exposition for Text<'_> {
     fn family(&mut self, name: &str, kind: &str, help: &str) -> fmt::Result {
-        text_family(self, name, kind, help)
+        writeln!(self, "# HELP {name} {help}.\n# TYPE {name} {kind}")
     }
 
     fn sample(
@@ -181,7 +157,16 @@ impl Exposition for Text<'_> {
         le: Option<&str>,
         value: Value,
     ) -> fmt::Result {
-        text_sample(self, name, labels, le, value)
+        self.write_str(name)?;
+        self.write_char('{')?;
+        if let Some(le) = le {
+            write!(self, "le=\"{le}\",")?;
+        }
+        labels.write_text(self)?;
+        match value {
+            Value::Count(n) => writeln!(self, "}} {n}"),
+            Value::Measure(v) => writeln!(self, "}} {v:?}"),
+        }
     }
 }
 
