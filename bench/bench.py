@@ -902,9 +902,11 @@ def report(many, idle, det, startups, path, rep, elapsed):
         "",
         "Probes counted by an nftables counter on the echo requests reaching the targets. Ours and "
         "fping, over IPv4 and over IPv6, ran side by side over the same window, each in a network of "
-        "its own, so that the machine's slow moments fall on all four alike; blackbox_exporter ran after. The home router "
-        "takes the probes in a kernel thread of its own (threaded NAPI), so the simulated routers' forwarding and the "
-        "targets' replies are billed to none of the programs.",
+        "its own, so that the machine's slow moments fall on all four alike; blackbox_exporter ran after. "
+        + ("The home router takes the probes in a kernel thread of its own (threaded NAPI), so the simulated routers' "
+           "forwarding and the targets' replies are billed to none of the programs." if THREADED_NAPI else
+           "The simulated routers' forwarding and the targets' replies run in the sender's system calls and are "
+           "billed to it (BENCH_THREADED_NAPI=0)."),
         "",
     ] + probe_table(many) + [
         "",

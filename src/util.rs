@@ -291,6 +291,10 @@ pub fn release_free_memory() {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 pub fn two_heaps() {
+    // One who set the allocator's own variable knows better.
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return;
+    }
     // SAFETY: mallopt takes no pointer and changes only the allocator's own
     // settings, under its lock; called before any other thread exists.
     unsafe {

@@ -61,23 +61,31 @@ impl Format {
 
 /// A label value as the exposition formats require it: backslash, double
 /// quote and line feed escaped (`prometheus-client` writes values as given).
-/// Shared, not copied: every family of a probe holds its own label set, so a
-/// thousand targets' names and addresses would otherwise be kept five times.
+/// Shared, not copied: a kind's or a cause's value is held once for all the
+/// series that name it.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct Label(pub Arc<str>);
 
 impl EncodeLabelValue for Label {
     fn encode(&self, e: &mut LabelValueEncoder) -> std::fmt::Result {
-        for c in self.0.chars() {
-            match c {
-                '\\' => e.write_str("\\\\")?,
-                '"' => e.write_str("\\\"")?,
-                '\n' => e.write_str("\\n")?,
-                c => e.write_char(c)?,
-            }
-        }
-        Ok(())
+        escape(&self.0, e)
     }
+}
+
+/// `value` with backslash, double quote and line feed escaped, as the
+/// exposition formats require a label value.
+pub fn escape(value: &str, out: &mut dyn std::fmt::Write) -> std::fmt::Result {
+    let mut rest = value;
+    while let Some(i) = rest.find(['\\', '"', '\n']) {
+        out.write_str(&rest[..i])?;
+        out.write_str(match rest.as_bytes()[i] {
+            b'\\' => "\\\\",
+            b'"' => "\\\"",
+            _ => "\\n",
+        })?;
+        rest = &rest[i + 1..];
+    }
+    out.write_str(rest)
 }
 
 impl From<&str> for Label {

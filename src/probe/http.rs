@@ -104,7 +104,7 @@ fn with_shared_tls(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
 
 /// The TLS settings every client shares: one verifier, so the system's
 /// certificates are loaded once however many clients there are (each client
-/// made its own copy, about 80 KiB), and only once a server's certificate
+/// made its own copy, about 100 KiB), and only once a server's certificate
 /// is to be judged. `None` if it cannot be made.
 fn shared_tls() -> Option<rustls::ClientConfig> {
     static TLS: OnceLock<Option<rustls::ClientConfig>> = OnceLock::new();
@@ -132,7 +132,8 @@ fn crypto() -> Option<Arc<rustls::crypto::CryptoProvider>> {
 }
 
 /// The client in `cell`, made by `make` if there is none yet. One that cannot
-/// be made (no certificates on the system) is tried again at the next use.
+/// be made (no TLS provider) is tried again at the next use; missing
+/// certificates fail a handshake instead, and are looked for again at the next.
 pub(super) fn made(
     cell: &OnceLock<reqwest::Client>,
     make: impl FnOnce() -> Result<reqwest::Client, ProbeSetupError>,

@@ -331,6 +331,7 @@ fn drive<T: Send, P>(
         ));
     }
 }
+
 /// Rows read ahead at a time, at most.
 const BATCH: usize = 4096;
 /// Bytes of rows read ahead at a time, about.

@@ -12,7 +12,7 @@ use std::fmt::{self, Write};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::super::exposition::Label;
+use super::super::exposition::{escape, Label};
 use super::super::live::ProbeView;
 
 /// One probe's series' labels, behind one pointer, shared by its row and
@@ -82,22 +82,6 @@ impl ProbeLabels {
         }
         Ok(())
     }
-}
-
-/// A label value as the exposition formats require it: backslash, double
-/// quote and line feed escaped.
-pub fn escape(value: &str, out: &mut dyn Write) -> fmt::Result {
-    let mut rest = value;
-    while let Some(i) = rest.find(['\\', '"', '\n']) {
-        out.write_str(&rest[..i])?;
-        out.write_str(match rest.as_bytes()[i] {
-            b'\\' => "\\\\",
-            b'"' => "\\\"",
-            _ => "\\n",
-        })?;
-        rest = &rest[i + 1..];
-    }
-    out.write_str(rest)
 }
 
 /// A sample's value: a count, or a measure.
@@ -183,7 +167,7 @@ const BUCKETS: usize = 14;
 
 /// The buckets' bounds as a scrape writes them (`le`), and the last one's:
 /// written for every probe at every scrape and sample, so not formatted each time.
-const LE: [&str; BUCKETS + 1] = [
+pub const LE: [&str; BUCKETS + 1] = [
     "0.0005", "0.001", "0.002", "0.004", "0.008", "0.016", "0.032", "0.064", "0.128", "0.256",
     "0.512", "1.024", "2.048", "4.096", "+Inf",
 ];
@@ -197,7 +181,7 @@ pub struct ProbeSeries {
     /// Present while the probe measures loss.
     pub loss: Option<f64>,
     /// RTTs observed at or below each bound (not cumulative), and above the
-    /// last: a check a second fills a bucket in 136 years.
+    /// last: a check every 100 ms (the shortest interval) fills one in 13 years.
     buckets: [u32; BUCKETS + 1],
     sum: f64,
     /// The address its labels name when the check gave it (the gateway found by route).

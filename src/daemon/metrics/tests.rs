@@ -106,7 +106,7 @@ fn the_same_probes_checked_again_lose_and_regain_their_rtt() {
 
 /// The probes' families, written from their rows, read as prometheus-client
 /// writes the same values from its own families (the registry that held them
-/// before): the same samples, labels and numbers.
+/// before): the same lines, a histogram's in another order (buckets first).
 #[test]
 fn the_probes_text_is_what_the_registry_writes() {
     use prometheus_client::metrics::histogram::Histogram;

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
+use crate::daemon::metrics::probes::LE;
 use crate::daemon::metrics::{Exposition, ProbeLabels, Value};
 
 /// A batch is sealed once its protobuf reaches this size (before compression).
@@ -50,6 +51,8 @@ pub struct Snapshots {
     seen: Series,
     /// The probes' gauge families by the bit each has in [`Series::probes`].
     probe_names: Vec<String>,
+    /// The probes' histogram families.
+    probe_histograms: Vec<String>,
     /// The line being read.
     line: String,
     /// The histogram family being read with a `_` after it, if one is.
@@ -68,6 +71,7 @@ impl Snapshots {
             last: Series::default(),
             seen: Series::default(),
             probe_names: Vec::new(),
+            probe_histograms: Vec::new(),
             line: String::new(),
             histogram: String::new(),
             batch: Builder::new(),
@@ -93,6 +97,7 @@ impl Snapshots {
             histogram: &mut self.histogram,
             seen: &mut self.seen,
             probe_names: &mut self.probe_names,
+            probe_histograms: &mut self.probe_histograms,
             batch: &mut self.batch,
             sealed,
         };
@@ -112,12 +117,26 @@ impl Snapshots {
                 self.batch.add(&labels, f64::from_bits(STALE_NAN), sealed);
             }
         }
+        let stale = f64::from_bits(STALE_NAN);
         for (labels, &had) in &self.last.probes {
-            let gone = had & !self.seen.probes.get(labels).copied().unwrap_or(0);
+            let now = self.seen.probes.get(labels).copied();
+            let gone = had & !now.unwrap_or(0);
             for (bit, name) in self.probe_names.iter().enumerate() {
                 if gone & (1 << bit) != 0 {
                     let labels = with_extra(name, labels.pairs().into_iter(), &self.extra);
-                    self.batch.add(&labels, f64::from_bits(STALE_NAN), sealed);
+                    self.batch.add(&labels, stale, sealed);
+                }
+            }
+            if now.is_some() {
+                continue;
+            }
+            // A probe gone altogether: the series of its distribution end too.
+            for family in &self.probe_histograms {
+                let les = LE.iter().map(|le| Some(("le", *le)));
+                for (suffix, le) in std::iter::repeat("_bucket").zip(les).chain([("_sum", None), ("_count", None)]) {
+                    let name = format!("{family}{suffix}");
+                    let pairs = labels.pairs().into_iter().chain(le);
+                    self.batch.add(&with_extra(&name, pairs, &self.extra), stale, sealed);
                 }
             }
         }
@@ -129,11 +148,12 @@ impl Snapshots {
     }
 }
 
-/// The series of one snapshot (histograms' parts aside: they leave only
-/// with their probe): the probes' by their labels, which they keep (a
-/// pointer each) for the staleness marker they get once gone, with a bit
-/// per gauge family they have a sample in; the others by a hash of their
-/// text `name{labels}`, with their name and labels kept.
+/// The series of one snapshot: the probes' by their labels, which they keep
+/// (a pointer each) for the staleness markers they get once gone, with a
+/// bit per gauge family they have a sample in (a histogram's series are
+/// there as long as its probe is, and end with it); the others (which hold
+/// no histogram) by a hash of their text `name{labels}`, with their name
+/// and labels kept.
 #[derive(Default)]
 struct Series {
     /// Each probe's gauge families, as bits (see `Snapshots::probe_names`).
@@ -218,6 +238,7 @@ struct Sink<'a> {
     histogram: &'a mut String,
     seen: &'a mut Series,
     probe_names: &'a mut Vec<String>,
+    probe_histograms: &'a mut Vec<String>,
     batch: &'a mut Builder,
     sealed: &'a mut dyn FnMut(&Batch),
 }
@@ -245,6 +266,9 @@ impl Exposition for Sink<'_> {
         if kind == "histogram" {
             self.histogram.push_str(name);
             self.histogram.push('_');
+            if !self.probe_histograms.iter().any(|h| h == name) {
+                self.probe_histograms.push(name.to_owned());
+            }
         }
         Ok(())
     }
