@@ -977,7 +977,7 @@ def report(many, idle, det, startups, path, rep, elapsed):
         md.append(f"| {label} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {mib(r['peak_rss_kib']):.1f} |")
     md += ["", f"Ratio: report text takes {report_ratio:.2f}× the time of the Python script, in the same run "
            "(medians of three runs each). CPU s above wall s: the report reads and splits the CSV on a "
-           "second thread while the first one counts.", ""]
+           "second thread, which also prepares rows whenever the first one, counting, falls behind.", ""]
     md += [
         f"## Push: {N_TARGETS} targets with and without `[push]` every {PUSH_EVERY} to a real Prometheus receiver",
         "",
