@@ -164,8 +164,11 @@ impl Tracer {
 
     fn send(&mut self, to: IpAddr, ttl: u8, kind: Kind) -> std::io::Result<()> {
         self.seq = self.seq.wrapping_add(1);
+        // Timed from before the send: the answer may come (and be stamped by
+        // the kernel) before the send returns.
+        let at = Instant::now();
         let local = self.sock.send_ttl(to, self.seq, ttl)?;
-        self.p.sent(self.seq, ttl, kind, Instant::now(), local);
+        self.p.sent(self.seq, ttl, kind, at, local);
         Ok(())
     }
 

@@ -284,13 +284,16 @@ impl Engine {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
         f.sent += 1;
+        // Timed from before the send, as ping does: on a fast link the reply
+        // may arrive, and be stamped by the kernel, before the send returns.
+        let at = Instant::now();
         match sock.send(to, seq) {
             Ok(None) => self.in_flight.put(Pending {
                 slot: i,
                 id,
                 round: f.round,
                 seq,
-                at: Instant::now(),
+                at,
             }),
             Ok(Some(local)) => f.failure = Failure::of_io(&std::io::Error::from(local.0)),
             Err(e) => f.failure = Failure::of_io(&e),

@@ -13,6 +13,7 @@
 use std::io::IoSliceMut;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nix::errno::Errno;
 use nix::sys::socket::{
@@ -136,6 +137,9 @@ impl IcmpSocket {
             setsockopt(&sock, sockopt::Ipv4RecvErr, &true)
         }
         .map_err(std::io::Error::from)?;
+        // The kernel stamps each reply as it arrives, so a round trip does not
+        // include the time this process took to be scheduled and read it.
+        setsockopt(&sock, sockopt::ReceiveTimestampns, &true).map_err(std::io::Error::from)?;
         // Deprecated because a registered fd could be closed behind the
         // reactor's back; here the socket is owned by the AsyncFd and closed
         // only when it is dropped, so the safe constructor is sound (the
@@ -243,7 +247,7 @@ impl IcmpSocket {
                 continue;
             }
             let seq = u16::from_be_bytes([echo[6], echo[7]]);
-            let at = Instant::now();
+            let at = arrival(m.stamp);
             // An error's data is the echo request that met it: its sequence is ours.
             match (errors, m.error, m.from) {
                 (true, Some(err), _) => out.push(Answer {
@@ -274,7 +278,11 @@ impl IcmpSocket {
     fn receive(&self, flags: MsgFlags, data: &mut [u8]) -> std::io::Result<Option<Message>> {
         let raw = self.fd.get_ref().as_raw_fd();
         let mut iov = [IoSliceMut::new(data)];
-        let mut cmsg = nix::cmsg_space!(nix::libc::sock_extended_err, nix::libc::sockaddr_in6);
+        let mut cmsg = nix::cmsg_space!(
+            nix::libc::sock_extended_err,
+            nix::libc::sockaddr_in6,
+            nix::libc::timespec
+        );
         let msg = match recvmsg::<SockaddrStorage>(raw, &mut iov, Some(&mut cmsg), flags) {
             Ok(m) => m,
             Err(Errno::EAGAIN) => return Ok(None),
@@ -285,21 +293,46 @@ impl IcmpSocket {
         };
         let from = msg.address.as_ref().and_then(ip_of);
         let mut error = None;
+        let mut stamp = None;
         for c in msg.cmsgs().map_err(std::io::Error::from)? {
-            error = match c {
-                ControlMessageOwned::Ipv4RecvErr(e, Some(a)) => IcmpError::new(
-                    &e,
-                    IpAddr::V4(Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr))),
-                ),
-                ControlMessageOwned::Ipv6RecvErr(e, Some(a)) => {
-                    IcmpError::new(&e, IpAddr::V6(Ipv6Addr::from(a.sin6_addr.s6_addr)))
+            match c {
+                ControlMessageOwned::ScmTimestampns(t) => {
+                    let secs = u64::try_from(t.tv_sec()).unwrap_or(0);
+                    let nanos = u32::try_from(t.tv_nsec()).unwrap_or(0);
+                    stamp = Some(Duration::new(secs, nanos));
                 }
-                _ => error,
-            };
+                ControlMessageOwned::Ipv4RecvErr(e, Some(a)) => {
+                    let from = Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
+                    error = IcmpError::new(&e, IpAddr::V4(from));
+                }
+                ControlMessageOwned::Ipv6RecvErr(e, Some(a)) => {
+                    let from = Ipv6Addr::from(a.sin6_addr.s6_addr);
+                    error = IcmpError::new(&e, IpAddr::V6(from));
+                }
+                _ => {}
+            }
         }
         let len = msg.bytes;
-        Ok(Some(Message { len, from, error }))
+        Ok(Some(Message {
+            len,
+            from,
+            error,
+            stamp,
+        }))
     }
+}
+
+/// When a message stamped `stamp` (wall clock, since the epoch) by the
+/// kernel arrived, on the monotonic clock echoes are timed with: now, less
+/// how long it waited to be read. Unstamped, or a wait the wall clock cannot
+/// tell (stepped back, or by more than a second: a clock set, not a wait), is now.
+fn arrival(stamp: Option<Duration>) -> Instant {
+    let now = Instant::now();
+    let waited = stamp.and_then(|s| {
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
+        wall.checked_sub(s).filter(|w| *w < Duration::from_secs(1))
+    });
+    waited.and_then(|w| now.checked_sub(w)).unwrap_or(now)
 }
 
 /// One message read from the socket, its data in the caller's buffer.
@@ -308,6 +341,8 @@ struct Message {
     len: usize,
     from: Option<IpAddr>,
     error: Option<IcmpError>,
+    /// When the kernel received it, on the wall clock.
+    stamp: Option<Duration>,
 }
 
 /// An ICMP error from the error queue: who sent it and what it said.

@@ -455,6 +455,72 @@ fn an_ssh_flood_of_5000_lines_leaves_every_check_ok_and_rtts_real() {
     assert!(net.outage_rows().is_empty());
 }
 
+fn a_daemon_held_still_while_a_reply_waits_times_only_the_network() {
+    // Regression: a round trip was timed when the daemon read the reply, so
+    // time it spent unscheduled (an SSH flood on two cores gave 3.7 ms, ping
+    // 0.05) was put on the network. The gateway's echoes are answered by a
+    // responder that, at the fourth, stops the daemon, answers 100 ms later
+    // and lets it go on 250 ms after that.
+    let net = Net::up();
+    net.exec_in("gw", &["sysctl", "-qw", "net.ipv4.icmp_echo_ignore_all=1"]);
+    let dirs = format!(
+        "pings = 1\nlog_dir = \"{}\"\nstate_dir = \"{}\"\n",
+        net.log_dir().display(),
+        net.state_dir().display()
+    );
+    let cfg = net.dir.path().join("config.toml");
+    std::fs::write(&cfg, common::config_text(&dirs, "")).unwrap();
+    // The responder answers from the first round on; it reads the daemon's
+    // id when the third comes.
+    let pidfile = net.dir.path().join("daemon.pid");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/net/stallecho.py");
+    let responder = Proc::spawn_in(
+        &net.ns("gw"),
+        "stallecho",
+        &format!(
+            "python3 {} {} 3 0.1 0.25",
+            script.display(),
+            pidfile.display()
+        ),
+        &[],
+    );
+    responder.wait_for("ready", WAIT);
+    let d = net.daemon(&cfg, "");
+    std::fs::write(&pidfile, d.pid().to_string()).unwrap();
+    let stalled = responder.wait_for("stalled", WAIT);
+    let ms = |key: &str| -> f64 {
+        stalled
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(key)?.parse().ok())
+            .unwrap_or_else(|| panic!("{key} in {stalled}"))
+    };
+    let (answered, continued) = (ms("answered_ms="), ms("continued_ms="));
+    // The held round's check, and one after it.
+    d.wait_for_n("check:", 5, WAIT);
+    let (status, log) = d.stop();
+    assert!(status.success(), "{log}");
+    let gateway: Vec<f64> = net
+        .connection_rows()
+        .iter()
+        .filter_map(|r| r[2].parse().ok())
+        .collect();
+    let slow: Vec<f64> = gateway
+        .iter()
+        .copied()
+        .filter(|&g| g >= answered / 2.0)
+        .collect();
+    eprintln!("{log}");
+    eprintln!("gateway RTTs {gateway:?}; answered after {answered} ms, read after {continued} ms");
+    assert_eq!(slow.len(), 1, "one echo answered late: {gateway:?}");
+    // Timed to its answer, not to when the daemon could read it (250 ms later).
+    assert!(
+        slow[0] < answered + 50.0,
+        "the held echo took {} ms: answered after {answered} ms, read after {continued} ms",
+        slow[0]
+    );
+    assert!(net.outage_rows().is_empty());
+}
+
 /// Bytes process `pid` has written (write calls: files, pipes), from /proc.
 fn written_bytes(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/io"))
@@ -473,4 +539,5 @@ crate::tests! {
     state_dir_full_while_an_alert_is_raised_it_is_delivered_once_space_is_back => [Need::Root],
     a_huge_alerts_json_of_unknown_conditions_is_set_aside_and_checks_start_at_once => [],
     an_ssh_flood_of_5000_lines_leaves_every_check_ok_and_rtts_real => [Need::Root],
+    a_daemon_held_still_while_a_reply_waits_times_only_the_network => [Need::Root, Need::Tool("python3")],
 }

@@ -296,6 +296,13 @@ impl Net {
         run(Command::new("ip").arg("-n").arg(self.ns(which)).args(args));
     }
 
+    /// Runs `args` inside namespace `which` (e.g. `sysctl` in `gw`).
+    pub fn exec_in(&self, which: &str, args: &[&str]) {
+        run(Command::new("ip")
+            .args(["netns", "exec", &self.ns(which)])
+            .args(args));
+    }
+
     /// Makes the home router ignore echo requests to itself (it still forwards).
     pub fn gateway_ignores_ping(&self) {
         run(Command::new("bash")
