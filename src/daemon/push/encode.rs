@@ -23,8 +23,10 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use crate::daemon::metrics::probes::LE;
 use crate::daemon::metrics::{Exposition, ProbeLabels, Value};
 
-/// A batch is sealed once its protobuf reaches this size (before compression).
-pub const BATCH_BYTES: usize = 64 << 10;
+/// A batch is sealed once its protobuf reaches this size (before
+/// compression): some 2,500 series, about what Prometheus's own sender puts
+/// in a request (2,000 samples), and a tenth of that compressed.
+pub const BATCH_BYTES: usize = 512 << 10;
 
 /// Prometheus's staleness marker: a NaN with this exact bit pattern.
 pub const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
@@ -140,9 +142,7 @@ impl Snapshots {
                 }
             }
         }
-        if let Some(b) = self.batch.seal() {
-            sealed(b);
-        }
+        self.batch.seal(sealed);
         std::mem::swap(&mut self.last, &mut self.seen);
         Ok(())
     }

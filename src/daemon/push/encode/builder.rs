@@ -1,36 +1,67 @@
 //! The protobuf of a `WriteRequest`, written by hand from borrowed labels
 //! (no message struct, no `String` per label per sample), and snappy.
+//!
+//! A request is compressed a fragment at a time, as snappy itself does it:
+//! its compressor works on blocks of 64 KiB that refer to nothing outside
+//! themselves, and a raw snappy stream is the whole length followed by those
+//! blocks' elements. So only one fragment of a request is ever held
+//! uncompressed, and a request can carry many fragments: fewer requests and
+//! queue files per sample, for the same memory.
 
 use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
 
 use super::{Batch, BATCH_BYTES};
 
+/// The protobuf compressed at a time: a quarter of snappy's own block, as
+/// small as compresses about as well (the labels a fragment repeats are
+/// those of neighbouring series), since it and its compressed copy are
+/// what a request holds beyond its compressed bytes.
+const FRAGMENT_BYTES: usize = 16 << 10;
+
+/// Room kept at the front of a request's body for its length (a varint of a `u32`).
+const LENGTH_ROOM: usize = 5;
+
 /// A `WriteRequest` being written, series by series. Its buffer, its
 /// compressor and the sealed batch's are reused from batch to batch and
 /// from snapshot to snapshot.
 pub struct Builder {
+    /// The fragment being written, uncompressed.
     buf: Vec<u8>,
+    /// The request's protobuf bytes so far, the fragment's included.
+    len: usize,
     samples: u32,
     snappy: snap::raw::Encoder,
-    /// The last sealed batch.
+    /// The fragment compressed.
+    compressed: Vec<u8>,
+    /// The request being written (its body: [`LENGTH_ROOM`], then the
+    /// compressed fragments), then sealed.
     out: Batch,
 }
 
 impl Builder {
     pub fn new() -> Builder {
         Builder {
-            buf: Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 8),
+            buf: Vec::with_capacity(FRAGMENT_BYTES + FRAGMENT_BYTES / 8),
+            len: 0,
             samples: 0,
             snappy: snap::raw::Encoder::new(),
+            compressed: Vec::new(),
             out: Batch::default(),
         }
     }
 
     /// Starts the batches of a snapshot at `at_ms`.
     pub fn start(&mut self, at_ms: i64) {
-        self.buf.clear();
-        self.samples = 0;
+        self.restart();
         self.out.at_ms = at_ms;
+    }
+
+    fn restart(&mut self) {
+        self.buf.clear();
+        self.len = 0;
+        self.samples = 0;
+        self.out.body.clear();
+        self.out.body.resize(LENGTH_ROOM, 0);
     }
 
     /// Writes one `TimeSeries` of one sample straight from borrowed labels.
@@ -43,6 +74,7 @@ impl Builder {
             .map(|l| field_len(label_len(l)))
             .sum::<usize>()
             + field_len(sample_len);
+        let before = self.buf.len();
         encode_key(1, WireType::LengthDelimited, &mut self.buf);
         encode_varint(series_len as u64, &mut self.buf);
         for l in labels {
@@ -60,30 +92,53 @@ impl Builder {
         self.buf.extend_from_slice(&value.to_le_bytes());
         encode_key(2, WireType::Varint, &mut self.buf);
         encode_varint(at_ms as u64, &mut self.buf);
+        self.len += self.buf.len() - before;
         self.samples += 1;
-        if self.buf.len() >= BATCH_BYTES {
-            if let Some(b) = self.seal() {
-                sealed(b);
-            }
+        if self.buf.len() >= FRAGMENT_BYTES {
+            self.compress_fragment();
+        }
+        if self.len >= BATCH_BYTES {
+            self.seal(sealed);
         }
     }
 
-    /// The compressed batch of what was added since the last one, if any.
-    pub fn seal(&mut self) -> Option<&Batch> {
-        if self.samples == 0 {
-            return None;
+    /// Appends the fragment's compressed elements to the body: snappy's
+    /// output for it without the length it starts with.
+    fn compress_fragment(&mut self) {
+        if self.buf.is_empty() {
+            return;
         }
-        let body = &mut self.out.body;
-        body.resize(snap::raw::max_compress_len(self.buf.len()), 0);
+        let room = snap::raw::max_compress_len(self.buf.len());
+        if self.compressed.len() < room {
+            self.compressed.resize(room, 0);
+        }
         let n = self
             .snappy
-            .compress(&self.buf, body)
-            .expect("a batch is far below snappy's size limit");
-        body.truncate(n);
-        self.out.samples = self.samples;
+            .compress(&self.buf, &mut self.compressed)
+            .expect("a fragment is far below snappy's size limit");
+        let own_length = encoded_len_varint(self.buf.len() as u64);
+        self.out
+            .body
+            .extend_from_slice(&self.compressed[own_length..n]);
         self.buf.clear();
-        self.samples = 0;
-        Some(&self.out)
+    }
+
+    /// Hands what was added since the last batch, if anything, to `sealed`
+    /// as a compressed batch, and starts the next.
+    pub fn seal(&mut self, sealed: &mut dyn FnMut(&Batch)) {
+        if self.samples == 0 {
+            return;
+        }
+        self.compress_fragment();
+        // The whole length, just before the elements.
+        let mut length = Vec::with_capacity(LENGTH_ROOM);
+        encode_varint(self.len as u64, &mut length);
+        let start = LENGTH_ROOM - length.len();
+        self.out.body[start..LENGTH_ROOM].copy_from_slice(&length);
+        self.out.body.drain(..start);
+        self.out.samples = self.samples;
+        sealed(&self.out);
+        self.restart();
     }
 }
 
@@ -91,5 +146,3 @@ impl Builder {
 fn field_len(len: usize) -> usize {
     1 + encoded_len_varint(len as u64) + len
 }
-
-
