@@ -108,8 +108,10 @@ impl Builder {
         if self.buf.is_empty() {
             return;
         }
+        // Grown to size, not doubled: both buffers live as long as push.
         let room = snap::raw::max_compress_len(self.buf.len());
         if self.compressed.len() < room {
+            self.compressed.reserve_exact(room - self.compressed.len());
             self.compressed.resize(room, 0);
         }
         let n = self
@@ -117,9 +119,12 @@ impl Builder {
             .compress(&self.buf, &mut self.compressed)
             .expect("a fragment is far below snappy's size limit");
         let own_length = encoded_len_varint(self.buf.len() as u64);
-        self.out
-            .body
-            .extend_from_slice(&self.compressed[own_length..n]);
+        let elements = &self.compressed[own_length..n];
+        let body = &mut self.out.body;
+        if body.capacity() - body.len() < elements.len() {
+            body.reserve_exact(elements.len().max(FRAGMENT_BYTES / 2));
+        }
+        body.extend_from_slice(elements);
         self.buf.clear();
     }
 

@@ -145,8 +145,8 @@ use wire::*;
             }
         })
         .unwrap();
-        // Each batch but the last is many of snappy's 64 KiB blocks, compressed
-        // one at a time and read back whole.
+        // Each batch but the last is many fragments, compressed one at a time
+        // and read back whole.
         assert!(sizes.len() > 2, "{sizes:?}");
         assert!(sizes.iter().all(|n| *n < BATCH_BYTES + 200), "{sizes:?}");
         assert!(sizes[0] >= BATCH_BYTES, "{sizes:?}");
