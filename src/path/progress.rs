@@ -139,7 +139,7 @@ impl Progress {
         let Some(p) = self.waiting.remove(&a.seq) else {
             return;
         };
-        let rtt = a.at - p.sent_at;
+        let rtt = a.rtt_since(p.sent_at);
         let i = usize::from(p.ttl - 1);
         match (p.kind, a.reply) {
             (Kind::Trace, reply) => {
@@ -321,6 +321,7 @@ mod tests {
                 seq: sent[&ttl],
                 from: ip(from),
                 at: now,
+                waited: Duration::ZERO,
                 reply,
             });
         }
@@ -338,6 +339,7 @@ mod tests {
                     seq: *seq,
                     from: to,
                     at: now,
+                    waited: Duration::ZERO,
                     reply: Reply::Echo,
                 });
             }

@@ -335,7 +335,7 @@ impl Engine {
             };
             match a.reply {
                 Reply::Echo if f.to.is_some_and(|to| to.ip() == a.from) => {
-                    f.rtts.add(a.at.saturating_duration_since(p.at));
+                    f.rtts.add(a.rtt_since(p.at));
                 }
                 Reply::Unreachable(u) => {
                     f.failure = Failure::Unreachable(format!("{}, said {}", u.words, a.from));

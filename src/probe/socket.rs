@@ -93,8 +93,11 @@ pub struct Answer {
     pub seq: u16,
     /// Who answered.
     pub from: IpAddr,
-    /// When it arrived.
+    /// When it was read.
     pub at: Instant,
+    /// How long it had waited to be read, as the kernel stamped its arrival
+    /// (zero when it did not).
+    pub waited: Duration,
     /// What it said.
     pub reply: Reply,
 }
@@ -139,7 +142,12 @@ impl IcmpSocket {
         .map_err(std::io::Error::from)?;
         // The kernel stamps each reply as it arrives, so a round trip does not
         // include the time this process took to be scheduled and read it.
-        setsockopt(&sock, sockopt::ReceiveTimestampns, &true).map_err(std::io::Error::from)?;
+        // Where it will not, round trips are timed to the read, as before.
+        if let Err(e) = setsockopt(&sock, sockopt::ReceiveTimestampns, &true) {
+            tracing::debug!(
+                "ICMP socket: no arrival stamps ({e}); round trips are timed when read"
+            );
+        }
         // Deprecated because a registered fd could be closed behind the
         // reactor's back; here the socket is owned by the AsyncFd and closed
         // only when it is dropped, so the safe constructor is sound (the
@@ -247,19 +255,21 @@ impl IcmpSocket {
                 continue;
             }
             let seq = u16::from_be_bytes([echo[6], echo[7]]);
-            let at = arrival(m.stamp);
+            let (at, waited) = (Instant::now(), waited(m.stamp));
             // An error's data is the echo request that met it: its sequence is ours.
             match (errors, m.error, m.from) {
                 (true, Some(err), _) => out.push(Answer {
                     seq,
                     from: err.from,
                     at,
+                    waited,
                     reply: err.reply,
                 }),
                 (false, _, Some(from)) if echo[0] == reply => out.push(Answer {
                     seq,
                     from,
                     at,
+                    waited,
                     reply: Reply::Echo,
                 }),
                 _ => {}
@@ -322,17 +332,25 @@ impl IcmpSocket {
     }
 }
 
-/// When a message stamped `stamp` (wall clock, since the epoch) by the
-/// kernel arrived, on the monotonic clock echoes are timed with: now, less
-/// how long it waited to be read. Unstamped, or a wait the wall clock cannot
-/// tell (stepped back, or by more than a second: a clock set, not a wait), is now.
-fn arrival(stamp: Option<Duration>) -> Instant {
-    let now = Instant::now();
-    let waited = stamp.and_then(|s| {
-        let wall = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
-        wall.checked_sub(s).filter(|w| *w < Duration::from_secs(1))
-    });
-    waited.and_then(|w| now.checked_sub(w)).unwrap_or(now)
+/// How long a message the kernel stamped `stamp` (wall clock, since the
+/// epoch) as it arrived has waited to be read: zero if unstamped, or if the
+/// wall clock has been set back since.
+fn waited(stamp: Option<Duration>) -> Duration {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok();
+    stamp
+        .zip(now)
+        .and_then(|(stamp, now)| now.checked_sub(stamp))
+        .unwrap_or_default()
+}
+
+impl Answer {
+    /// The round trip of the echo request sent at `sent`: until the read,
+    /// less the time the answer waited to be read. A wait longer than that
+    /// (the wall clock was set forward meanwhile) cannot be: then until the read.
+    pub fn rtt_since(&self, sent: Instant) -> Duration {
+        let to_read = self.at.saturating_duration_since(sent);
+        to_read.checked_sub(self.waited).unwrap_or(to_read)
+    }
 }
 
 /// One message read from the socket, its data in the caller's buffer.
@@ -413,6 +431,26 @@ fn ip_of(a: &SockaddrStorage) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_round_trip_is_until_the_read_less_the_wait_the_kernel_stamped() {
+        let sent = Instant::now();
+        let answer = |waited_ms| Answer {
+            seq: 1,
+            from: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            at: sent + Duration::from_millis(10),
+            waited: Duration::from_millis(waited_ms),
+            reply: Reply::Echo,
+        };
+        assert_eq!(answer(3).rtt_since(sent), Duration::from_millis(7));
+        assert_eq!(answer(0).rtt_since(sent), Duration::from_millis(10));
+        // Waited longer than since the send: the wall clock was set forward.
+        assert_eq!(answer(20).rtt_since(sent), Duration::from_millis(10));
+        // A stamp after the wall clock's now (set back since): no wait.
+        let later = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(60);
+        assert_eq!(waited(Some(later)), Duration::ZERO);
+        assert_eq!(waited(None), Duration::ZERO);
+    }
 
     #[test]
     fn the_checksum_of_a_message_with_its_checksum_is_zero() {

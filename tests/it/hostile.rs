@@ -458,9 +458,10 @@ fn an_ssh_flood_of_5000_lines_leaves_every_check_ok_and_rtts_real() {
 fn a_daemon_held_still_while_a_reply_waits_times_only_the_network() {
     // Regression: a round trip was timed when the daemon read the reply, so
     // time it spent unscheduled (an SSH flood on two cores gave 3.7 ms, ping
-    // 0.05) was put on the network. The gateway's echoes are answered by a
-    // responder that, at the fourth, stops the daemon, answers 100 ms later
-    // and lets it go on 250 ms after that.
+    // 0.05) was put on the network. The gateway's echoes (one a check, no
+    // traces) are answered by a responder that, at the third, stops the
+    // daemon, answers 100 ms later and lets it go on 250 ms after that: well
+    // within the round's 810 ms.
     let net = Net::up();
     net.exec_in("gw", &["sysctl", "-qw", "net.ipv4.icmp_echo_ignore_all=1"]);
     let dirs = format!(
@@ -469,7 +470,9 @@ fn a_daemon_held_still_while_a_reply_waits_times_only_the_network() {
         net.state_dir().display()
     );
     let cfg = net.dir.path().join("config.toml");
-    std::fs::write(&cfg, common::config_text(&dirs, "")).unwrap();
+    let text = common::config_text(&dirs, "[path]\nenabled = false\n")
+        .replace("timeout = \"500ms\"", "timeout = \"900ms\"");
+    std::fs::write(&cfg, text).unwrap();
     // The responder answers from the first round on; it reads the daemon's
     // id when the third comes.
     let pidfile = net.dir.path().join("daemon.pid");
@@ -495,7 +498,7 @@ fn a_daemon_held_still_while_a_reply_waits_times_only_the_network() {
             .unwrap_or_else(|| panic!("{key} in {stalled}"))
     };
     let (answered, continued) = (ms("answered_ms="), ms("continued_ms="));
-    // The held round's check, and one after it.
+    // Five checks: the held one (the third) and two after it.
     d.wait_for_n("check:", 5, WAIT);
     let (status, log) = d.stop();
     assert!(status.success(), "{log}");
