@@ -20,13 +20,14 @@ use super::{Diagnosis, Event, MachineState};
 use crate::probe::{Plan, ProbeResult};
 
 /// How many updates a live consumer may fall behind before it loses some.
-/// The broadcast's ring keeps its last updates until they are overwritten,
-/// read or not, and a check with a thousand targets is a large one (a
-/// result per probe, some 60 KB): small. Each live consumer applies an
-/// update in microseconds, or waits for a lock another reader of the view
-/// holds (push's sample: tens of milliseconds at a thousand targets), less
-/// than a check's interval but at the very shortest (100 ms): two is room
-/// enough, and a consumer that falls further behind misses checks, counted.
+/// An update stays in the broadcast's ring until every receiver has read
+/// it, and a check with a thousand targets is a large one (a result per
+/// probe, some 60 KB): small, so a consumer that stalls holds little. Each
+/// live consumer applies an update in microseconds, or waits for a lock
+/// another reader of the view holds (push's sample: tens of milliseconds at
+/// a thousand targets), less than a check's interval but at the very
+/// shortest (100 ms): two is room enough, and a consumer that falls further
+/// behind misses checks, counted.
 const LIVE_BACKLOG: usize = 2;
 
 /// One thing the daemon learned.

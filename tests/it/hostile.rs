@@ -472,6 +472,7 @@ fn a_daemon_held_still_while_a_reply_waits_times_only_the_network() {
     let cfg = net.dir.path().join("config.toml");
     let text = common::config_text(&dirs, "[path]\nenabled = false\n")
         .replace("timeout = \"500ms\"", "timeout = \"900ms\"");
+    assert!(text.contains("timeout = \"900ms\""), "{text}");
     std::fs::write(&cfg, text).unwrap();
     // The responder answers from the first round on; it reads the daemon's
     // id when the third comes.
