@@ -222,9 +222,11 @@ impl Metrics {
             .drain(..)
             .map(|s| (s.labels.clone(), s))
             .collect();
-        let mut kinds = Vec::new();
+        // Room for all at once: grown by doubling, a thousand rows would
+        // leave the heap holes of half, a quarter... of their size.
+        self.probes.reserve_exact(plan.probes.len());
         for (p, r) in plan.probes.iter().zip(results) {
-            let labels = ProbeLabels::of(&super::live::probe_view(p, r), &mut kinds);
+            let labels = ProbeLabels::of(&super::live::probe_view(p, r));
             let mut series = old
                 .remove(&labels)
                 .unwrap_or_else(|| ProbeSeries::new(labels));
