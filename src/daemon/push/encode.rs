@@ -57,6 +57,9 @@ pub struct Snapshots {
     probe_names: Vec<String>,
     /// The probes' histogram families.
     probe_histograms: Vec<String>,
+    /// A probe's sample's labels in the order of their names, without and
+    /// with `le` (see [`probe_order`]): sorted once, not at each sample.
+    probe_orders: [Vec<usize>; 2],
     /// The line being read.
     line: String,
     /// The histogram family being read with a `_` after it, if one is.
@@ -71,6 +74,7 @@ impl Snapshots {
             labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         extra.push(("instance".into(), instance.into()));
         Snapshots {
+            probe_orders: [false, true].map(|le| probe_order(&extra, le)),
             extra,
             last: Series::default(),
             seen: Series::default(),
@@ -101,7 +105,9 @@ impl Snapshots {
             histogram: &mut self.histogram,
             seen: &mut self.seen,
             probe_names: &mut self.probe_names,
+            gauge: None,
             probe_histograms: &mut self.probe_histograms,
+            probe_orders: &self.probe_orders,
             batch: &mut self.batch,
             sealed,
         };
@@ -118,17 +124,28 @@ impl Snapshots {
             if let Some(labels) = parse_labels(self.last.at(labels)) {
                 let labels = labels.iter().map(|(k, v)| (*k, v.as_ref()));
                 let labels = with_extra(name, labels, &self.extra);
-                self.batch.add(&labels, f64::from_bits(STALE_NAN), sealed);
+                self.batch.add(labels.iter().copied(), f64::from_bits(STALE_NAN), sealed);
             }
         }
         let stale = f64::from_bits(STALE_NAN);
-        for (labels, &had) in &self.last.probes {
-            let now = self.seen.probes.get(labels).copied();
+        let (last, seen) = (&self.last.probes, &self.seen.probes);
+        // The same probes in the same rows, as from one check to the next;
+        // after a reload, each found by its labels.
+        let aligned = last.len() == seen.len() && last.iter().zip(seen).all(|(a, b)| a.0.same(&b.0));
+        let by_labels: HashMap<&ProbeLabels, u8> = match aligned {
+            true => HashMap::new(),
+            false => seen.iter().map(|(labels, bits)| (labels, *bits)).collect(),
+        };
+        for (i, (labels, had)) in last.iter().enumerate() {
+            let now = match aligned {
+                true => Some(seen[i].1),
+                false => by_labels.get(labels).copied(),
+            };
             let gone = had & !now.unwrap_or(0);
             for (bit, name) in self.probe_names.iter().enumerate() {
                 if gone & (1 << bit) != 0 {
                     let labels = with_extra(name, labels.pairs().into_iter(), &self.extra);
-                    self.batch.add(&labels, stale, sealed);
+                    self.batch.add(labels.iter().copied(), stale, sealed);
                 }
             }
             if now.is_some() {
@@ -140,7 +157,8 @@ impl Snapshots {
                 for (suffix, le) in std::iter::repeat("_bucket").zip(les).chain([("_sum", None), ("_count", None)]) {
                     let name = format!("{family}{suffix}");
                     let pairs = labels.pairs().into_iter().chain(le);
-                    self.batch.add(&with_extra(&name, pairs, &self.extra), stale, sealed);
+                    let labels = with_extra(&name, pairs, &self.extra);
+                    self.batch.add(labels.iter().copied(), stale, sealed);
                 }
             }
         }
@@ -158,8 +176,12 @@ impl Snapshots {
 /// and labels kept.
 #[derive(Default)]
 struct Series {
-    /// Each probe's gauge families, as bits (see `Snapshots::probe_names`).
-    probes: HashMap<ProbeLabels, u8>,
+    /// Each probe's labels and gauge families, as bits (see
+    /// `Snapshots::probe_names`), in the order of the rows they come from.
+    probes: Vec<(ProbeLabels, u8)>,
+    /// Where in `probes` the family being written is: each family lists
+    /// the probes in the same order, so each is found at or after it.
+    cursor: usize,
     /// (hash of the series, where its name is in `text`, where its labels
     /// are), sorted once the snapshot is complete.
     keys: Vec<(u64, u32, u32)>,
@@ -175,6 +197,7 @@ struct Series {
 impl Series {
     fn clear(&mut self) {
         self.probes.clear();
+        self.cursor = 0;
         self.keys.clear();
         self.text.clear();
         self.label_sets.clear();
@@ -200,6 +223,25 @@ impl Series {
             }
         };
         self.keys.push((hash(&[name, labels]), name_at, labels_at));
+    }
+
+    /// Probe `labels` has a sample in the gauge family of `bit`.
+    fn mark(&mut self, labels: &ProbeLabels, bit: u8) {
+        let at = self.probes[self.cursor..]
+            .iter()
+            .position(|(l, _)| l.same(labels))
+            .map(|i| self.cursor + i)
+            .or_else(|| self.probes[..self.cursor].iter().position(|(l, _)| l.same(labels)));
+        match at {
+            Some(i) => {
+                self.probes[i].1 |= 1 << bit;
+                self.cursor = i + 1;
+            }
+            None => {
+                self.probes.push((labels.clone(), 1 << bit));
+                self.cursor = self.probes.len();
+            }
+        }
     }
 
     fn put(&mut self, s: &str) -> u32 {
@@ -240,7 +282,10 @@ struct Sink<'a> {
     histogram: &'a mut String,
     seen: &'a mut Series,
     probe_names: &'a mut Vec<String>,
+    /// The bit of the probes' gauge family being written, if one is.
+    gauge: Option<u8>,
     probe_histograms: &'a mut Vec<String>,
+    probe_orders: &'a [Vec<usize>; 2],
     batch: &'a mut Builder,
     sealed: &'a mut dyn FnMut(&Batch),
 }
@@ -265,12 +310,25 @@ impl Exposition for Sink<'_> {
             self.flush_line();
         }
         self.histogram.clear();
+        self.seen.cursor = 0;
+        self.gauge = None;
         if kind == "histogram" {
             self.histogram.push_str(name);
             self.histogram.push('_');
             if !self.probe_histograms.iter().any(|h| h == name) {
                 self.probe_histograms.push(name.to_owned());
             }
+        } else {
+            let bit = match self.probe_names.iter().position(|n| n == name) {
+                Some(bit) => bit,
+                None => {
+                    self.probe_names.push(name.to_owned());
+                    self.probe_names.len() - 1
+                }
+            };
+            // Three gauge families: a u8 has room to spare.
+            debug_assert!(bit < 8, "{:?}", self.probe_names);
+            self.gauge = Some(bit as u8);
         }
         Ok(())
     }
@@ -285,24 +343,18 @@ impl Exposition for Sink<'_> {
         if !self.line.is_empty() {
             self.flush_line();
         }
-        if self.histogram.is_empty() || !name.starts_with(self.histogram.as_str()) {
-            let bit = match self.probe_names.iter().position(|n| n == name) {
-                Some(bit) => bit,
-                None => {
-                    self.probe_names.push(name.to_owned());
-                    self.probe_names.len() - 1
-                }
-            };
-            // Three gauge families: a u8 has room to spare.
-            debug_assert!(bit < 8, "{:?}", self.probe_names);
-            match self.seen.probes.get_mut(labels) {
-                Some(bits) => *bits |= 1 << bit,
-                None => _ = self.seen.probes.insert(labels.clone(), 1 << bit),
-            }
+        if let Some(bit) = self.gauge {
+            self.seen.mark(labels, bit);
         }
-        let le = le.map(|le| ("le", le));
-        let labels = with_extra(name, labels.pairs().into_iter().chain(le), self.extra);
-        self.batch.add(&labels, value.as_f64(), self.sealed);
+        let order = &self.probe_orders[usize::from(le.is_some())];
+        let (pairs, le, extra) = (labels.pairs(), le.unwrap_or_default(), self.extra);
+        let label = move |&i: &usize| match i {
+            0 => ("__name__", name),
+            1..=5 => pairs[i - 1],
+            6 => ("le", le),
+            _ => (extra[i - 7].0.as_str(), extra[i - 7].1.as_str()),
+        };
+        self.batch.add(order.iter().map(label), value.as_f64(), self.sealed);
         Ok(())
     }
 }
@@ -328,7 +380,7 @@ impl Sink<'_> {
                 }
                 let parsed = parsed.iter().map(|(k, v)| (*k, v.as_ref()));
                 let labels = with_extra(name, parsed, self.extra);
-                self.batch.add(&labels, v, self.sealed);
+                self.batch.add(labels.iter().copied(), v, self.sealed);
             }
         }
         self.line.clear();
@@ -393,6 +445,18 @@ fn quoted_value(s: &str) -> Option<(Cow<'_, str>, &str)> {
         }
     }
     Some((Cow::Owned(out), rest))
+}
+
+/// A probe's sample's labels sorted by name, as indices into `__name__`,
+/// the probe's own five, `le` (if `with_le`) and `extra`, one after another.
+fn probe_order(extra: &[(String, String)], with_le: bool) -> Vec<usize> {
+    let names = std::iter::once("__name__")
+        .chain(ProbeLabels::NAMES)
+        .chain(["le"])
+        .chain(extra.iter().map(|(k, _)| k.as_str()));
+    let mut order: Vec<(usize, &str)> = names.enumerate().filter(|&(i, _)| with_le || i != 6).collect();
+    order.sort_by_key(|&(_, name)| name);
+    order.into_iter().map(|(i, _)| i).collect()
 }
 
 /// The series' labels with `__name__` and the extra ones, sorted by name as receivers require.

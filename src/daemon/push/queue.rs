@@ -229,7 +229,12 @@ impl Queue {
         if self.in_flight == Some(seq) {
             self.in_flight = None;
         }
-        self.remove(seq);
+        let path = self.path(seq);
+        if let Ok(meta) = std::fs::metadata(&path) {
+            if std::fs::remove_file(&path).is_ok() {
+                self.bytes = self.bytes.saturating_sub(disk_bytes(&meta));
+            }
+        }
         self.advance_first();
     }
 
@@ -264,12 +269,14 @@ fn header(bytes: &[u8]) -> Option<(u32, i64)> {
     Some((samples, at_ms))
 }
 
-fn parse(bytes: Vec<u8>) -> Result<Batch, String> {
+/// A batch file's bytes as the batch, its body moved down in place rather than copied.
+fn parse(mut bytes: Vec<u8>) -> Result<Batch, String> {
     let (samples, at_ms) = header(&bytes).ok_or("no batch header")?;
+    bytes.drain(..HEADER);
     Ok(Batch {
         samples,
         at_ms,
-        body: bytes[HEADER..].to_vec(),
+        body: bytes,
     })
 }
 

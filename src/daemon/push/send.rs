@@ -134,9 +134,15 @@ pub async fn run(
     let mut backoff = Backoff::new(BACKOFF_FIRST, BACKOFF_MAX);
     let mut said = Said::default();
     let mut was_down = false;
+    // The next batch, taken from the queue with the last one's end.
+    let mut next = None;
     loop {
         let more = shared.more.notified();
-        let Some((seq, batch)) = with_queue(&shared, Queue::front).await else {
+        let front = match next.take() {
+            Some(front) => Some(front),
+            None => with_queue(&shared, Queue::front).await,
+        };
+        let Some((seq, batch)) = front else {
             tokio::select! {
                 _ = token.cancelled() => return,
                 _ = more => continue,
@@ -152,7 +158,15 @@ pub async fn run(
         };
         match answer {
             Answer::Taken => {
-                with_queue(&shared, move |q| q.done(seq)).await;
+                // The next batch in the same trip to the blocking pool: a
+                // sample is some 16 batches, sent one after another.
+                let (front, bytes) = with_queue(&shared, move |q| {
+                    q.done(seq);
+                    (q.front(), q.bytes())
+                })
+                .await;
+                next = front;
+                shared.metrics.queue_bytes.set(bytes as i64);
                 shared.metrics.sent.inc_by(u64::from(samples));
                 backoff.succeeded();
                 was_down = false;
@@ -160,12 +174,22 @@ pub async fn run(
                 said.taken(&sender);
             }
             Answer::Refused { status, why } => {
-                with_queue(&shared, move |q| q.done(seq)).await;
+                let bytes = with_queue(&shared, move |q| {
+                    q.done(seq);
+                    q.bytes()
+                })
+                .await;
+                shared.metrics.queue_bytes.set(bytes as i64);
                 shared.metrics.dropped("refused", u64::from(samples));
                 said.refused(&sender, status, &why, samples, at_ms);
             }
             Answer::Later { wait, why } => {
-                with_queue(&shared, Queue::release).await;
+                let bytes = with_queue(&shared, |q| {
+                    q.release();
+                    q.bytes()
+                })
+                .await;
+                shared.metrics.queue_bytes.set(bytes as i64);
                 said.failed(&sender, &why);
                 let delay = backoff.failed(wait);
                 tracing::debug!("push: next try in {}", crate::timefmt::spelled(delay));
@@ -176,8 +200,6 @@ pub async fn run(
                 }
             }
         }
-        let bytes = with_queue(&shared, |q| q.bytes()).await;
-        shared.metrics.queue_bytes.set(bytes as i64);
     }
 }
 

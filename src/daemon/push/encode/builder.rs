@@ -8,7 +8,7 @@
 //! uncompressed, and a request can carry many fragments: fewer requests and
 //! queue files per sample, for the same memory.
 
-use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
+use prost::encoding::{encode_varint, encoded_len_varint, WireType};
 
 use super::{Batch, BATCH_BYTES};
 
@@ -64,34 +64,44 @@ impl Builder {
         self.out.body.resize(LENGTH_ROOM, 0);
     }
 
-    /// Writes one `TimeSeries` of one sample straight from borrowed labels.
-    pub fn add(&mut self, labels: &[(&str, &str)], value: f64, sealed: &mut dyn FnMut(&Batch)) {
+    /// Writes one `TimeSeries` of one sample straight from borrowed labels,
+    /// which come sorted by name.
+    pub fn add<'l>(
+        &mut self,
+        labels: impl Iterator<Item = (&'l str, &'l str)> + Clone,
+        value: f64,
+        sealed: &mut dyn FnMut(&Batch),
+    ) {
         let at_ms = self.out.at_ms;
         let label_len = |(k, v): &(&str, &str)| field_len(k.len()) + field_len(v.len());
         let sample_len = 1 + 8 + 1 + encoded_len_varint(at_ms as u64);
         let series_len: usize = labels
-            .iter()
-            .map(|l| field_len(label_len(l)))
+            .clone()
+            .map(|l| field_len(label_len(&l)))
             .sum::<usize>()
             + field_len(sample_len);
         let before = self.buf.len();
-        encode_key(1, WireType::LengthDelimited, &mut self.buf);
-        encode_varint(series_len as u64, &mut self.buf);
+        let buf = &mut self.buf;
+        buf.reserve(field_len(series_len));
+        // `WriteRequest.timeseries`, then each of its `labels`.
+        buf.push(key(1, WireType::LengthDelimited));
+        length(series_len, buf);
         for l in labels {
-            encode_key(1, WireType::LengthDelimited, &mut self.buf);
-            encode_varint(label_len(l) as u64, &mut self.buf);
+            buf.push(key(1, WireType::LengthDelimited));
+            length(label_len(&l), buf);
             for (tag, text) in [(1, l.0), (2, l.1)] {
-                encode_key(tag, WireType::LengthDelimited, &mut self.buf);
-                encode_varint(text.len() as u64, &mut self.buf);
-                self.buf.extend_from_slice(text.as_bytes());
+                buf.push(key(tag, WireType::LengthDelimited));
+                length(text.len(), buf);
+                buf.extend_from_slice(text.as_bytes());
             }
         }
-        encode_key(2, WireType::LengthDelimited, &mut self.buf);
-        encode_varint(sample_len as u64, &mut self.buf);
-        encode_key(1, WireType::SixtyFourBit, &mut self.buf);
-        self.buf.extend_from_slice(&value.to_le_bytes());
-        encode_key(2, WireType::Varint, &mut self.buf);
-        encode_varint(at_ms as u64, &mut self.buf);
+        // Its one sample: the value and the time.
+        buf.push(key(2, WireType::LengthDelimited));
+        length(sample_len, buf);
+        buf.push(key(1, WireType::SixtyFourBit));
+        buf.extend_from_slice(&value.to_le_bytes());
+        buf.push(key(2, WireType::Varint));
+        encode_varint(at_ms as u64, buf);
         self.len += self.buf.len() - before;
         self.samples += 1;
         if self.buf.len() >= FRAGMENT_BYTES {
@@ -144,6 +154,19 @@ impl Builder {
         self.out.samples = self.samples;
         sealed(&self.out);
         self.restart();
+    }
+}
+
+/// The key of field `tag` (below 16: one byte) of wire type `wire`.
+const fn key(tag: u8, wire: WireType) -> u8 {
+    tag << 3 | wire as u8
+}
+
+/// A length as a varint: one byte, for a label's, as a rule.
+fn length(len: usize, buf: &mut Vec<u8>) {
+    match u8::try_from(len) {
+        Ok(short) if short < 0x80 => buf.push(short),
+        _ => encode_varint(len as u64, buf),
     }
 }
 

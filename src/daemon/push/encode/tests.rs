@@ -222,4 +222,16 @@ fn the_probes_taken_whole_are_the_series_their_text_gives() {
     assert_eq!(stale.iter().filter(gone).count(), 19, "{stale:?}");
     let names: Vec<&str> = stale.iter().filter(gone).map(|t| t.0[0].1.as_str()).collect();
     assert!(names.contains(&"connectivity_monitor_probe_rtt_distribution_seconds_count"), "{names:?}");
+    // The same probe in the same row, answering again, then not: its RTT is
+    // back, then marked stale again, found by its row rather than its labels.
+    let same = plan(&["one"]);
+    m.probes(&same, &results(&[Some(0.4)]));
+    let back = compare(&mut m, 3_000);
+    assert!(back.iter().all(|t| t.1 != STALE_NAN), "{back:?}");
+    m.probes(&same, &results(&[None]));
+    let again = compare(&mut m, 4_000);
+    let stale: Vec<_> = again.iter().filter(|t| t.1 == STALE_NAN).collect();
+    assert_eq!(stale.len(), 1, "{stale:?}");
+    assert_eq!(stale[0].0[0], ("__name__".to_owned(), "connectivity_monitor_probe_rtt_seconds".to_owned()));
 }
+
