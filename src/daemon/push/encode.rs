@@ -57,9 +57,11 @@ pub struct Snapshots {
     probe_names: Vec<String>,
     /// The probes' histogram families.
     probe_histograms: Vec<String>,
-    /// A probe's sample's labels in the order of their names, without and
-    /// with `le` (see [`probe_order`]): sorted once, not at each sample.
-    probe_orders: [Vec<usize>; 2],
+    /// A probe's sample's labels in the order of their names (see
+    /// [`probe_order`]): sorted once, not at each sample.
+    probe_order: Vec<usize>,
+    /// The last probe's labels as written.
+    probe_fields: ProbeFields,
     /// The line being read.
     line: String,
     /// The histogram family being read with a `_` after it, if one is.
@@ -74,7 +76,8 @@ impl Snapshots {
             labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         extra.push(("instance".into(), instance.into()));
         Snapshots {
-            probe_orders: [false, true].map(|le| probe_order(&extra, le)),
+            probe_order: probe_order(&extra),
+            probe_fields: ProbeFields::default(),
             extra,
             last: Series::default(),
             seen: Series::default(),
@@ -107,7 +110,8 @@ impl Snapshots {
             probe_names: &mut self.probe_names,
             gauge: None,
             probe_histograms: &mut self.probe_histograms,
-            probe_orders: &self.probe_orders,
+            probe_order: &self.probe_order,
+            probe_fields: &mut self.probe_fields,
             batch: &mut self.batch,
             sealed,
         };
@@ -285,7 +289,8 @@ struct Sink<'a> {
     /// The bit of the probes' gauge family being written, if one is.
     gauge: Option<u8>,
     probe_histograms: &'a mut Vec<String>,
-    probe_orders: &'a [Vec<usize>; 2],
+    probe_order: &'a [usize],
+    probe_fields: &'a mut ProbeFields,
     batch: &'a mut Builder,
     sealed: &'a mut dyn FnMut(&Batch),
 }
@@ -346,15 +351,17 @@ impl Exposition for Sink<'_> {
         if let Some(bit) = self.gauge {
             self.seen.mark(labels, bit);
         }
-        let order = &self.probe_orders[usize::from(le.is_some())];
-        let (pairs, le, extra) = (labels.pairs(), le.unwrap_or_default(), self.extra);
-        let label = move |&i: &usize| match i {
-            0 => ("__name__", name),
-            1..=5 => pairs[i - 1],
-            6 => ("le", le),
-            _ => (extra[i - 7].0.as_str(), extra[i - 7].1.as_str()),
-        };
-        self.batch.add(order.iter().map(label), value.as_f64(), self.sealed);
+        let f = &mut *self.probe_fields;
+        f.of(labels, self.probe_order, self.extra);
+        f.name.clear();
+        label_field("__name__", name, &mut f.name);
+        f.le.clear();
+        if let Some(le) = le {
+            label_field("le", le, &mut f.le);
+        }
+        let (rest, (name_at, le_at)) = (&f.rest, (f.name_at, f.le_at));
+        let fields = [&rest[..name_at], &f.name, &rest[name_at..le_at], &f.le, &rest[le_at..]];
+        self.batch.add_fields(&fields, value.as_f64(), self.sealed);
         Ok(())
     }
 }
@@ -448,15 +455,59 @@ fn quoted_value(s: &str) -> Option<(Cow<'_, str>, &str)> {
 }
 
 /// A probe's sample's labels sorted by name, as indices into `__name__`,
-/// the probe's own five, `le` (if `with_le`) and `extra`, one after another.
-fn probe_order(extra: &[(String, String)], with_le: bool) -> Vec<usize> {
+/// the probe's own five, `le` and `extra`, one after another.
+fn probe_order(extra: &[(String, String)]) -> Vec<usize> {
     let names = std::iter::once("__name__")
         .chain(ProbeLabels::NAMES)
         .chain(["le"])
         .chain(extra.iter().map(|(k, _)| k.as_str()));
-    let mut order: Vec<(usize, &str)> = names.enumerate().filter(|&(i, _)| with_le || i != 6).collect();
+    let mut order: Vec<(usize, &str)> = names.enumerate().collect();
     order.sort_by_key(|&(_, name)| name);
     order.into_iter().map(|(i, _)| i).collect()
+}
+
+/// One probe's labels as `Label` fields, all but `__name__` and `le`,
+/// which differ from one of its samples to the next: written once for the
+/// 17 samples of its RTT distribution, which come one after another.
+#[derive(Default)]
+struct ProbeFields {
+    /// The probe they are of.
+    probe: Option<ProbeLabels>,
+    /// Its labels and the extra ones, in name order.
+    rest: Vec<u8>,
+    /// Where in `rest` `__name__` goes, and where `le` does (after it).
+    name_at: usize,
+    le_at: usize,
+    /// The fields of the sample's `__name__` and `le` (empty without one).
+    name: Vec<u8>,
+    le: Vec<u8>,
+}
+
+impl ProbeFields {
+    /// Writes `labels`' fields, unless they are those written last.
+    fn of(&mut self, labels: &ProbeLabels, order: &[usize], extra: &[(String, String)]) {
+        if self.probe.as_ref().is_some_and(|p| p.same(labels)) {
+            return;
+        }
+        self.rest.clear();
+        let pairs = labels.pairs();
+        for &i in order {
+            let (name, value) = match i {
+                0 => {
+                    self.name_at = self.rest.len();
+                    continue;
+                }
+                6 => {
+                    self.le_at = self.rest.len();
+                    continue;
+                }
+                1..=5 => pairs[i - 1],
+                _ => (extra[i - 7].0.as_str(), extra[i - 7].1.as_str()),
+            };
+            label_field(name, value, &mut self.rest);
+        }
+        self.probe = Some(labels.clone());
+    }
 }
 
 /// The series' labels with `__name__` and the extra ones, sorted by name as receivers require.
@@ -474,7 +525,7 @@ fn with_extra<'a>(
 }
 
 mod builder;
-use builder::Builder;
+use builder::{label_field, Builder};
 
 #[cfg(test)]
 mod tests;

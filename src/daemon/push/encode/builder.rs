@@ -72,29 +72,43 @@ impl Builder {
         value: f64,
         sealed: &mut dyn FnMut(&Batch),
     ) {
+        let labels_len = labels.clone().map(|(k, v)| label_field_len(k, v)).sum();
+        self.series(labels_len, value, sealed, |buf| {
+            for (k, v) in labels {
+                label_field(k, v, buf);
+            }
+        });
+    }
+
+    /// Writes one `TimeSeries` of one sample from its labels' fields, each
+    /// written by [`label_field`], in the order of their names.
+    pub fn add_fields(&mut self, fields: &[&[u8]], value: f64, sealed: &mut dyn FnMut(&Batch)) {
+        let labels_len = fields.iter().map(|f| f.len()).sum();
+        self.series(labels_len, value, sealed, |buf| {
+            for f in fields {
+                buf.extend_from_slice(f);
+            }
+        });
+    }
+
+    /// A `TimeSeries` whose label fields `labels` writes (`labels_len` bytes).
+    fn series(
+        &mut self,
+        labels_len: usize,
+        value: f64,
+        sealed: &mut dyn FnMut(&Batch),
+        labels: impl FnOnce(&mut Vec<u8>),
+    ) {
         let at_ms = self.out.at_ms;
-        let label_len = |(k, v): &(&str, &str)| field_len(k.len()) + field_len(v.len());
         let sample_len = 1 + 8 + 1 + encoded_len_varint(at_ms as u64);
-        let series_len: usize = labels
-            .clone()
-            .map(|l| field_len(label_len(&l)))
-            .sum::<usize>()
-            + field_len(sample_len);
+        let series_len = labels_len + field_len(sample_len);
         let before = self.buf.len();
         let buf = &mut self.buf;
         buf.reserve(field_len(series_len));
-        // `WriteRequest.timeseries`, then each of its `labels`.
+        // `WriteRequest.timeseries`, then its `labels`.
         buf.push(key(1, WireType::LengthDelimited));
         length(series_len, buf);
-        for l in labels {
-            buf.push(key(1, WireType::LengthDelimited));
-            length(label_len(&l), buf);
-            for (tag, text) in [(1, l.0), (2, l.1)] {
-                buf.push(key(tag, WireType::LengthDelimited));
-                length(text.len(), buf);
-                buf.extend_from_slice(text.as_bytes());
-            }
-        }
+        labels(buf);
         // Its one sample: the value and the time.
         buf.push(key(2, WireType::LengthDelimited));
         length(sample_len, buf);
@@ -155,6 +169,22 @@ impl Builder {
         sealed(&self.out);
         self.restart();
     }
+}
+
+/// One `Label` of a `TimeSeries` (its field 1): `name` and `value`.
+pub fn label_field(name: &str, value: &str, buf: &mut Vec<u8>) {
+    buf.push(key(1, WireType::LengthDelimited));
+    length(field_len(name.len()) + field_len(value.len()), buf);
+    for (tag, text) in [(1, name), (2, value)] {
+        buf.push(key(tag, WireType::LengthDelimited));
+        length(text.len(), buf);
+        buf.extend_from_slice(text.as_bytes());
+    }
+}
+
+/// The bytes [`label_field`] writes.
+fn label_field_len(name: &str, value: &str) -> usize {
+    field_len(field_len(name.len()) + field_len(value.len()))
 }
 
 /// The key of field `tag` (below 16: one byte) of wire type `wire`.
