@@ -175,7 +175,8 @@ impl Snapshots {
 /// The series of one snapshot: the probes' by their labels, which they keep
 /// (a pointer each) for the staleness markers they get once gone, with a
 /// bit per gauge family they have a sample in (a histogram's series are
-/// there as long as its probe is, and end with it); the others (which hold
+/// there as long as its probe is, and end with it: every probe has a sample
+/// in `probe_success`, so every probe with a distribution is kept); the others (which hold
 /// no histogram) by a hash of their text `name{labels}`, with their name
 /// and labels kept.
 #[derive(Default)]
@@ -186,6 +187,9 @@ struct Series {
     /// Where in `probes` the family being written is: each family lists
     /// the probes in the same order, so each is found at or after it.
     cursor: usize,
+    /// The family being written is the snapshot's first gauge family: its
+    /// probes are all new, appended without a search.
+    filling: bool,
     /// (hash of the series, where its name is in `text`, where its labels
     /// are), sorted once the snapshot is complete.
     keys: Vec<(u64, u32, u32)>,
@@ -229,8 +233,18 @@ impl Series {
         self.keys.push((hash(&[name, labels]), name_at, labels_at));
     }
 
+    /// A gauge family begins.
+    fn family(&mut self) {
+        self.cursor = 0;
+        self.filling = self.probes.is_empty();
+    }
+
     /// Probe `labels` has a sample in the gauge family of `bit`.
     fn mark(&mut self, labels: &ProbeLabels, bit: u8) {
+        if self.filling {
+            self.probes.push((labels.clone(), 1 << bit));
+            return;
+        }
         let at = self.probes[self.cursor..]
             .iter()
             .position(|(l, _)| l.same(labels))
@@ -315,7 +329,7 @@ impl Exposition for Sink<'_> {
             self.flush_line();
         }
         self.histogram.clear();
-        self.seen.cursor = 0;
+        self.seen.family();
         self.gauge = None;
         if kind == "histogram" {
             self.histogram.push_str(name);

@@ -269,7 +269,8 @@ fn header(bytes: &[u8]) -> Option<(u32, i64)> {
     Some((samples, at_ms))
 }
 
-/// A batch file's bytes as the batch, its body moved down in place rather than copied.
+/// A batch file's bytes as the batch, its body moved down in the same
+/// buffer rather than copied into a second one.
 fn parse(mut bytes: Vec<u8>) -> Result<Batch, String> {
     let (samples, at_ms) = header(&bytes).ok_or("no batch header")?;
     bytes.drain(..HEADER);

@@ -134,12 +134,13 @@ pub async fn run(
     let mut backoff = Backoff::new(BACKOFF_FIRST, BACKOFF_MAX);
     let mut said = Said::default();
     let mut was_down = false;
-    // The next batch, taken from the queue with the last one's end.
+    // The queue's front (a batch, or none) as taken with the last batch's
+    // end. None waits for `more`: a batch queued since has left its permit.
     let mut next = None;
     loop {
         let more = shared.more.notified();
         let front = match next.take() {
-            Some(front) => Some(front),
+            Some(front) => front,
             None => with_queue(&shared, Queue::front).await,
         };
         let Some((seq, batch)) = front else {
@@ -160,13 +161,12 @@ pub async fn run(
             Answer::Taken => {
                 // The next batch in the same trip to the blocking pool: a
                 // sample is some 16 batches, sent one after another.
-                let (front, bytes) = with_queue(&shared, move |q| {
+                let front = with_queue(&shared, move |q| {
                     q.done(seq);
-                    (q.front(), q.bytes())
+                    q.front()
                 })
                 .await;
-                next = front;
-                shared.metrics.queue_bytes.set(bytes as i64);
+                next = Some(front);
                 shared.metrics.sent.inc_by(u64::from(samples));
                 backoff.succeeded();
                 was_down = false;
@@ -174,22 +174,12 @@ pub async fn run(
                 said.taken(&sender);
             }
             Answer::Refused { status, why } => {
-                let bytes = with_queue(&shared, move |q| {
-                    q.done(seq);
-                    q.bytes()
-                })
-                .await;
-                shared.metrics.queue_bytes.set(bytes as i64);
+                with_queue(&shared, move |q| q.done(seq)).await;
                 shared.metrics.dropped("refused", u64::from(samples));
                 said.refused(&sender, status, &why, samples, at_ms);
             }
             Answer::Later { wait, why } => {
-                let bytes = with_queue(&shared, |q| {
-                    q.release();
-                    q.bytes()
-                })
-                .await;
-                shared.metrics.queue_bytes.set(bytes as i64);
+                with_queue(&shared, Queue::release).await;
                 said.failed(&sender, &why);
                 let delay = backoff.failed(wait);
                 tracing::debug!("push: next try in {}", crate::timefmt::spelled(delay));
@@ -274,15 +264,22 @@ impl Said {
     }
 }
 
-/// Runs `f` on the queue on a blocking thread: the queue reads and writes files.
+/// Runs `f` on the queue on a blocking thread (the queue reads and writes
+/// files), and gives its size to the metrics while it is still locked, so
+/// that a size the sampler gave meanwhile is never overwritten by an older one.
 async fn with_queue<T: Send + 'static>(
     shared: &Arc<Shared>,
     f: impl FnOnce(&mut Queue) -> T + Send + 'static,
 ) -> T {
     let s = Arc::clone(shared);
-    tokio::task::spawn_blocking(move || f(&mut s.queue.lock().expect("queue lock")))
-        .await
-        .expect("a queue operation does not panic")
+    tokio::task::spawn_blocking(move || {
+        let mut queue = s.queue.lock().expect("queue lock");
+        let out = f(&mut queue);
+        s.metrics.queue_bytes.set(queue.bytes() as i64);
+        out
+    })
+    .await
+    .expect("a queue operation does not panic")
 }
 
 /// A sample time for the journal.
