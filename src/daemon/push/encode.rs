@@ -15,7 +15,6 @@
 //! to a snapshot's size, taking one allocates (almost) nothing, so the
 //! sampler's heap neither grows nor fragments.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -365,16 +364,7 @@ impl Exposition for Sink<'_> {
         if let Some(bit) = self.gauge {
             self.seen.mark(labels, bit);
         }
-        let f = &mut *self.probe_fields;
-        f.of(labels, self.probe_order, self.extra);
-        f.name.clear();
-        label_field("__name__", name, &mut f.name);
-        f.le.clear();
-        if let Some(le) = le {
-            label_field("le", le, &mut f.le);
-        }
-        let (rest, (name_at, le_at)) = (&f.rest, (f.name_at, f.le_at));
-        let fields = [&rest[..name_at], &f.name, &rest[name_at..le_at], &f.le, &rest[le_at..]];
+        let fields = self.probe_fields.of(labels, self.probe_order, self.extra, name, le);
         self.batch.add_fields(&fields, value.as_f64(), self.sealed);
         Ok(())
     }
@@ -408,138 +398,10 @@ impl Sink<'_> {
     }
 }
 
-/// A series' labels as written, values unescaped.
-type Labels<'a> = Vec<(&'a str, Cow<'a, str>)>;
-
-/// `name{a="x",b="y"}` as the name and what is between the braces (`""`
-/// for a bare name); `None` for the labels when the braces do not close.
-fn split_series(series: &str) -> (&str, Option<&str>) {
-    match series.split_once('{') {
-        Some((name, rest)) => (name, rest.strip_suffix('}')),
-        None => (series, Some("")),
-    }
-}
-
-/// `a="x",b="y"` as its labels.
-fn parse_labels(mut body: &str) -> Option<Labels<'_>> {
-    let mut labels = Vec::new();
-    while !body.is_empty() {
-        let (label, after) = body.split_once("=\"")?;
-        let (value, tail) = quoted_value(after)?;
-        labels.push((label, value));
-        body = tail.strip_prefix(',').unwrap_or(tail);
-    }
-    Some(labels)
-}
-
-/// The value up to its closing quote, unescaped (`\\`, `\"`, `\n`), and what follows it.
-fn quoted_value(s: &str) -> Option<(Cow<'_, str>, &str)> {
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    let mut escaped = false;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' => {
-                escaped = true;
-                i += 2;
-            }
-            b'"' => break,
-            _ => i += 1,
-        }
-    }
-    let raw = s.get(..i)?;
-    let rest = s.get(i + 1..)?;
-    if !escaped {
-        return Some((Cow::Borrowed(raw), rest));
-    }
-    let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('n') => out.push('\n'),
-                Some(other) => out.push(other),
-                None => {}
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Some((Cow::Owned(out), rest))
-}
-
-/// A probe's sample's labels sorted by name, as indices into `__name__`,
-/// the probe's own five, `le` and `extra`, one after another.
-fn probe_order(extra: &[(String, String)]) -> Vec<usize> {
-    let names = std::iter::once("__name__")
-        .chain(ProbeLabels::NAMES)
-        .chain(["le"])
-        .chain(extra.iter().map(|(k, _)| k.as_str()));
-    let mut order: Vec<(usize, &str)> = names.enumerate().collect();
-    order.sort_by_key(|&(_, name)| name);
-    order.into_iter().map(|(i, _)| i).collect()
-}
-
-/// One probe's labels as `Label` fields, all but `__name__` and `le`,
-/// which differ from one of its samples to the next: written once for the
-/// 17 samples of its RTT distribution, which come one after another.
-#[derive(Default)]
-struct ProbeFields {
-    /// The probe they are of.
-    probe: Option<ProbeLabels>,
-    /// Its labels and the extra ones, in name order.
-    rest: Vec<u8>,
-    /// Where in `rest` `__name__` goes, and where `le` does (after it).
-    name_at: usize,
-    le_at: usize,
-    /// The fields of the sample's `__name__` and `le` (empty without one).
-    name: Vec<u8>,
-    le: Vec<u8>,
-}
-
-impl ProbeFields {
-    /// Writes `labels`' fields, unless they are those written last.
-    fn of(&mut self, labels: &ProbeLabels, order: &[usize], extra: &[(String, String)]) {
-        if self.probe.as_ref().is_some_and(|p| p.same(labels)) {
-            return;
-        }
-        self.rest.clear();
-        let pairs = labels.pairs();
-        for &i in order {
-            let (name, value) = match i {
-                0 => {
-                    self.name_at = self.rest.len();
-                    continue;
-                }
-                6 => {
-                    self.le_at = self.rest.len();
-                    continue;
-                }
-                1..=5 => pairs[i - 1],
-                _ => (extra[i - 7].0.as_str(), extra[i - 7].1.as_str()),
-            };
-            label_field(name, value, &mut self.rest);
-        }
-        self.probe = Some(labels.clone());
-    }
-}
-
-/// The series' labels with `__name__` and the extra ones, sorted by name as receivers require.
-fn with_extra<'a>(
-    name: &'a str,
-    labels: impl Iterator<Item = (&'a str, &'a str)>,
-    extra: &'a [(String, String)],
-) -> Vec<(&'a str, &'a str)> {
-    let mut all: Vec<(&str, &str)> = Vec::with_capacity(8 + extra.len());
-    all.push(("__name__", name));
-    all.extend(labels);
-    all.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    all.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    all
-}
-
 mod builder;
-use builder::{label_field, Builder};
+mod labels;
+use builder::Builder;
+use labels::{parse_labels, probe_order, split_series, with_extra, ProbeFields};
 
 #[cfg(test)]
 mod tests;
