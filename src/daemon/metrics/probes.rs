@@ -17,8 +17,15 @@ use super::super::live::ProbeView;
 
 /// One probe's series' labels, behind one pointer, shared by its row and
 /// by push's memory of the last sample.
-#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+#[derive(Clone, Hash, PartialEq, Eq)]
 pub struct ProbeLabels(Arc<ProbeLabelSet>);
+
+/// The labels by name, rather than the string they share.
+impl fmt::Debug for ProbeLabels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.pairs()).finish()
+    }
+}
 
 /// `role`, `target`, `address`, `kind` and `family`, one after another in
 /// one string, and where each of the first four ends: two allocations a
@@ -26,7 +33,7 @@ pub struct ProbeLabels(Arc<ProbeLabelSet>);
 /// took three. `target` is the target, DNS query or HTTP check name (the
 /// address for the gateway and hops), `address` what was asked: the IP, the
 /// DNS server `IP:PORT`, or the URL.
-#[derive(Debug, Hash, PartialEq, Eq)]
+#[derive(Hash, PartialEq, Eq)]
 struct ProbeLabelSet {
     text: Box<str>,
     ends: [u32; 4],

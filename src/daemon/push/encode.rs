@@ -56,9 +56,6 @@ pub struct Snapshots {
     probe_names: Vec<String>,
     /// The probes' histogram families.
     probe_histograms: Vec<String>,
-    /// A probe's sample's labels in the order of their names (see
-    /// [`probe_order`]): sorted once, not at each sample.
-    probe_order: Vec<usize>,
     /// The last probe's labels as written.
     probe_fields: ProbeFields,
     /// The line being read.
@@ -75,8 +72,7 @@ impl Snapshots {
             labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         extra.push(("instance".into(), instance.into()));
         Snapshots {
-            probe_order: probe_order(&extra),
-            probe_fields: ProbeFields::default(),
+            probe_fields: ProbeFields::new(&extra),
             extra,
             last: Series::default(),
             seen: Series::default(),
@@ -109,7 +105,6 @@ impl Snapshots {
             probe_names: &mut self.probe_names,
             gauge: None,
             probe_histograms: &mut self.probe_histograms,
-            probe_order: &self.probe_order,
             probe_fields: &mut self.probe_fields,
             batch: &mut self.batch,
             sealed,
@@ -175,9 +170,9 @@ impl Snapshots {
 /// (a pointer each) for the staleness markers they get once gone, with a
 /// bit per gauge family they have a sample in (a histogram's series are
 /// there as long as its probe is, and end with it: every probe has a sample
-/// in `probe_success`, so every probe with a distribution is kept); the others (which hold
-/// no histogram) by a hash of their text `name{labels}`, with their name
-/// and labels kept.
+/// in `probe_success`, so every probe with a distribution is kept); the
+/// others (which hold no histogram) by a hash of their text `name{labels}`,
+/// with their name and labels kept.
 #[derive(Default)]
 struct Series {
     /// Each probe's labels and gauge families, as bits (see
@@ -302,7 +297,6 @@ struct Sink<'a> {
     /// The bit of the probes' gauge family being written, if one is.
     gauge: Option<u8>,
     probe_histograms: &'a mut Vec<String>,
-    probe_order: &'a [usize],
     probe_fields: &'a mut ProbeFields,
     batch: &'a mut Builder,
     sealed: &'a mut dyn FnMut(&Batch),
@@ -364,7 +358,7 @@ impl Exposition for Sink<'_> {
         if let Some(bit) = self.gauge {
             self.seen.mark(labels, bit);
         }
-        let fields = self.probe_fields.of(labels, self.probe_order, self.extra, name, le);
+        let fields = self.probe_fields.of(labels, self.extra, name, le);
         self.batch.add_fields(&fields, value.as_f64(), self.sealed);
         Ok(())
     }
@@ -401,7 +395,7 @@ impl Sink<'_> {
 mod builder;
 mod labels;
 use builder::Builder;
-use labels::{parse_labels, probe_order, split_series, with_extra, ProbeFields};
+use labels::{parse_labels, split_series, with_extra, ProbeFields};
 
 #[cfg(test)]
 mod tests;

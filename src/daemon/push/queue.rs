@@ -173,12 +173,21 @@ impl Queue {
 
     /// Removes batch `seq`; its samples, if it was there.
     fn remove(&mut self, seq: u64) -> Option<u32> {
+        let samples = read_header(&self.path(seq)).map_or(0, |(s, _)| s);
+        self.unlink(seq).then_some(samples)
+    }
+
+    /// Deletes batch `seq`'s file, taking its disk off the queue's; whether it was there.
+    fn unlink(&mut self, seq: u64) -> bool {
         let path = self.path(seq);
-        let meta = std::fs::metadata(&path).ok()?;
-        let samples = read_header(&path).map_or(0, |(s, _)| s);
-        std::fs::remove_file(&path).ok()?;
+        let Ok(meta) = std::fs::metadata(&path) else {
+            return false;
+        };
+        if std::fs::remove_file(&path).is_err() {
+            return false;
+        }
         self.bytes = self.bytes.saturating_sub(disk_bytes(&meta));
-        Some(samples)
+        true
     }
 
     /// Moves `first` past batches that are gone.
@@ -229,12 +238,7 @@ impl Queue {
         if self.in_flight == Some(seq) {
             self.in_flight = None;
         }
-        let path = self.path(seq);
-        if let Ok(meta) = std::fs::metadata(&path) {
-            if std::fs::remove_file(&path).is_ok() {
-                self.bytes = self.bytes.saturating_sub(disk_bytes(&meta));
-            }
-        }
+        self.unlink(seq);
         self.advance_first();
     }
 

@@ -67,23 +67,15 @@ fn quoted_value(s: &str) -> Option<(Cow<'_, str>, &str)> {
     Some((Cow::Owned(out), rest))
 }
 
-/// A probe's sample's labels sorted by name, as indices into `__name__`,
-/// the probe's own five, `le` and `extra`, one after another.
-pub(super) fn probe_order(extra: &[(String, String)]) -> Vec<usize> {
-    let names = std::iter::once("__name__")
-        .chain(ProbeLabels::NAMES)
-        .chain(["le"])
-        .chain(extra.iter().map(|(k, _)| k.as_str()));
-    let mut order: Vec<(usize, &str)> = names.enumerate().collect();
-    order.sort_by_key(|&(_, name)| name);
-    order.into_iter().map(|(i, _)| i).collect()
-}
-
 /// One probe's labels as `Label` fields, all but `__name__` and `le`,
 /// which differ from one of its samples to the next: written once for the
 /// 17 samples of its RTT distribution, which come one after another.
-#[derive(Default)]
 pub(super) struct ProbeFields {
+    /// A probe's sample's labels sorted by name, as indices into a list of
+    /// `__name__` ([`NAME`]), the probe's own five (from [`OWN`]), `le`
+    /// ([`LE`]) and the extra ones (from [`EXTRA`]): sorted once, not at
+    /// each sample.
+    order: Vec<usize>,
     /// The probe they are of.
     probe: Option<ProbeLabels>,
     /// Its labels and the extra ones, in name order.
@@ -96,21 +88,46 @@ pub(super) struct ProbeFields {
     le: Vec<u8>,
 }
 
+/// Where `__name__`, the probe's own labels, `le` and the extra ones are in
+/// the list [`ProbeFields::order`] sorts.
+const NAME: usize = 0;
+const OWN: usize = 1;
+const LE: usize = OWN + ProbeLabels::NAMES.len();
+const EXTRA: usize = LE + 1;
+
 impl ProbeFields {
-    /// The label fields of one sample of probe `labels` (in `order`, see
-    /// [`probe_order`]), in name order: `__name__` is `name`, and `le` is
-    /// `le` if there is one. The probe's own are written only if they are
-    /// not those written last.
+    /// For samples with the `extra` labels besides their own.
+    pub(super) fn new(extra: &[(String, String)]) -> ProbeFields {
+        let names = std::iter::once("__name__")
+            .chain(ProbeLabels::NAMES)
+            .chain(["le"])
+            .chain(extra.iter().map(|(k, _)| k.as_str()));
+        let mut order: Vec<(usize, &str)> = names.enumerate().collect();
+        order.sort_by_key(|&(_, name)| name);
+        ProbeFields {
+            order: order.into_iter().map(|(i, _)| i).collect(),
+            probe: None,
+            rest: Vec::new(),
+            name_at: 0,
+            le_at: 0,
+            name: Vec::new(),
+            le: Vec::new(),
+        }
+    }
+
+    /// The label fields of one sample of probe `labels`, in name order:
+    /// `__name__` is `name`, `le` is `le` if there is one, and `extra` are
+    /// the values of the extra labels given to [`ProbeFields::new`]. The
+    /// probe's own are written only if they are not those written last.
     pub(super) fn of(
         &mut self,
         labels: &ProbeLabels,
-        order: &[usize],
         extra: &[(String, String)],
         name: &str,
         le: Option<&str>,
     ) -> [&[u8]; 5] {
         if !self.probe.as_ref().is_some_and(|p| p.same(labels)) {
-            self.write(labels, order, extra);
+            self.write(labels, extra);
         }
         self.name.clear();
         label_field("__name__", name, &mut self.name);
@@ -122,21 +139,21 @@ impl ProbeFields {
         [&rest[..name_at], &self.name, &rest[name_at..le_at], &self.le, &rest[le_at..]]
     }
 
-    fn write(&mut self, labels: &ProbeLabels, order: &[usize], extra: &[(String, String)]) {
+    fn write(&mut self, labels: &ProbeLabels, extra: &[(String, String)]) {
         self.rest.clear();
         let pairs = labels.pairs();
-        for &i in order {
+        for &i in &self.order {
             let (name, value) = match i {
-                0 => {
+                NAME => {
                     self.name_at = self.rest.len();
                     continue;
                 }
-                6 => {
+                LE => {
                     self.le_at = self.rest.len();
                     continue;
                 }
-                1..=5 => pairs[i - 1],
-                _ => (extra[i - 7].0.as_str(), extra[i - 7].1.as_str()),
+                OWN..LE => pairs[i - OWN],
+                _ => (extra[i - EXTRA].0.as_str(), extra[i - EXTRA].1.as_str()),
             };
             label_field(name, value, &mut self.rest);
         }
